@@ -95,7 +95,9 @@ func (f ValidatorFunc) Validate(ctx context.Context, token string) (*Context, er
 type ctxKey struct{}
 
 // With returns ctx carrying the authenticated context.
-func With(ctx context.Context, a *Context) context.Context { return context.WithValue(ctx, ctxKey{}, a) }
+func With(ctx context.Context, a *Context) context.Context {
+	return context.WithValue(ctx, ctxKey{}, a)
+}
 
 // From returns the authenticated context of ctx, or nil.
 func From(ctx context.Context) *Context {

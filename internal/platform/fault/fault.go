@@ -75,7 +75,9 @@ func msg(format string, args []any) string {
 }
 
 // BadRequest is a 400: the request is malformed or invalid.
-func BadRequest(format string, args ...any) *Error { return New(http.StatusBadRequest, format, args...) }
+func BadRequest(format string, args ...any) *Error {
+	return New(http.StatusBadRequest, format, args...)
+}
 
 // Unauthorized is a 401: no or bad credentials.
 func Unauthorized(format string, args ...any) *Error {

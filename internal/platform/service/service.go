@@ -70,7 +70,7 @@ func (g *Group) Shutdown(ctx context.Context) error {
 
 // Func adapts start and stop functions to a Service.
 type Func struct {
-	N     string
+	N       string
 	OnStart func(ctx context.Context) error
 	OnStop  func(ctx context.Context) error
 }

@@ -1,0 +1,294 @@
+package scheduler
+
+import (
+	"math"
+	"slices"
+)
+
+// Weigher scores hosts that passed the filters, as Nova's weighers do.
+// Select collects each weigher's raw weights over all candidate hosts,
+// normalises them to 0..1 (see Normalize), multiplies each by the weigher's
+// multiplier for that host and adds the products; the highest total wins.
+// Implementations must be safe for concurrent use.
+type Weigher interface {
+	// Name is the weigher's name as written in Config.Weighers (Nova's
+	// class name, "RAMWeigher").
+	Name() string
+	// Weigh returns the host's raw weight; higher is better before the
+	// multiplier applies.
+	Weigh(host *HostState, spec *RequestSpec) float64
+	// Multiplier returns the multiplier for the host: the configured one,
+	// or an override from the host's aggregate metadata.
+	Multiplier(host *HostState) float64
+}
+
+// Bounds fixes the range a weigher's raw weights are normalised over
+// (Nova's minval and maxval): raw weights are clamped into it, and a set
+// bound replaces the observed minimum or maximum.
+type Bounds struct {
+	Min, Max       float64
+	HasMin, HasMax bool
+}
+
+// BoundedWeigher is implemented by weighers with fixed bounds.
+type BoundedWeigher interface {
+	Bounds() Bounds
+}
+
+// Normalize rescales weights in place to 0..1 as Nova does: values are
+// clamped to the bounds, then mapped linearly from [min, max] (the bounds
+// where set, the observed extremes otherwise) to [0, 1]. When min equals
+// max, every weight becomes 0.
+func Normalize(weights []float64, b Bounds) {
+	if len(weights) == 0 {
+		return
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for i, w := range weights {
+		if b.HasMin && w < b.Min {
+			w = b.Min
+		}
+		if b.HasMax && w > b.Max {
+			w = b.Max
+		}
+		weights[i] = w
+		lo = min(lo, w)
+		hi = max(hi, w)
+	}
+	if b.HasMin {
+		lo = b.Min
+	}
+	if b.HasMax {
+		hi = b.Max
+	}
+	if lo == hi {
+		clear(weights)
+		return
+	}
+	span := hi - lo
+	for i, w := range weights {
+		weights[i] = (w - lo) / span
+	}
+}
+
+// builtinWeighers returns every weigher tenku provides, configured by cfg.
+func builtinWeighers(cfg *Config) []Weigher {
+	return []Weigher{
+		&RAMWeigher{cfg: cfg},
+		&CPUWeigher{cfg: cfg},
+		&DiskWeigher{cfg: cfg},
+		&IoOpsWeigher{cfg: cfg},
+		&BuildFailureWeigher{cfg: cfg},
+		&ServerGroupSoftAffinityWeigher{cfg: cfg},
+		&ServerGroupSoftAntiAffinityWeigher{cfg: cfg},
+		&NumInstancesWeigher{cfg: cfg},
+		&HypervisorVersionWeigher{cfg: cfg},
+	}
+}
+
+// AvailableWeighers returns the names of the weighers tenku provides, sorted.
+func AvailableWeighers() []string {
+	var cfg Config
+	names := []string{}
+	for _, w := range builtinWeighers(&cfg) {
+		names = append(names, w.Name())
+	}
+	slices.Sort(names)
+	return names
+}
+
+// multiplier is AggregateMultiplier with a fast path for hosts in no
+// aggregate.
+func multiplier(h *HostState, key string, def float64) float64 {
+	if len(h.Aggregates) == 0 {
+		return def
+	}
+	return AggregateMultiplier(h, key, def)
+}
+
+var nonNegative = Bounds{HasMin: true}
+
+// RAMWeigher prefers hosts with more free memory (spreading); a negative
+// multiplier stacks instead. Aggregate key: ram_weight_multiplier.
+type RAMWeigher struct{ cfg *Config }
+
+// Name returns "RAMWeigher".
+func (*RAMWeigher) Name() string { return "RAMWeigher" }
+
+// Weigh returns the free memory in MiB.
+func (*RAMWeigher) Weigh(h *HostState, _ *RequestSpec) float64 { return float64(h.freeRAMMB()) }
+
+// Multiplier returns ram_weight_multiplier.
+func (w *RAMWeigher) Multiplier(h *HostState) float64 {
+	return multiplier(h, "ram_weight_multiplier", w.cfg.RAMWeightMultiplier)
+}
+
+// Bounds: free memory below 0 counts as 0.
+func (*RAMWeigher) Bounds() Bounds { return nonNegative }
+
+// CPUWeigher prefers hosts with more free vCPUs after overcommit.
+// Aggregate key: cpu_weight_multiplier.
+type CPUWeigher struct{ cfg *Config }
+
+// Name returns "CPUWeigher".
+func (*CPUWeigher) Name() string { return "CPUWeigher" }
+
+// Weigh returns vCPUs × allocation ratio − vCPUs used.
+func (w *CPUWeigher) Weigh(h *HostState, _ *RequestSpec) float64 {
+	return float64(h.VCPUs)*h.cpuRatio(w.cfg.CPUAllocationRatio) - float64(h.VCPUsUsed)
+}
+
+// Multiplier returns cpu_weight_multiplier.
+func (w *CPUWeigher) Multiplier(h *HostState) float64 {
+	return multiplier(h, "cpu_weight_multiplier", w.cfg.CPUWeightMultiplier)
+}
+
+// Bounds: free vCPUs below 0 count as 0.
+func (*CPUWeigher) Bounds() Bounds { return nonNegative }
+
+// DiskWeigher prefers hosts with more free disk. Aggregate key:
+// disk_weight_multiplier.
+type DiskWeigher struct{ cfg *Config }
+
+// Name returns "DiskWeigher".
+func (*DiskWeigher) Name() string { return "DiskWeigher" }
+
+// Weigh returns the free disk in MiB.
+func (*DiskWeigher) Weigh(h *HostState, _ *RequestSpec) float64 { return float64(h.freeDiskMB()) }
+
+// Multiplier returns disk_weight_multiplier.
+func (w *DiskWeigher) Multiplier(h *HostState) float64 {
+	return multiplier(h, "disk_weight_multiplier", w.cfg.DiskWeightMultiplier)
+}
+
+// Bounds: free disk below 0 counts as 0.
+func (*DiskWeigher) Bounds() Bounds { return nonNegative }
+
+// IoOpsWeigher weighs the number of I/O-heavy operations; with the default
+// negative multiplier, quiet hosts win. Aggregate key:
+// io_ops_weight_multiplier.
+type IoOpsWeigher struct{ cfg *Config }
+
+// Name returns "IoOpsWeigher".
+func (*IoOpsWeigher) Name() string { return "IoOpsWeigher" }
+
+// Weigh returns the I/O operation count.
+func (*IoOpsWeigher) Weigh(h *HostState, _ *RequestSpec) float64 { return float64(h.IOOps) }
+
+// Multiplier returns io_ops_weight_multiplier.
+func (w *IoOpsWeigher) Multiplier(h *HostState) float64 {
+	return multiplier(h, "io_ops_weight_multiplier", w.cfg.IOOpsWeightMultiplier)
+}
+
+// Bounds: counts start at 0.
+func (*IoOpsWeigher) Bounds() Bounds { return nonNegative }
+
+// BuildFailureWeigher pushes away hosts with recent build failures; its
+// large default multiplier outweighs the resource weighers. The multiplier
+// is applied negated. Aggregate key: build_failure_weight_multiplier.
+type BuildFailureWeigher struct{ cfg *Config }
+
+// Name returns "BuildFailureWeigher".
+func (*BuildFailureWeigher) Name() string { return "BuildFailureWeigher" }
+
+// Weigh returns the recent build failure count.
+func (*BuildFailureWeigher) Weigh(h *HostState, _ *RequestSpec) float64 {
+	return float64(h.FailedBuilds)
+}
+
+// Multiplier returns build_failure_weight_multiplier, negated.
+func (w *BuildFailureWeigher) Multiplier(h *HostState) float64 {
+	return -multiplier(h, "build_failure_weight_multiplier", w.cfg.BuildFailureWeightMultiplier)
+}
+
+// ServerGroupSoftAffinityWeigher prefers hosts running more members of a
+// "soft-affinity" server group. Aggregate key:
+// soft_affinity_weight_multiplier.
+type ServerGroupSoftAffinityWeigher struct{ cfg *Config }
+
+// Name returns "ServerGroupSoftAffinityWeigher".
+func (*ServerGroupSoftAffinityWeigher) Name() string { return "ServerGroupSoftAffinityWeigher" }
+
+// Weigh returns the group's member count on the host, 0 without the policy.
+func (*ServerGroupSoftAffinityWeigher) Weigh(h *HostState, spec *RequestSpec) float64 {
+	if spec.Group == nil || spec.Group.Policy != PolicySoftAffinity {
+		return 0
+	}
+	return float64(spec.groupMembersOn(h))
+}
+
+// Multiplier returns soft_affinity_weight_multiplier.
+func (w *ServerGroupSoftAffinityWeigher) Multiplier(h *HostState) float64 {
+	return multiplier(h, "soft_affinity_weight_multiplier", w.cfg.SoftAffinityWeightMultiplier)
+}
+
+// ServerGroupSoftAntiAffinityWeigher prefers hosts running fewer members of
+// a "soft-anti-affinity" server group. Aggregate key:
+// soft_anti_affinity_weight_multiplier.
+type ServerGroupSoftAntiAffinityWeigher struct{ cfg *Config }
+
+// Name returns "ServerGroupSoftAntiAffinityWeigher".
+func (*ServerGroupSoftAntiAffinityWeigher) Name() string {
+	return "ServerGroupSoftAntiAffinityWeigher"
+}
+
+// Weigh returns minus the group's member count on the host, 0 without the
+// policy.
+func (*ServerGroupSoftAntiAffinityWeigher) Weigh(h *HostState, spec *RequestSpec) float64 {
+	if spec.Group == nil || spec.Group.Policy != PolicySoftAntiAffinity {
+		return 0
+	}
+	return -float64(spec.groupMembersOn(h))
+}
+
+// Multiplier returns soft_anti_affinity_weight_multiplier.
+func (w *ServerGroupSoftAntiAffinityWeigher) Multiplier(h *HostState) float64 {
+	return multiplier(h, "soft_anti_affinity_weight_multiplier", w.cfg.SoftAntiAffinityWeightMultiplier)
+}
+
+// NumInstancesWeigher weighs the instance count; its default multiplier is
+// 0 (off), negative spreads, positive packs. Aggregate key:
+// num_instances_weight_multiplier.
+type NumInstancesWeigher struct{ cfg *Config }
+
+// Name returns "NumInstancesWeigher".
+func (*NumInstancesWeigher) Name() string { return "NumInstancesWeigher" }
+
+// Weigh returns the instance count.
+func (*NumInstancesWeigher) Weigh(h *HostState, _ *RequestSpec) float64 {
+	return float64(h.NumInstances)
+}
+
+// Multiplier returns num_instances_weight_multiplier.
+func (w *NumInstancesWeigher) Multiplier(h *HostState) float64 {
+	return multiplier(h, "num_instances_weight_multiplier", w.cfg.NumInstancesWeightMultiplier)
+}
+
+// HypervisorVersionWeigher prefers hosts with newer hypervisors. Aggregate
+// key: hypervisor_version_weight_multiplier.
+type HypervisorVersionWeigher struct{ cfg *Config }
+
+// Name returns "HypervisorVersionWeigher".
+func (*HypervisorVersionWeigher) Name() string { return "HypervisorVersionWeigher" }
+
+// Weigh returns the integer-encoded hypervisor version.
+func (*HypervisorVersionWeigher) Weigh(h *HostState, _ *RequestSpec) float64 {
+	return float64(h.HypervisorVersion)
+}
+
+// Multiplier returns hypervisor_version_weight_multiplier.
+func (w *HypervisorVersionWeigher) Multiplier(h *HostState) float64 {
+	return multiplier(h, "hypervisor_version_weight_multiplier", w.cfg.HypervisorVersionWeightMultiplier)
+}
+
+var (
+	_ BoundedWeigher = (*RAMWeigher)(nil)
+	_ BoundedWeigher = (*CPUWeigher)(nil)
+	_ BoundedWeigher = (*DiskWeigher)(nil)
+	_ BoundedWeigher = (*IoOpsWeigher)(nil)
+	_ Weigher        = (*BuildFailureWeigher)(nil)
+	_ Weigher        = (*ServerGroupSoftAffinityWeigher)(nil)
+	_ Weigher        = (*ServerGroupSoftAntiAffinityWeigher)(nil)
+	_ Weigher        = (*NumInstancesWeigher)(nil)
+	_ Weigher        = (*HypervisorVersionWeigher)(nil)
+)

@@ -3,6 +3,7 @@ package logging
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"regexp"
 	"strings"
 	"testing"
@@ -33,5 +34,19 @@ func TestRequestIDInRecords(t *testing.T) {
 func TestParseLevel(t *testing.T) {
 	if ParseLevel("WARNING").String() != "WARN" || ParseLevel("bogus").String() != "INFO" {
 		t.Fatal("ParseLevel")
+	}
+}
+
+func TestTee(t *testing.T) {
+	var all, warn bytes.Buffer
+	log := slog.New(Tee(Handler(&all, Options{Level: "debug"}), Handler(&warn, Options{Level: "warn"})))
+	ctx := WithRequestID(context.Background(), "req-x")
+	log.DebugContext(ctx, "quiet")
+	log.With("service", "nova").WarnContext(ctx, "loud")
+	if !strings.Contains(all.String(), "quiet") || !strings.Contains(all.String(), "loud") {
+		t.Fatalf("debug handler: %q", all.String())
+	}
+	if strings.Contains(warn.String(), "quiet") || !strings.Contains(warn.String(), "service=nova") || !strings.Contains(warn.String(), "request_id=req-x") {
+		t.Fatalf("warn handler: %q", warn.String())
 	}
 }

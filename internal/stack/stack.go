@@ -1,0 +1,431 @@
+package stack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tenku-cloud/tenku/internal/platform/authn"
+	"github.com/tenku-cloud/tenku/internal/platform/bus"
+	"github.com/tenku-cloud/tenku/internal/platform/config"
+	"github.com/tenku-cloud/tenku/internal/platform/service"
+	"github.com/tenku-cloud/tenku/internal/platform/store"
+)
+
+// Options choose what a stack runs and where.
+type Options struct {
+	// DataDir holds the databases, keys, images, instances, logs and the
+	// credentials files.
+	DataDir string
+	// HostIP is the address services bind and publish in the catalog.
+	HostIP string
+	// Secrets are the resolved passwords.
+	Secrets Secrets
+	// Services are the enabled components (see Components); nil means all.
+	Services []string
+	// ConfigDir holds optional per-service files (keystone.conf, nova.conf, ...).
+	ConfigDir string
+	// DatabaseURL is a URL template for external databases, with {service}
+	// replaced by the service name ("postgres://u@h/tenku_{service}"); empty
+	// means SQLite files in DataDir.
+	DatabaseURL string
+	// BusURL is an external NATS; empty embeds one.
+	BusURL string
+	// TestData creates devstack's users, projects, catalog, flavors, images and
+	// networks (tenku stack); tenku serve leaves that to tenku manage bootstrap.
+	TestData bool
+	// ImageDir holds image files to register as public images on start.
+	ImageDir string
+	// Ports override the default port of a component (tests use 0).
+	Ports map[string]int
+	// Region is the catalog region.
+	Region string
+	// AuthURL is Keystone's URL when this process does not run Keystone.
+	AuthURL string
+	// Log receives the services' logs.
+	Log *slog.Logger
+	// Out receives the banner; nil means none.
+	Out io.Writer
+}
+
+// Component is one service the stack can run.
+type Component struct {
+	// Name is tenku's name for it ("keystone").
+	Name string
+	// Type is its catalog type ("identity").
+	Type string
+	// Title is how the banner names it.
+	Title string
+	// Port is the default port; Path the suffix of the published endpoint.
+	Port int
+	Path string
+	// ConfFile is the name of its optional config file in the config dir.
+	ConfFile string
+	// Devstack lists the devstack service names that enable it.
+	Devstack []string
+	// Config returns a pointer to its default configuration.
+	Config func() any
+	// Migrations is its schema; a zero value means it has no database.
+	Migrations store.Migrations
+	// Build constructs it; it runs after Keystone is up.
+	Build func(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error)
+	// After runs once the component serves (loading images, default topology).
+	After func(ctx context.Context, s *Stack, svc service.Service) error
+}
+
+// Stack is a running all-in-one cloud.
+type Stack struct {
+	Options
+	// URLs maps a component name to its public endpoint.
+	URLs map[string]string
+	// Addrs maps a component name to the address it listens on.
+	Addrs   map[string]string
+	Bus     *bus.Bus
+	DBs     map[string]*store.DB
+	group   service.Group
+	started time.Time
+	// Ready is the time from start to serving.
+	Ready time.Duration
+}
+
+// Resolve turns enable/disable lists (tenku or devstack names, "all") into the
+// enabled components, in start order.
+func Resolve(all []Component, enable, disable []string) ([]string, []string) {
+	var warnings []string
+	byAlias := map[string]string{}
+	for _, c := range all {
+		byAlias[c.Name] = c.Name
+		byAlias[c.Type] = c.Name
+		for _, d := range c.Devstack {
+			byAlias[d] = c.Name
+		}
+	}
+	on := map[string]bool{}
+	for _, c := range all {
+		on[c.Name] = true
+	}
+	for _, d := range disable {
+		if d == "all" {
+			on = map[string]bool{}
+			continue
+		}
+		if n, ok := byAlias[d]; ok {
+			on[n] = false
+		} else if !ignoredDevstack[d] {
+			warnings = append(warnings, fmt.Sprintf("disable_service %s: tenku has no such service", d))
+		}
+	}
+	for _, e := range enable {
+		if n, ok := byAlias[e]; ok {
+			on[n] = true
+		} else if !ignoredDevstack[e] {
+			warnings = append(warnings, fmt.Sprintf("enable_service %s: tenku has no such service", e))
+		}
+	}
+	var out []string
+	for _, c := range all {
+		if on[c.Name] {
+			out = append(out, c.Name)
+		}
+	}
+	return out, warnings
+}
+
+// ignoredDevstack are devstack services tenku provides otherwise or needs not.
+var ignoredDevstack = map[string]bool{
+	"mysql": true, "postgresql": true, "rabbit": true, "etcd3": true, "dstat": true, "tempest": true,
+	"placement-api": true, "placement-client": true, "n-net": true, "n-novnc": true, "n-xvnc": true,
+	"n-spice": true, "n-obj": true, "n-crt": true, "n-cauth": true, "s-proxy": true, "s-object": true,
+	"s-container": true, "s-account": true, "ovn-controller": true, "ovn-northd": true, "ovs-vswitchd": true,
+	"ovsdb-server": true, "q-ovn-metadata-agent": true, "memory_tracker": true, "file_tracker": true,
+	"openstack-cli-server": true,
+}
+
+// Names lists the components' names.
+func Names(all []Component) string {
+	names := make([]string, len(all))
+	for i, c := range all {
+		names[i] = c.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// Start brings the enabled components up, Keystone first.
+func Start(ctx context.Context, all []Component, o Options) (*Stack, error) {
+	s := &Stack{Options: o, URLs: map[string]string{}, Addrs: map[string]string{}, DBs: map[string]*store.DB{}, started: time.Now()}
+	if s.Log == nil {
+		s.Log = slog.New(slog.DiscardHandler)
+	}
+	if s.Region == "" {
+		s.Region = "RegionOne"
+	}
+	if s.HostIP == "" {
+		s.HostIP = "127.0.0.1"
+	}
+	if s.AuthURL != "" {
+		s.URLs["keystone"] = strings.TrimSuffix(s.AuthURL, "/")
+	}
+	if s.ConfigDir == "" {
+		s.ConfigDir = filepath.Join(s.DataDir, "etc")
+	}
+	s.group.Log = s.Log
+	ok := false
+	defer func() {
+		if !ok {
+			s.Stop(context.WithoutCancel(ctx))
+		}
+	}()
+	enabled := map[string]bool{}
+	for _, n := range o.Services {
+		enabled[n] = true
+	}
+	var comps []Component
+	for _, c := range all {
+		if o.Services == nil || enabled[c.Name] {
+			comps = append(comps, c)
+		}
+	}
+	// Listen on every port first: a port in use fails fast, before any work.
+	listeners := map[string]net.Listener{}
+	for _, c := range comps {
+		if c.Port == 0 && c.Build == nil {
+			continue
+		}
+		port := c.Port
+		if p, ok := o.Ports[c.Name]; ok {
+			port = p
+		}
+		if port < 0 {
+			continue
+		}
+		ln, err := service.Listen(c.Title, net.JoinHostPort(s.HostIP, strconv.Itoa(port)))
+		if err != nil {
+			for _, l := range listeners {
+				l.Close()
+			}
+			return nil, err
+		}
+		listeners[c.Name] = ln
+		s.Addrs[c.Name] = ln.Addr().String()
+		s.URLs[c.Name] = "http://" + ln.Addr().String() + c.Path
+	}
+	handedOff := map[string]bool{}
+	defer func() {
+		for n, l := range listeners {
+			if !handedOff[n] {
+				l.Close()
+			}
+		}
+	}()
+
+	b, err := bus.Open(ctx, bus.Options{URL: o.BusURL, Name: "tenku-stack", Log: s.Log.With("service", "bus")})
+	if err != nil {
+		return nil, err
+	}
+	s.Bus = b
+	s.group.Start(ctx, &service.Func{N: "bus", OnStop: func(context.Context) error { b.Close(); return nil }})
+
+	for _, c := range comps {
+		cfg := c.Config()
+		if err := s.loadConfig(c, cfg); err != nil {
+			return nil, err
+		}
+		var db *store.DB
+		if c.Migrations.FS != nil {
+			if db, err = s.openDB(ctx, c); err != nil {
+				return nil, err
+			}
+		}
+		d := service.Deps{
+			Log: s.Log.With("service", c.Name), DB: db, Bus: b,
+			AuthURL:     s.URLs["keystone"],
+			Credentials: s.ServiceCredentials(c.Name),
+			PublicURL:   s.URLs[c.Name], Region: s.Region,
+			DataDir:    filepath.Join(s.DataDir, c.Name),
+			Host:       hostname(),
+			PolicyFile: filepath.Join(s.ConfigDir, c.Name+"-policy.yaml"),
+		}
+		if c.Name != "keystone" {
+			d.Auth, err = s.validator(ctx, c.Name)
+			if err != nil {
+				return nil, err
+			}
+		}
+		svc, err := c.Build(ctx, s, cfg, d)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.Name, err)
+		}
+		if err := s.group.Start(ctx, svc); err != nil {
+			return nil, err
+		}
+		if h, ok := svc.(http.Handler); ok && listeners[c.Name] != nil {
+			srv := &served{name: c.Name, ln: listeners[c.Name], handler: h, log: d.Log}
+			handedOff[c.Name] = true
+			if err := s.group.Start(ctx, srv); err != nil {
+				return nil, err
+			}
+		}
+		if c.After != nil {
+			if err := c.After(ctx, s, svc); err != nil {
+				return nil, fmt.Errorf("%s: %w", c.Name, err)
+			}
+		}
+	}
+	s.Ready = time.Since(s.started)
+	ok = true
+	return s, nil
+}
+
+// ServiceCredentials are the credentials of a component's service user.
+func (s *Stack) ServiceCredentials(name string) authn.ServiceCredentials {
+	return authn.ServiceCredentials{
+		AuthURL: s.URLs["keystone"], Username: name, Password: s.Secrets.ServicePassword,
+		UserDomainName: "Default", ProjectName: "service", ProjectDomainName: "Default",
+	}
+}
+
+// validator returns a caching Keystone validator for a service, flushed on every
+// revocation Keystone announces.
+func (s *Stack) validator(ctx context.Context, name string) (authn.Validator, error) {
+	cache := authn.NewCache(authn.NewRemote(s.ServiceCredentials(name), nil), 5*time.Minute, 10000)
+	_, err := s.Bus.Serve(ctx, service.Revocations, bus.ServeOptions{}, map[string]bus.Handler{
+		"revoked": func(context.Context, json.RawMessage) (any, error) { cache.Flush(); return nil, nil },
+	})
+	return cache, err
+}
+
+func (s *Stack) loadConfig(c Component, cfg any) error {
+	if c.ConfFile == "" {
+		return nil
+	}
+	path := filepath.Join(s.ConfigDir, c.ConfFile)
+	f, err := config.ParseFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	unknown, err := config.Apply(cfg, f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	for _, u := range unknown {
+		s.Log.Warn("unknown option ignored", "file", path, "option", u)
+	}
+	return nil
+}
+
+// DatabaseURL returns the database URL of a component.
+func (s *Stack) DatabaseURL(name string) string {
+	if s.Options.DatabaseURL != "" {
+		return strings.ReplaceAll(s.Options.DatabaseURL, "{service}", name)
+	}
+	return "sqlite://" + filepath.Join(s.DataDir, name+".db")
+}
+
+func (s *Stack) openDB(ctx context.Context, c Component) (*store.DB, error) {
+	db, err := store.Open(ctx, s.DatabaseURL(c.Name))
+	if err != nil {
+		return nil, err
+	}
+	s.group.Start(ctx, &service.Func{N: c.Name + "-db", OnStop: func(context.Context) error { return db.Close() }})
+	if _, err := db.Migrate(ctx, c.Migrations); err != nil {
+		return nil, fmt.Errorf("%s database: %w", c.Name, err)
+	}
+	s.DBs[c.Name] = db
+	return db, nil
+}
+
+// Stop shuts every component down, last started first.
+func (s *Stack) Stop(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	return s.group.Shutdown(ctx)
+}
+
+// served runs an HTTP handler on a listener opened earlier.
+type served struct {
+	name    string
+	ln      net.Listener
+	handler http.Handler
+	log     *slog.Logger
+	srv     *http.Server
+	done    chan struct{}
+}
+
+func (h *served) Name() string { return h.name + "-http" }
+
+func (h *served) Start(ctx context.Context) error {
+	h.srv = &http.Server{Handler: h.handler, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 5 * time.Minute,
+		ErrorLog: slog.NewLogLogger(h.log.Handler(), slog.LevelWarn)}
+	h.done = make(chan struct{})
+	go func() {
+		defer close(h.done)
+		if err := h.srv.Serve(h.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			h.log.Error("http server stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+func (h *served) Shutdown(ctx context.Context) error {
+	err := h.srv.Shutdown(ctx)
+	<-h.done
+	return err
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "localhost"
+	}
+	return h
+}
+
+// Banner writes devstack's closing words.
+func (s *Stack) Banner(w io.Writer, all []Component) {
+	fmt.Fprintln(w, "=========================")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "This is your host IP address:", s.HostIP)
+	var names []string
+	for n := range s.URLs {
+		names = append(names, n)
+	}
+	order := map[string]int{}
+	titles := map[string]string{}
+	for i, c := range all {
+		order[c.Name] = i
+		titles[c.Name] = c.Title
+	}
+	sort.Slice(names, func(i, j int) bool { return order[names[i]] < order[names[j]] })
+	for _, n := range names {
+		fmt.Fprintf(w, "%s is serving at %s/\n", titles[n], s.URLs[n])
+	}
+	fmt.Fprintln(w, "The default users are: admin and demo")
+	fmt.Fprintln(w, "The password:", s.Secrets.AdminPassword)
+	fmt.Fprintf(w, "Credentials: source %s [admin|demo]\n", filepath.Join(s.DataDir, "openrc"))
+	fmt.Fprintf(w, "         or: export OS_CLIENT_CONFIG_FILE=%s OS_CLOUD=tenku-admin\n", filepath.Join(s.DataDir, "clouds.yaml"))
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "stack completed in %.2f seconds.\n", s.Ready.Seconds())
+}
+
+// WriteCredentials writes openrc and clouds.yaml into the data directory.
+func (s *Stack) WriteCredentials() error {
+	c := credFiles{AuthURL: s.URLs["keystone"], Region: s.Region, Password: s.Secrets.AdminPassword}
+	if err := c.WriteOpenrc(filepath.Join(s.DataDir, "openrc")); err != nil {
+		return err
+	}
+	return c.WriteCloudsYAML(filepath.Join(s.DataDir, "clouds.yaml"))
+}

@@ -1,0 +1,486 @@
+// Command tempest runs OpenStack's own conformance suite against a fresh tenku
+// cloud: it starts `tenku stack` in a temporary data directory, writes a
+// tempest.conf from what the cloud publishes (catalog, extensions, images,
+// flavors, networks, microversions), runs the tests matching the given regular
+// expressions with Debian's tempest, and prints "N passed, N failed, N skipped".
+//
+//	go run ./tools/tempest tempest.api.identity
+//	go run ./tools/tempest -keep -concurrency 4 'tempest.api.image.v2'
+//
+// Tests listed in tools/tempest/exclude.txt (each with the reason) are not run.
+// The exit status is 1 when any test failed.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Security-compliance settings shared by keystone.conf and tempest.conf: tempest
+// checks lockout and password history against exactly these values.
+const (
+	lockoutAttempts   = 2
+	lockoutDuration   = 5
+	uniquePasswords   = 2
+	defaultExcludeRel = "tools/tempest/exclude.txt"
+)
+
+func main() {
+	var (
+		tenku       = flag.String("tenku", "", "tenku binary (default: build ./cmd/tenku)")
+		keep        = flag.Bool("keep", false, "keep the data directory, logs and tempest workspace")
+		concurrency = flag.Int("concurrency", 4, "tempest workers")
+		exclude     = flag.String("exclude", defaultExcludeRel, "exclude-list file (regexes with reasons)")
+		workDir     = flag.String("dir", "", "work directory (default: a new temporary one)")
+		timeout     = flag.Duration("timeout", 40*time.Minute, "give up after this long")
+		showOut     = flag.Bool("v", false, "stream tempest's output")
+	)
+	flag.Usage = func() {
+		fmt.Fprintf(os.Stderr, "usage: go run ./tools/tempest [flags] REGEX...\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if flag.NArg() == 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	ctx, cancel2 := context.WithTimeout(ctx, *timeout)
+	defer cancel2()
+	res, err := run(ctx, runOptions{tenku: *tenku, keep: *keep, concurrency: *concurrency, exclude: *exclude,
+		dir: *workDir, regexes: flag.Args(), stream: *showOut})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tempest:", err)
+		os.Exit(2)
+	}
+	fmt.Printf("%d passed, %d failed, %d skipped\n", res.passed, res.failed, res.skipped)
+	if res.failed > 0 || res.passed == 0 {
+		os.Exit(1)
+	}
+}
+
+type runOptions struct {
+	tenku       string
+	keep        bool
+	concurrency int
+	exclude     string
+	dir         string
+	regexes     []string
+	stream      bool
+}
+
+type results struct {
+	passed, failed, skipped int
+	failures                []string
+}
+
+func run(ctx context.Context, o runOptions) (*results, error) {
+	for _, tool := range []string{"tempest"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return nil, fmt.Errorf("%s is not installed (run scripts/install-deps)", tool)
+		}
+	}
+	dir := o.dir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "tenku-tempest-")
+		if err != nil {
+			return nil, err
+		}
+		dir = d
+	}
+	dir, _ = filepath.Abs(dir)
+	if !o.keep && o.dir == "" {
+		defer os.RemoveAll(dir)
+	}
+	fmt.Fprintf(os.Stderr, "tempest: working in %s\n", dir)
+
+	bin := o.tenku
+	if bin == "" {
+		bin = filepath.Join(dir, "tenku")
+		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/tenku")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return nil, fmt.Errorf("build tenku: %w", err)
+		}
+	}
+	data := filepath.Join(dir, "data")
+	etc := filepath.Join(data, "etc")
+	if err := os.MkdirAll(etc, 0o700); err != nil {
+		return nil, err
+	}
+	keystoneConf := fmt.Sprintf("[security_compliance]\nlockout_failure_attempts = %d\nlockout_duration = %d\nunique_last_password_count = %d\n",
+		lockoutAttempts, lockoutDuration, uniquePasswords)
+	if err := os.WriteFile(filepath.Join(etc, "keystone.conf"), []byte(keystoneConf), 0o600); err != nil {
+		return nil, err
+	}
+
+	stackOut, err := os.Create(filepath.Join(dir, "stack.out"))
+	if err != nil {
+		return nil, err
+	}
+	defer stackOut.Close()
+	stack := exec.Command(bin, "stack", "--data-dir", data, "--host-ip", "127.0.0.1")
+	stack.Stdout, stack.Stderr = stackOut, stackOut
+	stack.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := stack.Start(); err != nil {
+		return nil, err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- stack.Wait() }()
+	defer func() {
+		syscall.Kill(-stack.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(20 * time.Second):
+			syscall.Kill(-stack.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+	}()
+	if err := waitForStack(ctx, filepath.Join(dir, "stack.out"), exited); err != nil {
+		return nil, err
+	}
+	cloud, err := discover(ctx, data)
+	if err != nil {
+		return nil, fmt.Errorf("read the cloud: %w", err)
+	}
+
+	ws := filepath.Join(dir, "ws")
+	initCmd := exec.CommandContext(ctx, "tempest", "init", ws)
+	if out, err := initCmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("tempest init: %v: %s", err, out)
+	}
+	// tempest init's logging.conf makes every worker overwrite one log file.
+	os.Remove(filepath.Join(ws, "etc", "logging.conf"))
+	conf := tempestConf(cloud, filepath.Join(ws, "logs"))
+	if err := os.WriteFile(filepath.Join(ws, "etc", "tempest.conf"), []byte(conf), 0o600); err != nil {
+		return nil, err
+	}
+
+	args := []string{"run", "--concurrency", strconv.Itoa(o.concurrency), "--regex", strings.Join(wrap(o.regexes), "|")}
+	if o.exclude != "" {
+		if _, err := os.Stat(o.exclude); err == nil {
+			abs, _ := filepath.Abs(o.exclude)
+			args = append(args, "--exclude-list", abs)
+		}
+	}
+	runCmd := exec.CommandContext(ctx, "tempest", args...)
+	runCmd.Dir = ws
+	var out bytes.Buffer
+	var w io.Writer = &out
+	if o.stream {
+		w = io.MultiWriter(&out, os.Stdout)
+	}
+	runCmd.Stdout, runCmd.Stderr = w, w
+	runErr := runCmd.Run()
+	os.WriteFile(filepath.Join(dir, "tempest.out"), out.Bytes(), 0o600)
+	res := parseTotals(out.String())
+	if res == nil {
+		tail := out.String()
+		if len(tail) > 4000 {
+			tail = tail[len(tail)-4000:]
+		}
+		return nil, fmt.Errorf("tempest run printed no totals (%v):\n%s", runErr, tail)
+	}
+	if len(res.failures) > 0 {
+		fmt.Println("Failed tests:")
+		for _, f := range res.failures {
+			fmt.Println("  " + f)
+		}
+	}
+	if o.keep {
+		fmt.Fprintf(os.Stderr, "tempest: kept %s (stack.out, tempest.out, ws/etc/tempest.conf, ws/logs)\n", dir)
+	}
+	return res, nil
+}
+
+func wrap(res []string) []string {
+	out := make([]string, len(res))
+	for i, r := range res {
+		out[i] = "(" + r + ")"
+	}
+	return out
+}
+
+// waitForStack waits for the banner's last line.
+func waitForStack(ctx context.Context, outPath string, exited chan error) error {
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		b, _ := os.ReadFile(outPath)
+		if bytes.Contains(b, []byte("stack completed in")) {
+			return nil
+		}
+		select {
+		case err := <-exited:
+			return fmt.Errorf("tenku stack exited (%v):\n%s", err, b)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	b, _ := os.ReadFile(outPath)
+	return fmt.Errorf("tenku stack did not come up in 2 minutes:\n%s", b)
+}
+
+var (
+	totalsRe = regexp.MustCompile(`(?m)^ - (Passed|Skipped|Failed|Expected Fail|Unexpected Success): (\d+)`)
+	failRe   = regexp.MustCompile(`(?m)^\{\d+\} (\S+) \[[\d.]+s\] \.\.\. FAILED`)
+)
+
+func parseTotals(out string) *results {
+	m := totalsRe.FindAllStringSubmatch(out, -1)
+	if m == nil {
+		return nil
+	}
+	r := &results{}
+	for _, x := range m {
+		n, _ := strconv.Atoi(x[2])
+		switch x[1] {
+		case "Passed", "Expected Fail":
+			r.passed += n
+		case "Skipped":
+			r.skipped += n
+		default:
+			r.failed += n
+		}
+	}
+	seen := map[string]bool{}
+	for _, f := range failRe.FindAllStringSubmatch(out, -1) {
+		if !seen[f[1]] {
+			seen[f[1]] = true
+			r.failures = append(r.failures, f[1])
+		}
+	}
+	sort.Strings(r.failures)
+	return r
+}
+
+// cloud is what tempest.conf is written from.
+type cloud struct {
+	authURL, password, region string
+	services                  map[string]string // catalog type → public URL
+	images                    []string          // active public image ids
+	flavors                   []string
+	computeMin, computeMax    string
+	volumeMin, volumeMax      string
+	publicNetworkID           string
+	publicRouterID            string
+	extensions                []string
+}
+
+func discover(ctx context.Context, data string) (*cloud, error) {
+	c := &cloud{services: map[string]string{}, region: "RegionOne"}
+	secrets, err := os.ReadFile(filepath.Join(data, "secrets"))
+	if err != nil {
+		return nil, err
+	}
+	sc := bufio.NewScanner(bytes.NewReader(secrets))
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), "="); ok && k == "ADMIN_PASSWORD" {
+			c.password = v
+		}
+	}
+	openrc, err := os.ReadFile(filepath.Join(data, "openrc"))
+	if err != nil {
+		return nil, err
+	}
+	if m := regexp.MustCompile(`OS_AUTH_URL='([^']+)'`).FindSubmatch(openrc); m != nil {
+		c.authURL = string(m[1])
+	} else {
+		return nil, errors.New("no OS_AUTH_URL in openrc")
+	}
+	body := fmt.Sprintf(`{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin","domain":{"id":"default"},"password":%q}}},
+		"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}`, c.password)
+	req, _ := http.NewRequestWithContext(ctx, "POST", c.authURL+"/auth/tokens", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 201 {
+		b, _ := io.ReadAll(resp.Body)
+		return nil, fmt.Errorf("admin login: %d %s", resp.StatusCode, b)
+	}
+	token := resp.Header.Get("X-Subject-Token")
+	var tok struct {
+		Token struct {
+			Catalog []struct {
+				Type      string `json:"type"`
+				Endpoints []struct {
+					Interface string `json:"interface"`
+					URL       string `json:"url"`
+				} `json:"endpoints"`
+			} `json:"catalog"`
+		} `json:"token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil {
+		return nil, err
+	}
+	for _, s := range tok.Token.Catalog {
+		for _, e := range s.Endpoints {
+			if e.Interface == "public" {
+				c.services[s.Type] = strings.TrimSuffix(e.URL, "/")
+			}
+		}
+	}
+	get := func(url string, v any) error {
+		req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+		req.Header.Set("X-Auth-Token", token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("GET %s: %d", url, resp.StatusCode)
+		}
+		return json.NewDecoder(resp.Body).Decode(v)
+	}
+	if u, ok := c.services["image"]; ok {
+		var imgs struct {
+			Images []struct{ ID, Status, Visibility string } `json:"images"`
+		}
+		if err := get(u+"/v2/images?status=active&visibility=public&sort=name:asc", &imgs); err == nil {
+			for _, im := range imgs.Images {
+				c.images = append(c.images, im.ID)
+			}
+		}
+	}
+	if u, ok := c.services["compute"]; ok {
+		var fl struct {
+			Flavors []struct{ ID string } `json:"flavors"`
+		}
+		if err := get(u+"/flavors", &fl); err == nil {
+			for _, f := range fl.Flavors {
+				c.flavors = append(c.flavors, f.ID)
+			}
+		}
+		var ver struct {
+			Version struct {
+				MinVersion string `json:"min_version"`
+				Version    string `json:"version"`
+			} `json:"version"`
+		}
+		if err := get(u, &ver); err == nil {
+			c.computeMin, c.computeMax = ver.Version.MinVersion, ver.Version.Version
+		}
+	}
+	if u, ok := c.services["volumev3"]; ok {
+		var ver struct {
+			Version struct {
+				MinVersion string `json:"min_version"`
+				Version    string `json:"version"`
+			} `json:"version"`
+		}
+		if err := get(u, &ver); err == nil {
+			c.volumeMin, c.volumeMax = ver.Version.MinVersion, ver.Version.Version
+		}
+	}
+	if u, ok := c.services["network"]; ok {
+		var ext struct {
+			Extensions []struct{ Alias string } `json:"extensions"`
+		}
+		if err := get(u+"/v2.0/extensions", &ext); err == nil {
+			for _, e := range ext.Extensions {
+				c.extensions = append(c.extensions, e.Alias)
+			}
+			sort.Strings(c.extensions)
+		}
+		var nets struct {
+			Networks []struct{ ID string } `json:"networks"`
+		}
+		if err := get(u+"/v2.0/networks?router:external=true&name=public", &nets); err == nil && len(nets.Networks) > 0 {
+			c.publicNetworkID = nets.Networks[0].ID
+		}
+		var routers struct {
+			Routers []struct{ ID string } `json:"routers"`
+		}
+		if err := get(u+"/v2.0/routers?name=router1", &routers); err == nil && len(routers.Routers) > 0 {
+			c.publicRouterID = routers.Routers[0].ID
+		}
+	}
+	return c, nil
+}
+
+func tempestConf(c *cloud, logDir string) string {
+	has := func(t string) bool { _, ok := c.services[t]; return ok }
+	b := &strings.Builder{}
+	section := func(name string, kv ...string) {
+		fmt.Fprintf(b, "[%s]\n", name)
+		for i := 0; i+1 < len(kv); i += 2 {
+			if kv[i+1] != "" {
+				fmt.Fprintf(b, "%s = %s\n", kv[i], kv[i+1])
+			}
+		}
+		b.WriteString("\n")
+	}
+	yes := func(v bool) string { return strconv.FormatBool(v) }
+	first := func(list []string, i int) string {
+		if len(list) == 0 {
+			return ""
+		}
+		if i < len(list) {
+			return list[i]
+		}
+		return list[0]
+	}
+	section("DEFAULT", "debug", "true", "log_dir", logDir, "use_stderr", "false")
+	section("auth", "use_dynamic_credentials", "true", "admin_username", "admin", "admin_password", c.password,
+		"admin_project_name", "admin", "admin_domain_name", "Default", "create_isolated_networks", yes(has("network")))
+	section("identity", "uri_v3", c.authURL, "auth_version", "v3", "v3_endpoint_type", "public", "region", c.region,
+		"user_lockout_failure_attempts", strconv.Itoa(lockoutAttempts), "user_lockout_duration", strconv.Itoa(lockoutDuration),
+		"user_unique_last_password_count", strconv.Itoa(uniquePasswords))
+	section("identity-feature-enabled", "api_v2", "false", "api_v2_admin", "false", "api_v3", "true", "trust", "true",
+		"security_compliance", "true", "project_tags", "true", "application_credentials", "true", "access_rules", "true",
+		"domain_specific_drivers", "false", "immutable_user_source", "false")
+	section("service_available", "glance", yes(has("image")), "nova", yes(has("compute")), "neutron", yes(has("network")),
+		"cinder", yes(has("volumev3") || has("block-storage")), "swift", "false", "horizon", yes(has("dashboard")))
+	section("image", "region", c.region, "endpoint_type", "publicURL",
+		"container_formats", "bare,ami,ari,aki,ovf,ova,docker,compressed", "disk_formats", "qcow2,raw,vhd,vhdx,vmdk,vdi,iso,ploop,aki,ari,ami")
+	section("image-feature-enabled", "api_v1", "false", "api_v2", "true", "import_image", "true", "os_glance_reserved", "true")
+	section("compute", "region", c.region, "endpoint_type", "publicURL", "image_ref", first(c.images, 0), "image_ref_alt", first(c.images, 1),
+		"flavor_ref", first(c.flavors, 0), "flavor_ref_alt", first(c.flavors, 1), "fixed_network_name", "private",
+		"min_microversion", c.computeMin, "max_microversion", c.computeMax, "build_timeout", "120", "build_interval", "1", "hypervisor_type", "fake")
+	section("compute-feature-enabled", "console_output", "true", "resize", "true", "pause", "true", "shelve", "true",
+		"suspend", "true", "cold_migration", "false", "live_migration", "false", "metadata_service", "false", "rescue", "true",
+		"interface_attach", "true", "snapshot", "true", "config_drive", "true", "change_password", "false",
+		"vnc_console", "false", "spice_console", "false", "serial_console", "false", "personality", "false",
+		"attach_encrypted_volume", "false", "volume_multiattach", "false", "scheduler_enabled_filters", "all")
+	section("network", "region", c.region, "endpoint_type", "publicURL", "project_network_cidr", "10.100.0.0/16",
+		"project_network_mask_bits", "28", "public_network_id", c.publicNetworkID, "floating_network_name", "public",
+		"public_router_id", c.publicRouterID, "build_timeout", "60", "build_interval", "1")
+	section("network-feature-enabled", "ipv6", "true", "api_extensions", strings.Join(c.extensions, ","),
+		"ipv6_subnet_attributes", "true", "port_security", yes(contains(c.extensions, "port-security")), "floating_ips", yes(contains(c.extensions, "router")))
+	section("volume", "region", c.region, "endpoint_type", "publicURL", "min_microversion", c.volumeMin, "max_microversion", c.volumeMax,
+		"build_timeout", "120", "build_interval", "1")
+	section("validation", "run_validation", "false")
+	section("enforce_scope", "keystone", "false", "nova", "false", "glance", "false", "neutron", "false", "cinder", "false")
+	return b.String()
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

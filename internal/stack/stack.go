@@ -47,8 +47,10 @@ type Options struct {
 	TestData bool
 	// ImageDir holds image files to register as public images on start.
 	ImageDir string
-	// Ports override the default port of a component (tests use 0).
+	// Ports override the default port of a component (-1: do not serve HTTP).
 	Ports map[string]int
+	// RandomPorts makes every component listen on a free port (tests).
+	RandomPorts bool
 	// Region is the catalog region.
 	Region string
 	// AuthURL is Keystone's URL when this process does not run Keystone.
@@ -203,6 +205,9 @@ func Start(ctx context.Context, all []Component, o Options) (*Stack, error) {
 			continue
 		}
 		port := c.Port
+		if o.RandomPorts {
+			port = 0
+		}
 		if p, ok := o.Ports[c.Name]; ok {
 			port = p
 		}

@@ -1,0 +1,114 @@
+package archtest
+
+import (
+	"bufio"
+	"bytes"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/tenku-cloud/tenku/"
+
+var services = []string{"identity", "image", "network", "compute", "volume", "dashboard"}
+
+// concreteDrivers may be imported only by the assembly (and tests).
+var concreteDrivers = []string{
+	"internal/compute/virt/fake", "internal/compute/virt/qemu",
+	"internal/network/dataplane/fake", "internal/network/dataplane/linuxbridge",
+	"internal/volume/backend/",
+}
+
+func TestImportRules(t *testing.T) {
+	out, err := exec.Command("go", "list", "-e", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", module+"...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	n := 0
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		pkg := strings.TrimPrefix(fields[0], module)
+		n++
+		for _, imp := range fields[1:] {
+			if err := check(pkg, imp); err != "" {
+				t.Errorf("%s imports %s: %s", pkg, imp, err)
+			}
+		}
+	}
+	if n < 5 {
+		t.Fatalf("go list saw only %d packages", n)
+	}
+}
+
+func serviceOf(pkg string) string {
+	for _, s := range services {
+		if pkg == "internal/"+s || strings.HasPrefix(pkg, "internal/"+s+"/") {
+			return s
+		}
+	}
+	return ""
+}
+
+func check(pkg, imp string) string {
+	own := strings.HasPrefix(imp, module)
+	imp = strings.TrimPrefix(imp, module)
+	stdlib := !strings.Contains(strings.SplitN(imp, "/", 2)[0], ".") && !own
+	switch {
+	case strings.HasPrefix(pkg, "api/"):
+		if !stdlib {
+			return "wire types import only the standard library"
+		}
+	case strings.HasPrefix(pkg, "internal/platform/"), strings.HasPrefix(pkg, "internal/linux/"):
+		if own && (serviceOf(imp) != "" || strings.HasPrefix(imp, "internal/stack") || strings.HasPrefix(imp, "internal/testkit")) {
+			return "the platform and host primitives import no service"
+		}
+	}
+	if !own {
+		return ""
+	}
+	if s := serviceOf(pkg); s != "" {
+		if o := serviceOf(imp); o != "" && o != s {
+			return "a service never imports another service's internals (talk over REST)"
+		}
+		if strings.HasPrefix(imp, "internal/stack") {
+			return "services do not import the assembly"
+		}
+	}
+	for _, d := range concreteDrivers {
+		if strings.HasPrefix(imp, d) && !strings.HasPrefix(pkg, "cmd/") && !strings.HasPrefix(pkg, "internal/stack") &&
+			!strings.HasPrefix(pkg, "internal/testkit") && !strings.HasPrefix(pkg, "tools/") && !strings.HasPrefix(pkg, strings.TrimSuffix(d, "/")) {
+			return "only cmd/tenku and internal/stack pick concrete drivers"
+		}
+	}
+	return ""
+}
+
+func TestCheckCatchesViolations(t *testing.T) {
+	bad := [][2]string{
+		{"api/compute", module + "internal/platform/fault"},
+		{"api/compute", "github.com/google/uuid"},
+		{"internal/platform/rest", module + "internal/identity"},
+		{"internal/linux/netns", module + "internal/network/store"},
+		{"internal/compute/api", module + "internal/image/store"},
+		{"internal/compute/agent", module + "internal/compute/virt/fake"},
+		{"internal/identity", module + "internal/stack"},
+	}
+	for _, b := range bad {
+		if check(b[0], b[1]) == "" {
+			t.Errorf("%s → %s should be refused", b[0], b[1])
+		}
+	}
+	good := [][2]string{
+		{"api/compute", "encoding/json"},
+		{"internal/compute/api", module + "internal/platform/rest"},
+		{"internal/compute/api", module + "api/compute"},
+		{"internal/stack", module + "internal/compute/virt/fake"},
+		{"internal/compute/virt/fake", module + "internal/compute/virt"},
+	}
+	for _, g := range good {
+		if e := check(g[0], g[1]); e != "" {
+			t.Errorf("%s → %s refused: %s", g[0], g[1], e)
+		}
+	}
+}

@@ -200,7 +200,7 @@ func buildVHDX(o vhdxOpts) []byte {
 		o.metaOffset = 1 << 20
 	}
 	le := binary.LittleEndian
-	b := make([]byte, o.metaOffset+128<<10)
+	b := make([]byte, max(o.metaOffset+128<<10, 256<<10))
 	copy(b, "vhdxfile")
 	rt := b[vhdxRegionTable : vhdxRegionTable+vhdxTableSize]
 	copy(rt, "regi")

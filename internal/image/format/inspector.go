@@ -323,7 +323,9 @@ func (in *Inspector) fillHead() {
 	take := min(int64(in.headWant)-h, in.curAt+int64(len(in.cur))-h)
 	need := len(in.head) + int(take)
 	if need > cap(in.head) {
-		grown := make([]byte, len(in.head), min(max(2*cap(in.head), need, 4096), in.headWant))
+		// Grow geometrically (within maxHead): qcow2 and VMDK raise
+		// headWant a little at a time.
+		grown := make([]byte, len(in.head), min(max(2*cap(in.head), need, 4096), maxHead))
 		copy(grown, in.head)
 		in.head = grown
 	}
@@ -391,10 +393,16 @@ type region struct {
 	lost bool
 }
 
-func (r *region) next() int64     { return r.off + int64(len(r.buf)) }
-func (r *region) complete() bool  { return r != nil && len(r.buf) == r.n && !r.lost }
-func (r *region) pending() bool   { return r != nil && len(r.buf) < r.n && !r.lost }
-func (r *region) unreachable() bool { return r == nil || r.lost }
+func (r *region) next() int64    { return r.off + int64(len(r.buf)) }
+func (r *region) complete() bool { return r != nil && len(r.buf) == r.n && !r.lost }
+func (r *region) pending() bool  { return r != nil && len(r.buf) < r.n && !r.lost }
+
+// release drops the region's bytes once they have been read.
+func (r *region) release() {
+	if r != nil {
+		r.buf, r.n = nil, 0
+	}
+}
 
 // held reports the bytes the region holds.
 func (r *region) held() int {

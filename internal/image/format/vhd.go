@@ -78,7 +78,7 @@ func (p *vhdProbe) dynamicHeader() bool {
 	case string(p.dyn.buf[:8]) != vhdDynCookie:
 		p.v.violations.add("dynamic_header", ErrMalformed, "dynamic header at offset %d has no cxsparse cookie", p.dyn.off)
 	}
-	p.dyn.buf = nil
+	p.dyn.release()
 	return true
 }
 
@@ -143,6 +143,7 @@ const (
 	vhdxItemRequired  = 1 << 2 // metadata entry flag
 	vhdxHasParent     = 1 << 1 // file parameters flag
 	vhdxItemMinOffset = 64 << 10
+	vhdxHeaderSection = 1 << 20
 )
 
 var (
@@ -220,7 +221,9 @@ func (p *vhdxProbe) step(in *Inspector) bool {
 	if binary.LittleEndian.Uint32(p.params.buf[4:])&vhdxHasParent != 0 {
 		vs.add("backing_file", ErrBackingFile, "differencing vhdx reads a parent image")
 	}
-	p.table.buf, p.size.buf, p.params.buf = nil, nil, nil
+	p.table.release()
+	p.size.release()
+	p.params.release()
 	return true
 }
 
@@ -249,7 +252,8 @@ func (p *vhdxProbe) regionTable(t []byte) (int64, bool) {
 		off := binary.LittleEndian.Uint64(e[16:])
 		switch {
 		case id == vhdxMetaRegion:
-			if off > math.MaxInt64 {
+			// Regions start on a 1 MiB boundary after the header section.
+			if off < vhdxHeaderSection || off%vhdxHeaderSection != 0 || off > math.MaxInt64 {
 				vs.add("region_table", ErrMalformed, "metadata region at offset %d", off)
 				return 0, false
 			}
@@ -271,6 +275,7 @@ func (p *vhdxProbe) regionTable(t []byte) (int64, bool) {
 func (p *vhdxProbe) metadataTable(in *Inspector) bool {
 	vs := &p.v.violations
 	t := p.table.buf
+	defer p.table.release()
 	if string(t[:8]) != "metadata" {
 		vs.add("metadata", ErrMalformed, "metadata table signature missing")
 		return false
@@ -322,7 +327,6 @@ func (p *vhdxProbe) metadataTable(in *Inspector) bool {
 		p.size = in.capture(sizeAt, 8)
 		p.params = in.capture(paramsAt, 8)
 	}
-	p.table.buf = nil
 	return true
 }
 

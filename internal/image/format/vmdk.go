@@ -180,7 +180,9 @@ func (p *vmdkProbe) text(in *Inspector) bool {
 	if wait {
 		return false
 	}
-	first := b[:min(len(b), 512)]
+	// QEMU reads a descriptor as a C string: text up to the first NUL,
+	// whatever follows it.
+	first := cutNUL(b[:min(len(b), 512)])
 	if len(first) == 0 || !isText(first) {
 		return true
 	}

@@ -26,12 +26,12 @@ const (
 	macSize         = sha256.Size
 	// minEnvelope is the shortest valid token: one cipher block.
 	minEnvelope = cipherOffset + aes.BlockSize + macSize
-
-	// MaxTokenLength bounds the token strings Validate looks at. Keystone
-	// tokens are ~180-250 characters; federated ones grow with the number
-	// of groups. Longer input is ErrMalformed without being decoded.
-	MaxTokenLength = 64 << 10
 )
+
+// MaxTokenLength bounds the token strings Validate looks at. Keystone
+// tokens are ~180-250 characters; federated ones grow with the number of
+// groups. Longer input is ErrMalformed without being decoded.
+const MaxTokenLength = 64 << 10
 
 // ringKey is one key ready for use, with pooled MAC and cipher state so
 // validation does not rebuild them on every call.

@@ -82,7 +82,7 @@ func WriteKeyDir(dir string, r *KeyRing) error {
 		if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("write key repository: %w", err)
 		}
-		if err := os.WriteFile(tmp, []byte(r.keys[i].String()), 0o600); err != nil {
+		if err := os.WriteFile(tmp, []byte(r.keys[i].Encode()), 0o600); err != nil {
 			return fmt.Errorf("write key repository: %w", err)
 		}
 		if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {

@@ -73,10 +73,10 @@ func TestReadKeyDirLikeKeystone(t *testing.T) {
 		want  []int
 		fails bool
 	}{
-		{name: "staged tmp and junk ignored", files: map[string]string{"0": k.String(), "1": k.String() + "\n", "0.tmp": "x", "notes": "x"}, want: []int{1, 0}},
-		{name: "empty file skipped", files: map[string]string{"0": k.String(), "1": ""}, want: []int{0}},
+		{name: "staged tmp and junk ignored", files: map[string]string{"0": k.Encode(), "1": k.Encode() + "\n", "0.tmp": "x", "notes": "x"}, want: []int{1, 0}},
+		{name: "empty file skipped", files: map[string]string{"0": k.Encode(), "1": ""}, want: []int{0}},
 		{name: "bad key", files: map[string]string{"0": "garbage"}, fails: true},
-		{name: "duplicate index", files: map[string]string{"1": k.String(), "01": k.String()}, fails: true},
+		{name: "duplicate index", files: map[string]string{"1": k.Encode(), "01": k.Encode()}, fails: true},
 		{name: "empty dir", files: nil, want: []int{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

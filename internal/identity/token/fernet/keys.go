@@ -43,11 +43,17 @@ func ParseKey(s string) (Key, error) {
 	return k, nil
 }
 
-// String encodes k as Keystone writes it to a key file: urlsafe base64
+// Encode returns k as Keystone writes it to a key file: urlsafe base64
 // with padding (44 characters). It is the secret itself: never log it.
-func (k Key) String() string {
+func (k Key) Encode() string {
 	return base64.URLEncoding.EncodeToString(k[:])
 }
+
+// String hides the key, so that printing one by mistake leaks nothing.
+func (k Key) String() string { return "fernet.Key(redacted)" }
+
+// GoString hides the key from %#v as well.
+func (k Key) GoString() string { return k.String() }
 
 // KeyRing is a Fernet key repository: keys by index, as the files of
 // /etc/keystone/fernet-keys. Index 0 is the staged key (the next primary),
@@ -84,7 +90,7 @@ func LoadKeyRing(keys map[int]string) (*KeyRing, error) {
 func (r *KeyRing) Dump() map[int]string {
 	out := make(map[int]string, len(r.keys))
 	for i, k := range r.keys {
-		out[i] = k.String()
+		out[i] = k.Encode()
 	}
 	return out
 }

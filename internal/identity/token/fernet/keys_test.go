@@ -3,6 +3,7 @@ package fernet
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"os"
 	"slices"
@@ -26,9 +27,9 @@ func TestParseKey(t *testing.T) {
 		in   string
 		ok   bool
 	}{
-		{"padded", k.String(), true},
-		{"trailing newline", k.String() + "\n", true},
-		{"unpadded", strings.TrimRight(k.String(), "="), true},
+		{"padded", k.Encode(), true},
+		{"trailing newline", k.Encode() + "\n", true},
+		{"unpadded", strings.TrimRight(k.Encode(), "="), true},
 		{"empty", "", false},
 		{"31 bytes", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==", false},
 		{"33 bytes", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", false},
@@ -48,8 +49,8 @@ func TestParseKey(t *testing.T) {
 			}
 		})
 	}
-	if len(k.String()) != 44 {
-		t.Errorf("key string has %d characters, Keystone's have 44", len(k.String()))
+	if len(k.Encode()) != 44 {
+		t.Errorf("key string has %d characters, Keystone's have 44", len(k.Encode()))
 	}
 }
 
@@ -204,7 +205,7 @@ func TestKeyRingBasics(t *testing.T) {
 	if _, err := LoadKeyRing(map[int]string{1: "nope"}); !errors.Is(err, ErrInvalidKey) {
 		t.Errorf("LoadKeyRing of a bad key: %v", err)
 	}
-	if _, err := LoadKeyRing(map[int]string{-2: k0.String()}); err == nil {
+	if _, err := LoadKeyRing(map[int]string{-2: k0.Encode()}); err == nil {
 		t.Error("LoadKeyRing accepted a negative index")
 	}
 }
@@ -217,5 +218,14 @@ func readJSON(t testing.TB, path string, v any) {
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+func TestKeyDoesNotPrint(t *testing.T) {
+	k := mustKey(t)
+	for _, s := range []string{fmt.Sprint(k), fmt.Sprintf("%v %s %#v", k, k, k)} {
+		if strings.Contains(s, k.Encode()[:10]) || !strings.Contains(s, "redacted") {
+			t.Errorf("formatting a key printed %q", s)
+		}
 	}
 }

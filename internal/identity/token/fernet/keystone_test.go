@@ -169,7 +169,7 @@ type tenkuToken struct {
 // and what tenku writes differently from Keystone (ids it does not
 // compress) or rarely (long lists, long strings, sub-second expiry, other
 // method lists and default domains).
-func tenkuTokenCases(t *testing.T) []tenkuToken {
+func tenkuTokenCases() []tenkuToken {
 	def := DefaultMethods()
 	var out []tenkuToken
 	for _, tc := range roundTripCases() {
@@ -197,7 +197,7 @@ func TestWriteTenkuTokens(t *testing.T) {
 	if !*writeTenkuTokens {
 		t.Skip("run with -tenku-tokens to regenerate testdata/tenku_tokens.json")
 	}
-	cases := tenkuTokenCases(t)
+	cases := tenkuTokenCases()
 	for i := range cases {
 		c := &cases[i]
 		p, _ := newTestProvider(t, Config{Methods: c.MethodsConfig, DefaultDomainID: c.DefaultDomainID})
@@ -228,7 +228,7 @@ func TestKeystoneValidatesTenkuTokens(t *testing.T) {
 		t.Fatal("no Keystone formatter in the evidence")
 	}
 	var wantNames []string
-	for _, c := range tenkuTokenCases(t) {
+	for _, c := range tenkuTokenCases() {
 		wantNames = append(wantNames, c.Name)
 	}
 	var names []string

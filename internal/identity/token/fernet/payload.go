@@ -125,12 +125,18 @@ func (p *Payload) Version() Version {
 	return VersionUnscoped
 }
 
-// AuditID is the token's own audit id ("" when there is none).
+// AuditID is the token's own audit id ("" when there is none). Like
+// Keystone's provider, which pops the parent off the end first, it is the
+// last-but-one entry when there are several.
 func (p *Payload) AuditID() string {
-	if len(p.AuditIDs) == 0 {
+	switch n := len(p.AuditIDs); n {
+	case 0:
 		return ""
+	case 1:
+		return p.AuditIDs[0]
+	default:
+		return p.AuditIDs[n-2]
 	}
-	return p.AuditIDs[0]
 }
 
 // ParentAuditID is the audit id of the token this one was made from, or "".

@@ -537,8 +537,12 @@ func TestAuditIDs(t *testing.T) {
 	if pl.AuditID() != "child" || pl.ParentAuditID() != "parent" {
 		t.Errorf("AuditID/ParentAuditID = %q, %q", pl.AuditID(), pl.ParentAuditID())
 	}
+	pl.AuditIDs = []string{"a", "b", "c"} // Keystone pops the parent, then the audit id
+	if pl.AuditID() != "b" || pl.ParentAuditID() != "c" {
+		t.Errorf("three audit ids: AuditID/ParentAuditID = %q, %q", pl.AuditID(), pl.ParentAuditID())
+	}
 	pl.AuditIDs = pl.AuditIDs[:1]
-	if pl.ParentAuditID() != "" {
-		t.Error("ParentAuditID of a single audit id")
+	if pl.AuditID() != "a" || pl.ParentAuditID() != "" {
+		t.Errorf("one audit id: AuditID/ParentAuditID = %q, %q", pl.AuditID(), pl.ParentAuditID())
 	}
 }

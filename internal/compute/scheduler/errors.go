@@ -16,6 +16,10 @@ type NoValidHost struct {
 	Instances int
 	// Hosts is the number of hosts in the snapshot.
 	Hosts int
+	// FirstPassHosts is the number of hosts that passed the filters for the
+	// first instance; later instances choose among those, so when a later
+	// instance fails the others had used them up.
+	FirstPassHosts int
 	// Steps are the filtering steps of the pass that failed, in order; the
 	// last one left no host. When a later instance failed, the steps of the
 	// first instance's pass come first (their per-request filters are not
@@ -40,18 +44,18 @@ type Step struct {
 
 // Error reports the reason as an instance fault message.
 func (e *NoValidHost) Error() string {
+	const prefix = "No valid host was found. "
+	if e.Hosts == 0 {
+		return prefix + "There are no compute hosts."
+	}
 	var b strings.Builder
-	b.WriteString("No valid host was found. ")
+	b.WriteString(prefix)
 	if e.Instances > 1 {
 		b.WriteString("For instance ")
 		b.WriteString(strconv.Itoa(e.Instance + 1))
 		b.WriteString(" of ")
 		b.WriteString(strconv.Itoa(e.Instances))
 		b.WriteString(": ")
-	}
-	if e.Hosts == 0 {
-		b.WriteString("There are no compute hosts.")
-		return b.String()
 	}
 	if len(e.Steps) == 0 {
 		b.WriteString("There are not enough hosts available.")
@@ -71,6 +75,16 @@ func (e *NoValidHost) Error() string {
 			b.WriteString(", ")
 		}
 		writeStep(&b, s, false)
+	}
+	if e.Instance > 0 {
+		b.WriteString("; ")
+		b.WriteString(strconv.Itoa(e.FirstPassHosts))
+		if e.FirstPassHosts == 1 {
+			b.WriteString(" host")
+		} else {
+			b.WriteString(" hosts")
+		}
+		b.WriteString(" passed the filters for the first instance")
 	}
 	b.WriteByte('.')
 	return b.String()

@@ -20,21 +20,18 @@ func (*ComputeCapabilitiesFilter) Name() string { return "ComputeCapabilitiesFil
 
 // Pass checks every relevant extra spec.
 func (f *ComputeCapabilitiesFilter) Pass(h *HostState, spec *RequestSpec) bool {
-	for key, req := range spec.Flavor.ExtraSpecs {
-		if key == "hw:maxphysaddr_bits" {
-			if !atLeast(h, "cpu_info:maxphysaddr:bits", req, f.cfg) {
+	for _, c := range spec.derive().caps {
+		if c.unscoped && !h.hasAttribute(c.path, f.cfg) {
+			continue // nothing the host reports
+		}
+		if c.atLeast {
+			if !atLeast(h, c.path, c.req, f.cfg) {
 				return false
 			}
 			continue
 		}
-		path, scoped := strings.CutPrefix(key, "capabilities:")
-		if !scoped {
-			if strings.Contains(key, ":") || !h.hasAttribute(key, f.cfg) {
-				continue // another scope's spec, or nothing the host reports
-			}
-		}
-		v, ok := h.capability(path, f.cfg)
-		if !ok || !extraspecs.Match(v, req) {
+		v, ok := h.capability(c.path, f.cfg)
+		if !ok || !extraspecs.Match(v, c.req) {
 			return false
 		}
 	}
@@ -67,16 +64,10 @@ func (AggregateInstanceExtraSpecsFilter) Name() string { return "AggregateInstan
 
 // Pass checks every relevant extra spec against the aggregates.
 func (AggregateInstanceExtraSpecsFilter) Pass(h *HostState, spec *RequestSpec) bool {
-	for key, req := range spec.Flavor.ExtraSpecs {
-		if scope, rest, ok := strings.Cut(key, ":"); ok {
-			if scope != "aggregate_instance_extra_specs" {
-				continue
-			}
-			key = rest
-		}
+	for _, a := range spec.derive().aggs {
 		matched := false
-		found := h.aggregateValues(key, func(v string) bool {
-			matched = extraspecs.Match(v, req)
+		found := h.aggregateValues(a.key, func(v string) bool {
+			matched = extraspecs.Match(v, a.req)
 			return !matched
 		})
 		if !found || !matched {
@@ -102,29 +93,26 @@ func (*ImagePropertiesFilter) Name() string { return "ImagePropertiesFilter" }
 
 // Pass checks the host's supported instances against the image.
 func (f *ImagePropertiesFilter) Pass(h *HostState, spec *RequestSpec) bool {
-	props := spec.ImageProperties
-	arch := imageProp(props, "hw_architecture", "architecture")
+	img := &spec.derive().image
+	arch := img.arch
 	if arch == "" {
-		arch = f.cfg.ImagePropertiesDefaultArchitecture
+		arch = canonicalArch(f.cfg.ImagePropertiesDefaultArchitecture)
 	}
-	arch = canonicalArch(arch)
-	hv := canonicalHVType(imageProp(props, "img_hv_type", "hypervisor_type"))
-	mode := canonicalVMMode(imageProp(props, "hw_vm_mode", "vm_mode"))
-	if arch == "" && hv == "" && mode == "" {
+	if arch == "" && img.hvType == "" && img.vmMode == "" {
 		return true
 	}
 	for _, si := range h.SupportedInstances {
 		if arch != "" && canonicalArch(si.Arch) != arch ||
-			hv != "" && canonicalHVType(si.HVType) != hv ||
-			mode != "" && canonicalVMMode(si.VMMode) != mode {
+			img.hvType != "" && canonicalHVType(si.HVType) != img.hvType ||
+			img.vmMode != "" && canonicalVMMode(si.VMMode) != img.vmMode {
 			continue
 		}
-		if !hypervisorVersionOK(h.HypervisorVersion, imageProp(props, "img_hv_requested_version", "hypervisor_version_requires")) {
+		if !hypervisorVersionOK(h.HypervisorVersion, img.version) {
 			continue
 		}
-		if bits := imageProp(props, "hw_maxphysaddr_bits", ""); bits != "" {
+		if img.maxPhysAddrBits != "" {
 			if _, reported := h.capability("cpu_info:maxphysaddr:bits", f.cfg); reported &&
-				!atLeast(h, "cpu_info:maxphysaddr:bits", bits, f.cfg) {
+				!atLeast(h, "cpu_info:maxphysaddr:bits", img.maxPhysAddrBits, f.cfg) {
 				continue
 			}
 		}

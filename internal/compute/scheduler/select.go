@@ -1,7 +1,7 @@
 package scheduler
 
 import (
-	"cmp"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -148,8 +148,19 @@ type workspace struct {
 	alts    []int32     // the candidates ranked for alternates
 	weight  []float64   // total weight, by host index
 	raw     []float64   // one weigher's raw weights, by candidate position
+	mult    []float64   // multipliers by host index × weigher; NaN until known
+	keys    []rankKey   // sort keys
 	steps   []Step      // filtering history kept for NoValidHost
 	members map[string]struct{}
+}
+
+// rankKey orders candidates by weight, best first; pos, the previous
+// position, makes the order total, so that ties keep their order as in
+// Nova's stable sort.
+type rankKey struct {
+	w   float64
+	pos int32
+	idx int32
 }
 
 func (s *Scheduler) workspace(n int) *workspace {
@@ -163,7 +174,12 @@ func (s *Scheduler) workspace(n int) *workspace {
 		ws.alts = make([]int32, n)
 		ws.weight = make([]float64, n)
 		ws.raw = make([]float64, n)
+		ws.keys = make([]rankKey, n)
 	}
+	if nm := n * len(s.weighers); cap(ws.mult) < nm {
+		ws.mult = make([]float64, nm)
+	}
+	ws.mult = ws.mult[:n*len(s.weighers)]
 	ws.hosts = ws.hosts[:n]
 	ws.steps = ws.steps[:0]
 	return ws
@@ -211,6 +227,9 @@ func (s *Scheduler) Select(snapshot []HostState, spec *RequestSpec, n int) ([]Se
 	ws := s.workspace(len(snapshot))
 	defer s.release(ws)
 	copy(ws.hosts, snapshot)
+	for i := range ws.mult {
+		ws.mult[i] = math.NaN()
+	}
 	for i := range ws.hosts {
 		h := &ws.hosts[i]
 		h.placed, h.groupMembers, h.groupCounted = 0, 0, false
@@ -218,8 +237,7 @@ func (s *Scheduler) Select(snapshot []HostState, spec *RequestSpec, n int) ([]Se
 
 	// The working copy of the spec carries what is computed once per request.
 	req := *spec
-	res, _ := computeResources(spec)
-	d := &derived{res: res}
+	d := newDerived(spec)
 	req.d = d
 	if g := spec.Group; g != nil {
 		d.groupHosts = make([]string, len(g.Hosts), len(g.Hosts)+n)
@@ -240,7 +258,7 @@ func (s *Scheduler) Select(snapshot []HostState, spec *RequestSpec, n int) ([]Se
 	forced := (len(req.ForceHosts) > 0 || len(req.ForceNodes) > 0) && !req.Rebuild
 
 	chosen := make([]Destination, 0, n)
-	firstPass := 0 // steps of the pre-filters and the first instance's pass
+	firstPass, firstPassHosts := 0, 0 // the first instance's steps and survivors
 	for i := range n {
 		d.index = i
 		switch {
@@ -250,8 +268,13 @@ func (s *Scheduler) Select(snapshot []HostState, spec *RequestSpec, n int) ([]Se
 			ws.steps = ws.steps[:firstPass] // keep the history short
 		}
 		cand = s.filter(ws, &req, cand, i, forced)
+		if i == 0 {
+			firstPassHosts = len(cand)
+		}
 		if len(cand) == 0 {
-			return nil, s.noValidHost(ws, i, n)
+			err := s.noValidHost(ws, i, n)
+			err.FirstPassHosts = firstPassHosts
+			return nil, err
 		}
 		s.rank(ws, &req, cand)
 		best := cand[0]
@@ -447,19 +470,50 @@ func (s *Scheduler) rank(ws *workspace, req *RequestSpec, cand []int32) {
 		return // Nova does not weigh a single host
 	}
 	raw := ws.raw[:len(cand)]
+	nw := len(s.weighers)
 	for wi, w := range s.weighers {
 		for k, i := range cand {
-			raw[k] = w.Weigh(&ws.hosts[i], req)
+			r := w.Weigh(&ws.hosts[i], req)
+			if math.IsNaN(r) || math.IsInf(r, 0) {
+				r = 0
+			}
+			raw[k] = r
 		}
 		Normalize(raw, s.bounds[wi])
 		for k, i := range cand {
-			if raw[k] != 0 {
-				ws.weight[i] += w.Multiplier(&ws.hosts[i]) * raw[k]
+			if raw[k] == 0 {
+				continue
 			}
+			// A host's multipliers do not change within a request: look
+			// them up once, not once per instance.
+			m := ws.mult[int(i)*nw+wi]
+			if math.IsNaN(m) {
+				m = w.Multiplier(&ws.hosts[i])
+				if math.IsNaN(m) || math.IsInf(m, 0) {
+					m = 0
+				}
+				ws.mult[int(i)*nw+wi] = m
+			}
+			ws.weight[i] += m * raw[k]
 		}
 	}
 	weight := ws.weight
-	slices.SortStableFunc(cand, func(a, b int32) int { return cmp.Compare(weight[b], weight[a]) })
+	keys := ws.keys[:len(cand)]
+	for k, i := range cand {
+		keys[k] = rankKey{w: weight[i], pos: int32(k), idx: i}
+	}
+	slices.SortFunc(keys, func(a, b rankKey) int {
+		switch {
+		case a.w > b.w:
+			return -1
+		case a.w < b.w:
+			return 1
+		}
+		return int(a.pos - b.pos)
+	})
+	for k := range keys {
+		cand[k] = keys[k].idx
+	}
 
 	if s.cfg.ShuffleBestSameWeighedHosts {
 		top := 1
@@ -504,7 +558,7 @@ func consume(h *HostState, req *RequestSpec) {
 }
 
 // noValidHost builds the error from the recorded steps.
-func (s *Scheduler) noValidHost(ws *workspace, instance, n int) error {
+func (s *Scheduler) noValidHost(ws *workspace, instance, n int) *NoValidHost {
 	return &NoValidHost{
 		Instance:  instance,
 		Instances: n,

@@ -134,12 +134,63 @@ type HostNode struct {
 }
 
 // derived holds what Select computes once per request instead of once per
-// host: the resource amounts, traits and group bookkeeping.
+// host: the resource amounts and traits, the extra specs and image
+// properties the filters read, and the group bookkeeping.
 type derived struct {
 	res        resources
-	index      int                 // the instance being placed
-	groupHosts []string            // the group's hosts plus this call's choices
-	members    map[string]struct{} // the group's members, as a set
+	image      imageReq
+	caps       []capReq // ComputeCapabilitiesFilter's extra specs
+	aggs       []aggReq // AggregateInstanceExtraSpecsFilter's extra specs
+	index      int      // the instance being placed
+	groupHosts []string // the group's hosts plus this call's choices
+}
+
+// imageReq is what ImagePropertiesFilter reads from the image, canonical.
+type imageReq struct {
+	arch, hvType, vmMode string
+	version              string // img_hv_requested_version
+	maxPhysAddrBits      string // hw_maxphysaddr_bits
+}
+
+// capReq is one extra spec for ComputeCapabilitiesFilter.
+type capReq struct {
+	path, req string
+	unscoped  bool // checked only if the host reports the attribute
+	atLeast   bool // hw:maxphysaddr_bits: a numeric minimum
+}
+
+// aggReq is one extra spec for AggregateInstanceExtraSpecsFilter.
+type aggReq struct{ key, req string }
+
+// newDerived computes a spec's per-request state.
+func newDerived(s *RequestSpec) *derived {
+	res, _ := computeResources(s)
+	d := &derived{res: res}
+	props := s.ImageProperties
+	d.image = imageReq{
+		arch:            canonicalArch(imageProp(props, "hw_architecture", "architecture")),
+		hvType:          canonicalHVType(imageProp(props, "img_hv_type", "hypervisor_type")),
+		vmMode:          canonicalVMMode(imageProp(props, "hw_vm_mode", "vm_mode")),
+		version:         imageProp(props, "img_hv_requested_version", "hypervisor_version_requires"),
+		maxPhysAddrBits: imageProp(props, "hw_maxphysaddr_bits", ""),
+	}
+	for key, req := range s.Flavor.ExtraSpecs {
+		switch scope, rest, scoped := strings.Cut(key, ":"); {
+		case key == "hw:maxphysaddr_bits":
+			d.caps = append(d.caps, capReq{path: "cpu_info:maxphysaddr:bits", req: req, atLeast: true})
+		case !scoped:
+			d.caps = append(d.caps, capReq{path: key, req: req, unscoped: true})
+			d.aggs = append(d.aggs, aggReq{key: key, req: req})
+		case scope == "capabilities":
+			d.caps = append(d.caps, capReq{path: rest, req: req})
+		case scope == "aggregate_instance_extra_specs":
+			d.aggs = append(d.aggs, aggReq{key: rest, req: req})
+		}
+	}
+	if s.Group != nil {
+		d.groupHosts = s.Group.Hosts
+	}
+	return d
 }
 
 // resources are the amounts one instance takes from a host, as Nova asks
@@ -159,12 +210,7 @@ func (s *RequestSpec) derive() *derived {
 	if s.d != nil {
 		return s.d
 	}
-	res, _ := computeResources(s)
-	d := &derived{res: res}
-	if s.Group != nil {
-		d.groupHosts = s.Group.Hosts
-	}
-	return d
+	return newDerived(s)
 }
 
 // currentInstance is the UUID of the instance being placed, if known.

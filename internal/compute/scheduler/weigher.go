@@ -1,14 +1,12 @@
 package scheduler
 
-import (
-	"math"
-	"slices"
-)
+import "slices"
 
 // Weigher scores hosts that passed the filters, as Nova's weighers do.
 // Select collects each weigher's raw weights over all candidate hosts,
 // normalises them to 0..1 (see Normalize), multiplies each by the weigher's
 // multiplier for that host and adds the products; the highest total wins.
+// A weight or multiplier that is not a finite number counts as 0.
 // Implementations must be safe for concurrent use.
 type Weigher interface {
 	// Name is the weigher's name as written in Config.Weighers (Nova's
@@ -18,7 +16,8 @@ type Weigher interface {
 	// multiplier applies.
 	Weigh(host *HostState, spec *RequestSpec) float64
 	// Multiplier returns the multiplier for the host: the configured one,
-	// or an override from the host's aggregate metadata.
+	// or an override from the host's aggregate metadata. It must not depend
+	// on what the request consumes: Select asks once per host per request.
 	Multiplier(host *HostState) float64
 }
 
@@ -38,22 +37,31 @@ type BoundedWeigher interface {
 // Normalize rescales weights in place to 0..1 as Nova does: values are
 // clamped to the bounds, then mapped linearly from [min, max] (the bounds
 // where set, the observed extremes otherwise) to [0, 1]. When min equals
-// max, every weight becomes 0.
+// max, every weight becomes 0. The weights must be finite numbers.
 func Normalize(weights []float64, b Bounds) {
 	if len(weights) == 0 {
 		return
 	}
-	lo, hi := math.Inf(1), math.Inf(-1)
-	for i, w := range weights {
-		if b.HasMin && w < b.Min {
-			w = b.Min
+	if b.HasMin || b.HasMax {
+		for i, w := range weights {
+			if b.HasMin && w < b.Min {
+				weights[i] = b.Min
+			} else if b.HasMax && w > b.Max {
+				weights[i] = b.Max
+			}
 		}
-		if b.HasMax && w > b.Max {
-			w = b.Max
+	}
+	// Plain comparisons: the weights are finite, so the NaN handling of
+	// the min and max builtins is not needed, and this loop runs for every
+	// host and weigher of every instance.
+	lo, hi := weights[0], weights[0]
+	for _, w := range weights[1:] {
+		if w < lo {
+			lo = w
 		}
-		weights[i] = w
-		lo = min(lo, w)
-		hi = max(hi, w)
+		if w > hi {
+			hi = w
+		}
 	}
 	if b.HasMin {
 		lo = b.Min
@@ -65,9 +73,9 @@ func Normalize(weights []float64, b Bounds) {
 		clear(weights)
 		return
 	}
-	span := hi - lo
+	scale := 1 / (hi - lo)
 	for i, w := range weights {
-		weights[i] = (w - lo) / span
+		weights[i] = (w - lo) * scale
 	}
 }
 

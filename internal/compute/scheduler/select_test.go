@@ -702,3 +702,34 @@ func TestAllocationsDoNotGrowWithHosts(t *testing.T) {
 		t.Errorf("%v allocations per decision; expected a handful", small)
 	}
 }
+
+// countingFilter counts its calls; once selects whether it runs only for
+// the first instance.
+type countingFilter struct {
+	name  string
+	once  bool
+	calls int
+}
+
+func (f *countingFilter) Name() string                       { return f.name }
+func (f *countingFilter) Pass(*HostState, *RequestSpec) bool { f.calls++; return true }
+func (f *countingFilter) RunOncePerRequest() bool            { return f.once }
+
+func TestOncePerRequestFiltersRunForTheFirstInstanceOnly(t *testing.T) {
+	once := &countingFilter{name: "OnceFilter", once: true}
+	every := &countingFilter{name: "EveryFilter"}
+	s := newScheduler(t, func(c *Config) {
+		c.EnabledFilters = []string{"OnceFilter", "EveryFilter"}
+		c.MaxAttempts = 1
+	}, Deps{Filters: []Filter{once, every}})
+	hosts := []HostState{mkHost("a"), mkHost("b"), mkHost("c")}
+	if _, err := s.Select(hosts, &RequestSpec{Flavor: smallFlavor()}, 4); err != nil {
+		t.Fatal(err)
+	}
+	if once.calls != 3 {
+		t.Errorf("run-once filter called %d times, want 3 (each host, first instance)", once.calls)
+	}
+	if every.calls != 12 {
+		t.Errorf("per-instance filter called %d times, want 12 (each host, 4 instances)", every.calls)
+	}
+}

@@ -185,13 +185,13 @@ func CredentialsFromMap(m map[string]any) Credentials {
 		case keySystem:
 			// enforce() derives "system" from system_scope; a dict that
 			// only carries "system" is system scoped all the same.
-			if isStr && s != "" {
-				if _, has := m[keySystemScope].(string); !has || m[keySystemScope] == "" {
-					c.SystemScope = s
-					continue
-				}
-			}
-			if v != nil {
+			scope, _ := m[keySystemScope].(string)
+			switch {
+			case isStr && s != "" && scope == "":
+				c.SystemScope = s
+			case isStr && s == scope:
+				// derived from system_scope, as ToMap adds it
+			case v != nil:
 				put(k, v)
 			}
 		default:

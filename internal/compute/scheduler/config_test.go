@@ -110,10 +110,10 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestNewWithExtras(t *testing.T) {
-	if _, err := New(DefaultConfig(), Deps{Filters: []Filter{ComputeFilter{}}}); err == nil {
+	if _, err := New(DefaultConfig(), Deps{Filters: []Filter{computeFilter{}}}); err == nil {
 		t.Error("New accepted an extra filter named like a built-in one")
 	}
-	if _, err := New(DefaultConfig(), Deps{Weighers: []Weigher{&RAMWeigher{}}}); err == nil {
+	if _, err := New(DefaultConfig(), Deps{Weighers: []Weigher{&ramWeigher{}}}); err == nil {
 		t.Error("New accepted an extra weigher named like a built-in one")
 	}
 	if _, err := New(DefaultConfig(), Deps{Filters: []Filter{nil}}); err == nil {

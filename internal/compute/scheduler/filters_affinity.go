@@ -1,16 +1,18 @@
 package scheduler
 
+// serverGroupAffinityFilter implements ServerGroupAffinityFilter.
+//
 // ServerGroupAffinityFilter keeps the instances of an "affinity" server
 // group on the host its members already use: once any member has a host,
 // only that host passes. Within one request, the first instance's choice
 // becomes the group's host for the others.
-type ServerGroupAffinityFilter struct{}
+type serverGroupAffinityFilter struct{}
 
 // Name returns "ServerGroupAffinityFilter".
-func (ServerGroupAffinityFilter) Name() string { return "ServerGroupAffinityFilter" }
+func (serverGroupAffinityFilter) Name() string { return "ServerGroupAffinityFilter" }
 
 // Pass checks the host against the group's hosts.
-func (ServerGroupAffinityFilter) Pass(h *HostState, spec *RequestSpec) bool {
+func (serverGroupAffinityFilter) Pass(h *HostState, spec *RequestSpec) bool {
 	if spec.Group == nil || spec.Group.Policy != PolicyAffinity {
 		return true
 	}
@@ -26,19 +28,21 @@ func (ServerGroupAffinityFilter) Pass(h *HostState, spec *RequestSpec) bool {
 	return false
 }
 
+// serverGroupAntiAffinityFilter implements ServerGroupAntiAffinityFilter.
+//
 // ServerGroupAntiAffinityFilter keeps the instances of an "anti-affinity"
 // server group apart: a host passes while it runs fewer of the group's
 // members than the group's max_server_per_host rule (default 1). The
 // instances placed earlier in the same request count as members. A host
 // already running the instance being moved passes, so that a move may
 // consider its source.
-type ServerGroupAntiAffinityFilter struct{}
+type serverGroupAntiAffinityFilter struct{}
 
 // Name returns "ServerGroupAntiAffinityFilter".
-func (ServerGroupAntiAffinityFilter) Name() string { return "ServerGroupAntiAffinityFilter" }
+func (serverGroupAntiAffinityFilter) Name() string { return "ServerGroupAntiAffinityFilter" }
 
 // Pass counts the group's members on the host.
-func (ServerGroupAntiAffinityFilter) Pass(h *HostState, spec *RequestSpec) bool {
+func (serverGroupAntiAffinityFilter) Pass(h *HostState, spec *RequestSpec) bool {
 	g := spec.Group
 	if g == nil || g.Policy != PolicyAntiAffinity {
 		return true
@@ -53,15 +57,17 @@ func (ServerGroupAntiAffinityFilter) Pass(h *HostState, spec *RequestSpec) bool 
 	return spec.groupMembersOn(h) < limit
 }
 
+// sameHostFilter implements SameHostFilter.
+//
 // SameHostFilter passes hosts running one of the instances named by the
 // "same_host" scheduler hint.
-type SameHostFilter struct{}
+type sameHostFilter struct{}
 
 // Name returns "SameHostFilter".
-func (SameHostFilter) Name() string { return "SameHostFilter" }
+func (sameHostFilter) Name() string { return "SameHostFilter" }
 
 // Pass looks for the hinted instances on the host.
-func (SameHostFilter) Pass(h *HostState, spec *RequestSpec) bool {
+func (sameHostFilter) Pass(h *HostState, spec *RequestSpec) bool {
 	if len(spec.Hints.SameHost) == 0 {
 		return true
 	}
@@ -70,17 +76,19 @@ func (SameHostFilter) Pass(h *HostState, spec *RequestSpec) bool {
 
 // RunOncePerRequest is true: instance locations do not change within a
 // request.
-func (SameHostFilter) RunOncePerRequest() bool { return true }
+func (sameHostFilter) RunOncePerRequest() bool { return true }
 
+// differentHostFilter implements DifferentHostFilter.
+//
 // DifferentHostFilter passes hosts running none of the instances named by
 // the "different_host" scheduler hint.
-type DifferentHostFilter struct{}
+type differentHostFilter struct{}
 
 // Name returns "DifferentHostFilter".
-func (DifferentHostFilter) Name() string { return "DifferentHostFilter" }
+func (differentHostFilter) Name() string { return "DifferentHostFilter" }
 
 // Pass looks for the hinted instances on the host.
-func (DifferentHostFilter) Pass(h *HostState, spec *RequestSpec) bool {
+func (differentHostFilter) Pass(h *HostState, spec *RequestSpec) bool {
 	if len(spec.Hints.DifferentHost) == 0 {
 		return true
 	}
@@ -89,11 +97,11 @@ func (DifferentHostFilter) Pass(h *HostState, spec *RequestSpec) bool {
 
 // RunOncePerRequest is true: instance locations do not change within a
 // request.
-func (DifferentHostFilter) RunOncePerRequest() bool { return true }
+func (differentHostFilter) RunOncePerRequest() bool { return true }
 
 var (
-	_ Filter         = ServerGroupAffinityFilter{}
-	_ Filter         = ServerGroupAntiAffinityFilter{}
-	_ OncePerRequest = SameHostFilter{}
-	_ OncePerRequest = DifferentHostFilter{}
+	_ Filter         = serverGroupAffinityFilter{}
+	_ Filter         = serverGroupAntiAffinityFilter{}
+	_ OncePerRequest = sameHostFilter{}
+	_ OncePerRequest = differentHostFilter{}
 )

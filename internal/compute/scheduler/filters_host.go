@@ -2,45 +2,51 @@ package scheduler
 
 import "strings"
 
+// allHostsFilter implements AllHostsFilter.
+//
 // AllHostsFilter passes every host (Nova's AllHostsFilter), for deployments
 // that want no filtering at all.
-type AllHostsFilter struct{}
+type allHostsFilter struct{}
 
 // Name returns "AllHostsFilter".
-func (AllHostsFilter) Name() string { return "AllHostsFilter" }
+func (allHostsFilter) Name() string { return "AllHostsFilter" }
 
 // Pass always passes.
-func (AllHostsFilter) Pass(*HostState, *RequestSpec) bool { return true }
+func (allHostsFilter) Pass(*HostState, *RequestSpec) bool { return true }
 
 // RunOncePerRequest is true: the answer never changes.
-func (AllHostsFilter) RunOncePerRequest() bool { return true }
+func (allHostsFilter) RunOncePerRequest() bool { return true }
 
+// computeFilter implements ComputeFilter.
+//
 // ComputeFilter passes hosts whose compute service is enabled, up and not
 // forced down.
-type ComputeFilter struct{}
+type computeFilter struct{}
 
 // Name returns "ComputeFilter".
-func (ComputeFilter) Name() string { return "ComputeFilter" }
+func (computeFilter) Name() string { return "ComputeFilter" }
 
 // Pass checks the service state.
-func (ComputeFilter) Pass(h *HostState, _ *RequestSpec) bool {
+func (computeFilter) Pass(h *HostState, _ *RequestSpec) bool {
 	return !h.ServiceDisabled && h.ServiceUp && !h.ForcedDown
 }
 
 // RunOncePerRequest is true: service state does not change within a request.
-func (ComputeFilter) RunOncePerRequest() bool { return true }
+func (computeFilter) RunOncePerRequest() bool { return true }
 
+// availabilityZoneFilter implements AvailabilityZoneFilter.
+//
 // AvailabilityZoneFilter passes hosts in the requested availability zone:
 // the host's resolved zone, else its aggregates' "availability_zone"
 // metadata, else the default zone. Nova now makes this check in placement;
 // as a filter it can be named in a fault.
-type AvailabilityZoneFilter struct{ cfg *Config }
+type availabilityZoneFilter struct{ cfg *Config }
 
 // Name returns "AvailabilityZoneFilter".
-func (*AvailabilityZoneFilter) Name() string { return "AvailabilityZoneFilter" }
+func (*availabilityZoneFilter) Name() string { return "AvailabilityZoneFilter" }
 
 // Pass compares zones.
-func (f *AvailabilityZoneFilter) Pass(h *HostState, spec *RequestSpec) bool {
+func (f *availabilityZoneFilter) Pass(h *HostState, spec *RequestSpec) bool {
 	az := spec.AvailabilityZone
 	if az == "" {
 		return true
@@ -60,65 +66,75 @@ func (f *AvailabilityZoneFilter) Pass(h *HostState, spec *RequestSpec) bool {
 }
 
 // RunOncePerRequest is true: zones do not change within a request.
-func (*AvailabilityZoneFilter) RunOncePerRequest() bool { return true }
+func (*availabilityZoneFilter) RunOncePerRequest() bool { return true }
 
+// numInstancesFilter implements NumInstancesFilter.
+//
 // NumInstancesFilter passes hosts with fewer instances than
 // max_instances_per_host.
-type NumInstancesFilter struct{ cfg *Config }
+type numInstancesFilter struct{ cfg *Config }
 
 // Name returns "NumInstancesFilter".
-func (*NumInstancesFilter) Name() string { return "NumInstancesFilter" }
+func (*numInstancesFilter) Name() string { return "NumInstancesFilter" }
 
 // Pass compares the instance count to the limit.
-func (f *NumInstancesFilter) Pass(h *HostState, _ *RequestSpec) bool {
+func (f *numInstancesFilter) Pass(h *HostState, _ *RequestSpec) bool {
 	return h.NumInstances < f.cfg.MaxInstancesPerHost
 }
 
+// aggregateNumInstancesFilter implements AggregateNumInstancesFilter.
+//
 // AggregateNumInstancesFilter is NumInstancesFilter with the limit taken
 // from the smallest "max_instances_per_host" of the host's aggregates.
-type AggregateNumInstancesFilter struct{ cfg *Config }
+type aggregateNumInstancesFilter struct{ cfg *Config }
 
 // Name returns "AggregateNumInstancesFilter".
-func (*AggregateNumInstancesFilter) Name() string { return "AggregateNumInstancesFilter" }
+func (*aggregateNumInstancesFilter) Name() string { return "AggregateNumInstancesFilter" }
 
 // Pass compares the instance count to the aggregate's limit.
-func (f *AggregateNumInstancesFilter) Pass(h *HostState, _ *RequestSpec) bool {
+func (f *aggregateNumInstancesFilter) Pass(h *HostState, _ *RequestSpec) bool {
 	return h.NumInstances < aggregateInt(h, "max_instances_per_host", f.cfg.MaxInstancesPerHost)
 }
 
+// ioOpsFilter implements IoOpsFilter.
+//
 // IoOpsFilter passes hosts with fewer I/O-heavy operations than
 // max_io_ops_per_host.
-type IoOpsFilter struct{ cfg *Config }
+type ioOpsFilter struct{ cfg *Config }
 
 // Name returns "IoOpsFilter".
-func (*IoOpsFilter) Name() string { return "IoOpsFilter" }
+func (*ioOpsFilter) Name() string { return "IoOpsFilter" }
 
 // Pass compares the I/O operation count to the limit.
-func (f *IoOpsFilter) Pass(h *HostState, _ *RequestSpec) bool {
+func (f *ioOpsFilter) Pass(h *HostState, _ *RequestSpec) bool {
 	return h.IOOps < f.cfg.MaxIOOpsPerHost
 }
 
+// aggregateIoOpsFilter implements AggregateIoOpsFilter.
+//
 // AggregateIoOpsFilter is IoOpsFilter with the limit taken from the
 // smallest "max_io_ops_per_host" of the host's aggregates.
-type AggregateIoOpsFilter struct{ cfg *Config }
+type aggregateIoOpsFilter struct{ cfg *Config }
 
 // Name returns "AggregateIoOpsFilter".
-func (*AggregateIoOpsFilter) Name() string { return "AggregateIoOpsFilter" }
+func (*aggregateIoOpsFilter) Name() string { return "AggregateIoOpsFilter" }
 
 // Pass compares the I/O operation count to the aggregate's limit.
-func (f *AggregateIoOpsFilter) Pass(h *HostState, _ *RequestSpec) bool {
+func (f *aggregateIoOpsFilter) Pass(h *HostState, _ *RequestSpec) bool {
 	return h.IOOps < aggregateInt(h, "max_io_ops_per_host", f.cfg.MaxIOOpsPerHost)
 }
 
+// aggregateMultiTenancyIsolation implements AggregateMultiTenancyIsolation.
+//
 // AggregateMultiTenancyIsolation keeps hosts in aggregates whose
 // "filter_tenant_id*" metadata lists projects for those projects only.
-type AggregateMultiTenancyIsolation struct{}
+type aggregateMultiTenancyIsolation struct{}
 
 // Name returns "AggregateMultiTenancyIsolation".
-func (AggregateMultiTenancyIsolation) Name() string { return "AggregateMultiTenancyIsolation" }
+func (aggregateMultiTenancyIsolation) Name() string { return "AggregateMultiTenancyIsolation" }
 
 // Pass checks the request's project against the aggregates' tenant lists.
-func (AggregateMultiTenancyIsolation) Pass(h *HostState, spec *RequestSpec) bool {
+func (aggregateMultiTenancyIsolation) Pass(h *HostState, spec *RequestSpec) bool {
 	restricted := false
 	for i := range h.Aggregates {
 		for key, raw := range h.Aggregates[i].Metadata {
@@ -142,15 +158,15 @@ func (AggregateMultiTenancyIsolation) Pass(h *HostState, spec *RequestSpec) bool
 }
 
 // RunOncePerRequest is true: aggregates and project do not change.
-func (AggregateMultiTenancyIsolation) RunOncePerRequest() bool { return true }
+func (aggregateMultiTenancyIsolation) RunOncePerRequest() bool { return true }
 
 var (
-	_ Filter         = AllHostsFilter{}
-	_ OncePerRequest = ComputeFilter{}
-	_ OncePerRequest = (*AvailabilityZoneFilter)(nil)
-	_ Filter         = (*NumInstancesFilter)(nil)
-	_ Filter         = (*AggregateNumInstancesFilter)(nil)
-	_ Filter         = (*IoOpsFilter)(nil)
-	_ Filter         = (*AggregateIoOpsFilter)(nil)
-	_ OncePerRequest = AggregateMultiTenancyIsolation{}
+	_ Filter         = allHostsFilter{}
+	_ OncePerRequest = computeFilter{}
+	_ OncePerRequest = (*availabilityZoneFilter)(nil)
+	_ Filter         = (*numInstancesFilter)(nil)
+	_ Filter         = (*aggregateNumInstancesFilter)(nil)
+	_ Filter         = (*ioOpsFilter)(nil)
+	_ Filter         = (*aggregateIoOpsFilter)(nil)
+	_ OncePerRequest = aggregateMultiTenancyIsolation{}
 )

@@ -7,49 +7,55 @@ package scheduler
 // requests. They run for every instance of a request, since each placement
 // consumes, and apply to forced hosts too.
 
+// coreFilter implements CoreFilter.
+//
 // CoreFilter checks vCPUs (placement's VCPU; NUMA-free, dedicated CPUs are
 // not modelled separately).
-type CoreFilter struct{ cfg *Config }
+type coreFilter struct{ cfg *Config }
 
 // Name returns "CoreFilter".
-func (*CoreFilter) Name() string { return "CoreFilter" }
+func (*coreFilter) Name() string { return "CoreFilter" }
 
 // Pass checks that the instance's vCPUs fit.
-func (f *CoreFilter) Pass(h *HostState, spec *RequestSpec) bool {
+func (f *coreFilter) Pass(h *HostState, spec *RequestSpec) bool {
 	return fits(spec.derive().res.vcpus, h.VCPUs, h.ReservedVCPUs, h.VCPUsUsed, h.cpuRatio(f.cfg.CPUAllocationRatio))
 }
 
 // CheckForcedHosts is true: forcing a host does not bypass placement.
-func (*CoreFilter) CheckForcedHosts() bool { return true }
+func (*coreFilter) CheckForcedHosts() bool { return true }
 
+// ramFilter implements RamFilter.
+//
 // RamFilter checks memory (placement's MEMORY_MB).
-type RamFilter struct{ cfg *Config }
+type ramFilter struct{ cfg *Config }
 
 // Name returns "RamFilter".
-func (*RamFilter) Name() string { return "RamFilter" }
+func (*ramFilter) Name() string { return "RamFilter" }
 
 // Pass checks that the instance's memory fits.
-func (f *RamFilter) Pass(h *HostState, spec *RequestSpec) bool {
+func (f *ramFilter) Pass(h *HostState, spec *RequestSpec) bool {
 	return fits(spec.derive().res.memoryMB, h.MemoryMB, h.ReservedMemoryMB, h.MemoryMBUsed, h.ramRatio(f.cfg.RAMAllocationRatio))
 }
 
 // CheckForcedHosts is true: forcing a host does not bypass placement.
-func (*RamFilter) CheckForcedHosts() bool { return true }
+func (*ramFilter) CheckForcedHosts() bool { return true }
 
+// diskFilter implements DiskFilter.
+//
 // DiskFilter checks local disk (placement's DISK_GB): root + ephemeral +
 // swap rounded up to GiB, without root when booting from volume.
-type DiskFilter struct{ cfg *Config }
+type diskFilter struct{ cfg *Config }
 
 // Name returns "DiskFilter".
-func (*DiskFilter) Name() string { return "DiskFilter" }
+func (*diskFilter) Name() string { return "DiskFilter" }
 
 // Pass checks that the instance's disk fits.
-func (f *DiskFilter) Pass(h *HostState, spec *RequestSpec) bool {
+func (f *diskFilter) Pass(h *HostState, spec *RequestSpec) bool {
 	return fits(spec.derive().res.diskGB, h.DiskGB, h.ReservedDiskGB, h.DiskGBUsed, h.diskRatio(f.cfg.DiskAllocationRatio))
 }
 
 // CheckForcedHosts is true: forcing a host does not bypass placement.
-func (*DiskFilter) CheckForcedHosts() bool { return true }
+func (*diskFilter) CheckForcedHosts() bool { return true }
 
 func fits(amount, total, reserved, used int, ratio float64) bool {
 	if amount == 0 {
@@ -61,16 +67,18 @@ func fits(amount, total, reserved, used int, ratio float64) bool {
 	return float64(used+amount) <= float64(total-reserved)*ratio
 }
 
+// traitsFilter implements TraitsFilter.
+//
 // TraitsFilter checks the traits the flavor's "trait:<NAME>" extra specs
 // and the image's "trait:<NAME>" properties require ("required") or forbid
 // ("forbidden"), as placement does.
-type TraitsFilter struct{}
+type traitsFilter struct{}
 
 // Name returns "TraitsFilter".
-func (TraitsFilter) Name() string { return "TraitsFilter" }
+func (traitsFilter) Name() string { return "TraitsFilter" }
 
 // Pass checks the node's traits.
-func (TraitsFilter) Pass(h *HostState, spec *RequestSpec) bool {
+func (traitsFilter) Pass(h *HostState, spec *RequestSpec) bool {
 	res := &spec.derive().res
 	for _, t := range res.required {
 		if !h.hasTrait(t) {
@@ -86,15 +94,15 @@ func (TraitsFilter) Pass(h *HostState, spec *RequestSpec) bool {
 }
 
 // RunOncePerRequest is true: traits do not change within a request.
-func (TraitsFilter) RunOncePerRequest() bool { return true }
+func (traitsFilter) RunOncePerRequest() bool { return true }
 
 // CheckForcedHosts is true: forcing a host does not bypass placement.
-func (TraitsFilter) CheckForcedHosts() bool { return true }
+func (traitsFilter) CheckForcedHosts() bool { return true }
 
 var (
-	_ ForcedHostFilter = (*CoreFilter)(nil)
-	_ ForcedHostFilter = (*RamFilter)(nil)
-	_ ForcedHostFilter = (*DiskFilter)(nil)
-	_ ForcedHostFilter = TraitsFilter{}
-	_ OncePerRequest   = TraitsFilter{}
+	_ ForcedHostFilter = (*coreFilter)(nil)
+	_ ForcedHostFilter = (*ramFilter)(nil)
+	_ ForcedHostFilter = (*diskFilter)(nil)
+	_ ForcedHostFilter = traitsFilter{}
+	_ OncePerRequest   = traitsFilter{}
 )

@@ -7,19 +7,21 @@ import (
 	"github.com/tenku-cloud/tenku/internal/compute/scheduler/extraspecs"
 )
 
+// computeCapabilitiesFilter implements ComputeCapabilitiesFilter.
+//
 // ComputeCapabilitiesFilter passes hosts whose capabilities satisfy the
 // flavor's "capabilities:<path>" extra specs, and its unscoped extra specs
 // that name something the host reports (Nova's backward-compatible rule),
 // using the extra-spec operators ("<in>", ">=", "s==", ...). A required
 // capability the host does not report fails it. "hw:maxphysaddr_bits" asks
 // for at least that many physical address bits (cpu_info:maxphysaddr:bits).
-type ComputeCapabilitiesFilter struct{ cfg *Config }
+type computeCapabilitiesFilter struct{ cfg *Config }
 
 // Name returns "ComputeCapabilitiesFilter".
-func (*ComputeCapabilitiesFilter) Name() string { return "ComputeCapabilitiesFilter" }
+func (*computeCapabilitiesFilter) Name() string { return "ComputeCapabilitiesFilter" }
 
 // Pass checks every relevant extra spec.
-func (f *ComputeCapabilitiesFilter) Pass(h *HostState, spec *RequestSpec) bool {
+func (f *computeCapabilitiesFilter) Pass(h *HostState, spec *RequestSpec) bool {
 	for _, c := range spec.derive().caps {
 		if c.unscoped && !h.hasAttribute(c.path, f.cfg) {
 			continue // nothing the host reports
@@ -51,19 +53,21 @@ func atLeast(h *HostState, path, want string, cfg *Config) bool {
 }
 
 // RunOncePerRequest is true: capabilities do not change within a request.
-func (*ComputeCapabilitiesFilter) RunOncePerRequest() bool { return true }
+func (*computeCapabilitiesFilter) RunOncePerRequest() bool { return true }
 
+// aggregateInstanceExtraSpecsFilter implements AggregateInstanceExtraSpecsFilter.
+//
 // AggregateInstanceExtraSpecsFilter passes hosts whose aggregates' metadata
 // satisfies the flavor's "aggregate_instance_extra_specs:<key>" and
 // unscoped extra specs: some aggregate must set the key, and one of its
 // comma-separated values must match the requirement.
-type AggregateInstanceExtraSpecsFilter struct{}
+type aggregateInstanceExtraSpecsFilter struct{}
 
 // Name returns "AggregateInstanceExtraSpecsFilter".
-func (AggregateInstanceExtraSpecsFilter) Name() string { return "AggregateInstanceExtraSpecsFilter" }
+func (aggregateInstanceExtraSpecsFilter) Name() string { return "AggregateInstanceExtraSpecsFilter" }
 
 // Pass checks every relevant extra spec against the aggregates.
-func (AggregateInstanceExtraSpecsFilter) Pass(h *HostState, spec *RequestSpec) bool {
+func (aggregateInstanceExtraSpecsFilter) Pass(h *HostState, spec *RequestSpec) bool {
 	for _, a := range spec.derive().aggs {
 		matched := false
 		found := h.aggregateValues(a.key, func(v string) bool {
@@ -78,21 +82,23 @@ func (AggregateInstanceExtraSpecsFilter) Pass(h *HostState, spec *RequestSpec) b
 }
 
 // RunOncePerRequest is true: aggregates do not change within a request.
-func (AggregateInstanceExtraSpecsFilter) RunOncePerRequest() bool { return true }
+func (aggregateInstanceExtraSpecsFilter) RunOncePerRequest() bool { return true }
 
+// imagePropertiesFilter implements ImagePropertiesFilter.
+//
 // ImagePropertiesFilter passes hosts that can run the image: its
 // architecture (hw_architecture, or the configured default), hypervisor
 // type (img_hv_type) and VM mode (hw_vm_mode) must appear together in one
 // of the host's supported instances; with img_hv_requested_version the
 // hypervisor version must satisfy it (">=6.0,<7"), and with
 // hw_maxphysaddr_bits the CPU must have that many address bits.
-type ImagePropertiesFilter struct{ cfg *Config }
+type imagePropertiesFilter struct{ cfg *Config }
 
 // Name returns "ImagePropertiesFilter".
-func (*ImagePropertiesFilter) Name() string { return "ImagePropertiesFilter" }
+func (*imagePropertiesFilter) Name() string { return "ImagePropertiesFilter" }
 
 // Pass checks the host's supported instances against the image.
-func (f *ImagePropertiesFilter) Pass(h *HostState, spec *RequestSpec) bool {
+func (f *imagePropertiesFilter) Pass(h *HostState, spec *RequestSpec) bool {
 	img := &spec.derive().image
 	arch := img.arch
 	if arch == "" {
@@ -122,10 +128,10 @@ func (f *ImagePropertiesFilter) Pass(h *HostState, spec *RequestSpec) bool {
 }
 
 // RunOncePerRequest is true: images and hosts do not change within a request.
-func (*ImagePropertiesFilter) RunOncePerRequest() bool { return true }
+func (*imagePropertiesFilter) RunOncePerRequest() bool { return true }
 
 // RunOnRebuild is true: a rebuild with a new image must fit the host.
-func (*ImagePropertiesFilter) RunOnRebuild() bool { return true }
+func (*imagePropertiesFilter) RunOnRebuild() bool { return true }
 
 // imageProp reads an image property by its name, or its legacy name.
 func imageProp(props map[string]string, name, legacy string) string {
@@ -292,7 +298,7 @@ func canonicalVMMode(m string) string {
 }
 
 var (
-	_ OncePerRequest = (*ComputeCapabilitiesFilter)(nil)
-	_ OncePerRequest = AggregateInstanceExtraSpecsFilter{}
-	_ RebuildFilter  = (*ImagePropertiesFilter)(nil)
+	_ OncePerRequest = (*computeCapabilitiesFilter)(nil)
+	_ OncePerRequest = aggregateInstanceExtraSpecsFilter{}
+	_ RebuildFilter  = (*imagePropertiesFilter)(nil)
 )

@@ -82,15 +82,15 @@ func Normalize(weights []float64, b Bounds) {
 // builtinWeighers returns every weigher tenku provides, configured by cfg.
 func builtinWeighers(cfg *Config) []Weigher {
 	return []Weigher{
-		&RAMWeigher{cfg: cfg},
-		&CPUWeigher{cfg: cfg},
-		&DiskWeigher{cfg: cfg},
-		&IoOpsWeigher{cfg: cfg},
-		&BuildFailureWeigher{cfg: cfg},
-		&ServerGroupSoftAffinityWeigher{cfg: cfg},
-		&ServerGroupSoftAntiAffinityWeigher{cfg: cfg},
-		&NumInstancesWeigher{cfg: cfg},
-		&HypervisorVersionWeigher{cfg: cfg},
+		&ramWeigher{cfg: cfg},
+		&cpuWeigher{cfg: cfg},
+		&diskWeigher{cfg: cfg},
+		&ioOpsWeigher{cfg: cfg},
+		&buildFailureWeigher{cfg: cfg},
+		&serverGroupSoftAffinityWeigher{cfg: cfg},
+		&serverGroupSoftAntiAffinityWeigher{cfg: cfg},
+		&numInstancesWeigher{cfg: cfg},
+		&hypervisorVersionWeigher{cfg: cfg},
 	}
 }
 
@@ -116,109 +116,121 @@ func multiplier(h *HostState, key string, def float64) float64 {
 
 var nonNegative = Bounds{HasMin: true}
 
+// ramWeigher implements RAMWeigher.
+//
 // RAMWeigher prefers hosts with more free memory (spreading); a negative
 // multiplier stacks instead. Aggregate key: ram_weight_multiplier.
-type RAMWeigher struct{ cfg *Config }
+type ramWeigher struct{ cfg *Config }
 
 // Name returns "RAMWeigher".
-func (*RAMWeigher) Name() string { return "RAMWeigher" }
+func (*ramWeigher) Name() string { return "RAMWeigher" }
 
 // Weigh returns the free memory in MiB.
-func (*RAMWeigher) Weigh(h *HostState, _ *RequestSpec) float64 { return float64(h.freeRAMMB()) }
+func (*ramWeigher) Weigh(h *HostState, _ *RequestSpec) float64 { return float64(h.freeRAMMB()) }
 
 // Multiplier returns ram_weight_multiplier.
-func (w *RAMWeigher) Multiplier(h *HostState) float64 {
+func (w *ramWeigher) Multiplier(h *HostState) float64 {
 	return multiplier(h, "ram_weight_multiplier", w.cfg.RAMWeightMultiplier)
 }
 
 // Bounds: free memory below 0 counts as 0.
-func (*RAMWeigher) Bounds() Bounds { return nonNegative }
+func (*ramWeigher) Bounds() Bounds { return nonNegative }
 
+// cpuWeigher implements CPUWeigher.
+//
 // CPUWeigher prefers hosts with more free vCPUs after overcommit.
 // Aggregate key: cpu_weight_multiplier.
-type CPUWeigher struct{ cfg *Config }
+type cpuWeigher struct{ cfg *Config }
 
 // Name returns "CPUWeigher".
-func (*CPUWeigher) Name() string { return "CPUWeigher" }
+func (*cpuWeigher) Name() string { return "CPUWeigher" }
 
 // Weigh returns vCPUs × allocation ratio − vCPUs used.
-func (w *CPUWeigher) Weigh(h *HostState, _ *RequestSpec) float64 {
+func (w *cpuWeigher) Weigh(h *HostState, _ *RequestSpec) float64 {
 	return float64(h.VCPUs)*h.cpuRatio(w.cfg.CPUAllocationRatio) - float64(h.VCPUsUsed)
 }
 
 // Multiplier returns cpu_weight_multiplier.
-func (w *CPUWeigher) Multiplier(h *HostState) float64 {
+func (w *cpuWeigher) Multiplier(h *HostState) float64 {
 	return multiplier(h, "cpu_weight_multiplier", w.cfg.CPUWeightMultiplier)
 }
 
 // Bounds: free vCPUs below 0 count as 0.
-func (*CPUWeigher) Bounds() Bounds { return nonNegative }
+func (*cpuWeigher) Bounds() Bounds { return nonNegative }
 
+// diskWeigher implements DiskWeigher.
+//
 // DiskWeigher prefers hosts with more free disk. Aggregate key:
 // disk_weight_multiplier.
-type DiskWeigher struct{ cfg *Config }
+type diskWeigher struct{ cfg *Config }
 
 // Name returns "DiskWeigher".
-func (*DiskWeigher) Name() string { return "DiskWeigher" }
+func (*diskWeigher) Name() string { return "DiskWeigher" }
 
 // Weigh returns the free disk in MiB.
-func (*DiskWeigher) Weigh(h *HostState, _ *RequestSpec) float64 { return float64(h.freeDiskMB()) }
+func (*diskWeigher) Weigh(h *HostState, _ *RequestSpec) float64 { return float64(h.freeDiskMB()) }
 
 // Multiplier returns disk_weight_multiplier.
-func (w *DiskWeigher) Multiplier(h *HostState) float64 {
+func (w *diskWeigher) Multiplier(h *HostState) float64 {
 	return multiplier(h, "disk_weight_multiplier", w.cfg.DiskWeightMultiplier)
 }
 
 // Bounds: free disk below 0 counts as 0.
-func (*DiskWeigher) Bounds() Bounds { return nonNegative }
+func (*diskWeigher) Bounds() Bounds { return nonNegative }
 
+// ioOpsWeigher implements IoOpsWeigher.
+//
 // IoOpsWeigher weighs the number of I/O-heavy operations; with the default
 // negative multiplier, quiet hosts win. Aggregate key:
 // io_ops_weight_multiplier.
-type IoOpsWeigher struct{ cfg *Config }
+type ioOpsWeigher struct{ cfg *Config }
 
 // Name returns "IoOpsWeigher".
-func (*IoOpsWeigher) Name() string { return "IoOpsWeigher" }
+func (*ioOpsWeigher) Name() string { return "IoOpsWeigher" }
 
 // Weigh returns the I/O operation count.
-func (*IoOpsWeigher) Weigh(h *HostState, _ *RequestSpec) float64 { return float64(h.IOOps) }
+func (*ioOpsWeigher) Weigh(h *HostState, _ *RequestSpec) float64 { return float64(h.IOOps) }
 
 // Multiplier returns io_ops_weight_multiplier.
-func (w *IoOpsWeigher) Multiplier(h *HostState) float64 {
+func (w *ioOpsWeigher) Multiplier(h *HostState) float64 {
 	return multiplier(h, "io_ops_weight_multiplier", w.cfg.IOOpsWeightMultiplier)
 }
 
 // Bounds: counts start at 0.
-func (*IoOpsWeigher) Bounds() Bounds { return nonNegative }
+func (*ioOpsWeigher) Bounds() Bounds { return nonNegative }
 
+// buildFailureWeigher implements BuildFailureWeigher.
+//
 // BuildFailureWeigher pushes away hosts with recent build failures; its
 // large default multiplier outweighs the resource weighers. The multiplier
 // is applied negated. Aggregate key: build_failure_weight_multiplier.
-type BuildFailureWeigher struct{ cfg *Config }
+type buildFailureWeigher struct{ cfg *Config }
 
 // Name returns "BuildFailureWeigher".
-func (*BuildFailureWeigher) Name() string { return "BuildFailureWeigher" }
+func (*buildFailureWeigher) Name() string { return "BuildFailureWeigher" }
 
 // Weigh returns the recent build failure count.
-func (*BuildFailureWeigher) Weigh(h *HostState, _ *RequestSpec) float64 {
+func (*buildFailureWeigher) Weigh(h *HostState, _ *RequestSpec) float64 {
 	return float64(h.FailedBuilds)
 }
 
 // Multiplier returns build_failure_weight_multiplier, negated.
-func (w *BuildFailureWeigher) Multiplier(h *HostState) float64 {
+func (w *buildFailureWeigher) Multiplier(h *HostState) float64 {
 	return -multiplier(h, "build_failure_weight_multiplier", w.cfg.BuildFailureWeightMultiplier)
 }
 
+// serverGroupSoftAffinityWeigher implements ServerGroupSoftAffinityWeigher.
+//
 // ServerGroupSoftAffinityWeigher prefers hosts running more members of a
 // "soft-affinity" server group. Aggregate key:
 // soft_affinity_weight_multiplier.
-type ServerGroupSoftAffinityWeigher struct{ cfg *Config }
+type serverGroupSoftAffinityWeigher struct{ cfg *Config }
 
 // Name returns "ServerGroupSoftAffinityWeigher".
-func (*ServerGroupSoftAffinityWeigher) Name() string { return "ServerGroupSoftAffinityWeigher" }
+func (*serverGroupSoftAffinityWeigher) Name() string { return "ServerGroupSoftAffinityWeigher" }
 
 // Weigh returns the group's member count on the host, 0 without the policy.
-func (*ServerGroupSoftAffinityWeigher) Weigh(h *HostState, spec *RequestSpec) float64 {
+func (*serverGroupSoftAffinityWeigher) Weigh(h *HostState, spec *RequestSpec) float64 {
 	if spec.Group == nil || spec.Group.Policy != PolicySoftAffinity {
 		return 0
 	}
@@ -226,23 +238,25 @@ func (*ServerGroupSoftAffinityWeigher) Weigh(h *HostState, spec *RequestSpec) fl
 }
 
 // Multiplier returns soft_affinity_weight_multiplier.
-func (w *ServerGroupSoftAffinityWeigher) Multiplier(h *HostState) float64 {
+func (w *serverGroupSoftAffinityWeigher) Multiplier(h *HostState) float64 {
 	return multiplier(h, "soft_affinity_weight_multiplier", w.cfg.SoftAffinityWeightMultiplier)
 }
 
+// serverGroupSoftAntiAffinityWeigher implements ServerGroupSoftAntiAffinityWeigher.
+//
 // ServerGroupSoftAntiAffinityWeigher prefers hosts running fewer members of
 // a "soft-anti-affinity" server group. Aggregate key:
 // soft_anti_affinity_weight_multiplier.
-type ServerGroupSoftAntiAffinityWeigher struct{ cfg *Config }
+type serverGroupSoftAntiAffinityWeigher struct{ cfg *Config }
 
 // Name returns "ServerGroupSoftAntiAffinityWeigher".
-func (*ServerGroupSoftAntiAffinityWeigher) Name() string {
+func (*serverGroupSoftAntiAffinityWeigher) Name() string {
 	return "ServerGroupSoftAntiAffinityWeigher"
 }
 
 // Weigh returns minus the group's member count on the host, 0 without the
 // policy.
-func (*ServerGroupSoftAntiAffinityWeigher) Weigh(h *HostState, spec *RequestSpec) float64 {
+func (*serverGroupSoftAntiAffinityWeigher) Weigh(h *HostState, spec *RequestSpec) float64 {
 	if spec.Group == nil || spec.Group.Policy != PolicySoftAntiAffinity {
 		return 0
 	}
@@ -250,53 +264,57 @@ func (*ServerGroupSoftAntiAffinityWeigher) Weigh(h *HostState, spec *RequestSpec
 }
 
 // Multiplier returns soft_anti_affinity_weight_multiplier.
-func (w *ServerGroupSoftAntiAffinityWeigher) Multiplier(h *HostState) float64 {
+func (w *serverGroupSoftAntiAffinityWeigher) Multiplier(h *HostState) float64 {
 	return multiplier(h, "soft_anti_affinity_weight_multiplier", w.cfg.SoftAntiAffinityWeightMultiplier)
 }
 
+// numInstancesWeigher implements NumInstancesWeigher.
+//
 // NumInstancesWeigher weighs the instance count; its default multiplier is
 // 0 (off), negative spreads, positive packs. Aggregate key:
 // num_instances_weight_multiplier.
-type NumInstancesWeigher struct{ cfg *Config }
+type numInstancesWeigher struct{ cfg *Config }
 
 // Name returns "NumInstancesWeigher".
-func (*NumInstancesWeigher) Name() string { return "NumInstancesWeigher" }
+func (*numInstancesWeigher) Name() string { return "NumInstancesWeigher" }
 
 // Weigh returns the instance count.
-func (*NumInstancesWeigher) Weigh(h *HostState, _ *RequestSpec) float64 {
+func (*numInstancesWeigher) Weigh(h *HostState, _ *RequestSpec) float64 {
 	return float64(h.NumInstances)
 }
 
 // Multiplier returns num_instances_weight_multiplier.
-func (w *NumInstancesWeigher) Multiplier(h *HostState) float64 {
+func (w *numInstancesWeigher) Multiplier(h *HostState) float64 {
 	return multiplier(h, "num_instances_weight_multiplier", w.cfg.NumInstancesWeightMultiplier)
 }
 
+// hypervisorVersionWeigher implements HypervisorVersionWeigher.
+//
 // HypervisorVersionWeigher prefers hosts with newer hypervisors. Aggregate
 // key: hypervisor_version_weight_multiplier.
-type HypervisorVersionWeigher struct{ cfg *Config }
+type hypervisorVersionWeigher struct{ cfg *Config }
 
 // Name returns "HypervisorVersionWeigher".
-func (*HypervisorVersionWeigher) Name() string { return "HypervisorVersionWeigher" }
+func (*hypervisorVersionWeigher) Name() string { return "HypervisorVersionWeigher" }
 
 // Weigh returns the integer-encoded hypervisor version.
-func (*HypervisorVersionWeigher) Weigh(h *HostState, _ *RequestSpec) float64 {
+func (*hypervisorVersionWeigher) Weigh(h *HostState, _ *RequestSpec) float64 {
 	return float64(h.HypervisorVersion)
 }
 
 // Multiplier returns hypervisor_version_weight_multiplier.
-func (w *HypervisorVersionWeigher) Multiplier(h *HostState) float64 {
+func (w *hypervisorVersionWeigher) Multiplier(h *HostState) float64 {
 	return multiplier(h, "hypervisor_version_weight_multiplier", w.cfg.HypervisorVersionWeightMultiplier)
 }
 
 var (
-	_ BoundedWeigher = (*RAMWeigher)(nil)
-	_ BoundedWeigher = (*CPUWeigher)(nil)
-	_ BoundedWeigher = (*DiskWeigher)(nil)
-	_ BoundedWeigher = (*IoOpsWeigher)(nil)
-	_ Weigher        = (*BuildFailureWeigher)(nil)
-	_ Weigher        = (*ServerGroupSoftAffinityWeigher)(nil)
-	_ Weigher        = (*ServerGroupSoftAntiAffinityWeigher)(nil)
-	_ Weigher        = (*NumInstancesWeigher)(nil)
-	_ Weigher        = (*HypervisorVersionWeigher)(nil)
+	_ BoundedWeigher = (*ramWeigher)(nil)
+	_ BoundedWeigher = (*cpuWeigher)(nil)
+	_ BoundedWeigher = (*diskWeigher)(nil)
+	_ BoundedWeigher = (*ioOpsWeigher)(nil)
+	_ Weigher        = (*buildFailureWeigher)(nil)
+	_ Weigher        = (*serverGroupSoftAffinityWeigher)(nil)
+	_ Weigher        = (*serverGroupSoftAntiAffinityWeigher)(nil)
+	_ Weigher        = (*numInstancesWeigher)(nil)
+	_ Weigher        = (*hypervisorVersionWeigher)(nil)
 )

@@ -1,0 +1,92 @@
+// Package store is Nova's database: hand-written SQL over platform/store for
+// instances (with their faults, actions, events, tags and block device
+// mappings), flavors, key pairs, quotas, server groups, aggregates, services,
+// compute nodes with their resource claims, and migrations.
+//
+// Every state change of an instance is a compare-and-swap: Save states the
+// vm_state and task_state it expects in the UPDATE's WHERE clause and fails
+// with a 409 when another request got there first. Resource claims on compute
+// nodes and quota reservations are conditional increments, so that
+// concurrent boots can never overcommit a node or exceed a quota, on any of
+// the three engines.
+//
+// store imports platform/store, platform/fault, compute/objects and
+// compute/states.
+package store
+
+import (
+	"embed"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tenku-cloud/tenku/internal/platform/fault"
+	"github.com/tenku-cloud/tenku/internal/platform/store"
+)
+
+//go:embed migrations/*.sql
+var migrationsFS embed.FS
+
+// Migrations is Nova's schema history.
+var Migrations = store.Migrations{Service: "compute", FS: migrationsFS, Dir: "migrations"}
+
+// Store is Nova's database.
+type Store struct {
+	db  *store.DB
+	now func() time.Time
+}
+
+// New returns a Store over a migrated database.
+func New(db *store.DB) *Store { return &Store{db: db, now: store.Now} }
+
+// DB returns the database handle.
+func (s *Store) DB() *store.DB { return s.db }
+
+// SetClock replaces the clock (tests).
+func (s *Store) SetClock(now func() time.Time) { s.now = now }
+
+// Now returns the store's current time.
+func (s *Store) Now() time.Time { return s.now() }
+
+// forUpdate returns the row-locking suffix of a SELECT in a transaction
+// (SQLite needs none: its single writer serialises transactions).
+func forUpdate(q store.Querier) string {
+	if q.D().Dialect == store.SQLite {
+		return ""
+	}
+	return " FOR UPDATE"
+}
+
+// notFound is the 404 for a missing instance, as Nova words it.
+func instanceNotFound(uuid string) error {
+	return fault.NotFound("Instance %s could not be found.", uuid).WithType("InstanceNotFound")
+}
+
+// chunks splits ids for IN lists that stay well under every engine's limit
+// on bound parameters.
+func chunks(ids []string, n int) [][]string {
+	var out [][]string
+	for len(ids) > n {
+		out = append(out, ids[:n])
+		ids = ids[n:]
+	}
+	if len(ids) > 0 {
+		out = append(out, ids)
+	}
+	return out
+}
+
+// likeEscape escapes a LIKE pattern's wildcards with backslash.
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := err.(*fault.Error); ok {
+		return err
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}

@@ -241,7 +241,9 @@ func pyTokenize(s string) ([]ptok, bool) {
 		}
 		switch matched {
 		case "(", "[", "{":
-			depth++
+			if depth++; depth > maxNesting {
+				return nil, false // too many nested parentheses
+			}
 		case ")", "]", "}":
 			if depth == 0 {
 				return nil, false
@@ -256,6 +258,9 @@ func pyTokenize(s string) ([]ptok, bool) {
 	}
 	return append(toks, ptok{typ: ptEOF}), true
 }
+
+// maxNesting is the bracket depth past which Python's tokenizer gives up.
+const maxNesting = 200
 
 func isStringPrefix(w string) bool {
 	switch strings.ToLower(w) {

@@ -2,18 +2,21 @@ package policy
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
 // Expected values in this file are CPython 3's own outputs for the same
 // inputs.
 
+type kindCase struct {
+	kind  string
+	class kindClass
+	str   string
+}
+
 func TestClassifyKind(t *testing.T) {
-	cases := []struct {
-		kind  string
-		class kindClass
-		str   string
-	}{
+	cases := []kindCase{
 		{"True", kindLiteral, "True"},
 		{"False", kindLiteral, "False"},
 		{"None", kindLiteral, "None"},
@@ -71,6 +74,8 @@ func TestClassifyKind(t *testing.T) {
 		{"lambda", kindSyntaxError, ""},
 		{"a=b", kindSyntaxError, ""},
 	}
+	deep := func(n int) string { return strings.Repeat("(", n) + "1" + strings.Repeat(")", n) }
+	cases = append(cases, kindCase{deep(200), kindLiteral, "1"}, kindCase{deep(201), kindSyntaxError, ""})
 	for _, c := range cases {
 		str, class := classifyKind(c.kind)
 		if class != c.class || str != c.str {

@@ -2,6 +2,8 @@ package policy
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"testing"
 )
 
@@ -62,5 +64,82 @@ func BenchmarkEnforce(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// Enforce on the allow path must not allocate: services call it on every
+// request.
+func TestEnforceDoesNotAllocate(t *testing.T) {
+	path := t.TempDir() + "/policy.yaml"
+	writeFile(t, path, "admin_api: 'role:admin or role:operator'\n")
+	for _, opts := range []Options{DefaultOptions(), {EnforceScope: true, PolicyFile: path}} {
+		e := mustNew(t, benchDefaults, opts)
+		ctx := context.Background()
+		for _, c := range []struct {
+			rule   string
+			creds  Credentials
+			target map[string]any
+		}{
+			{"os_compute_api:servers:show", benchMember, benchTarget},
+			{"os_compute_api:servers:create", benchAdmin, benchTarget},
+			{"identity:get_project", benchMember, map[string]any{"target.project.id": "p1"}},
+		} {
+			allocs := testing.AllocsPerRun(200, func() {
+				if err := e.Enforce(ctx, c.rule, c.target, c.creds); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if allocs != 0 {
+				t.Errorf("Enforce(%s) allocates %.1f times per call", c.rule, allocs)
+			}
+		}
+	}
+}
+
+func BenchmarkEnforceWatchingFile(b *testing.B) {
+	path := b.TempDir() + "/policy.yaml"
+	if err := os.WriteFile(path, []byte("admin_api: 'role:admin'\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	opts := DefaultOptions()
+	opts.PolicyFile = path
+	e, err := New(benchDefaults, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := e.Enforce(ctx, "os_compute_api:servers:show", benchTarget, benchMember); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkNew builds an Enforcer of the size of Nova's policy (some 500
+// rules), which is also the cost of a policy file reload.
+func BenchmarkNew(b *testing.B) {
+	var defaults []Rule
+	defaults = append(defaults, benchDefaults[:6]...)
+	for i := range 500 {
+		defaults = append(defaults, Rule{
+			Name:       fmt.Sprintf("os_compute_api:thing%d:action", i),
+			Check:      "(rule:project_member_api and not role:%(role)s) or rule:context_is_admin",
+			ScopeTypes: []string{ScopeProject},
+		})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := New(defaults, DefaultOptions()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkParse(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		var p problemList
+		parseText("(role:reader and system_scope:all) or (role:reader and project_id:%(project_id)s) or 'member':%(role.name)s", &p)
 	}
 }

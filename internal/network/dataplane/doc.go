@@ -1,0 +1,18 @@
+// Package dataplane defines what a network agent asks of the host: the
+// Driver interface (Neutron's agent extensions, narrowed) and the value types
+// it is handed. Every value carries everything a Linux implementation needs
+// without asking the server again: bridge and device names, VLAN ids and
+// VNIs, MAC and IP addresses with their prefix lengths, gateways, DHCP options
+// and static leases, routes, security group rules already resolved to CIDRs,
+// and floating IP mappings.
+//
+// Every method is idempotent: Ensure* and Plug* converge from any partial
+// state, deletes of absent things succeed, and Resync replaces whatever the
+// host has with the desired state after an agent restart.
+//
+// Implementations: dataplane/fake (in memory, with fault injection) and, in a
+// later issue, dataplane/linuxbridge. Only cmd/tenku and internal/stack pick
+// one.
+//
+// dataplane imports only the standard library.
+package dataplane

@@ -1,0 +1,297 @@
+// Package fake is an in-memory dataplane.Driver: it records what an agent asks
+// for, keeps the resulting host state for tests to inspect, and can be told to
+// fail. tenku stack uses it where no real data plane is wanted.
+//
+// fake imports internal/network/dataplane and the standard library.
+package fake
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+
+	"github.com/tenku-cloud/tenku/internal/network/dataplane"
+)
+
+// Driver is the fake data plane. The zero value is not usable; call New.
+type Driver struct {
+	mu       sync.Mutex
+	caps     dataplane.Capabilities
+	networks map[string]dataplane.Network
+	ports    map[string]dataplane.Port
+	dhcp     map[string]dataplane.DHCP
+	routers  map[string]dataplane.Router
+	filters  map[string]dataplane.PortFilter
+	calls    []string
+	fail     map[string]error
+	resyncs  int
+}
+
+var _ dataplane.Driver = (*Driver)(nil)
+
+// New returns an empty fake that presents itself as a Linux bridge agent with
+// DHCP, L3 and metadata.
+func New() *Driver {
+	return &Driver{
+		caps: dataplane.Capabilities{
+			AgentType: "Linux bridge agent", Binary: "neutron-linuxbridge-agent",
+			VIFType: "bridge", VIFDetails: map[string]any{"port_filter": true, "connectivity": "l2"},
+			NetworkTypes: []string{"flat", "vlan", "vxlan", "local"},
+			DHCP:         true, L3: true, Metadata: true,
+		},
+		networks: map[string]dataplane.Network{}, ports: map[string]dataplane.Port{},
+		dhcp: map[string]dataplane.DHCP{}, routers: map[string]dataplane.Router{},
+		filters: map[string]dataplane.PortFilter{}, fail: map[string]error{},
+	}
+}
+
+// SetCapabilities replaces what the driver claims.
+func (d *Driver) SetCapabilities(c dataplane.Capabilities) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.caps = c
+}
+
+// Fail makes calls of an operation fail with err (nil clears it). op is a
+// method name ("PlugPort"), optionally with ":" and a resource id
+// ("PlugPort:<port id>") to fail only that resource.
+func (d *Driver) Fail(op string, err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err == nil {
+		delete(d.fail, op)
+		return
+	}
+	d.fail[op] = err
+}
+
+func (d *Driver) call(op, id string) error {
+	d.calls = append(d.calls, op+" "+id)
+	if err := d.fail[op+":"+id]; err != nil {
+		return err
+	}
+	return d.fail[op]
+}
+
+// Capabilities implements dataplane.Driver.
+func (d *Driver) Capabilities() dataplane.Capabilities {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	c := d.caps
+	c.VIFDetails = maps.Clone(c.VIFDetails)
+	c.NetworkTypes = slices.Clone(c.NetworkTypes)
+	return c
+}
+
+// EnsureNetwork implements dataplane.Driver.
+func (d *Driver) EnsureNetwork(ctx context.Context, n dataplane.Network) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.call("EnsureNetwork", n.ID); err != nil {
+		return err
+	}
+	if !slices.Contains(d.caps.NetworkTypes, n.Segment.NetworkType) {
+		return fmt.Errorf("network %s: type %q: %w", n.ID, n.Segment.NetworkType, dataplane.ErrNotSupported)
+	}
+	d.networks[n.ID] = n
+	return nil
+}
+
+// DeleteNetwork implements dataplane.Driver.
+func (d *Driver) DeleteNetwork(ctx context.Context, id string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.call("DeleteNetwork", id); err != nil {
+		return err
+	}
+	delete(d.networks, id)
+	return nil
+}
+
+// PlugPort implements dataplane.Driver.
+func (d *Driver) PlugPort(ctx context.Context, p dataplane.Port) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.call("PlugPort", p.ID); err != nil {
+		return err
+	}
+	if _, ok := d.networks[p.Network.ID]; !ok {
+		return fmt.Errorf("plug port %s: network %s is not on this host", p.ID, p.Network.ID)
+	}
+	d.ports[p.ID] = p
+	return nil
+}
+
+// UnplugPort implements dataplane.Driver.
+func (d *Driver) UnplugPort(ctx context.Context, id string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.call("UnplugPort", id); err != nil {
+		return err
+	}
+	delete(d.ports, id)
+	delete(d.filters, id)
+	return nil
+}
+
+// EnsureDHCP implements dataplane.Driver.
+func (d *Driver) EnsureDHCP(ctx context.Context, c dataplane.DHCP) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.call("EnsureDHCP", c.Network.ID); err != nil {
+		return err
+	}
+	d.dhcp[c.Network.ID] = c
+	return nil
+}
+
+// DeleteDHCP implements dataplane.Driver.
+func (d *Driver) DeleteDHCP(ctx context.Context, id string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.call("DeleteDHCP", id); err != nil {
+		return err
+	}
+	delete(d.dhcp, id)
+	return nil
+}
+
+// EnsureRouter implements dataplane.Driver.
+func (d *Driver) EnsureRouter(ctx context.Context, r dataplane.Router) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.call("EnsureRouter", r.ID); err != nil {
+		return err
+	}
+	d.routers[r.ID] = r
+	return nil
+}
+
+// DeleteRouter implements dataplane.Driver.
+func (d *Driver) DeleteRouter(ctx context.Context, id string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.call("DeleteRouter", id); err != nil {
+		return err
+	}
+	delete(d.routers, id)
+	return nil
+}
+
+// ApplySecurityGroups implements dataplane.Driver.
+func (d *Driver) ApplySecurityGroups(ctx context.Context, fs []dataplane.PortFilter) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, f := range fs {
+		if err := d.call("ApplySecurityGroups", f.PortID); err != nil {
+			return err
+		}
+		d.filters[f.PortID] = f
+	}
+	return nil
+}
+
+// RemoveSecurityGroups implements dataplane.Driver.
+func (d *Driver) RemoveSecurityGroups(ctx context.Context, ids []string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, id := range ids {
+		if err := d.call("RemoveSecurityGroups", id); err != nil {
+			return err
+		}
+		delete(d.filters, id)
+	}
+	return nil
+}
+
+// Resync implements dataplane.Driver: the host state becomes exactly desired.
+func (d *Driver) Resync(ctx context.Context, s dataplane.State) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.call("Resync", ""); err != nil {
+		return err
+	}
+	d.resyncs++
+	d.networks, d.ports, d.dhcp = map[string]dataplane.Network{}, map[string]dataplane.Port{}, map[string]dataplane.DHCP{}
+	d.routers, d.filters = map[string]dataplane.Router{}, map[string]dataplane.PortFilter{}
+	for _, n := range s.Networks {
+		d.networks[n.ID] = n
+	}
+	for _, p := range s.Ports {
+		d.ports[p.ID] = p
+	}
+	for _, c := range s.DHCP {
+		d.dhcp[c.Network.ID] = c
+	}
+	for _, r := range s.Routers {
+		d.routers[r.ID] = r
+	}
+	for _, f := range s.Filters {
+		d.filters[f.PortID] = f
+	}
+	return nil
+}
+
+// Network returns a network on the host.
+func (d *Driver) Network(id string) (dataplane.Network, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n, ok := d.networks[id]
+	return n, ok
+}
+
+// Port returns a plugged port.
+func (d *Driver) Port(id string) (dataplane.Port, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p, ok := d.ports[id]
+	return p, ok
+}
+
+// DHCP returns a network's DHCP service.
+func (d *Driver) DHCP(networkID string) (dataplane.DHCP, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	c, ok := d.dhcp[networkID]
+	return c, ok
+}
+
+// Router returns a hosted router.
+func (d *Driver) Router(id string) (dataplane.Router, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	r, ok := d.routers[id]
+	return r, ok
+}
+
+// Filter returns a port's filter.
+func (d *Driver) Filter(portID string) (dataplane.PortFilter, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	f, ok := d.filters[portID]
+	return f, ok
+}
+
+// Counts returns how many networks, ports, DHCP services, routers and filters
+// the host holds.
+func (d *Driver) Counts() (networks, ports, dhcp, routers, filters int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.networks), len(d.ports), len(d.dhcp), len(d.routers), len(d.filters)
+}
+
+// Resyncs returns how many times Resync ran.
+func (d *Driver) Resyncs() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.resyncs
+}
+
+// Calls returns the operations made so far ("PlugPort <id>", ...).
+func (d *Driver) Calls() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.calls)
+}

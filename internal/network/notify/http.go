@@ -1,0 +1,210 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack"
+
+	"github.com/tenku-cloud/tenku/internal/platform/authn"
+)
+
+// HTTPOptions configure the HTTP notifier (neutron.conf's [nova] section).
+type HTTPOptions struct {
+	// Credentials are the network service user's; AuthURL is Keystone.
+	Credentials authn.ServiceCredentials
+	// Region and Interface select the compute endpoint in the catalog.
+	Region    string
+	Interface string
+	// Interval is how long events are gathered before one POST
+	// (send_events_interval); 0 means 2s.
+	Interval time.Duration
+	// Retries is how often a failed batch is tried again; 0 means 3.
+	Retries int
+	// Client is the HTTP client; nil means a 30s-timeout client.
+	Client *http.Client
+	Log    *slog.Logger
+	// Endpoint overrides the catalog (tests).
+	Endpoint string
+}
+
+// HTTP posts batched events to Nova. Start it before use and Stop it at
+// shutdown; Notify queues.
+type HTTP struct {
+	opt HTTPOptions
+
+	mu      sync.Mutex
+	pending []Event
+	wake    chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+	client  *gophercloud.ServiceClient
+}
+
+// NewHTTP returns a notifier; nothing is sent until Start.
+func NewHTTP(opt HTTPOptions) *HTTP {
+	if opt.Interval <= 0 {
+		opt.Interval = 2 * time.Second
+	}
+	if opt.Retries <= 0 {
+		opt.Retries = 3
+	}
+	if opt.Client == nil {
+		opt.Client = &http.Client{Timeout: 30 * time.Second}
+	}
+	if opt.Interface == "" {
+		opt.Interface = "public"
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	return &HTTP{opt: opt, wake: make(chan struct{}, 1)}
+}
+
+// Notify queues events for the next batch.
+func (h *HTTP) Notify(_ context.Context, events ...Event) {
+	if len(events) == 0 {
+		return
+	}
+	h.mu.Lock()
+	h.pending = append(h.pending, events...)
+	h.mu.Unlock()
+	select {
+	case h.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Start runs the sender until Stop.
+func (h *HTTP) Start(ctx context.Context) {
+	h.stop, h.done = make(chan struct{}), make(chan struct{})
+	go h.run(context.WithoutCancel(ctx))
+}
+
+// Stop sends what is queued (bounded by ctx) and stops the sender.
+func (h *HTTP) Stop(ctx context.Context) {
+	if h.stop == nil {
+		return
+	}
+	close(h.stop)
+	select {
+	case <-h.done:
+	case <-ctx.Done():
+	}
+}
+
+func (h *HTTP) run(ctx context.Context) {
+	defer close(h.done)
+	for {
+		select {
+		case <-h.stop:
+			h.flush(ctx)
+			return
+		case <-h.wake:
+		}
+		// Gather what arrives during the interval into one request.
+		select {
+		case <-h.stop:
+		case <-time.After(h.opt.Interval):
+		}
+		h.flush(ctx)
+	}
+}
+
+func (h *HTTP) flush(ctx context.Context) {
+	h.mu.Lock()
+	batch := h.pending
+	h.pending = nil
+	h.mu.Unlock()
+	if len(batch) == 0 {
+		return
+	}
+	var err error
+	for attempt := 0; attempt <= h.opt.Retries; attempt++ {
+		if attempt > 0 {
+			time.Sleep(time.Duration(attempt) * 500 * time.Millisecond)
+		}
+		if err = h.send(ctx, batch); err == nil || errors.Is(err, errNoInstances) {
+			break
+		}
+		h.opt.Log.WarnContext(ctx, "nova notification failed", "err", err, "attempt", attempt+1, "events", len(batch))
+	}
+	if err != nil && !errors.Is(err, errNoInstances) {
+		h.opt.Log.ErrorContext(ctx, "nova notifications dropped", "err", err, "events", len(batch))
+		return
+	}
+	h.opt.Log.InfoContext(ctx, "nova notified", "events", len(batch))
+}
+
+var errNoInstances = errors.New("nova knows none of the instances")
+
+func (h *HTTP) compute(ctx context.Context) (*gophercloud.ServiceClient, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.client != nil {
+		return h.client, nil
+	}
+	c := h.opt.Credentials
+	provider, err := openstack.NewClient(c.AuthURL)
+	if err != nil {
+		return nil, err
+	}
+	provider.HTTPClient = *h.opt.Client
+	ud, pd := c.UserDomainName, c.ProjectDomainName
+	if ud == "" {
+		ud = "Default"
+	}
+	if pd == "" {
+		pd = "Default"
+	}
+	opts := gophercloud.AuthOptions{IdentityEndpoint: c.AuthURL, Username: c.Username, Password: c.Password,
+		DomainName: ud, AllowReauth: true, Scope: &gophercloud.AuthScope{ProjectName: c.ProjectName, DomainName: pd}}
+	if err := openstack.Authenticate(ctx, provider, opts); err != nil {
+		return nil, fmt.Errorf("authenticate to keystone: %w", err)
+	}
+	var sc *gophercloud.ServiceClient
+	if h.opt.Endpoint != "" {
+		sc = &gophercloud.ServiceClient{ProviderClient: provider, Endpoint: gophercloud.NormalizeURL(h.opt.Endpoint), Type: "compute"}
+	} else {
+		avail := gophercloud.Availability(h.opt.Interface)
+		sc, err = openstack.NewComputeV2(provider, gophercloud.EndpointOpts{Region: h.opt.Region, Availability: avail})
+		if err != nil {
+			return nil, fmt.Errorf("find the compute endpoint: %w", err)
+		}
+	}
+	h.client = sc
+	return sc, nil
+}
+
+func (h *HTTP) send(ctx context.Context, batch []Event) error {
+	sc, err := h.compute(ctx)
+	if err != nil {
+		return err
+	}
+	var resp struct {
+		Events []struct {
+			Event
+			Code int `json:"code"`
+		} `json:"events"`
+	}
+	_, err = sc.Post(ctx, sc.ServiceURL("os-server-external-events"), map[string]any{"events": batch}, &resp,
+		&gophercloud.RequestOpts{OkCodes: []int{200, 207}})
+	if err != nil {
+		if gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
+			return errNoInstances
+		}
+		return err
+	}
+	for _, e := range resp.Events {
+		if e.Code != 0 && e.Code != 200 {
+			h.opt.Log.InfoContext(ctx, "nova refused an event", "name", e.Name, "server_uuid", e.ServerUUID, "tag", e.Tag, "code", e.Code)
+		}
+	}
+	return nil
+}

@@ -86,6 +86,10 @@ type fileStamp struct {
 	size    int64
 }
 
+func (s fileStamp) same(o fileStamp) bool {
+	return s.exists == o.exists && s.size == o.size && s.modTime.Equal(o.modTime)
+}
+
 // New builds an Enforcer from a service's registered defaults and the
 // operator's policy file, if any. It fails on invalid defaults (duplicate
 // names, unknown scope types) and on a policy file that cannot be read or
@@ -140,7 +144,7 @@ func (e *Enforcer) load(force bool) error {
 		default:
 			return fmt.Errorf("policy: %w", err)
 		}
-		if !force && stamp == e.stamp && e.rules.Load() != nil {
+		if !force && stamp.same(e.stamp) && e.rules.Load() != nil {
 			return nil
 		}
 		e.stamp = stamp // a broken file is reported once, not every second

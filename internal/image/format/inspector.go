@@ -257,7 +257,7 @@ func (in *Inspector) buffered() int {
 // step lets every working probe look at what has arrived, repeatedly,
 // while any of them finishes or asks for data that is already here.
 func (in *Inspector) step() {
-	for range 64 {
+	for range 1024 {
 		progress := false
 		for k, p := range in.probes {
 			if in.done[k] {

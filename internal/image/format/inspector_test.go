@@ -2,6 +2,7 @@ package format
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -54,17 +55,20 @@ func TestTailRing(t *testing.T) {
 	}
 }
 
-// zeroReaderAt is an endless image of zeros, apart from what is copied
-// over its start, that counts the bytes read from it.
+// zeroReaderAt is an image of zeros with some pieces of data placed in
+// it, that counts the bytes read from it.
 type zeroReaderAt struct {
-	prefix []byte
+	pieces map[int64][]byte
 	read   int64
 }
 
 func (z *zeroReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	clear(p)
-	if off < int64(len(z.prefix)) {
-		copy(p, z.prefix[off:])
+	for at, d := range z.pieces {
+		lo, hi := max(at, off), min(at+int64(len(d)), off+int64(len(p)))
+		if lo < hi {
+			copy(p[lo-off:hi-off], d[lo-at:hi-at])
+		}
 	}
 	z.read += int64(len(p))
 	return len(p), nil
@@ -72,24 +76,29 @@ func (z *zeroReaderAt) ReadAt(p []byte, off int64) (int, error) {
 
 func TestInspectAtReadsLittle(t *testing.T) {
 	const size = 64 << 30
-	qcow := buildQCOW2(qcow2Opts{size: size})
+	// A VHDX whose metadata region sits 16 GiB into the file.
+	vhdx := buildVHDX(vhdxOpts{size: size})
+	rt := vhdx[vhdxRegionTable:]
+	binary.LittleEndian.PutUint64(rt[64:], 16<<30)
+	binary.LittleEndian.PutUint32(rt[4:], crc32cZeroed(rt[:vhdxTableSize], 4))
 	cases := []struct {
 		name   string
-		prefix []byte
+		pieces map[int64][]byte
 		want   Format
+		size   int64
 	}{
-		{"raw", nil, Raw},
-		{"qcow2", qcow, QCOW2},
-		{"vhdx", buildVHDX(vhdxOpts{size: size, metaOffset: 16 << 30}), VHDX},
+		{"raw", nil, Raw, size},
+		{"qcow2", map[int64][]byte{0: buildQCOW2(qcow2Opts{size: size})}, QCOW2, size},
+		{"vhdx", map[int64][]byte{0: vhdx[:1<<20], 16 << 30: vhdx[1<<20:]}, VHDX, size},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			z := &zeroReaderAt{prefix: tc.prefix}
+			z := &zeroReaderAt{pieces: tc.pieces}
 			info, err := inspectAt(z, size)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if info.Format != tc.want || info.ActualSize != size {
+			if info.Format != tc.want || info.ActualSize != size || info.VirtualSize != tc.size {
 				t.Fatalf("got %s", info)
 			}
 			if z.read > 4<<20 {

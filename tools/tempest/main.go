@@ -454,7 +454,7 @@ func tempestConf(c *cloud, logDir string) string {
 	section("service_available", "glance", yes(has("image")), "nova", yes(has("compute")), "neutron", yes(has("network")),
 		"cinder", yes(has("volumev3") || has("block-storage")), "swift", "false", "horizon", yes(has("dashboard")))
 	section("image", "region", c.region, "endpoint_type", "publicURL",
-		"container_formats", "bare,ami,ari,aki,ovf,ova,docker,compressed", "disk_formats", "qcow2,raw,vhd,vhdx,vmdk,vdi,iso,ploop,aki,ari,ami")
+		"container_formats", "bare,ami,ari,aki,ovf,ova,docker,compressed", "disk_formats", "raw,qcow2,vhd,vhdx,vmdk,vdi,iso,ploop,aki,ari,ami")
 	section("image-feature-enabled", "api_v1", "false", "api_v2", "true", "import_image", "true", "os_glance_reserved", "true")
 	section("compute", "region", c.region, "endpoint_type", "publicURL", "image_ref", first(c.images, 0), "image_ref_alt", first(c.images, 1),
 		"flavor_ref", first(c.flavors, 0), "flavor_ref_alt", first(c.flavors, 1), "fixed_network_name", "private",

@@ -1,0 +1,171 @@
+// Package clients holds the compute service's view of the services it calls:
+// the small interfaces it owns (Images for Glance, Network for Neutron), their
+// gophercloud implementations that speak REST with the user's token or the
+// service user's, as OpenStack does, and (in clients/fakes) in-memory fakes
+// for tests.
+//
+// clients imports platform/authn, platform/fault, compute/objects and
+// gophercloud.
+package clients
+
+import (
+	"context"
+	"io"
+
+	"github.com/tenku-cloud/tenku/internal/compute/objects"
+)
+
+// Images is what the compute service needs from Glance.
+type Images interface {
+	// Get returns an image's metadata (a 404 fault ImageNotFound when the
+	// caller cannot see it).
+	Get(ctx context.Context, id string) (*objects.ImageMeta, error)
+	// List lists the images the caller can see (the compute API's image
+	// proxy).
+	List(ctx context.Context, f ImageFilter) ([]*objects.ImageMeta, error)
+	// Download streams an image's data.
+	Download(ctx context.Context, id string) (io.ReadCloser, error)
+	// Create registers a new, queued image (a snapshot) owned by the caller.
+	Create(ctx context.Context, c ImageCreate) (*objects.ImageMeta, error)
+	// Upload stores an image's data.
+	Upload(ctx context.Context, id string, data io.Reader, size int64) error
+	// Update sets or removes (nil value) image properties.
+	Update(ctx context.Context, id string, props map[string]*string) (*objects.ImageMeta, error)
+	// Delete removes an image.
+	Delete(ctx context.Context, id string) error
+}
+
+// ImageFilter selects images.
+type ImageFilter struct {
+	Name   string
+	Status string
+	Limit  int
+	Marker string
+}
+
+// ImageCreate describes a new image.
+type ImageCreate struct {
+	Name            string
+	DiskFormat      string
+	ContainerFormat string
+	MinDisk         int
+	MinRAM          int
+	Visibility      string
+	Properties      map[string]string
+}
+
+// Network is what the compute service needs from Neutron.
+type Network interface {
+	// Network returns a network (404 NetworkNotFound).
+	Network(ctx context.Context, id string) (*Net, error)
+	// Networks lists networks the caller can use: its own and shared ones
+	// when ProjectID is set, or those with IDs.
+	Networks(ctx context.Context, f NetFilter) ([]Net, error)
+	// Port returns a port (404 PortNotFound).
+	Port(ctx context.Context, id string) (*Port, error)
+	// Ports lists ports, by device (instance) id.
+	Ports(ctx context.Context, deviceID string) ([]Port, error)
+	// CreatePort creates a port for an instance, as the user.
+	CreatePort(ctx context.Context, c PortCreate) (*Port, error)
+	// BindPort binds a port to a host and instance, as the service user
+	// (binding:host_id is an admin attribute).
+	BindPort(ctx context.Context, id string, b PortBinding) (*Port, error)
+	// UnbindPort clears device and binding of a port the user brought.
+	UnbindPort(ctx context.Context, id string) error
+	// DeletePort deletes a port (a missing port is not an error).
+	DeletePort(ctx context.Context, id string) error
+	// Subnet returns a subnet.
+	Subnet(ctx context.Context, id string) (*Subnet, error)
+	// FloatingIPs lists the floating IPs associated with ports.
+	FloatingIPs(ctx context.Context, portIDs []string) ([]FloatingIP, error)
+	// SecurityGroups resolves names or ids of the caller's security groups.
+	SecurityGroups(ctx context.Context, projectID string, namesOrIDs []string) ([]SecurityGroup, error)
+}
+
+// Net is a Neutron network.
+type Net struct {
+	ID        string   `json:"id"`
+	Name      string   `json:"name"`
+	Status    string   `json:"status"`
+	Shared    bool     `json:"shared"`
+	External  bool     `json:"router:external"`
+	ProjectID string   `json:"project_id"`
+	MTU       int      `json:"mtu"`
+	Subnets   []string `json:"subnets"`
+}
+
+// NetFilter selects networks.
+type NetFilter struct {
+	// ProjectID lists the project's networks and shared ones.
+	ProjectID string
+	// IDs lists these networks.
+	IDs []string
+}
+
+// Port is a Neutron port.
+type Port struct {
+	ID                string         `json:"id"`
+	Name              string         `json:"name"`
+	NetworkID         string         `json:"network_id"`
+	ProjectID         string         `json:"project_id"`
+	MACAddress        string         `json:"mac_address"`
+	FixedIPs          []FixedIP      `json:"fixed_ips"`
+	DeviceID          string         `json:"device_id"`
+	DeviceOwner       string         `json:"device_owner"`
+	Status            string         `json:"status"`
+	AdminStateUp      bool           `json:"admin_state_up"`
+	SecurityGroups    []string       `json:"security_groups"`
+	BindingHostID     string         `json:"binding:host_id"`
+	BindingVIFType    string         `json:"binding:vif_type"`
+	BindingVNICType   string         `json:"binding:vnic_type"`
+	BindingVIFDetails map[string]any `json:"binding:vif_details"`
+	Tags              []string       `json:"tags"`
+}
+
+// FixedIP is an address of a port.
+type FixedIP struct {
+	SubnetID  string `json:"subnet_id"`
+	IPAddress string `json:"ip_address,omitempty"`
+}
+
+// PortCreate describes a port to create for an instance.
+type PortCreate struct {
+	NetworkID      string
+	ProjectID      string
+	FixedIPs       []FixedIP
+	SecurityGroups []string
+	DeviceID       string
+	DeviceOwner    string
+	Name           string
+}
+
+// PortBinding binds a port.
+type PortBinding struct {
+	HostID      string
+	DeviceID    string
+	DeviceOwner string
+}
+
+// Subnet is a Neutron subnet.
+type Subnet struct {
+	ID         string `json:"id"`
+	NetworkID  string `json:"network_id"`
+	CIDR       string `json:"cidr"`
+	GatewayIP  string `json:"gateway_ip"`
+	IPVersion  int    `json:"ip_version"`
+	EnableDHCP bool   `json:"enable_dhcp"`
+}
+
+// FloatingIP is a floating IP associated with a port.
+type FloatingIP struct {
+	ID                string `json:"id"`
+	FloatingIPAddress string `json:"floating_ip_address"`
+	FixedIPAddress    string `json:"fixed_ip_address"`
+	PortID            string `json:"port_id"`
+}
+
+// SecurityGroup is a Neutron security group.
+type SecurityGroup struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}

@@ -1,0 +1,260 @@
+// Package conf is the compute service's configuration, with nova.conf's
+// section and option names where Nova has an equivalent. The API, the
+// conductor, the scheduler worker and the compute agents all read it; the
+// package exists apart from internal/compute so that an agent process can
+// take its configuration without the API.
+//
+// conf imports the standard library and compute/scheduler only.
+package conf
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/tenku-cloud/tenku/internal/compute/scheduler"
+)
+
+// Config is nova.conf.
+type Config struct {
+	Default         DefaultSection  `section:"DEFAULT"`
+	API             API             `section:"api"`
+	Quota           Quota           `section:"quota"`
+	Scheduler       Scheduler       `section:"scheduler"`
+	FilterScheduler FilterScheduler `section:"filter_scheduler"`
+	Compute         Compute         `section:"compute"`
+	Fake            FakeDriver      `section:"fake_driver"`
+}
+
+// DefaultSection is nova.conf's [DEFAULT] section.
+type DefaultSection struct {
+	DefaultAvailabilityZone string `opt:"default_availability_zone" help:"Availability zone of compute hosts that belong to no zoned aggregate."`
+	DefaultScheduleZone     string `opt:"default_schedule_zone" help:"Availability zone given to instances whose request names none; empty lets the scheduler choose."`
+	AllowResizeToSameHost   bool   `opt:"allow_resize_to_same_host" help:"Allow the destination of a resize to be the instance's own host (devstack turns this on)."`
+	InternalServiceAZ       string `opt:"internal_service_availability_zone" help:"Availability zone shown for services other than nova-compute."`
+
+	ReportInterval    time.Duration `opt:"report_interval" help:"Seconds between a service's heartbeats."`
+	ServiceDownTime   time.Duration `opt:"service_down_time" help:"A service not heard from for this long is down."`
+	EnableNewServices bool          `opt:"enable_new_services" help:"Enable compute services when they first register."`
+
+	VIFPluggingIsFatal bool          `opt:"vif_plugging_is_fatal" help:"Fail a boot when Neutron does not report the ports plugged (network-vif-plugged) within vif_plugging_timeout."`
+	VIFPluggingTimeout time.Duration `opt:"vif_plugging_timeout" help:"Seconds to wait for Neutron's network-vif-plugged events; 0 does not wait."`
+
+	CPUAllocationRatio         float64 `opt:"cpu_allocation_ratio" help:"vCPU overcommit of this compute host; 0 uses initial_cpu_allocation_ratio."`
+	RAMAllocationRatio         float64 `opt:"ram_allocation_ratio" help:"Memory overcommit of this compute host; 0 uses initial_ram_allocation_ratio."`
+	DiskAllocationRatio        float64 `opt:"disk_allocation_ratio" help:"Disk overcommit of this compute host; 0 uses initial_disk_allocation_ratio."`
+	InitialCPUAllocationRatio  float64 `opt:"initial_cpu_allocation_ratio" help:"vCPU overcommit of a compute host that sets none."`
+	InitialRAMAllocationRatio  float64 `opt:"initial_ram_allocation_ratio" help:"Memory overcommit of a compute host that sets none."`
+	InitialDiskAllocationRatio float64 `opt:"initial_disk_allocation_ratio" help:"Disk overcommit of a compute host that sets none."`
+	ReservedHostCPUs           int     `opt:"reserved_host_cpus" help:"Physical CPUs held back for the host."`
+	ReservedHostMemoryMB       int     `opt:"reserved_host_memory_mb" help:"Memory in MiB held back for the host."`
+	ReservedHostDiskMB         int     `opt:"reserved_host_disk_mb" help:"Disk in MiB held back for the host."`
+
+	SyncPowerStateInterval  time.Duration `opt:"sync_power_state_interval" help:"Seconds between power state syncs of a compute host's instances with its hypervisor; negative disables."`
+	ShelvedOffloadTime      time.Duration `opt:"shelved_offload_time" help:"Seconds a shelved instance keeps its host before it is offloaded; 0 offloads at once, negative never."`
+	ReclaimInstanceInterval time.Duration `opt:"reclaim_instance_interval" help:"Seconds a deleted instance stays SOFT_DELETED (restorable) before it is really deleted; 0 deletes at once."`
+	RebootTimeout           time.Duration `opt:"reboot_timeout" help:"Seconds after which an instance stuck in a reboot is rebooted again; 0 disables."`
+	ResizeConfirmWindow     time.Duration `opt:"resize_confirm_window" help:"Seconds after which a resize waiting for confirmation is confirmed automatically; 0 disables."`
+	MaxConcurrentBuilds     int           `opt:"max_concurrent_builds" help:"Builds a compute host runs at once; 0 is unlimited."`
+	MaxLocalBlockDevices    int           `opt:"max_local_block_devices" help:"Most local disks (image or blank) one instance may have; negative is unlimited."`
+	PasswordLength          int           `opt:"password_length" help:"Length of generated admin passwords."`
+	InstanceNameTemplate    string        `opt:"instance_name_template" help:"Template of hypervisor instance names (a Go-ish %08x of the instance id)."`
+}
+
+// API is nova.conf's [api] section.
+type API struct {
+	MaxLimit               int    `opt:"max_limit" help:"Most items a list returns in one page."`
+	ComputeLinkPrefix      string `opt:"compute_link_prefix" help:"Base URL of links to compute resources; empty uses the request's."`
+	GlanceLinkPrefix       string `opt:"glance_link_prefix" help:"Base URL of links to images; empty uses the request's."`
+	DHCPDomain             string `opt:"dhcp_domain" help:"Domain appended to instance host names in metadata."`
+	EnableInstancePassword bool   `opt:"enable_instance_password" help:"Return adminPass in create, rebuild and rescue responses."`
+	MaxServerTags          int    `opt:"max_server_tags" help:"Most tags a server may have (Nova's fixed 50)."`
+}
+
+// Quota is nova.conf's [quota] section: the default limits (-1: unlimited).
+type Quota struct {
+	Instances                int  `opt:"instances" help:"Instances a project may have."`
+	Cores                    int  `opt:"cores" help:"Instance cores (vCPUs) a project may have."`
+	RAM                      int  `opt:"ram" help:"Megabytes of instance RAM a project may have."`
+	MetadataItems            int  `opt:"metadata_items" help:"Metadata items an instance may have."`
+	InjectedFiles            int  `opt:"injected_files" help:"Injected files (personality) a request may carry."`
+	InjectedFileContentBytes int  `opt:"injected_file_content_bytes" help:"Bytes per injected file."`
+	InjectedFilePathLength   int  `opt:"injected_file_path_length" help:"Length of an injected file's path."`
+	KeyPairs                 int  `opt:"key_pairs" help:"Key pairs a user may have."`
+	ServerGroups             int  `opt:"server_groups" help:"Server groups a project may have."`
+	ServerGroupMembers       int  `opt:"server_group_members" help:"Servers a server group may have."`
+	RecheckQuota             bool `opt:"recheck_quota" help:"Accepted for compatibility: tenku's reservations are atomic, so no recheck is needed."`
+}
+
+// Scheduler is nova.conf's [scheduler] section.
+type Scheduler struct {
+	MaxAttempts     int           `opt:"max_attempts" help:"Hosts tried for one instance (the first choice and reschedules) before it goes to ERROR."`
+	Workers         int           `opt:"workers" help:"Concurrent scheduling decisions of one scheduler worker."`
+	RefreshInterval time.Duration `opt:"host_state_refresh_interval" help:"How long the scheduler's snapshot of host states may be reused before it is read again from the database (it is updated by its own choices in between)."`
+}
+
+// FilterScheduler is nova.conf's [filter_scheduler] section.
+type FilterScheduler struct {
+	EnabledFilters                     []string `opt:"enabled_filters" help:"Filters that remove hosts which cannot take an instance, in order."`
+	WeightClasses                      []string `opt:"weight_classes" help:"Weighers that rank the remaining hosts."`
+	HostSubsetSize                     int      `opt:"host_subset_size" help:"Choose at random among this many best hosts."`
+	ShuffleBestSameWeighedHosts        bool     `opt:"shuffle_best_same_weighed_hosts" help:"Spread instances among hosts that tie for the best weight."`
+	MaxIOOpsPerHost                    int      `opt:"max_io_ops_per_host" help:"IoOpsFilter's limit of concurrent I/O-heavy operations per host."`
+	MaxInstancesPerHost                int      `opt:"max_instances_per_host" help:"NumInstancesFilter's limit of instances per host."`
+	ImagePropertiesDefaultArchitecture string   `opt:"image_properties_default_architecture" help:"Architecture assumed for images that set none."`
+	RAMWeightMultiplier                float64  `opt:"ram_weight_multiplier" help:"Weight of free RAM; positive spreads, negative stacks."`
+	CPUWeightMultiplier                float64  `opt:"cpu_weight_multiplier" help:"Weight of free vCPUs."`
+	DiskWeightMultiplier               float64  `opt:"disk_weight_multiplier" help:"Weight of free disk."`
+	IOOpsWeightMultiplier              float64  `opt:"io_ops_weight_multiplier" help:"Weight of I/O operations; negative prefers quiet hosts."`
+	BuildFailureWeightMultiplier       float64  `opt:"build_failure_weight_multiplier" help:"Penalty of hosts with recent build failures."`
+	SoftAffinityWeightMultiplier       float64  `opt:"soft_affinity_weight_multiplier" help:"Weight of soft-affinity group members on a host."`
+	SoftAntiAffinityWeightMultiplier   float64  `opt:"soft_anti_affinity_weight_multiplier" help:"Weight against soft-anti-affinity group members on a host."`
+	NumInstancesWeightMultiplier       float64  `opt:"num_instances_weight_multiplier" help:"Weight of the number of instances; positive prefers busy hosts."`
+	HypervisorVersionWeightMultiplier  float64  `opt:"hypervisor_version_weight_multiplier" help:"Weight of the hypervisor version; positive prefers newer hosts."`
+}
+
+// Compute is nova.conf's [compute] section.
+type Compute struct {
+	ConsecutiveBuildServiceDisableThreshold int           `opt:"consecutive_build_service_disable_threshold" help:"Consecutive build failures after which a compute host counts as failing (it is weighed down); 0 disables."`
+	ShutdownTimeout                         time.Duration `opt:"shutdown_timeout" help:"Seconds a guest gets to power off cleanly before it is stopped hard."`
+	ResourceUpdateInterval                  time.Duration `opt:"resource_update_interval" help:"Seconds between the resource tracker's reports of a host's resources."`
+	LiveMigrationWaitForVIFPlug             bool          `opt:"live_migration_wait_for_vif_plug" help:"Wait for network-vif-plugged on the destination before a live migration switches over."`
+}
+
+// FakeDriver is the [fake_driver] section: the resources the fake
+// hypervisor reports and knobs that inject faults.
+type FakeDriver struct {
+	VCPUs        int           `opt:"vcpus" help:"vCPUs the fake hypervisor reports."`
+	MemoryMB     int           `opt:"memory_mb" help:"Memory in MiB the fake hypervisor reports."`
+	DiskGB       int           `opt:"local_gb" help:"Local disk in GiB the fake hypervisor reports."`
+	HoldBuild    time.Duration `opt:"hold_build" help:"Keep every spawn waiting this long (instances stay BUILD/spawning)."`
+	FailSpawn    bool          `opt:"fail_spawn" help:"Fail every spawn (to exercise reschedules and ERROR)."`
+	FailSpawnNth int           `opt:"fail_spawn_every" help:"Fail every Nth spawn; 0 never."`
+	FailDestroy  bool          `opt:"fail_delete" help:"Fail every destroy."`
+	SpawnDelay   time.Duration `opt:"spawn_delay" help:"Time a spawn takes."`
+}
+
+// Default returns Nova's defaults, with the few devstack changes that make a
+// one-host cloud work (allow_resize_to_same_host).
+func Default() Config {
+	sc := scheduler.DefaultConfig()
+	return Config{
+		Default: DefaultSection{
+			DefaultAvailabilityZone:    "nova",
+			AllowResizeToSameHost:      true,
+			InternalServiceAZ:          "internal",
+			ReportInterval:             10 * time.Second,
+			ServiceDownTime:            60 * time.Second,
+			EnableNewServices:          true,
+			VIFPluggingIsFatal:         true,
+			VIFPluggingTimeout:         300 * time.Second,
+			InitialCPUAllocationRatio:  4.0,
+			InitialRAMAllocationRatio:  1.0,
+			InitialDiskAllocationRatio: 1.0,
+			ReservedHostMemoryMB:       512,
+			SyncPowerStateInterval:     600 * time.Second,
+			ShelvedOffloadTime:         0,
+			MaxConcurrentBuilds:        10,
+			MaxLocalBlockDevices:       3,
+			PasswordLength:             12,
+			InstanceNameTemplate:       "instance-%08x",
+		},
+		API: API{MaxLimit: 1000, DHCPDomain: "novalocal", EnableInstancePassword: true, MaxServerTags: 50},
+		Quota: Quota{
+			Instances: 10, Cores: 20, RAM: 51200, MetadataItems: 128, InjectedFiles: 5,
+			InjectedFileContentBytes: 10240, InjectedFilePathLength: 255, KeyPairs: 100,
+			ServerGroups: 10, ServerGroupMembers: 10, RecheckQuota: true,
+		},
+		Scheduler: Scheduler{MaxAttempts: sc.MaxAttempts, Workers: 64, RefreshInterval: 2 * time.Second},
+		FilterScheduler: FilterScheduler{
+			EnabledFilters:                    sc.EnabledFilters,
+			WeightClasses:                     sc.Weighers,
+			HostSubsetSize:                    sc.HostSubsetSize,
+			ShuffleBestSameWeighedHosts:       sc.ShuffleBestSameWeighedHosts,
+			MaxIOOpsPerHost:                   sc.MaxIOOpsPerHost,
+			MaxInstancesPerHost:               sc.MaxInstancesPerHost,
+			RAMWeightMultiplier:               sc.RAMWeightMultiplier,
+			CPUWeightMultiplier:               sc.CPUWeightMultiplier,
+			DiskWeightMultiplier:              sc.DiskWeightMultiplier,
+			IOOpsWeightMultiplier:             sc.IOOpsWeightMultiplier,
+			BuildFailureWeightMultiplier:      sc.BuildFailureWeightMultiplier,
+			SoftAffinityWeightMultiplier:      sc.SoftAffinityWeightMultiplier,
+			SoftAntiAffinityWeightMultiplier:  sc.SoftAntiAffinityWeightMultiplier,
+			NumInstancesWeightMultiplier:      sc.NumInstancesWeightMultiplier,
+			HypervisorVersionWeightMultiplier: sc.HypervisorVersionWeightMultiplier,
+		},
+		Compute: Compute{
+			ConsecutiveBuildServiceDisableThreshold: 10,
+			ShutdownTimeout:                         60 * time.Second,
+			ResourceUpdateInterval:                  60 * time.Second,
+		},
+		Fake: FakeDriver{VCPUs: 32, MemoryMB: 131072, DiskGB: 2000},
+	}
+}
+
+// SchedulerConfig is the scheduler package's configuration from nova.conf.
+func (c *Config) SchedulerConfig() scheduler.Config {
+	sc := scheduler.DefaultConfig()
+	f := c.FilterScheduler
+	sc.EnabledFilters = f.EnabledFilters
+	sc.Weighers = f.WeightClasses
+	sc.HostSubsetSize = f.HostSubsetSize
+	sc.MaxAttempts = c.Scheduler.MaxAttempts
+	sc.ShuffleBestSameWeighedHosts = f.ShuffleBestSameWeighedHosts
+	sc.MaxIOOpsPerHost = f.MaxIOOpsPerHost
+	sc.MaxInstancesPerHost = f.MaxInstancesPerHost
+	sc.ImagePropertiesDefaultArchitecture = f.ImagePropertiesDefaultArchitecture
+	sc.DefaultAvailabilityZone = c.Default.DefaultAvailabilityZone
+	sc.CPUAllocationRatio = c.Default.InitialCPUAllocationRatio
+	sc.RAMAllocationRatio = c.Default.InitialRAMAllocationRatio
+	sc.DiskAllocationRatio = c.Default.InitialDiskAllocationRatio
+	sc.RAMWeightMultiplier = f.RAMWeightMultiplier
+	sc.CPUWeightMultiplier = f.CPUWeightMultiplier
+	sc.DiskWeightMultiplier = f.DiskWeightMultiplier
+	sc.IOOpsWeightMultiplier = f.IOOpsWeightMultiplier
+	sc.BuildFailureWeightMultiplier = f.BuildFailureWeightMultiplier
+	sc.SoftAffinityWeightMultiplier = f.SoftAffinityWeightMultiplier
+	sc.SoftAntiAffinityWeightMultiplier = f.SoftAntiAffinityWeightMultiplier
+	sc.NumInstancesWeightMultiplier = f.NumInstancesWeightMultiplier
+	sc.HypervisorVersionWeightMultiplier = f.HypervisorVersionWeightMultiplier
+	return sc
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	sc := c.SchedulerConfig()
+	if err := sc.Validate(); err != nil {
+		return err
+	}
+	switch {
+	case c.Default.ReportInterval <= 0:
+		return fmt.Errorf("report_interval must be positive")
+	case c.Default.ServiceDownTime < c.Default.ReportInterval:
+		return fmt.Errorf("service_down_time (%s) must be at least report_interval (%s)", c.Default.ServiceDownTime, c.Default.ReportInterval)
+	case c.API.MaxLimit <= 0:
+		return fmt.Errorf("[api] max_limit must be positive")
+	case c.Default.PasswordLength < 1:
+		return fmt.Errorf("password_length must be positive")
+	case c.Scheduler.Workers < 1:
+		return fmt.Errorf("[scheduler] workers must be at least 1")
+	case c.Fake.VCPUs < 0 || c.Fake.MemoryMB < 0 || c.Fake.DiskGB < 0:
+		return fmt.Errorf("[fake_driver] resources must not be negative")
+	}
+	return nil
+}
+
+// Ratios returns the allocation ratios a compute host reports: its own, or
+// the initial ones.
+func (c *Config) Ratios() (cpu, ram, disk float64) {
+	d := c.Default
+	cpu, ram, disk = d.CPUAllocationRatio, d.RAMAllocationRatio, d.DiskAllocationRatio
+	if cpu <= 0 {
+		cpu = d.InitialCPUAllocationRatio
+	}
+	if ram <= 0 {
+		ram = d.InitialRAMAllocationRatio
+	}
+	if disk <= 0 {
+		disk = d.InitialDiskAllocationRatio
+	}
+	return
+}

@@ -1,0 +1,25 @@
+// Package identity is tenku's Keystone: the Identity v3 API on port 5000,
+// wire-compatible with OpenStack Keystone, and what keystone-manage does
+// (db_sync, bootstrap, fernet_setup, fernet_rotate).
+//
+// It owns authentication (password, token and application_credential
+// methods, with Keystone's security compliance rules), Fernet tokens whose
+// keys live in the database so every node shares them, token validation with
+// revocation events, the resources (domains, projects, users, groups, roles,
+// assignments, the catalog, credentials, application credentials, trusts),
+// and Keystone's default policy.
+//
+// Layout: store (SQL), password (hashing), rules (default policy),
+// token/fernet (the token format). This package wires them: config.go
+// (keystone.conf), service.go (New, Start, Shutdown, Validator), auth.go and
+// tokens.go (issuing and validating), cache.go (what is cached and how it is
+// invalidated across processes), roles.go (effective role computation),
+// bootstrap.go and keys.go (keystone-manage), api_*.go (the routes).
+//
+// Validation is the hot path: a validated token is cached with its rendered
+// body; everything it depends on is tagged with a cache generation that any
+// write moves (see cache.go), so a cache hit costs one map lookup.
+//
+// identity imports api/identity, its subpackages, the platform packages, and
+// github.com/google/uuid.
+package identity

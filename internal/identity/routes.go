@@ -1,0 +1,10 @@
+package identity
+
+import "github.com/tenku-cloud/tenku/internal/platform/rest"
+
+// routes are every route of the API, by resource.
+func (s *Service) routes() [][]rest.Route {
+	return [][]rest.Route{
+		s.authRoutes(),
+	}
+}

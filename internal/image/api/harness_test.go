@@ -195,3 +195,5 @@ func osReadDir(dir string) ([]string, error) {
 	}
 	return out, err
 }
+
+type dbImage = db.Image

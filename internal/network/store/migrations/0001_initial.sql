@@ -147,7 +147,7 @@ CREATE TABLE routers (
     description VARCHAR(255) NOT NULL,
     admin_state_up BOOLEAN NOT NULL,
     status VARCHAR(16) NOT NULL,
-    gw_port_id VARCHAR(36) REFERENCES ports (id),
+    gw_port_id VARCHAR(36),
     gw_network_id VARCHAR(36),
     enable_snat BOOLEAN NOT NULL,
     routes {{TEXT}} NOT NULL,

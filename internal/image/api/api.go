@@ -145,7 +145,7 @@ func New(opt Options) (*API, error) {
 		MaxBody:  opt.MaxRequestBody,
 		AuthURL:  opt.AuthURL,
 		Log:      opt.Log,
-	}, a.imageRoutes(), a.dataRoutes(), a.memberRoutes(), a.schemaRoutes(), a.infoRoutes(), a.metadefRoutes())
+	}, a.imageRoutes(), a.dataRoutes(), a.memberRoutes(), a.schemaRoutes(), a.infoRoutes(), a.metadefRoutes(), a.taskRoutes())
 	if err != nil {
 		return nil, err
 	}

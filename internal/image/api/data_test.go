@@ -336,3 +336,26 @@ func TestRecover(t *testing.T) {
 }
 
 var _ = bufio.NewReader
+
+func TestTasksAPI(t *testing.T) {
+	h := newHarness(t, nil)
+	id := h.create("demo", nil)
+	h.must(204, "PUT", "/v2/images/"+id+"/stage", "demo", randomBytes(10))
+	h.must(202, "POST", "/v2/images/"+id+"/import", "demo", map[string]any{"method": map[string]any{"name": "glance-direct"}})
+	eventually(t, func() bool {
+		return h.must(200, "GET", "/v2/images/"+id, "demo", nil).json(t)["status"] == "active"
+	})
+	// tasks_api_access is for admins.
+	h.must(403, "GET", "/v2/tasks", "demo", nil)
+	list := h.must(200, "GET", "/v2/tasks", "admin", nil).json(t)["tasks"].([]any)
+	if len(list) != 1 {
+		t.Fatalf("tasks %v", list)
+	}
+	tid := list[0].(map[string]any)["id"].(string)
+	task := h.must(200, "GET", "/v2/tasks/"+tid, "admin", nil).json(t)
+	if task["status"] != "success" || task["image_id"] != id || task["self"] != "/v2/tasks/"+tid {
+		t.Fatalf("task %v", task)
+	}
+	h.must(405, "DELETE", "/v2/tasks/"+tid, "admin", nil)
+	h.must(404, "GET", "/v2/tasks/00000000-0000-0000-0000-000000000000", "admin", nil)
+}

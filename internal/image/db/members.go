@@ -227,3 +227,27 @@ func (d *DB) tasks(ctx context.Context, where string, args ...any) ([]*Task, err
 	}
 	return out, rows.Err()
 }
+
+// ListTasks returns tasks newest first, an owner's (all with owner ""),
+// after the task named by marker.
+func (d *DB) ListTasks(ctx context.Context, owner, marker string, limit int) ([]*Task, error) {
+	where := "WHERE 1 = 1"
+	var args []any
+	if owner != "" {
+		where += " AND owner = ?"
+		args = append(args, owner)
+	}
+	if marker != "" {
+		m, err := d.GetTask(ctx, marker)
+		if err != nil {
+			return nil, err
+		}
+		where += " AND (created_at < ? OR (created_at = ? AND id < ?))"
+		args = append(args, store.TimeOf(m.CreatedAt), store.TimeOf(m.CreatedAt), m.ID)
+	}
+	where += " ORDER BY created_at DESC, id DESC"
+	if limit > 0 {
+		where += fmt.Sprintf(" LIMIT %d", limit)
+	}
+	return d.tasks(ctx, where, args...)
+}

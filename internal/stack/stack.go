@@ -95,7 +95,9 @@ type Stack struct {
 	Addrs   map[string]string
 	Bus     *bus.Bus
 	DBs     map[string]*store.DB
-	group   service.Group
+	// components are the enabled components, in start order.
+	components []Component
+	group      service.Group
 	started time.Time
 	// Ready is the time from start to serving.
 	Ready time.Duration
@@ -198,6 +200,7 @@ func Start(ctx context.Context, all []Component, o Options) (*Stack, error) {
 			comps = append(comps, c)
 		}
 	}
+	s.components = comps
 	// Listen on every port first: a port in use fails fast, before any work.
 	listeners := map[string]net.Listener{}
 	for _, c := range comps {

@@ -223,3 +223,14 @@ func (b *TokenBody) Context(token string) *Context {
 	}
 	return c
 }
+
+// Login authenticates with the credentials and returns the token and what it
+// says (user, project, roles).
+func Login(ctx context.Context, creds ServiceCredentials, client *http.Client) (string, *Context, error) {
+	r := NewRemote(creds, client)
+	tok, body, err := r.login(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	return tok, body.Context(tok), nil
+}

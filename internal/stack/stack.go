@@ -92,13 +92,13 @@ type Stack struct {
 	// URLs maps a component name to its public endpoint.
 	URLs map[string]string
 	// Addrs maps a component name to the address it listens on.
-	Addrs   map[string]string
-	Bus     *bus.Bus
-	DBs     map[string]*store.DB
+	Addrs map[string]string
+	Bus   *bus.Bus
+	DBs   map[string]*store.DB
 	// components are the enabled components, in start order.
 	components []Component
 	group      service.Group
-	started time.Time
+	started    time.Time
 	// Ready is the time from start to serving.
 	Ready time.Duration
 }

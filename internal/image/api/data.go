@@ -116,6 +116,17 @@ func (a *API) restore(ctx context.Context, id string, from image.Status) {
 	}
 }
 
+// undo puts an image whose data did not make it back where it came from:
+// queued, except for an import stopped by a shutdown, which goes back to
+// uploading with its staged data so that it can be imported again.
+func (a *API) undo(ctx context.Context, id string, from image.Status) {
+	if from == image.StatusImporting && ctx.Err() != nil {
+		a.restoreUploading(ctx, id)
+		return
+	}
+	a.restore(ctx, id, from)
+}
+
 // sizeLimit is the most bytes an upload of owner may bring: the size cap,
 // and what is left of the user storage quota.
 func (a *API) sizeLimit(ctx context.Context, owner string) (int64, error) {
@@ -215,19 +226,19 @@ func (a *API) ingest(ctx context.Context, im *db.Image, src io.Reader, limit int
 	insp := format.New()
 	p, err := a.data.Write(ctx, id, src, store.WriteOptions{Limit: limit, Tee: insp})
 	if err != nil {
-		a.restore(ctx, id, from)
+		a.undo(ctx, id, from)
 		return a.writeError(ctx, err, limit == a.opt.ImageSizeCap)
 	}
 	defer p.Abort()
 	info := insp.Finish()
 	vsize, err := a.checkContent(ctx, im, info)
 	if err != nil {
-		a.restore(ctx, id, from)
+		a.undo(ctx, id, from)
 		return err
 	}
 	loc, err := p.Commit()
 	if err != nil {
-		a.restore(ctx, id, from)
+		a.undo(ctx, id, from)
 		return err
 	}
 	_, err = a.db.UpdateImage(context.WithoutCancel(ctx), id, func(cur *db.Image) error {

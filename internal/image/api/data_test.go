@@ -359,3 +359,31 @@ func TestTasksAPI(t *testing.T) {
 	h.must(405, "DELETE", "/v2/tasks/"+tid, "admin", nil)
 	h.must(404, "GET", "/v2/tasks/00000000-0000-0000-0000-000000000000", "admin", nil)
 }
+
+// TestShutdownDuringImport: an import stopped by a shutdown keeps its
+// staged data and goes back to uploading (or it finished first); it is
+// never left queued with the data lost, nor importing.
+func TestShutdownDuringImport(t *testing.T) {
+	h := newHarness(t, nil)
+	id := h.create("demo", nil)
+	h.must(204, "PUT", "/v2/images/"+id+"/stage", "demo", io.LimitReader(&pattern{}, 64<<20))
+	h.must(202, "POST", "/v2/images/"+id+"/import", "demo", map[string]any{"method": map[string]any{"name": "glance-direct"}})
+	if err := h.api.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	im, err := h.db.GetImage(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	staged, _ := osReadDir(h.api.stage.Dir())
+	switch im.Status {
+	case image.StatusActive:
+		t.Log("the import finished before the shutdown")
+	case image.StatusUploading:
+		if len(staged) != 1 || im.Worker != "" || im.Properties["os_glance_import_task"] != "" {
+			t.Fatalf("interrupted import: staged %v, image %+v", staged, im)
+		}
+	default:
+		t.Fatalf("status %s after shutdown", im.Status)
+	}
+}

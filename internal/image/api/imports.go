@@ -140,7 +140,8 @@ func checkImportable(im *db.Image, method string) error {
 	return nil
 }
 
-// restoreUploading undoes the import lock when the task could not start.
+// restoreUploading puts an importing image back to uploading, its staged
+// data kept (the task could not start, or the service is stopping).
 func (a *API) restoreUploading(ctx context.Context, id string) {
 	a.db.UpdateImage(context.WithoutCancel(ctx), id, func(cur *db.Image) error {
 		if cur.Status != image.StatusImporting {
@@ -169,11 +170,20 @@ func (a *API) runImport(ctx context.Context, taskID, id string) {
 		delete(cur.Properties, "os_glance_import_task")
 		return nil
 	})
+	if ctx.Err() != nil && err != nil {
+		// Stopped by a shutdown: the staged data stays for another try.
+		a.restoreUploading(done, id)
+		log.WarnContext(done, "image import interrupted", "err", err)
+		a.db.FinishTask(done, taskID, "failure", nil, "The import was interrupted by a shutdown of the image service.", time.Now().Add(a.opt.TaskTimeToLive))
+		return
+	}
 	if err := a.stage.Delete(a.stage.Location(id)); err != nil {
 		log.WarnContext(done, "could not remove staged data", "err", err)
 	}
 	expires := time.Now().Add(a.opt.TaskTimeToLive)
 	if err != nil {
+		// Whatever failed, the image does not stay importing.
+		a.restore(done, id, image.StatusImporting)
 		log.WarnContext(done, "image import failed", "err", err)
 		a.db.FinishTask(done, taskID, "failure", nil, importMessage(err), expires)
 		return

@@ -71,12 +71,16 @@ func (a *API) startData(ctx context.Context, id string, to image.Status) (*db.Im
 		if cur.Status != image.StatusQueued {
 			return transitionErr(cur.Status, to)
 		}
+		// Glance requires the formats before data is saved, not before
+		// it is staged (the import checks them).
 		var missing []string
-		if cur.DiskFormat == "" {
-			missing = append(missing, "disk_format")
-		}
-		if cur.ContainerFormat == "" {
-			missing = append(missing, "container_format")
+		if to == image.StatusSaving {
+			if cur.DiskFormat == "" {
+				missing = append(missing, "disk_format")
+			}
+			if cur.ContainerFormat == "" {
+				missing = append(missing, "container_format")
+			}
 		}
 		switch len(missing) {
 		case 1:

@@ -387,3 +387,15 @@ func TestShutdownDuringImport(t *testing.T) {
 		t.Fatalf("status %s after shutdown", im.Status)
 	}
 }
+
+// TestStageBeforeFormats: staging needs no formats (as in Glance); the
+// import does.
+func TestStageBeforeFormats(t *testing.T) {
+	h := newHarness(t, nil)
+	id := h.must(201, "POST", "/v2/images", "demo", map[string]any{"name": "x"}).json(t)["id"].(string)
+	h.must(204, "PUT", "/v2/images/"+id+"/stage", "demo", randomBytes(10))
+	r := h.must(409, "POST", "/v2/images/"+id+"/import", "demo", map[string]any{"method": map[string]any{"name": "glance-direct"}})
+	if !strings.Contains(string(r.body), "'container_format' needs to be set before import") {
+		t.Fatalf("%s", r.body)
+	}
+}

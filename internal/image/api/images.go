@@ -661,8 +661,11 @@ func (a *API) deleteImage(ctx context.Context, r *rest.Request) (any, error) {
 	}
 	id := r.Param("image_id")
 	im, err := a.findImage(ctx, r.Auth, id)
-	if err != nil {
+	if fault.IsNotFound(err) {
 		return nil, notFound("Failed to find image %s to delete", id)
+	}
+	if err != nil {
+		return nil, err
 	}
 	if err := a.enforceImage(ctx, r.Auth, "delete_image", im); err != nil {
 		return nil, err

@@ -2,10 +2,8 @@ package api
 
 import "github.com/tenku-cloud/tenku/internal/platform/rest"
 
-func (a *API) serverRoutes() []rest.Route         { return nil }
-func (a *API) actionRoutes() []rest.Route         { return nil }
-func (a *API) serverMetaRoutes() []rest.Route     { return nil }
-func (a *API) instanceActionRoutes() []rest.Route { return nil }
-func (a *API) adminRoutes() []rest.Route          { return nil }
-func (a *API) groupRoutes() []rest.Route          { return nil }
-func (a *API) miscRoutes() []rest.Route           { return nil }
+func (a *API) actionRoutes() []rest.Route     { return nil }
+func (a *API) serverMetaRoutes() []rest.Route { return nil }
+func (a *API) adminRoutes() []rest.Route      { return nil }
+func (a *API) groupRoutes() []rest.Route      { return nil }
+func (a *API) miscRoutes() []rest.Route       { return nil }

@@ -1,0 +1,726 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/tenku-cloud/tenku/internal/compute/clients"
+	"github.com/tenku-cloud/tenku/internal/compute/objects"
+	"github.com/tenku-cloud/tenku/internal/compute/rpc"
+	"github.com/tenku-cloud/tenku/internal/compute/states"
+	"github.com/tenku-cloud/tenku/internal/compute/store"
+	"github.com/tenku-cloud/tenku/internal/compute/virt"
+	"github.com/tenku-cloud/tenku/internal/platform/fault"
+)
+
+// eventName is Nova's event name of a compute method.
+func eventName(method string) string { return "compute_" + method }
+
+// simpleAction is a server action the agent completes in one step: the API
+// set the task state, the agent acts on the guest, then records the new
+// vm_state and power state (or, on failure, drops the task).
+type simpleAction struct {
+	task states.Task
+	run  func(a *Agent, ctx context.Context, inst *objects.Instance) error
+	vm   states.VM
+	pwr  states.Power
+	// keepVM leaves the vm_state as it is.
+	keepVM bool
+	// errorOnFailure puts the instance in ERROR when the action fails.
+	errorOnFailure bool
+}
+
+var simpleActions = map[string]simpleAction{
+	rpc.StopInstance: {task: states.PoweringOff, vm: states.Stopped, pwr: states.PowerShutdown,
+		run: func(a *Agent, ctx context.Context, i *objects.Instance) error {
+			err := a.drv.PowerOff(ctx, ref(i), a.cfg.Compute.ShutdownTimeout)
+			if errors.Is(err, virt.ErrNotFound) {
+				return nil
+			}
+			return err
+		}},
+	rpc.StartInstance: {task: states.PoweringOn, vm: states.Active, pwr: states.PowerRunning,
+		run: func(a *Agent, ctx context.Context, i *objects.Instance) error { return a.ensureRunning(ctx, i, true) }},
+	rpc.PauseInstance: {task: states.Pausing, vm: states.Paused, pwr: states.PowerPaused,
+		run: func(a *Agent, ctx context.Context, i *objects.Instance) error {
+			p, ok := a.drv.(virt.Pauser)
+			if !ok {
+				return virt.ErrNotSupported
+			}
+			return p.Pause(ctx, ref(i))
+		}},
+	rpc.UnpauseInstance: {task: states.Unpausing, vm: states.Active, pwr: states.PowerRunning,
+		run: func(a *Agent, ctx context.Context, i *objects.Instance) error {
+			p, ok := a.drv.(virt.Pauser)
+			if !ok {
+				return virt.ErrNotSupported
+			}
+			return p.Unpause(ctx, ref(i))
+		}},
+	rpc.SuspendInstance: {task: states.Suspending, vm: states.Suspended, pwr: states.PowerSuspended,
+		run: func(a *Agent, ctx context.Context, i *objects.Instance) error {
+			s, ok := a.drv.(virt.Suspender)
+			if !ok {
+				return virt.ErrNotSupported
+			}
+			return s.Suspend(ctx, ref(i))
+		}},
+	rpc.ResumeInstance: {task: states.Resuming, vm: states.Active, pwr: states.PowerRunning,
+		run: func(a *Agent, ctx context.Context, i *objects.Instance) error {
+			s, ok := a.drv.(virt.Suspender)
+			if !ok {
+				return virt.ErrNotSupported
+			}
+			return s.Resume(ctx, ref(i))
+		}},
+	rpc.UnrescueInstance: {task: states.Unrescuing, vm: states.Active, pwr: states.PowerRunning,
+		run: func(a *Agent, ctx context.Context, i *objects.Instance) error {
+			r, ok := a.drv.(virt.Rescuer)
+			if !ok {
+				return virt.ErrNotSupported
+			}
+			return r.Unrescue(ctx, ref(i))
+		}},
+	rpc.TriggerCrashDump: {task: states.NoTask, keepVM: true, pwr: -1,
+		run: func(a *Agent, ctx context.Context, i *objects.Instance) error {
+			c, ok := a.drv.(virt.CrashDumper)
+			if !ok {
+				return virt.ErrNotSupported
+			}
+			return c.TriggerCrashDump(ctx, ref(i))
+		}},
+	rpc.InjectNetworkInfo: {task: states.NoTask, keepVM: true, pwr: -1,
+		run: func(*Agent, context.Context, *objects.Instance) error { return nil }},
+	rpc.ResetNetwork: {task: states.NoTask, keepVM: true, pwr: -1,
+		run: func(*Agent, context.Context, *objects.Instance) error { return nil }},
+	rpc.ShelveOffload: {task: states.ShelvingOffloading, vm: states.ShelvedOffloaded, pwr: states.PowerShutdown,
+		run: func(a *Agent, ctx context.Context, i *objects.Instance) error { return a.offload(ctx, i) }},
+	rpc.ShelveInstance: {task: states.Shelving, vm: states.Shelved, pwr: states.PowerShutdown,
+		run: func(a *Agent, ctx context.Context, i *objects.Instance) error { return a.shelve(ctx, i) }},
+}
+
+// simple returns the handler of a simple action.
+func (a *Agent) simple(method string) func(ctx context.Context, raw json.RawMessage) (any, error) {
+	act := simpleActions[method]
+	return func(ctx context.Context, raw json.RawMessage) (any, error) {
+		args, err := decode[rpc.InstanceArgs](raw)
+		if err != nil {
+			return nil, err
+		}
+		a.goWork(ctx, method, args.InstanceUUID, func(ctx context.Context) { a.runSimple(ctx, method, act, args) })
+		return nil, nil
+	}
+}
+
+func (a *Agent) runSimple(ctx context.Context, method string, act simpleAction, args rpc.InstanceArgs) {
+	unlock := a.locks.lock(args.InstanceUUID)
+	defer unlock()
+	ev := eventName(method)
+	log := a.log.With("instance_id", args.InstanceUUID, "request_id", args.RequestID, "action", method)
+	inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
+	if err != nil || inst.Host != a.host || inst.TaskState != act.task {
+		log.Info("action dropped: the instance moved on", "err", err)
+		return
+	}
+	a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}})
+	runErr := act.run(a, ctx, inst)
+	if errors.Is(runErr, errOffloaded) {
+		a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}})
+		log.Info("action done", "vm_state", states.ShelvedOffloaded)
+		return
+	}
+	none := states.NoTask
+	u := store.Update{TaskState: &none}
+	var f *objects.Fault
+	finish := store.EventRef{RequestID: args.RequestID, Event: ev}
+	if runErr != nil {
+		finish.Error = runErr.Error()
+		if errors.Is(runErr, virt.ErrNotSupported) {
+			finish.Error = "NotImplementedError: " + method + " is not supported by the " + a.drv.Capabilities().HypervisorType + " driver"
+		}
+		if act.errorOnFailure {
+			vm := states.Error
+			u.VMState = &vm
+			f = &objects.Fault{Code: 500, Message: finish.Error, Host: a.host}
+		}
+		if info, err := a.drv.Info(ctx, ref(inst)); err == nil {
+			u.PowerState = &info.Power
+		}
+	} else {
+		if !act.keepVM {
+			vm := act.vm
+			u.VMState = &vm
+		}
+		if act.pwr >= 0 {
+			p := act.pwr
+			u.PowerState = &p
+		}
+	}
+	if act.task == states.NoTask {
+		u.TaskState = nil
+	}
+	_, err = a.save(ctx, store.Save{UUID: inst.UUID, Update: u, Expect: store.Expect{Task: []states.Task{act.task}}, Finish: []store.EventRef{finish}, Fault: f})
+	if err != nil {
+		log.Info("action result not recorded", "err", err)
+		return
+	}
+	if runErr != nil {
+		log.Warn("action failed", "err", runErr)
+		return
+	}
+	log.Info("action done", "vm_state", act.vm, "power_state", act.pwr.String())
+}
+
+func (a *Agent) handleReboot(ctx context.Context, raw json.RawMessage) (any, error) {
+	args, err := decode[rpc.RebootArgs](raw)
+	if err != nil {
+		return nil, err
+	}
+	task := states.Rebooting
+	if args.Hard {
+		task = states.RebootingHard
+	}
+	act := simpleAction{task: task, vm: states.Active, pwr: states.PowerRunning, errorOnFailure: true,
+		run: func(a *Agent, ctx context.Context, i *objects.Instance) error {
+			err := a.drv.Reboot(ctx, ref(i), args.Hard)
+			if errors.Is(err, virt.ErrNotFound) || err != nil && args.Hard {
+				return a.ensureRunning(ctx, i, false)
+			}
+			return err
+		}}
+	a.goWork(ctx, rpc.RebootInstance, args.InstanceUUID, func(ctx context.Context) { a.runSimple(ctx, rpc.RebootInstance, act, args.InstanceArgs) })
+	return nil, nil
+}
+
+func (a *Agent) handleRescue(ctx context.Context, raw json.RawMessage) (any, error) {
+	args, err := decode[rpc.RescueArgs](raw)
+	if err != nil {
+		return nil, err
+	}
+	act := simpleAction{task: states.Rescuing, vm: states.Rescued, pwr: states.PowerRunning,
+		run: func(a *Agent, ctx context.Context, i *objects.Instance) error {
+			r, ok := a.drv.(virt.Rescuer)
+			if !ok {
+				return virt.ErrNotSupported
+			}
+			spec, err := a.specFor(ctx, i, i.NetworkInfo, args.AdminPass)
+			if err != nil {
+				return err
+			}
+			if args.ImageRef != "" && args.ImageRef != i.ImageRef {
+				img, err := a.cache.get(ctx, args.ImageRef)
+				if err != nil {
+					return err
+				}
+				spec.Image = *img
+			}
+			spec.Rescue = true
+			return r.Rescue(ctx, spec)
+		}}
+	a.goWork(ctx, rpc.RescueInstance, args.InstanceUUID, func(ctx context.Context) { a.runSimple(ctx, rpc.RescueInstance, act, args.InstanceArgs) })
+	return nil, nil
+}
+
+// shelve snapshots the instance into the image the API created, stops it,
+// and offloads it at once when shelved_offload_time is 0.
+func (a *Agent) shelve(ctx context.Context, inst *objects.Instance) error {
+	imageID := inst.SystemMetadata["shelved_image_id"]
+	if imageID != "" {
+		if err := a.upload(ctx, inst, imageID); err != nil {
+			return err
+		}
+	}
+	if err := a.drv.PowerOff(ctx, ref(inst), a.cfg.Compute.ShutdownTimeout); err != nil && !errors.Is(err, virt.ErrNotFound) {
+		return err
+	}
+	if a.cfg.Default.ShelvedOffloadTime == 0 {
+		return a.offload(ctx, inst)
+	}
+	return nil
+}
+
+// offload removes a shelved instance from the host: the guest goes, the
+// ports are unbound, the claim is freed; the instance keeps its record.
+func (a *Agent) offload(ctx context.Context, inst *objects.Instance) error {
+	if err := a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{}); err != nil && !errors.Is(err, virt.ErrNotFound) {
+		return err
+	}
+	sctx := clients.AsService(ctx)
+	for _, v := range inst.NetworkInfo {
+		a.net.BindPort(sctx, v.ID, clients.PortBinding{HostID: "", DeviceID: inst.UUID, DeviceOwner: "compute:" + inst.AvailabilityZone})
+	}
+	a.removeInstanceDir(inst.UUID)
+	if err := a.cond.FreeAllocations(ctx, inst.UUID, ""); err != nil {
+		return err
+	}
+	empty := ""
+	vm, none, p := states.ShelvedOffloaded, states.NoTask, states.PowerShutdown
+	_, err := a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{VMState: &vm, TaskState: &none, PowerState: &p, Host: &empty, Node: &empty},
+		Expect: store.Expect{Task: []states.Task{states.Shelving, states.ShelvingOffloading}}})
+	if err != nil {
+		return err
+	}
+	return errOffloaded
+}
+
+// errOffloaded tells runSimple the action already recorded its result.
+var errOffloaded = errors.New("offloaded")
+
+// upload snapshots an instance's root disk into a Glance image.
+func (a *Agent) upload(ctx context.Context, inst *objects.Instance, imageID string) error {
+	s, ok := a.drv.(virt.Snapshotter)
+	if !ok {
+		return virt.ErrNotSupported
+	}
+	data, format, err := s.Snapshot(ctx, ref(inst))
+	if err != nil {
+		return err
+	}
+	defer data.Close()
+	sctx := clients.AsService(ctx)
+	if format != "" {
+		f := format
+		a.images.Update(sctx, imageID, map[string]*string{"disk_format": &f})
+	}
+	return a.images.Upload(sctx, imageID, data, -1)
+}
+
+func (a *Agent) handleSnapshot(ctx context.Context, raw json.RawMessage) (any, error) {
+	args, err := decode[rpc.SnapshotArgs](raw)
+	if err != nil {
+		return nil, err
+	}
+	a.goWork(ctx, rpc.SnapshotInstance, args.InstanceUUID, func(ctx context.Context) { a.snapshot(ctx, args) })
+	return nil, nil
+}
+
+func (a *Agent) snapshot(ctx context.Context, args rpc.SnapshotArgs) {
+	unlock := a.locks.lock(args.InstanceUUID)
+	defer unlock()
+	ev := eventName(rpc.SnapshotInstance)
+	if args.Backup {
+		ev = "compute_backup_instance"
+	}
+	expect := states.ImageSnapshotPending
+	if args.Backup {
+		expect = states.ImageBackup
+	}
+	log := a.log.With("instance_id", args.InstanceUUID, "request_id", args.RequestID, "image_id", args.ImageID)
+	uploading := states.ImageUploading
+	if !args.Backup {
+		uploading = states.ImageSnapshot
+	}
+	inst, err := a.save(ctx, store.Save{UUID: args.InstanceUUID, Update: store.Update{TaskState: &uploading},
+		Expect: store.Expect{Task: []states.Task{expect}}, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}})
+	if err != nil {
+		log.Info("snapshot dropped", "err", err)
+		a.images.Delete(clients.AsService(ctx), args.ImageID)
+		return
+	}
+	upErr := a.upload(ctx, inst, args.ImageID)
+	if upErr != nil {
+		a.images.Delete(clients.AsService(ctx), args.ImageID)
+	} else if args.Backup && args.Rotation >= 0 {
+		a.rotateBackups(ctx, inst, args)
+	}
+	none := states.NoTask
+	finish := store.EventRef{RequestID: args.RequestID, Event: ev}
+	if upErr != nil {
+		finish.Error = upErr.Error()
+	}
+	a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{TaskState: &none}, Expect: store.Expect{Task: []states.Task{uploading}}, Finish: []store.EventRef{finish}})
+	if upErr != nil {
+		log.Warn("snapshot failed", "err", upErr)
+		return
+	}
+	log.Info("snapshot uploaded")
+}
+
+// rotateBackups deletes the oldest backups of a type beyond the rotation.
+func (a *Agent) rotateBackups(ctx context.Context, inst *objects.Instance, args rpc.SnapshotArgs) {
+	sctx := clients.AsService(ctx)
+	all, err := a.images.List(sctx, clients.ImageFilter{})
+	if err != nil {
+		return
+	}
+	var mine []*objects.ImageMeta
+	for _, im := range all {
+		if im.Properties["instance_uuid"] == inst.UUID && im.Properties["image_type"] == "backup" && im.Properties["backup_type"] == args.BackupType {
+			mine = append(mine, im)
+		}
+	}
+	// Newest first.
+	for i := 0; i < len(mine); i++ {
+		for j := i + 1; j < len(mine); j++ {
+			if mine[j].CreatedAt.After(mine[i].CreatedAt) {
+				mine[i], mine[j] = mine[j], mine[i]
+			}
+		}
+	}
+	for i := args.Rotation; i < len(mine); i++ {
+		a.images.Delete(sctx, mine[i].ID)
+	}
+}
+
+func (a *Agent) handleRebuild(ctx context.Context, raw json.RawMessage) (any, error) {
+	args, err := decode[rpc.RebuildArgs](raw)
+	if err != nil {
+		return nil, err
+	}
+	a.goWork(ctx, rpc.RebuildInstance, args.InstanceUUID, func(ctx context.Context) { a.rebuild(ctx, args) })
+	return nil, nil
+}
+
+// rebuild re-creates an instance's guest from a (new) image; with Recreate it
+// is an evacuation onto this host.
+func (a *Agent) rebuild(ctx context.Context, args rpc.RebuildArgs) {
+	unlock := a.locks.lock(args.InstanceUUID)
+	defer unlock()
+	ev := eventName(rpc.RebuildInstance)
+	log := a.log.With("instance_id", args.InstanceUUID, "request_id", args.RequestID)
+	inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
+	if err != nil || inst.TaskState != states.Rebuilding {
+		log.Info("rebuild dropped", "err", err)
+		return
+	}
+	wasStopped := inst.VMState == states.Stopped
+	a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}})
+	fail := func(err error) {
+		vm, none := states.Error, states.NoTask
+		a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{VMState: &vm, TaskState: &none},
+			Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev, Error: err.Error()}},
+			Fault:  &objects.Fault{Code: 500, Message: "Rebuild of instance " + inst.UUID + " failed: " + err.Error(), Host: a.host}})
+		log.Warn("rebuild failed", "vm_state", "error", "err", err)
+	}
+	vifs := inst.NetworkInfo
+	if args.Recreate {
+		// Evacuation: this host takes the instance and its ports.
+		node := args.Node
+		if node == "" {
+			node = a.host
+		}
+		sctx := clients.AsService(ctx)
+		owner := "compute:" + inst.AvailabilityZone
+		for i, v := range vifs {
+			if p, err := a.net.BindPort(sctx, v.ID, clients.PortBinding{HostID: a.host, DeviceID: inst.UUID, DeviceOwner: owner}); err == nil {
+				a.fillVIF(sctx, &vifs[i], p)
+			}
+		}
+		host := a.host
+		if inst, err = a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{Host: &host, Node: &node, LaunchedOn: &host, NetworkInfo: &vifs},
+			Expect: store.Expect{Task: []states.Task{states.Rebuilding}}}); err != nil {
+			log.Info("evacuation dropped", "err", err)
+			return
+		}
+	} else if err := a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{}); err != nil && !errors.Is(err, virt.ErrNotFound) {
+		fail(err)
+		return
+	}
+	bdm := states.RebuildBlockDeviceMapping
+	if inst, err = a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{TaskState: &bdm}, Expect: store.Expect{Task: []states.Task{states.Rebuilding}}}); err != nil {
+		return
+	}
+	inst.ImageRef = args.ImageRef
+	spec, err := a.specFor(ctx, inst, vifs, args.AdminPass)
+	if err != nil {
+		fail(err)
+		return
+	}
+	sp := states.RebuildSpawning
+	if inst, err = a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{TaskState: &sp}, Expect: store.Expect{Task: []states.Task{states.RebuildBlockDeviceMapping}}}); err != nil {
+		return
+	}
+	if err := a.drv.Spawn(ctx, spec); err != nil {
+		fail(err)
+		return
+	}
+	vm, none, p, now := states.Active, states.NoTask, states.PowerRunning, a.now().UTC()
+	if wasStopped && !args.Recreate || args.TargetState == "stopped" {
+		a.drv.PowerOff(ctx, ref(inst), 0)
+		vm, p = states.Stopped, states.PowerShutdown
+	}
+	if _, err := a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{VMState: &vm, TaskState: &none, PowerState: &p, LaunchedAt: &now},
+		Expect: store.Expect{Task: []states.Task{states.RebuildSpawning}}, Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}}); err != nil {
+		a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{})
+		return
+	}
+	if args.MigrationUUID != "" {
+		done := "done"
+		a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &done})
+	}
+	log.Info("instance rebuilt", "vm_state", vm, "evacuated", args.Recreate)
+}
+
+func (a *Agent) handleConsole(ctx context.Context, raw json.RawMessage) (any, error) {
+	args, err := decode[rpc.ConsoleArgs](raw)
+	if err != nil {
+		return nil, err
+	}
+	inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
+	if err != nil {
+		return nil, err
+	}
+	out, err := a.drv.ConsoleLog(ctx, ref(inst))
+	if errors.Is(err, virt.ErrNotFound) {
+		return nil, fault.Conflict("Instance %s is not ready", inst.UUID).WithType("InstanceNotReady")
+	}
+	if err != nil {
+		return nil, fault.NotImplemented("Unable to get console log: %v", err)
+	}
+	s := strings.ToValidUTF8(string(out), "\uFFFD")
+	if args.Length >= 0 {
+		lines := strings.SplitAfter(s, "\n")
+		if len(lines) > 0 && lines[len(lines)-1] == "" {
+			lines = lines[:len(lines)-1]
+		}
+		if len(lines) > args.Length {
+			lines = lines[len(lines)-args.Length:]
+		}
+		s = strings.Join(lines, "")
+	}
+	return map[string]string{"output": s}, nil
+}
+
+func (a *Agent) handleDiagnostics(ctx context.Context, raw json.RawMessage) (any, error) {
+	args, err := decode[rpc.InstanceArgs](raw)
+	if err != nil {
+		return nil, err
+	}
+	inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
+	if err != nil {
+		return nil, err
+	}
+	d, ok := a.drv.(virt.Diagnostician)
+	if !ok {
+		return nil, fault.NotImplemented("Unable to get diagnostics, functionality not implemented")
+	}
+	di, err := d.Diagnostics(ctx, ref(inst))
+	if err != nil {
+		return nil, fault.Conflict("Instance %s is not ready: %v", inst.UUID, err).WithType("InstanceNotReady")
+	}
+	up := di.Uptime
+	mem := di.MemoryMB
+	out := rpc.Diagnostics{State: di.State, Driver: di.Driver, Uptime: &up, NumCPUs: di.NumCPUs, NumNICs: di.NumNICs, NumDisks: di.NumDisks,
+		MemoryDetails: map[string]*int{"maximum": &mem, "used": &mem}, CPUDetails: []map[string]any{}, NICDetails: []map[string]any{}, DiskDetails: []map[string]any{}}
+	for i := 0; i < di.NumCPUs; i++ {
+		out.CPUDetails = append(out.CPUDetails, map[string]any{"id": i, "time": 0, "utilisation": nil})
+	}
+	for _, mac := range di.NICMACs {
+		out.NICDetails = append(out.NICDetails, map[string]any{"mac_address": mac, "rx_octets": 0, "rx_errors": 0, "rx_drop": 0, "rx_packets": 0, "rx_rate": nil,
+			"tx_octets": 0, "tx_errors": 0, "tx_drop": 0, "tx_packets": 0, "tx_rate": nil})
+	}
+	for i := 0; i < di.NumDisks; i++ {
+		out.DiskDetails = append(out.DiskDetails, map[string]any{"read_bytes": 0, "read_requests": 0, "write_bytes": 0, "write_requests": 0, "errors_count": 0})
+	}
+	return out, nil
+}
+
+func (a *Agent) handleSetPassword(ctx context.Context, raw json.RawMessage) (any, error) {
+	args, err := decode[rpc.PasswordArgs](raw)
+	if err != nil {
+		return nil, err
+	}
+	unlock := a.locks.lock(args.InstanceUUID)
+	defer unlock()
+	inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
+	if err != nil {
+		return nil, err
+	}
+	none := states.NoTask
+	ps, ok := a.drv.(virt.PasswordSetter)
+	var runErr error
+	if !ok {
+		runErr = fault.NotImplemented("Unable to set password on instance").WithType("SetAdminPasswdNotSupported")
+	} else if err := ps.SetAdminPassword(ctx, ref(inst), args.Password); err != nil {
+		runErr = fault.Conflict("Failed to set admin password on %s because %v", inst.UUID, err).WithType("InstancePasswordSetFailed")
+	}
+	finish := store.EventRef{RequestID: args.RequestID, Event: eventName(rpc.SetAdminPassword)}
+	if runErr != nil {
+		finish.Error = runErr.Error()
+	}
+	a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{TaskState: &none}, Expect: store.Expect{Task: []states.Task{states.UpdatingPassword}}, Finish: []store.EventRef{finish}})
+	return nil, runErr
+}
+
+func (a *Agent) handleAttachInterface(ctx context.Context, raw json.RawMessage) (any, error) {
+	args, err := decode[rpc.InterfaceArgs](raw)
+	if err != nil {
+		return nil, err
+	}
+	unlock := a.locks.lock(args.InstanceUUID)
+	defer unlock()
+	inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
+	if err != nil {
+		return nil, err
+	}
+	ev := eventName(rpc.AttachInterface)
+	a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}})
+	vif, err := a.attachInterface(ctx, inst, args)
+	finish := store.EventRef{RequestID: args.RequestID, Event: ev}
+	if err != nil {
+		finish.Error = err.Error()
+		a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []store.EventRef{finish}})
+		return nil, err
+	}
+	vifs := append(append([]objects.VIF{}, inst.NetworkInfo...), *vif)
+	if _, err := a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{NetworkInfo: &vifs}, Finish: []store.EventRef{finish}}); err != nil {
+		return nil, err
+	}
+	return vif, nil
+}
+
+func (a *Agent) attachInterface(ctx context.Context, inst *objects.Instance, args rpc.InterfaceArgs) (*objects.VIF, error) {
+	sctx := clients.AsService(ctx)
+	owner := "compute:" + inst.AvailabilityZone
+	var port *clients.Port
+	var err error
+	preserve := args.PortID != ""
+	if preserve {
+		if port, err = a.net.Port(sctx, args.PortID); err != nil {
+			return nil, err
+		}
+	} else {
+		pc := clients.PortCreate{NetworkID: args.NetworkID, ProjectID: inst.ProjectID, DeviceID: inst.UUID, DeviceOwner: owner}
+		if args.FixedIP != "" {
+			pc.FixedIPs = []clients.FixedIP{{IPAddress: args.FixedIP}}
+		}
+		if port, err = a.net.CreatePort(sctx, pc); err != nil {
+			return nil, err
+		}
+	}
+	bound, err := a.net.BindPort(sctx, port.ID, clients.PortBinding{HostID: a.host, DeviceID: inst.UUID, DeviceOwner: owner})
+	if err != nil {
+		if !preserve {
+			a.net.DeletePort(sctx, port.ID)
+		}
+		return nil, err
+	}
+	vif := &objects.VIF{ID: port.ID, NetworkID: port.NetworkID, Devname: tapName(port.ID), Tag: args.Tag, Preserve: preserve}
+	if err := a.fillVIF(sctx, vif, bound); err != nil {
+		return nil, err
+	}
+	if ia, ok := a.drv.(virt.InterfaceAttacher); ok {
+		n := virt.NIC{PortID: vif.ID, NetworkID: vif.NetworkID, MAC: vif.Address, Tap: vif.Devname, Bridge: vif.Bridge, MTU: vif.MTU, VIFType: vif.Type}
+		if err := ia.AttachInterface(ctx, ref(inst), n); err != nil && !errors.Is(err, virt.ErrNotFound) {
+			if preserve {
+				a.net.UnbindPort(sctx, port.ID)
+			} else {
+				a.net.DeletePort(sctx, port.ID)
+			}
+			return nil, fault.Conflict("Failed to attach network adapter device to %s: %v", inst.UUID, err).WithType("InterfaceAttachFailed")
+		}
+	} else {
+		return nil, fault.NotImplemented("Interface attach is not supported by this hypervisor")
+	}
+	return vif, nil
+}
+
+func (a *Agent) handleDetachInterface(ctx context.Context, raw json.RawMessage) (any, error) {
+	args, err := decode[rpc.InterfaceArgs](raw)
+	if err != nil {
+		return nil, err
+	}
+	unlock := a.locks.lock(args.InstanceUUID)
+	defer unlock()
+	inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
+	if err != nil {
+		return nil, err
+	}
+	var vif *objects.VIF
+	var rest []objects.VIF
+	for i := range inst.NetworkInfo {
+		if inst.NetworkInfo[i].ID == args.PortID {
+			vif = &inst.NetworkInfo[i]
+		} else {
+			rest = append(rest, inst.NetworkInfo[i])
+		}
+	}
+	if vif == nil {
+		return nil, fault.NotFound("Port %s is not attached", args.PortID).WithType("PortNotFound")
+	}
+	ev := eventName(rpc.DetachInterface)
+	if ia, ok := a.drv.(virt.InterfaceAttacher); ok {
+		ia.DetachInterface(ctx, ref(inst), virt.NIC{PortID: vif.ID, MAC: vif.Address, Tap: vif.Devname})
+	}
+	sctx := clients.AsService(ctx)
+	if vif.Preserve {
+		a.net.UnbindPort(sctx, vif.ID)
+	} else {
+		a.net.DeletePort(sctx, vif.ID)
+	}
+	if rest == nil {
+		rest = []objects.VIF{}
+	}
+	_, err = a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{NetworkInfo: &rest},
+		Start:  []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}},
+		Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}})
+	return nil, err
+}
+
+func (a *Agent) handleUnshelve(ctx context.Context, raw json.RawMessage) (any, error) {
+	args, err := decode[rpc.UnshelveArgs](raw)
+	if err != nil {
+		return nil, err
+	}
+	a.goWork(ctx, rpc.UnshelveOnHost, args.InstanceUUID, func(ctx context.Context) { a.unshelve(ctx, args) })
+	return nil, nil
+}
+
+// unshelve spawns a shelved-offloaded instance here from its shelve image.
+func (a *Agent) unshelve(ctx context.Context, args rpc.UnshelveArgs) {
+	unlock := a.locks.lock(args.InstanceUUID)
+	defer unlock()
+	ev := eventName(rpc.UnshelveOnHost)
+	log := a.log.With("instance_id", args.InstanceUUID, "request_id", args.RequestID)
+	inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
+	if err != nil || inst.TaskState != states.Unshelving || inst.Host != a.host {
+		log.Info("unshelve dropped", "err", err)
+		return
+	}
+	a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}})
+	fail := func(err error) {
+		a.cond.FreeAllocations(ctx, inst.UUID, "")
+		vm, none, empty := states.ShelvedOffloaded, states.NoTask, ""
+		a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{VMState: &vm, TaskState: &none, Host: &empty, Node: &empty},
+			Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev, Error: err.Error()}},
+			Fault:  &objects.Fault{Code: 500, Message: "Unshelve of instance " + inst.UUID + " failed: " + err.Error(), Host: a.host}})
+		log.Warn("unshelve failed", "err", err)
+	}
+	sctx := clients.AsService(ctx)
+	vifs := inst.NetworkInfo
+	owner := "compute:" + inst.AvailabilityZone
+	for i, v := range vifs {
+		p, err := a.net.BindPort(sctx, v.ID, clients.PortBinding{HostID: a.host, DeviceID: inst.UUID, DeviceOwner: owner})
+		if err != nil {
+			fail(err)
+			return
+		}
+		a.fillVIF(sctx, &vifs[i], p)
+	}
+	if img := inst.SystemMetadata["shelved_image_id"]; img != "" {
+		inst.ImageRef = img
+	}
+	spec, err := a.specFor(ctx, inst, vifs, "")
+	if err != nil {
+		fail(err)
+		return
+	}
+	if err := a.drv.Spawn(ctx, spec); err != nil {
+		fail(err)
+		return
+	}
+	if img := inst.SystemMetadata["shelved_image_id"]; img != "" {
+		a.images.Delete(sctx, img)
+	}
+	vm, none, p := states.Active, states.NoTask, states.PowerRunning
+	_, err = a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{VMState: &vm, TaskState: &none, PowerState: &p, NetworkInfo: &vifs,
+		SysMetaDelete: []string{"shelved_at", "shelved_image_id", "shelved_host"}},
+		Expect: store.Expect{Task: []states.Task{states.Unshelving}}, Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}})
+	if err != nil {
+		a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{})
+		return
+	}
+	log.Info("instance unshelved", "vm_state", "active")
+}

@@ -1,0 +1,215 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+
+	"github.com/tenku-cloud/tenku/internal/compute/objects"
+	"github.com/tenku-cloud/tenku/internal/compute/rpc"
+	"github.com/tenku-cloud/tenku/internal/compute/states"
+	"github.com/tenku-cloud/tenku/internal/compute/store"
+	"github.com/tenku-cloud/tenku/internal/compute/virt"
+	"github.com/tenku-cloud/tenku/internal/platform/logging"
+)
+
+// reconcile runs when the agent starts (Nova's init_host): every instance
+// the database assigns to this host is matched with what the hypervisor
+// has. Work a crash interrupted is finished or undone, never left hanging;
+// guests of instances deleted or moved elsewhere meanwhile are destroyed.
+func (a *Agent) reconcile(ctx context.Context) error {
+	insts, err := a.cond.OnHost(ctx, a.host)
+	if err != nil {
+		return err
+	}
+	guests, err := a.drv.ListInstances(ctx)
+	if err != nil {
+		return err
+	}
+	have := map[string]virt.InstanceInfo{}
+	for _, g := range guests {
+		have[g.UUID] = g
+	}
+	mine := map[string]bool{}
+	for _, inst := range insts {
+		mine[inst.UUID] = true
+		a.reconcileOne(ctx, inst, have)
+	}
+	for _, g := range guests {
+		if mine[g.UUID] {
+			continue
+		}
+		// Deleted while the agent was down, or evacuated to another host.
+		inst, err := a.cond.Get(ctx, g.UUID, true)
+		if err == nil && !inst.Deleted && inst.Host == a.host {
+			continue
+		}
+		a.log.InfoContext(ctx, "destroying a guest no instance on this host owns", "instance_id", g.UUID)
+		if err := a.drv.Destroy(ctx, virt.Ref{UUID: g.UUID, Name: g.Name}, virt.DestroyOptions{}); err != nil {
+			a.log.WarnContext(ctx, "destroy stray guest", "instance_id", g.UUID, "err", err)
+		}
+	}
+	return nil
+}
+
+func (a *Agent) reconcileOne(ctx context.Context, inst *objects.Instance, have map[string]virt.InstanceInfo) {
+	ctx = logging.WithRequestID(ctx, logging.NewRequestID())
+	log := a.log.With("instance_id", inst.UUID)
+	info, present := have[inst.UUID]
+	power := states.PowerNoState
+	if present {
+		power = info.Power
+	}
+	none := states.NoTask
+	expect := store.Expect{Task: []states.Task{inst.TaskState}, Host: &a.host}
+	set := func(u store.Update, why string, f *objects.Fault) {
+		if _, err := a.save(ctx, store.Save{UUID: inst.UUID, Update: u, Expect: expect, Fault: f}); err != nil {
+			log.Warn("reconcile failed", "err", err)
+			return
+		}
+		log.Info("reconciled", "was_vm_state", inst.VMState, "was_task_state", inst.TaskState, "action", why)
+	}
+	switch {
+	case inst.TaskState == states.Deleting:
+		a.terminate(ctx, rpc.InstanceArgs{InstanceUUID: inst.UUID, RequestID: logging.RequestID(ctx)})
+		return
+	case inst.VMState == states.Building:
+		// A build the agent never finished: Nova puts it in ERROR.
+		if present {
+			a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{})
+		}
+		a.deallocateNetworks(ctx, inst.UUID, inst.NetworkInfo)
+		vm := states.Error
+		set(store.Update{VMState: &vm, TaskState: &none, PowerState: &power}, "build interrupted: error",
+			&objects.Fault{Code: 500, Message: "Instance " + inst.UUID + " was being built when the compute service on " + a.host + " stopped.", Host: a.host})
+		return
+	case inst.TaskState == states.Rebooting || inst.TaskState == states.RebootPending || inst.TaskState == states.RebootStarted ||
+		inst.TaskState == states.RebootingHard || inst.TaskState == states.RebootPendingHard || inst.TaskState == states.RebootStartedHard:
+		// Finish the reboot.
+		if err := a.ensureRunning(ctx, inst, present); err != nil {
+			log.Warn("finishing reboot failed", "err", err)
+		}
+		vm, p := states.Active, states.PowerRunning
+		set(store.Update{VMState: &vm, TaskState: &none, PowerState: &p}, "reboot finished", nil)
+		return
+	case inst.TaskState == states.PoweringOff:
+		if present {
+			a.drv.PowerOff(ctx, ref(inst), 0)
+		}
+		vm, p := states.Stopped, states.PowerShutdown
+		set(store.Update{VMState: &vm, TaskState: &none, PowerState: &p}, "stop finished", nil)
+		return
+	case inst.TaskState == states.PoweringOn:
+		if err := a.ensureRunning(ctx, inst, present); err != nil {
+			vm := states.Stopped
+			set(store.Update{VMState: &vm, TaskState: &none, PowerState: &power}, "start failed: stopped", nil)
+			return
+		}
+		vm, p := states.Active, states.PowerRunning
+		set(store.Update{VMState: &vm, TaskState: &none, PowerState: &p}, "start finished", nil)
+		return
+	case inst.TaskState == states.Rebuilding || inst.TaskState == states.RebuildSpawning || inst.TaskState == states.RebuildBlockDeviceMapping ||
+		inst.TaskState == states.Unshelving || inst.TaskState == states.Rescuing && !present:
+		vm := states.Error
+		set(store.Update{VMState: &vm, TaskState: &none, PowerState: &power}, "interrupted: error",
+			&objects.Fault{Code: 500, Message: "Instance " + inst.UUID + " was being " + string(inst.TaskState) + " when the compute service on " + a.host + " stopped.", Host: a.host})
+		return
+	case inst.TaskState != states.NoTask:
+		// Pausing, suspending, snapshots, resizes, migrations: the vm_state
+		// stays, the task is dropped and the power state is what it is.
+		set(store.Update{TaskState: &none, PowerState: &power}, "task cleared", nil)
+		return
+	}
+	if inst.PowerState != power {
+		a.applyPower(ctx, inst, power)
+	}
+}
+
+// ensureRunning powers a guest on, re-creating it from the database record
+// when the hypervisor lost it (as a hard reboot rebuilds a libvirt domain).
+func (a *Agent) ensureRunning(ctx context.Context, inst *objects.Instance, present bool) error {
+	if present {
+		err := a.drv.PowerOn(ctx, ref(inst))
+		if !errors.Is(err, virt.ErrNotFound) {
+			return err
+		}
+	}
+	spec, err := a.specFor(ctx, inst, inst.NetworkInfo, "")
+	if err != nil {
+		return err
+	}
+	return a.drv.Spawn(ctx, spec)
+}
+
+// syncPowerStates compares every instance of the host with the hypervisor
+// (Nova's _sync_power_states).
+func (a *Agent) syncPowerStates(ctx context.Context) error {
+	insts, err := a.cond.OnHost(ctx, a.host)
+	if err != nil {
+		return err
+	}
+	for _, inst := range insts {
+		if inst.TaskState != states.NoTask {
+			continue
+		}
+		power := states.PowerNoState
+		if info, err := a.drv.Info(ctx, ref(inst)); err == nil {
+			power = info.Power
+		}
+		if power != inst.PowerState {
+			a.applyPower(ctx, inst, power)
+		}
+	}
+	return nil
+}
+
+// syncOne syncs one instance's power state.
+func (a *Agent) syncOne(ctx context.Context, uuid string) {
+	unlock := a.locks.lock(uuid)
+	defer unlock()
+	inst, err := a.cond.Get(ctx, uuid, false)
+	if err != nil || inst.Host != a.host || inst.TaskState != states.NoTask {
+		return
+	}
+	power := states.PowerNoState
+	if info, err := a.drv.Info(ctx, ref(inst)); err == nil {
+		power = info.Power
+	}
+	if power != inst.PowerState {
+		a.applyPower(ctx, inst, power)
+	}
+}
+
+// applyPower records a power state; an active instance whose guest stopped
+// on its own is stopped, as Nova calls its stop API then.
+func (a *Agent) applyPower(ctx context.Context, inst *objects.Instance, power states.Power) {
+	u := store.Update{PowerState: &power}
+	if inst.VMState == states.Active && (power == states.PowerShutdown || power == states.PowerCrashed || power == states.PowerNoState) {
+		vm := states.Stopped
+		u.VMState = &vm
+	}
+	if _, err := a.save(ctx, store.Save{UUID: inst.UUID, Update: u, Expect: store.Expect{Task: []states.Task{states.NoTask}, VM: []states.VM{inst.VMState}}}); err == nil {
+		a.log.InfoContext(ctx, "power state synced", "instance_id", inst.UUID, "power_state", power.String())
+	}
+}
+
+// driverEvents follows the hypervisor's lifecycle events.
+func (a *Agent) driverEvents() {
+	ch := a.drv.Events()
+	for {
+		select {
+		case <-a.ctx.Done():
+			return
+		case ev, ok := <-ch:
+			if !ok {
+				return
+			}
+			ctx := logging.WithRequestID(a.ctx, logging.NewRequestID())
+			a.syncOne(ctx, ev.UUID)
+		}
+	}
+}
+
+// removeInstanceDir removes an instance's files.
+func (a *Agent) removeInstanceDir(uuid string) { os.RemoveAll(filepath.Join(a.dir, uuid)) }

@@ -1,0 +1,464 @@
+// Package fake is an in-memory hypervisor for tests and simulated clouds:
+// instances are records in a map, resources come from configuration, and
+// knobs inject the faults a real hypervisor shows (a spawn that hangs in
+// BUILD, fails, or a destroy that fails). One Driver value is one
+// hypervisor: an agent restarted with the same Driver finds its instances
+// still there, as a QEMU guest outlives its agent.
+//
+// fake imports the standard library, compute/states and compute/virt.
+package fake
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/tenku-cloud/tenku/internal/compute/states"
+	"github.com/tenku-cloud/tenku/internal/compute/virt"
+)
+
+// Config sets the fake hypervisor's resources and faults.
+type Config struct {
+	VCPUs    int
+	MemoryMB int
+	DiskGB   int
+	// HoldBuild keeps every spawn waiting this long (or until its context
+	// ends).
+	HoldBuild time.Duration
+	// SpawnDelay is how long a spawn takes.
+	SpawnDelay time.Duration
+	// FailSpawn fails every spawn; FailSpawnEvery fails every Nth.
+	FailSpawn      bool
+	FailSpawnEvery int
+	// FailDestroy fails every destroy.
+	FailDestroy bool
+}
+
+type guest struct {
+	spec    virt.Spec
+	power   states.Power
+	started time.Time
+	console bytes.Buffer
+	rescued bool
+}
+
+// Driver is a fake hypervisor.
+type Driver struct {
+	mu       sync.Mutex
+	cfg      Config
+	host     string
+	guests   map[string]*guest
+	events   chan virt.Event
+	spawns   int
+	failNext int
+}
+
+var (
+	_ virt.Driver            = (*Driver)(nil)
+	_ virt.Pauser            = (*Driver)(nil)
+	_ virt.Suspender         = (*Driver)(nil)
+	_ virt.Snapshotter       = (*Driver)(nil)
+	_ virt.Rescuer           = (*Driver)(nil)
+	_ virt.LiveMigrator      = (*Driver)(nil)
+	_ virt.InterfaceAttacher = (*Driver)(nil)
+	_ virt.VolumeAttacher    = (*Driver)(nil)
+	_ virt.PasswordSetter    = (*Driver)(nil)
+	_ virt.Diagnostician     = (*Driver)(nil)
+	_ virt.CrashDumper       = (*Driver)(nil)
+)
+
+// New returns a fake hypervisor.
+func New(cfg Config) *Driver {
+	if cfg.VCPUs == 0 && cfg.MemoryMB == 0 && cfg.DiskGB == 0 {
+		cfg.VCPUs, cfg.MemoryMB, cfg.DiskGB = 32, 131072, 2000
+	}
+	return &Driver{cfg: cfg, guests: map[string]*guest{}, events: make(chan virt.Event, 256)}
+}
+
+// Configure replaces the fault knobs and resources at run time.
+func (d *Driver) Configure(fn func(c *Config)) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	fn(&d.cfg)
+}
+
+// FailNextSpawns makes the next n spawns fail.
+func (d *Driver) FailNextSpawns(n int) {
+	d.mu.Lock()
+	d.failNext = n
+	d.mu.Unlock()
+}
+
+// Capabilities describes the fake hypervisor.
+func (d *Driver) Capabilities() virt.Capabilities {
+	return virt.Capabilities{HypervisorType: "fake", HypervisorVersion: 1000, Arch: "x86_64", SupportsRebuildInPlace: true}
+}
+
+// Init remembers the host.
+func (d *Driver) Init(_ context.Context, host string) error {
+	d.mu.Lock()
+	d.host = host
+	d.mu.Unlock()
+	return nil
+}
+
+// ListInstances lists the guests.
+func (d *Driver) ListInstances(context.Context) ([]virt.InstanceInfo, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]virt.InstanceInfo, 0, len(d.guests))
+	for _, g := range d.guests {
+		out = append(out, d.info(g))
+	}
+	return out, nil
+}
+
+func (d *Driver) info(g *guest) virt.InstanceInfo {
+	i := virt.InstanceInfo{UUID: g.spec.UUID, Name: g.spec.Name, Power: g.power, VCPUs: g.spec.Flavor.VCPUs, MemoryMB: g.spec.Flavor.MemoryMB}
+	if g.power == states.PowerRunning {
+		i.Uptime = time.Since(g.started)
+	}
+	return i
+}
+
+// Spawn creates a running guest, after the configured delay or hold, unless
+// a fault is configured.
+func (d *Driver) Spawn(ctx context.Context, spec *virt.Spec) error {
+	d.mu.Lock()
+	d.spawns++
+	cfg, n := d.cfg, d.spawns
+	fail := cfg.FailSpawn || (cfg.FailSpawnEvery > 0 && n%cfg.FailSpawnEvery == 0)
+	if d.failNext > 0 {
+		d.failNext--
+		fail = true
+	}
+	d.mu.Unlock()
+	for _, wait := range []time.Duration{cfg.SpawnDelay, cfg.HoldBuild} {
+		if wait <= 0 {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+	if fail {
+		return fmt.Errorf("fake driver: spawn of %s failed (fault injected)", spec.UUID)
+	}
+	g := &guest{spec: *spec, power: states.PowerRunning, started: time.Now()}
+	fmt.Fprintf(&g.console, "fake console of %s (%s)\nlogin: ", spec.Name, spec.Hostname)
+	d.mu.Lock()
+	d.guests[spec.UUID] = g
+	d.mu.Unlock()
+	return nil
+}
+
+// Destroy removes a guest.
+func (d *Driver) Destroy(_ context.Context, ref virt.Ref, _ virt.DestroyOptions) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cfg.FailDestroy {
+		return fmt.Errorf("fake driver: destroy of %s failed (fault injected)", ref.UUID)
+	}
+	delete(d.guests, ref.UUID)
+	return nil
+}
+
+func (d *Driver) get(ref virt.Ref) (*guest, error) {
+	g, ok := d.guests[ref.UUID]
+	if !ok {
+		return nil, virt.ErrNotFound
+	}
+	return g, nil
+}
+
+func (d *Driver) setPower(ref virt.Ref, from []states.Power, to states.Power) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	g, err := d.get(ref)
+	if err != nil {
+		return err
+	}
+	if from != nil {
+		ok := false
+		for _, p := range from {
+			ok = ok || g.power == p
+		}
+		if !ok {
+			return fmt.Errorf("fake driver: %s is %s", ref.UUID, g.power)
+		}
+	}
+	if to == states.PowerRunning && g.power != states.PowerRunning {
+		g.started = time.Now()
+	}
+	g.power = to
+	return nil
+}
+
+// Reboot restarts a guest.
+func (d *Driver) Reboot(_ context.Context, ref virt.Ref, hard bool) error {
+	if hard {
+		return d.setPower(ref, nil, states.PowerRunning)
+	}
+	return d.setPower(ref, []states.Power{states.PowerRunning}, states.PowerRunning)
+}
+
+// PowerOff stops a guest.
+func (d *Driver) PowerOff(_ context.Context, ref virt.Ref, _ time.Duration) error {
+	return d.setPower(ref, nil, states.PowerShutdown)
+}
+
+// PowerOn starts a guest.
+func (d *Driver) PowerOn(_ context.Context, ref virt.Ref) error {
+	return d.setPower(ref, nil, states.PowerRunning)
+}
+
+// Info returns a guest's state.
+func (d *Driver) Info(_ context.Context, ref virt.Ref) (virt.InstanceInfo, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	g, err := d.get(ref)
+	if err != nil {
+		return virt.InstanceInfo{}, err
+	}
+	return d.info(g), nil
+}
+
+// ConsoleLog returns the guest's console.
+func (d *Driver) ConsoleLog(_ context.Context, ref virt.Ref) ([]byte, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	g, err := d.get(ref)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(nil), g.console.Bytes()...), nil
+}
+
+// HostResources reports the configured resources.
+func (d *Driver) HostResources(context.Context) (virt.Resources, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return virt.Resources{VCPUs: d.cfg.VCPUs, MemoryMB: d.cfg.MemoryMB, DiskGB: d.cfg.DiskGB, HypervisorHostname: d.host,
+		CPUInfo: `{"arch": "x86_64", "model": "fake", "vendor": "tenku", "topology": {"sockets": 1, "cores": 1, "threads": 1}, "features": []}`,
+		HostIP:  "127.0.0.1"}, nil
+}
+
+// Events delivers lifecycle events.
+func (d *Driver) Events() <-chan virt.Event { return d.events }
+
+// Crash stops a guest as if it had shut itself down, and emits the event.
+func (d *Driver) Crash(uuid string) {
+	d.mu.Lock()
+	if g, ok := d.guests[uuid]; ok {
+		g.power = states.PowerShutdown
+	}
+	d.mu.Unlock()
+	select {
+	case d.events <- virt.Event{UUID: uuid, Kind: virt.EventStopped}:
+	default:
+	}
+}
+
+// Has reports whether the hypervisor has a guest.
+func (d *Driver) Has(uuid string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.guests[uuid]
+	return ok
+}
+
+// Adopt puts a guest on the hypervisor without a spawn (tests that simulate
+// what a crashed agent left behind).
+func (d *Driver) Adopt(spec virt.Spec, power states.Power) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.guests[spec.UUID] = &guest{spec: spec, power: power, started: time.Now()}
+}
+
+// Pause pauses a guest.
+func (d *Driver) Pause(_ context.Context, ref virt.Ref) error {
+	return d.setPower(ref, []states.Power{states.PowerRunning}, states.PowerPaused)
+}
+
+// Unpause resumes a paused guest.
+func (d *Driver) Unpause(_ context.Context, ref virt.Ref) error {
+	return d.setPower(ref, []states.Power{states.PowerPaused}, states.PowerRunning)
+}
+
+// Suspend suspends a guest.
+func (d *Driver) Suspend(_ context.Context, ref virt.Ref) error {
+	return d.setPower(ref, []states.Power{states.PowerRunning}, states.PowerSuspended)
+}
+
+// Resume resumes a suspended guest.
+func (d *Driver) Resume(_ context.Context, ref virt.Ref) error {
+	return d.setPower(ref, []states.Power{states.PowerSuspended}, states.PowerRunning)
+}
+
+// Snapshot returns a small qcow2-looking image.
+func (d *Driver) Snapshot(_ context.Context, ref virt.Ref) (io.ReadCloser, string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, err := d.get(ref); err != nil {
+		return nil, "", err
+	}
+	data := append([]byte("QFI\xfb"), []byte("fake snapshot of "+ref.UUID)...)
+	return io.NopCloser(bytes.NewReader(data)), "qcow2", nil
+}
+
+// Rescue boots a guest from the rescue image.
+func (d *Driver) Rescue(_ context.Context, spec *virt.Spec) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	g, err := d.get(spec.Ref)
+	if err != nil {
+		return err
+	}
+	g.rescued, g.power = true, states.PowerRunning
+	return nil
+}
+
+// Unrescue boots a guest from its own disk again.
+func (d *Driver) Unrescue(_ context.Context, ref virt.Ref) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	g, err := d.get(ref)
+	if err != nil {
+		return err
+	}
+	g.rescued, g.power = false, states.PowerRunning
+	return nil
+}
+
+// PreLiveMigration accepts every instance.
+func (d *Driver) PreLiveMigration(context.Context, *virt.Spec) error { return nil }
+
+// LiveMigrate removes the guest from this hypervisor; the destination's
+// PostLiveMigrationAtDestination recreates it there.
+func (d *Driver) LiveMigrate(_ context.Context, ref virt.Ref, _ string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, err := d.get(ref); err != nil {
+		return err
+	}
+	delete(d.guests, ref.UUID)
+	return nil
+}
+
+// PostLiveMigrationAtDestination makes the guest run here.
+func (d *Driver) PostLiveMigrationAtDestination(_ context.Context, spec *virt.Spec) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.guests[spec.UUID] = &guest{spec: *spec, power: states.PowerRunning, started: time.Now()}
+	return nil
+}
+
+// AttachInterface adds a NIC.
+func (d *Driver) AttachInterface(_ context.Context, ref virt.Ref, nic virt.NIC) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	g, err := d.get(ref)
+	if err != nil {
+		return err
+	}
+	g.spec.NICs = append(g.spec.NICs, nic)
+	return nil
+}
+
+// DetachInterface removes a NIC.
+func (d *Driver) DetachInterface(_ context.Context, ref virt.Ref, nic virt.NIC) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	g, err := d.get(ref)
+	if err != nil {
+		return err
+	}
+	out := g.spec.NICs[:0]
+	for _, n := range g.spec.NICs {
+		if n.PortID != nic.PortID {
+			out = append(out, n)
+		}
+	}
+	g.spec.NICs = out
+	return nil
+}
+
+// AttachVolume adds a disk.
+func (d *Driver) AttachVolume(_ context.Context, ref virt.Ref, disk virt.Disk) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	g, err := d.get(ref)
+	if err != nil {
+		return err
+	}
+	g.spec.Disks = append(g.spec.Disks, disk)
+	return nil
+}
+
+// DetachVolume removes a disk.
+func (d *Driver) DetachVolume(_ context.Context, ref virt.Ref, disk virt.Disk) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	g, err := d.get(ref)
+	if err != nil {
+		return err
+	}
+	out := g.spec.Disks[:0]
+	for _, x := range g.spec.Disks {
+		if x.Serial != disk.Serial {
+			out = append(out, x)
+		}
+	}
+	g.spec.Disks = out
+	return nil
+}
+
+// SetAdminPassword accepts any password for a running guest.
+func (d *Driver) SetAdminPassword(_ context.Context, ref virt.Ref, _ string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	g, err := d.get(ref)
+	if err != nil {
+		return err
+	}
+	if g.power != states.PowerRunning {
+		return fmt.Errorf("fake driver: %s is not running", ref.UUID)
+	}
+	return nil
+}
+
+// Diagnostics reports what the fake guest has.
+func (d *Driver) Diagnostics(_ context.Context, ref virt.Ref) (virt.Diagnostics, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	g, err := d.get(ref)
+	if err != nil {
+		return virt.Diagnostics{}, err
+	}
+	di := virt.Diagnostics{State: g.power.String(), Driver: "libvirt", NumCPUs: g.spec.Flavor.VCPUs, NumNICs: len(g.spec.NICs),
+		NumDisks: len(g.spec.Disks), MemoryMB: g.spec.Flavor.MemoryMB}
+	if g.power == states.PowerRunning {
+		di.Uptime = int(time.Since(g.started).Seconds())
+	}
+	for _, n := range g.spec.NICs {
+		di.NICMACs = append(di.NICMACs, n.MAC)
+	}
+	return di, nil
+}
+
+// TriggerCrashDump writes a note to the console.
+func (d *Driver) TriggerCrashDump(_ context.Context, ref virt.Ref) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	g, err := d.get(ref)
+	if err != nil {
+		return err
+	}
+	g.console.WriteString("\nNMI received: dumping\n")
+	return nil
+}

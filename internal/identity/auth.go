@@ -699,4 +699,3 @@ func (s *Service) lookupProject(ctx context.Context, sn *snapshot, ref *wire.Pro
 	}
 	return p, nil
 }
-

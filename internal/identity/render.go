@@ -33,7 +33,7 @@ func optionsOf(extra store.Extra) (map[string]any, store.Extra) {
 	return opts, extra
 }
 
-func (s *Service) renderProject(base string, p *store.Project) any {
+func (s *Service) renderProject(base string, p *store.Project) wire.Project {
 	if p.IsDomain && p.DomainID == store.RootDomain {
 		return s.renderDomainAsProject(base, p)
 	}

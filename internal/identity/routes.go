@@ -6,5 +6,11 @@ import "github.com/tenku-cloud/tenku/internal/platform/rest"
 func (s *Service) routes() [][]rest.Route {
 	return [][]rest.Route{
 		s.authRoutes(),
+		s.projectRoutes(),
+		s.userRoutes(),
+		s.roleRoutes(),
+		s.catalogRoutes(),
+		s.credentialRoutes(),
+		s.trustRoutes(),
 	}
 }

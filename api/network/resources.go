@@ -137,24 +137,25 @@ type Route struct {
 
 // Router connects networks and, through its gateway, the outside.
 type Router struct {
-	ID                    string       `json:"id"`
-	Name                  string       `json:"name"`
-	TenantID              string       `json:"tenant_id"`
-	ProjectID             string       `json:"project_id"`
-	AdminStateUp          bool         `json:"admin_state_up"`
-	Status                string       `json:"status"`
-	ExternalGatewayInfo   *GatewayInfo `json:"external_gateway_info"`
-	Routes                []Route      `json:"routes"`
-	Distributed           bool         `json:"distributed"`
-	HA                    bool         `json:"ha"`
-	FlavorID              *string      `json:"flavor_id"`
-	AvailabilityZoneHints []string     `json:"availability_zone_hints"`
-	AvailabilityZones     []string     `json:"availability_zones"`
-	Description           string       `json:"description"`
-	Tags                  []string     `json:"tags"`
-	CreatedAt             string       `json:"created_at"`
-	UpdatedAt             string       `json:"updated_at"`
-	RevisionNumber        int64        `json:"revision_number"`
+	ID                  string       `json:"id"`
+	Name                string       `json:"name"`
+	TenantID            string       `json:"tenant_id"`
+	ProjectID           string       `json:"project_id"`
+	AdminStateUp        bool         `json:"admin_state_up"`
+	Status              string       `json:"status"`
+	ExternalGatewayInfo *GatewayInfo `json:"external_gateway_info"`
+	Routes              []Route      `json:"routes"`
+	// Distributed and HA are kept in the store; the API does not show them
+	// (tenku offers neither DVR nor HA routers).
+	Distributed           bool     `json:"-"`
+	HA                    bool     `json:"-"`
+	AvailabilityZoneHints []string `json:"availability_zone_hints"`
+	AvailabilityZones     []string `json:"availability_zones"`
+	Description           string   `json:"description"`
+	Tags                  []string `json:"tags"`
+	CreatedAt             string   `json:"created_at"`
+	UpdatedAt             string   `json:"updated_at"`
+	RevisionNumber        int64    `json:"revision_number"`
 }
 
 // RouterInterface answers add_router_interface and remove_router_interface.
@@ -283,7 +284,6 @@ type Agent struct {
 	AvailabilityZone   *string        `json:"availability_zone"`
 	Configurations     map[string]any `json:"configurations"`
 	ResourceVersions   map[string]any `json:"resource_versions"`
-	ResourcesSynced    *bool          `json:"resources_synced"`
 	Description        *string        `json:"description"`
 	CreatedAt          string         `json:"created_at"`
 	StartedAt          string         `json:"started_at"`

@@ -1,0 +1,410 @@
+// Package agent is tenku's network agent, one per host (Neutron's L2, DHCP,
+// L3 and metadata agents in one process): it heartbeats to the server over the
+// bus, receives the changes meant for its host (bus.HostSubject("network",
+// host)) and for every agent (the fan-out subject), hands them to a
+// dataplane.Driver, and reports port and floating IP status back. On start,
+// and every resync interval, it asks the server for the whole desired state of
+// its host and has the driver converge to it, so casts missed while it was
+// down or while the bus reconnected do no lasting harm.
+//
+// Changes land in a desired-state cache keyed by resource; a single worker
+// applies dirty keys, coalescing bursts and retrying failures with backoff.
+//
+// agent imports internal/network/{dataplane,rpc}, platform/{bus,service,logging}.
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/tenku-cloud/tenku/internal/network/dataplane"
+	"github.com/tenku-cloud/tenku/internal/network/rpc"
+	"github.com/tenku-cloud/tenku/internal/platform/bus"
+	"github.com/tenku-cloud/tenku/internal/platform/logging"
+	"github.com/tenku-cloud/tenku/internal/platform/service"
+)
+
+// Config is the [agent] section of neutron.conf as tenku's agent reads it.
+type Config struct {
+	ReportInterval   time.Duration `opt:"report_interval" help:"Seconds between heartbeats of the network agent to the server (agent_down_time should be at least twice this)."`
+	ResyncInterval   time.Duration `opt:"resync_interval" help:"Seconds between full resynchronisations of the host with the server's desired state (0 disables the periodic resync; one always runs at start)."`
+	AvailabilityZone string        `opt:"availability_zone" help:"Availability zone of this host's DHCP and L3 agents."`
+}
+
+// DefaultConfig returns Neutron's defaults.
+func DefaultConfig() Config {
+	return Config{ReportInterval: 30 * time.Second, ResyncInterval: 5 * time.Minute, AvailabilityZone: "nova"}
+}
+
+// Agent runs one host's data plane.
+type Agent struct {
+	cfg    Config
+	host   string
+	bus    *bus.Bus
+	driver dataplane.Driver
+	log    *slog.Logger
+
+	mu       sync.Mutex
+	networks map[string]dataplane.Network // networks announced by the server (for updates)
+	ports    map[string]dataplane.Port
+	filters  map[string]dataplane.PortFilter
+	dhcp     map[string]dataplane.DHCP
+	routers  map[string]dataplane.Router
+	applied  map[string]bool // ports, dhcp and routers the driver holds
+	dirty    map[string]int  // key → attempts so far
+	resync   bool
+	wake     chan struct{}
+	started  bool
+
+	subs   []*bus.Subscription
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+var _ service.Service = (*Agent)(nil)
+
+// New returns an agent for deps.Host using driver.
+func New(cfg Config, d service.Deps, driver dataplane.Driver) (*Agent, error) {
+	if d.Bus == nil {
+		return nil, errors.New("network agent: a bus is required")
+	}
+	if d.Host == "" {
+		return nil, errors.New("network agent: the host name is required")
+	}
+	if driver == nil {
+		return nil, errors.New("network agent: a data plane driver is required")
+	}
+	if cfg.ReportInterval <= 0 {
+		cfg.ReportInterval = 30 * time.Second
+	}
+	log := d.Log
+	if log == nil {
+		log = logging.Discard()
+	}
+	return &Agent{cfg: cfg, host: d.Host, bus: d.Bus, driver: driver, log: log.With("host", d.Host),
+		networks: map[string]dataplane.Network{}, ports: map[string]dataplane.Port{}, filters: map[string]dataplane.PortFilter{},
+		dhcp: map[string]dataplane.DHCP{}, routers: map[string]dataplane.Router{}, applied: map[string]bool{},
+		dirty: map[string]int{}, wake: make(chan struct{}, 1)}, nil
+}
+
+// Name names the service.
+func (a *Agent) Name() string { return "neutron-agent" }
+
+// Start subscribes, reports, resyncs the host and starts the loops.
+func (a *Agent) Start(ctx context.Context) error {
+	handlers := map[string]bus.Handler{
+		rpc.MethodPortUpdate:    a.onPortUpdate,
+		rpc.MethodPortDelete:    a.onPortDelete,
+		rpc.MethodNetworkUpdate: a.onNetworkUpdate,
+		rpc.MethodNetworkDelete: a.onNetworkDelete,
+		rpc.MethodDHCPUpdate:    a.onDHCPUpdate,
+		rpc.MethodDHCPDelete:    a.onDHCPDelete,
+		rpc.MethodRouterUpdate:  a.onRouterUpdate,
+		rpc.MethodRouterDelete:  a.onRouterDelete,
+		rpc.MethodFiltersUpdate: a.onFiltersUpdate,
+		rpc.MethodResync:        a.onResync,
+	}
+	for _, subject := range []string{rpc.HostSubject(a.host), rpc.FanoutSubject} {
+		// One handler at a time keeps casts in order.
+		s, err := a.bus.Serve(ctx, subject, bus.ServeOptions{Concurrency: 1}, handlers)
+		if err != nil {
+			a.stopSubs()
+			return err
+		}
+		a.subs = append(a.subs, s)
+	}
+	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.cancel = cancel
+	if err := a.report(ctx, true); err != nil {
+		a.log.WarnContext(ctx, "first heartbeat failed; will retry", "err", err)
+	}
+	a.mu.Lock()
+	a.resync = true
+	a.started = true
+	a.mu.Unlock()
+	a.kick()
+	a.wg.Add(2)
+	go a.heartbeats(lctx)
+	go a.worker(lctx)
+	if w, ok := a.driver.(dataplane.Watcher); ok {
+		a.wg.Add(1)
+		go a.watch(lctx, w)
+	}
+	a.log.InfoContext(ctx, "network agent started", "agent_type", a.driver.Capabilities().AgentType)
+	return nil
+}
+
+// Shutdown stops the loops and subscriptions; the data plane stays as it is
+// (a restarted agent resyncs it).
+func (a *Agent) Shutdown(ctx context.Context) error {
+	a.stopSubs()
+	if a.cancel != nil {
+		a.cancel()
+	}
+	done := make(chan struct{})
+	go func() { a.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (a *Agent) stopSubs() {
+	for _, s := range a.subs {
+		s.Stop()
+	}
+	a.subs = nil
+}
+
+func (a *Agent) kick() {
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+// agents describes what this host runs, from the driver's capabilities.
+func (a *Agent) agents() []rpc.AgentInfo {
+	c := a.driver.Capabilities()
+	a.mu.Lock()
+	devices := len(a.ports)
+	nets, routers := len(a.dhcp), len(a.routers)
+	a.mu.Unlock()
+	l2 := rpc.AgentInfo{AgentType: c.AgentType, Binary: c.Binary, Topic: "N/A", Configurations: map[string]any{
+		"vif_type": c.VIFType, "vif_details": c.VIFDetails, "network_types": c.NetworkTypes, "devices": devices,
+	}}
+	out := []rpc.AgentInfo{l2}
+	if c.DHCP {
+		out = append(out, rpc.AgentInfo{AgentType: "DHCP agent", Binary: "neutron-dhcp-agent", Topic: "dhcp_agent",
+			Configurations: map[string]any{"networks": nets, "dhcp_driver": "tenku"}})
+	}
+	if c.L3 {
+		out = append(out, rpc.AgentInfo{AgentType: "L3 agent", Binary: "neutron-l3-agent", Topic: "l3_agent",
+			Configurations: map[string]any{"routers": routers, "agent_mode": "legacy"}})
+	}
+	if c.Metadata {
+		out = append(out, rpc.AgentInfo{AgentType: "Metadata agent", Binary: "neutron-metadata-agent", Topic: "N/A",
+			Configurations: map[string]any{}})
+	}
+	return out
+}
+
+func (a *Agent) report(ctx context.Context, start bool) error {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return a.bus.Call(cctx, rpc.ServerSubject, rpc.MethodReportState,
+		rpc.ReportState{Host: a.host, AvailabilityZone: a.cfg.AvailabilityZone, Agents: a.agents(), Start: start}, nil)
+}
+
+func (a *Agent) heartbeats(ctx context.Context) {
+	defer a.wg.Done()
+	tick := time.NewTicker(a.cfg.ReportInterval)
+	defer tick.Stop()
+	var resync <-chan time.Time
+	if a.cfg.ResyncInterval > 0 {
+		t := time.NewTicker(a.cfg.ResyncInterval)
+		defer t.Stop()
+		resync = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if err := a.report(ctx, false); err != nil {
+				a.log.WarnContext(ctx, "heartbeat failed", "err", err)
+			}
+		case <-resync:
+			a.mu.Lock()
+			a.resync = true
+			a.mu.Unlock()
+			a.kick()
+		}
+	}
+}
+
+func decode[T any](args json.RawMessage) (T, error) { return bus.Decode[T](args) }
+
+func (a *Agent) mark(keys ...string) {
+	a.mu.Lock()
+	for _, k := range keys {
+		if _, ok := a.dirty[k]; !ok {
+			a.dirty[k] = 0
+		}
+	}
+	a.mu.Unlock()
+	a.kick()
+}
+
+func (a *Agent) onPortUpdate(ctx context.Context, args json.RawMessage) (any, error) {
+	u, err := decode[rpc.PortUpdate](args)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	a.ports[u.Port.ID] = u.Port
+	a.networks[u.Port.Network.ID] = u.Port.Network
+	if u.Filter != nil {
+		a.filters[u.Port.ID] = *u.Filter
+	}
+	a.mu.Unlock()
+	a.mark("port:" + u.Port.ID)
+	return nil, nil
+}
+
+func (a *Agent) onPortDelete(ctx context.Context, args json.RawMessage) (any, error) {
+	d, err := decode[rpc.PortDelete](args)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	delete(a.ports, d.PortID)
+	delete(a.filters, d.PortID)
+	a.mu.Unlock()
+	a.mark("port:" + d.PortID)
+	return nil, nil
+}
+
+func (a *Agent) onNetworkUpdate(ctx context.Context, args json.RawMessage) (any, error) {
+	u, err := decode[rpc.NetworkUpdate](args)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	_, known := a.networks[u.Network.ID]
+	if known {
+		a.networks[u.Network.ID] = u.Network
+		for id, p := range a.ports {
+			if p.Network.ID == u.Network.ID {
+				p.Network = u.Network
+				a.ports[id] = p
+			}
+		}
+	}
+	a.mu.Unlock()
+	if known {
+		a.mark("net:" + u.Network.ID)
+	}
+	return nil, nil
+}
+
+func (a *Agent) onNetworkDelete(ctx context.Context, args json.RawMessage) (any, error) {
+	d, err := decode[rpc.NetworkDelete](args)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	_, known := a.networks[d.NetworkID]
+	delete(a.networks, d.NetworkID)
+	var gone []string
+	for id, p := range a.ports {
+		if p.Network.ID == d.NetworkID {
+			delete(a.ports, id)
+			delete(a.filters, id)
+			gone = append(gone, "port:"+id)
+		}
+	}
+	if _, ok := a.dhcp[d.NetworkID]; ok {
+		delete(a.dhcp, d.NetworkID)
+		gone = append(gone, "dhcp:"+d.NetworkID)
+	}
+	a.mu.Unlock()
+	if known {
+		gone = append(gone, "net:"+d.NetworkID)
+	}
+	a.mark(gone...)
+	return nil, nil
+}
+
+func (a *Agent) onDHCPUpdate(ctx context.Context, args json.RawMessage) (any, error) {
+	u, err := decode[rpc.DHCPUpdate](args)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	a.dhcp[u.DHCP.Network.ID] = u.DHCP
+	a.networks[u.DHCP.Network.ID] = u.DHCP.Network
+	a.mu.Unlock()
+	a.mark("dhcp:" + u.DHCP.Network.ID)
+	return nil, nil
+}
+
+func (a *Agent) onDHCPDelete(ctx context.Context, args json.RawMessage) (any, error) {
+	d, err := decode[rpc.DHCPDelete](args)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	delete(a.dhcp, d.NetworkID)
+	a.mu.Unlock()
+	a.mark("dhcp:" + d.NetworkID)
+	return nil, nil
+}
+
+func (a *Agent) onRouterUpdate(ctx context.Context, args json.RawMessage) (any, error) {
+	u, err := decode[rpc.RouterUpdate](args)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	a.routers[u.Router.ID] = u.Router
+	for _, rp := range routerPorts(u.Router) {
+		a.networks[rp.Network.ID] = rp.Network
+	}
+	a.mu.Unlock()
+	a.mark("router:" + u.Router.ID)
+	return nil, nil
+}
+
+func (a *Agent) onRouterDelete(ctx context.Context, args json.RawMessage) (any, error) {
+	d, err := decode[rpc.RouterDelete](args)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	delete(a.routers, d.RouterID)
+	a.mu.Unlock()
+	a.mark("router:" + d.RouterID)
+	return nil, nil
+}
+
+func (a *Agent) onFiltersUpdate(ctx context.Context, args json.RawMessage) (any, error) {
+	u, err := decode[rpc.FiltersUpdate](args)
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	a.mu.Lock()
+	for _, f := range u.Filters {
+		if _, ok := a.ports[f.PortID]; ok {
+			a.filters[f.PortID] = f
+			keys = append(keys, "filter:"+f.PortID)
+		}
+	}
+	a.mu.Unlock()
+	a.mark(keys...)
+	return nil, nil
+}
+
+func (a *Agent) onResync(ctx context.Context, args json.RawMessage) (any, error) {
+	a.mu.Lock()
+	a.resync = true
+	a.mu.Unlock()
+	a.kick()
+	return nil, nil
+}
+
+func routerPorts(r dataplane.Router) []dataplane.RouterPort {
+	out := slices.Clone(r.Interfaces)
+	if r.Gateway != nil {
+		out = append(out, *r.Gateway)
+	}
+	return out
+}

@@ -1,0 +1,140 @@
+package network_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	netapi "github.com/tenku-cloud/tenku/api/network"
+	"github.com/tenku-cloud/tenku/internal/network"
+	"github.com/tenku-cloud/tenku/internal/network/dataplane/fake"
+)
+
+func TestAgentsWirePortsAndNovaHears(t *testing.T) {
+	c := newCloud(t, nil)
+	d := fake.New()
+	c.agent("compute1", d)
+
+	// The host's agents show up, alive, to admins only.
+	eventually(t, "agents", func() bool {
+		r := c.do("GET", "/v2.0/agents", "admin", nil)
+		l, _ := r.body["agents"].([]any)
+		return len(l) == 4 && l[0].(map[string]any)["alive"] == true
+	})
+	if l := c.ok(c.do("GET", "/v2.0/agents", "demo", nil), 200, "")["agents"].([]any); len(l) != 0 {
+		t.Fatalf("demo sees %d agents", len(l))
+	}
+
+	net := c.ok(c.do("POST", "/v2.0/networks", "demo", map[string]any{"network": map[string]any{"name": "n1"}}), 201, "network")
+	netID := net["id"].(string)
+	c.ok(c.do("POST", "/v2.0/subnets", "demo", map[string]any{"subnet": map[string]any{"network_id": netID, "ip_version": 4, "cidr": "10.1.0.0/24"}}), 201, "subnet")
+
+	// DHCP is scheduled on the host; its port comes up.
+	eventually(t, "dhcp on the host", func() bool { _, ok := d.DHCP(netID); return ok })
+	eventually(t, "dhcp port active", func() bool {
+		r := c.do("GET", "/v2.0/ports?device_owner=network:dhcp&network_id="+netID, "admin", nil)
+		l, _ := r.body["ports"].([]any)
+		return len(l) == 1 && l[0].(map[string]any)["status"] == "ACTIVE"
+	})
+
+	// Nova binds an instance port to the host: the agent wires it, the port
+	// goes ACTIVE and Nova hears network-vif-plugged.
+	port := c.ok(c.do("POST", "/v2.0/ports", "demo", map[string]any{"port": map[string]any{"network_id": netID}}), 201, "port")
+	portID := port["id"].(string)
+	if port["status"] != "DOWN" || port["binding:host_id"] != nil {
+		t.Fatalf("new port: status %v, binding visible to a member: %v", port["status"], port["binding:host_id"])
+	}
+	up := c.ok(c.do("PUT", "/v2.0/ports/"+portID, "admin", map[string]any{"port": map[string]any{
+		"binding:host_id": "compute1", "device_id": "vm-1", "device_owner": "compute:nova"}}), 200, "port")
+	if up["binding:vif_type"] != "bridge" {
+		t.Fatalf("binding: %v %v", up["binding:vif_type"], up["binding:vif_details"])
+	}
+	if !c.nova.Wait(netapi.EventVIFPlugged, portID, 10*time.Second) {
+		t.Fatalf("no network-vif-plugged; events %v", c.nova.Events())
+	}
+	if p := c.ok(c.do("GET", "/v2.0/ports/"+portID, "demo", nil), 200, "port"); p["status"] != "ACTIVE" {
+		t.Fatalf("port status %v", p["status"])
+	}
+	pp, ok := d.Port(portID)
+	f, okf := d.Filter(portID)
+	if !ok || pp.Device != "tap"+portID[:11] || pp.Network.Segment.NetworkType != "vxlan" || !okf || !f.Enabled || len(f.Rules) != 3 { // the IPv6 ingress rule has no IPv6 members to allow
+		t.Fatalf("driver: plugged=%v %+v filter=%v %+v", ok, pp, okf, f)
+	}
+	// The DHCP server learned the host.
+	eventually(t, "dhcp host entry", func() bool {
+		dh, _ := d.DHCP(netID)
+		for _, h := range dh.Hosts {
+			if h.PortID == portID {
+				return true
+			}
+		}
+		return false
+	})
+
+	// A restarted agent (on a host whose data plane was lost) resyncs.
+	d2 := fake.New()
+	c.agent("compute1", d2)
+	eventually(t, "resync", func() bool {
+		_, p := d2.Port(portID)
+		_, dh := d2.DHCP(netID)
+		return p && dh && d2.Resyncs() >= 1
+	})
+
+	// Deleting the port unplugs it and tells Nova.
+	c.ok(c.do("DELETE", "/v2.0/ports/"+portID, "demo", nil), 204, "")
+	if !c.nova.Wait(netapi.EventVIFDeleted, portID, 10*time.Second) {
+		t.Fatalf("no network-vif-deleted; events %v", c.nova.Events())
+	}
+	eventually(t, "unplug", func() bool { _, ok := d2.Port(portID); return !ok })
+}
+
+func TestRoutersOnTheAgent(t *testing.T) {
+	c := newCloud(t, nil)
+	d := fake.New()
+	c.agent("net1", d)
+	eventually(t, "agents", func() bool {
+		l, _ := c.do("GET", "/v2.0/agents?agent_type=L3+agent", "admin", nil).body["agents"].([]any)
+		return len(l) == 1
+	})
+	ids, err := c.svc.EnsureDefaultTopology(context.Background(), network.DevstackTopology("admin-p", "demo-p"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := c.svc.EnsureDefaultTopology(context.Background(), network.DevstackTopology("admin-p", "demo-p"))
+	if err != nil || again != ids {
+		t.Fatalf("second run: %+v %v, first %+v", again, err, ids)
+	}
+	eventually(t, "router on the host", func() bool {
+		r, ok := d.Router(ids.RouterID)
+		return ok && r.Gateway != nil && len(r.Interfaces) == 1 && r.EnableSNAT
+	})
+	r, _ := d.Router(ids.RouterID)
+	if r.Interfaces[0].Addresses[0].IP != "10.0.0.1" || r.Interfaces[0].Addresses[0].PrefixLen != 26 || r.Gateway.Network.Segment.NetworkType != "flat" {
+		t.Fatalf("router: %+v", r)
+	}
+	// A floating IP on an instance port reaches the router and goes ACTIVE.
+	port := c.ok(c.do("POST", "/v2.0/ports", "demo", map[string]any{"port": map[string]any{"network_id": ids.PrivateNetworkID}}), 201, "port")
+	fip := c.ok(c.do("POST", "/v2.0/floatingips", "demo", map[string]any{"floatingip": map[string]any{
+		"floating_network_id": ids.PublicNetworkID, "port_id": port["id"]}}), 201, "floatingip")
+	if fip["router_id"] != ids.RouterID {
+		t.Fatalf("floating IP router %v", fip["router_id"])
+	}
+	eventually(t, "DNAT", func() bool {
+		r, _ := d.Router(ids.RouterID)
+		return len(r.FloatingIPs) == 1 && r.FloatingIPs[0].FloatingIP == fip["floating_ip_address"]
+	})
+	eventually(t, "floating IP active", func() bool {
+		return c.do("GET", "/v2.0/floatingips/"+fip["id"].(string), "demo", nil).body["floatingip"].(map[string]any)["status"] == "ACTIVE"
+	})
+	// The demo project sees public (external) and its own network.
+	nets := c.ok(c.do("GET", "/v2.0/networks", "demo", nil), 200, "")["networks"].([]any)
+	if len(nets) != 2 {
+		t.Fatalf("demo sees %d networks", len(nets))
+	}
+	for _, n := range nets {
+		m := n.(map[string]any)
+		if _, ok := m["provider:network_type"]; ok {
+			t.Fatal("provider attributes shown to a member")
+		}
+	}
+}

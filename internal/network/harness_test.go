@@ -17,9 +17,9 @@ import (
 	"github.com/tenku-cloud/tenku/internal/platform/authn"
 	"github.com/tenku-cloud/tenku/internal/platform/bus"
 	"github.com/tenku-cloud/tenku/internal/platform/fault"
+	"github.com/tenku-cloud/tenku/internal/platform/service"
 	pstore "github.com/tenku-cloud/tenku/internal/platform/store"
 	"github.com/tenku-cloud/tenku/internal/platform/store/storetest"
-	"github.com/tenku-cloud/tenku/internal/platform/service"
 )
 
 // tokens are the callers of the tests: "admin" (admin of admin-p), "demo"

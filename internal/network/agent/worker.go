@@ -56,7 +56,9 @@ func (a *Agent) step(ctx context.Context) bool {
 		return false
 	}
 	// Networks first, then what sits on them; deletions last.
-	sort.Slice(keys, func(i, j int) bool { return keyOrder(keys[i]) < keyOrder(keys[j]) || keyOrder(keys[i]) == keyOrder(keys[j]) && keys[i] < keys[j] })
+	sort.Slice(keys, func(i, j int) bool {
+		return keyOrder(keys[i]) < keyOrder(keys[j]) || keyOrder(keys[i]) == keyOrder(keys[j]) && keys[i] < keys[j]
+	})
 	var up, down []rpc.DeviceStatus
 	failed := false
 	for _, k := range keys {

@@ -380,7 +380,9 @@ func TestNetworkAndInputErrors(t *testing.T) {
 		{"unknown flavor", func(m map[string]any) { m["flavorRef"] = "nope" }, 400},
 		{"unknown image", func(m map[string]any) { m["imageRef"] = "6f7a1c6e-0000-4000-8000-000000000000" }, 400},
 		{"bad image ref", func(m map[string]any) { m["imageRef"] = "not-a-uuid" }, 400},
-		{"unknown network", func(m map[string]any) { m["networks"] = []map[string]any{{"uuid": "6f7a1c6e-0000-4000-8000-000000000000"}} }, 400},
+		{"unknown network", func(m map[string]any) {
+			m["networks"] = []map[string]any{{"uuid": "6f7a1c6e-0000-4000-8000-000000000000"}}
+		}, 400},
 		{"bad networks", func(m map[string]any) { m["networks"] = "some" }, 400},
 		{"no networks at 2.37", func(m map[string]any) { delete(m, "networks") }, 400},
 		{"unknown key", func(m map[string]any) { m["key_name"] = "nokey" }, 400},

@@ -324,6 +324,9 @@ func (s *Service) deleteDomainCascade(ctx context.Context, d *store.Project) err
 		if err := tx.DeleteAssignmentsOf(ctx, d.ID); err != nil {
 			return err
 		}
+		if err := tx.DeleteDomainConfig(ctx, d.ID); err != nil && !fault.IsNotFound(err) {
+			return err
+		}
 		return tx.DeleteProject(ctx, d.ID)
 	})
 	if err != nil {
@@ -349,7 +352,7 @@ func (s *Service) purgeProject(ctx context.Context, tx *store.Store, id string) 
 	if err := tx.DeleteAssignmentsOf(ctx, id); err != nil {
 		return err
 	}
-	if _, err := tx.DB().Exec(ctx, "DELETE FROM credential WHERE project_id = ?", id); err != nil {
+	if err := tx.DeleteCredentialsOf(ctx, id); err != nil {
 		return err
 	}
 	acs, err := tx.ListAppCreds(ctx, "")

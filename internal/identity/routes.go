@@ -12,5 +12,6 @@ func (s *Service) routes() [][]rest.Route {
 		s.catalogRoutes(),
 		s.credentialRoutes(),
 		s.trustRoutes(),
+		s.domainConfigRoutes(),
 	}
 }

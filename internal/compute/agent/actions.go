@@ -689,6 +689,24 @@ func (a *Agent) unshelve(ctx context.Context, args rpc.UnshelveArgs) {
 		log.Warn("unshelve failed", "err", err)
 	}
 	sctx := clients.AsService(ctx)
+	if inst.VMState == states.Shelved {
+		// Never offloaded: the guest is still here, powered off.
+		if err := a.ensureRunning(ctx, inst, true); err != nil {
+			none := states.NoTask
+			a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{TaskState: &none},
+				Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev, Error: err.Error()}}})
+			return
+		}
+		if img := inst.SystemMetadata["shelved_image_id"]; img != "" {
+			a.images.Delete(sctx, img)
+		}
+		vm, none, p := states.Active, states.NoTask, states.PowerRunning
+		a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{VMState: &vm, TaskState: &none, PowerState: &p,
+			SysMetaDelete: []string{"shelved_at", "shelved_image_id", "shelved_host"}},
+			Expect: store.Expect{Task: []states.Task{states.Unshelving}}, Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}})
+		log.Info("instance unshelved", "vm_state", "active")
+		return
+	}
 	vifs := inst.NetworkInfo
 	owner := "compute:" + inst.AvailabilityZone
 	for i, v := range vifs {

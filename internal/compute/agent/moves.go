@@ -3,42 +3,469 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 
+	"github.com/tenku-cloud/tenku/internal/compute/clients"
+	"github.com/tenku-cloud/tenku/internal/compute/objects"
+	"github.com/tenku-cloud/tenku/internal/compute/rpc"
+	"github.com/tenku-cloud/tenku/internal/compute/states"
+	"github.com/tenku-cloud/tenku/internal/compute/store"
+	"github.com/tenku-cloud/tenku/internal/compute/virt"
 	"github.com/tenku-cloud/tenku/internal/platform/fault"
 )
 
+// A resize or cold migration walks three agents' steps, as Nova's:
+//
+//	dest: prep_resize ─▶ source: resize_instance ─▶ dest: finish_resize  (VERIFY_RESIZE)
+//	confirm: source: confirm_resize          revert: dest: revert_resize ─▶ source: finish_revert_resize
+//
+// The source's claim is held under the migration's id until the resize is
+// confirmed (freed) or reverted (handed back to the instance).
+
+// callAgent hands work to another host's agent (or this one's).
+func (a *Agent) callAgent(ctx context.Context, host, method string, args any) error {
+	actx, cancel := context.WithTimeout(ctx, 15e9)
+	defer cancel()
+	return a.bus.Call(actx, rpc.ComputeSubject(host), method, args, nil)
+}
+
+// bindPorts binds an instance's ports to this host and refreshes its VIFs.
+func (a *Agent) bindPorts(ctx context.Context, inst *objects.Instance) []objects.VIF {
+	sctx := clients.AsService(ctx)
+	vifs := append([]objects.VIF{}, inst.NetworkInfo...)
+	owner := "compute:" + inst.AvailabilityZone
+	for i, v := range vifs {
+		if p, err := a.net.BindPort(sctx, v.ID, clients.PortBinding{HostID: a.host, DeviceID: inst.UUID, DeviceOwner: owner}); err == nil {
+			a.fillVIF(sctx, &vifs[i], p)
+		} else {
+			a.log.WarnContext(ctx, "binding port", "instance_id", inst.UUID, "port_id", v.ID, "err", err)
+		}
+	}
+	return vifs
+}
+
+// failResize ends a resize that did not finish: the instance stays where it
+// was, the destination's claim goes, the source keeps its own.
+func (a *Agent) failResize(ctx context.Context, inst *objects.Instance, args rpc.ResizeArgs, event string, cause error) {
+	a.cond.FreeAllocations(ctx, inst.UUID, "")
+	a.cond.MoveAllocations(ctx, args.MigrationUUID, inst.UUID)
+	st := "error"
+	a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})
+	if inst.NewFlavor != nil && inst.NewFlavor.FlavorID != inst.Flavor.FlavorID {
+		a.cond.ReleaseQuota(ctx, rpc.QuotaArgs{ProjectID: inst.ProjectID, UserID: inst.UserID, Amounts: map[string]int{
+			"cores": inst.NewFlavor.VCPUs - inst.Flavor.VCPUs, "ram": inst.NewFlavor.MemoryMB - inst.Flavor.MemoryMB}})
+	}
+	none := states.NoTask
+	vm := inst.VMState
+	if v := inst.SystemMetadata["old_vm_state"]; v != "" {
+		vm = states.VM(v)
+	}
+	a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{TaskState: &none, VMState: &vm, ClearNewFlavor: true},
+		Finish: []store.EventRef{{RequestID: args.RequestID, Event: event, Error: cause.Error()}},
+		Fault:  &objects.Fault{Code: 500, Message: "Resize of instance " + inst.UUID + " failed: " + cause.Error(), Host: a.host}})
+	a.log.WarnContext(ctx, "resize failed", "instance_id", inst.UUID, "event", event, "err", cause)
+}
+
 func (a *Agent) handlePrepResize(ctx context.Context, raw json.RawMessage) (any, error) {
-	return nil, fault.NotImplemented("prep_resize is not implemented yet")
+	args, err := decode[rpc.ResizeArgs](raw)
+	if err != nil {
+		return nil, err
+	}
+	a.goWork(ctx, rpc.PrepResize, args.InstanceUUID, func(ctx context.Context) {
+		ev := eventName(rpc.PrepResize)
+		inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
+		if err != nil || inst.TaskState != states.ResizePrep {
+			return
+		}
+		a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}},
+			Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}})
+		m, err := a.cond.Migration(ctx, args.MigrationUUID)
+		if err != nil {
+			a.failResize(ctx, inst, args, ev, err)
+			return
+		}
+		if err := a.callAgent(ctx, m.SourceCompute, rpc.ResizeInstance, args); err != nil {
+			a.failResize(ctx, inst, args, ev, fmt.Errorf("source host %s: %w", m.SourceCompute, err))
+		}
+	})
+	return nil, nil
 }
 
 func (a *Agent) handleResizeInstance(ctx context.Context, raw json.RawMessage) (any, error) {
-	return nil, fault.NotImplemented("resize_instance is not implemented yet")
+	args, err := decode[rpc.ResizeArgs](raw)
+	if err != nil {
+		return nil, err
+	}
+	a.goWork(ctx, rpc.ResizeInstance, args.InstanceUUID, func(ctx context.Context) {
+		unlock := a.locks.lock(args.InstanceUUID)
+		defer unlock()
+		ev := eventName(rpc.ResizeInstance)
+		migrating := states.ResizeMigrating
+		inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
+		if err != nil {
+			return
+		}
+		inst, err = a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{TaskState: &migrating, SysMeta: map[string]string{"old_vm_state": string(inst.VMState)}},
+			Expect: store.Expect{Task: []states.Task{states.ResizePrep}}, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}})
+		if err != nil {
+			return
+		}
+		st := "migrating"
+		a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})
+		if err := a.drv.PowerOff(ctx, ref(inst), a.cfg.Compute.ShutdownTimeout); err != nil && !errors.Is(err, virt.ErrNotFound) {
+			a.failResize(ctx, inst, args, ev, err)
+			return
+		}
+		migrated := states.ResizeMigrated
+		if _, err := a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{TaskState: &migrated},
+			Expect: store.Expect{Task: []states.Task{states.ResizeMigrating}}, Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}}); err != nil {
+			return
+		}
+		st = "post-migrating"
+		a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})
+		if err := a.callAgent(ctx, args.DestHost, rpc.FinishResize, args); err != nil {
+			a.failResize(ctx, inst, args, ev, fmt.Errorf("destination host %s: %w", args.DestHost, err))
+		}
+	})
+	return nil, nil
 }
 
 func (a *Agent) handleFinishResize(ctx context.Context, raw json.RawMessage) (any, error) {
-	return nil, fault.NotImplemented("finish_resize is not implemented yet")
+	args, err := decode[rpc.ResizeArgs](raw)
+	if err != nil {
+		return nil, err
+	}
+	a.goWork(ctx, rpc.FinishResize, args.InstanceUUID, func(ctx context.Context) { a.finishResize(ctx, args) })
+	return nil, nil
+}
+
+// finishResize brings the instance up here with its new flavor.
+func (a *Agent) finishResize(ctx context.Context, args rpc.ResizeArgs) {
+	unlock := a.locks.lock(args.InstanceUUID)
+	defer unlock()
+	ev := eventName(rpc.FinishResize)
+	finish := states.ResizeFinish
+	inst, err := a.save(ctx, store.Save{UUID: args.InstanceUUID, Update: store.Update{TaskState: &finish},
+		Expect: store.Expect{Task: []states.Task{states.ResizeMigrated}}, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}})
+	if err != nil {
+		return
+	}
+	oldFlavor := inst.Flavor
+	newFlavor := inst.Flavor
+	if args.NewFlavor != nil {
+		newFlavor = *args.NewFlavor
+	}
+	sameHost := inst.Host == a.host
+	vifs := inst.NetworkInfo
+	if !sameHost {
+		vifs = a.bindPorts(ctx, inst)
+	}
+	if sameHost {
+		a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{KeepDisks: true})
+	}
+	inst.Flavor = newFlavor
+	spec, err := a.specFor(ctx, inst, vifs, "")
+	if err == nil {
+		err = a.drv.Spawn(ctx, spec)
+	}
+	if err != nil {
+		inst.Flavor = oldFlavor
+		a.failResize(ctx, inst, args, ev, err)
+		return
+	}
+	power := states.PowerRunning
+	if inst.SystemMetadata["old_vm_state"] == string(states.Stopped) {
+		a.drv.PowerOff(ctx, ref(inst), 0)
+		power = states.PowerShutdown
+	}
+	vm, none, host, node := states.Resized, states.NoTask, a.host, args.DestNode
+	if node == "" {
+		node = a.host
+	}
+	_, err = a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{VMState: &vm, TaskState: &none, PowerState: &power,
+		Flavor: &newFlavor, OldFlavor: &oldFlavor, ClearNewFlavor: true, Host: &host, Node: &node, NetworkInfo: &vifs},
+		Expect: store.Expect{Task: []states.Task{states.ResizeFinish}}, Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}})
+	if err != nil {
+		a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{})
+		return
+	}
+	st := "finished"
+	a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})
+	a.log.InfoContext(ctx, "resize finished", "instance_id", inst.UUID, "vm_state", "resized", "flavor", newFlavor.Name)
 }
 
 func (a *Agent) handleConfirmResize(ctx context.Context, raw json.RawMessage) (any, error) {
-	return nil, fault.NotImplemented("confirm_resize is not implemented yet")
+	args, err := decode[rpc.ResizeArgs](raw)
+	if err != nil {
+		return nil, err
+	}
+	a.goWork(ctx, rpc.ConfirmResize, args.InstanceUUID, func(ctx context.Context) { a.confirmResize(ctx, args) })
+	return nil, nil
+}
+
+// confirmResize removes the source side of a finished resize.
+func (a *Agent) confirmResize(ctx context.Context, args rpc.ResizeArgs) {
+	unlock := a.locks.lock(args.InstanceUUID)
+	defer unlock()
+	ev := eventName(rpc.ConfirmResize)
+	inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
+	if err != nil || inst.VMState != states.Resized {
+		return
+	}
+	m, err := a.cond.Migration(ctx, args.MigrationUUID)
+	if err != nil {
+		return
+	}
+	a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}})
+	if m.SourceCompute != m.DestCompute {
+		a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{})
+	}
+	if err := a.cond.FreeAllocations(ctx, m.UUID, ""); err != nil {
+		a.log.WarnContext(ctx, "free source claim", "instance_id", inst.UUID, "err", err)
+	}
+	if inst.OldFlavor != nil {
+		a.cond.ReleaseQuota(ctx, rpc.QuotaArgs{ProjectID: inst.ProjectID, UserID: inst.UserID, Amounts: map[string]int{
+			"cores": inst.OldFlavor.VCPUs - inst.Flavor.VCPUs, "ram": inst.OldFlavor.MemoryMB - inst.Flavor.MemoryMB}})
+	}
+	vm := states.Active
+	if inst.SystemMetadata["old_vm_state"] == string(states.Stopped) {
+		vm = states.Stopped
+	}
+	none := states.NoTask
+	if _, err := a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{VMState: &vm, TaskState: &none, ClearOldFlavor: true, SysMetaDelete: []string{"old_vm_state"}},
+		Expect: store.Expect{VM: []states.VM{states.Resized}}, Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}}); err != nil {
+		return
+	}
+	st := "confirmed"
+	a.cond.UpdateMigration(ctx, m.UUID, store.MigrationUpdate{Status: &st})
+	a.log.InfoContext(ctx, "resize confirmed", "instance_id", inst.UUID, "vm_state", vm)
 }
 
 func (a *Agent) handleRevertResize(ctx context.Context, raw json.RawMessage) (any, error) {
-	return nil, fault.NotImplemented("revert_resize is not implemented yet")
+	args, err := decode[rpc.ResizeArgs](raw)
+	if err != nil {
+		return nil, err
+	}
+	a.goWork(ctx, rpc.RevertResize, args.InstanceUUID, func(ctx context.Context) {
+		unlock := a.locks.lock(args.InstanceUUID)
+		ev := eventName(rpc.RevertResize)
+		inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
+		if err != nil || inst.TaskState != states.ResizeReverting {
+			unlock()
+			return
+		}
+		m, err := a.cond.Migration(ctx, args.MigrationUUID)
+		if err != nil {
+			unlock()
+			return
+		}
+		a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}},
+			Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}})
+		if m.SourceCompute != m.DestCompute {
+			a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{})
+		}
+		a.cond.FreeAllocations(ctx, inst.UUID, "")
+		unlock()
+		if err := a.callAgent(ctx, m.SourceCompute, rpc.FinishRevertResize, args); err != nil {
+			vm, none := states.Error, states.NoTask
+			a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{VMState: &vm, TaskState: &none},
+				Fault: &objects.Fault{Code: 500, Message: "Revert of instance " + inst.UUID + " failed: " + err.Error(), Host: a.host}})
+		}
+	})
+	return nil, nil
 }
 
 func (a *Agent) handleFinishRevertResize(ctx context.Context, raw json.RawMessage) (any, error) {
-	return nil, fault.NotImplemented("finish_revert_resize is not implemented yet")
+	args, err := decode[rpc.ResizeArgs](raw)
+	if err != nil {
+		return nil, err
+	}
+	a.goWork(ctx, rpc.FinishRevertResize, args.InstanceUUID, func(ctx context.Context) { a.finishRevert(ctx, args) })
+	return nil, nil
+}
+
+// finishRevert brings the instance back up here with its old flavor.
+func (a *Agent) finishRevert(ctx context.Context, args rpc.ResizeArgs) {
+	unlock := a.locks.lock(args.InstanceUUID)
+	defer unlock()
+	ev := eventName(rpc.FinishRevertResize)
+	inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
+	if err != nil || inst.TaskState != states.ResizeReverting {
+		return
+	}
+	m, err := a.cond.Migration(ctx, args.MigrationUUID)
+	if err != nil {
+		return
+	}
+	a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}})
+	a.cond.MoveAllocations(ctx, m.UUID, inst.UUID)
+	newFlavor := inst.Flavor
+	old := inst.Flavor
+	if inst.OldFlavor != nil {
+		old = *inst.OldFlavor
+	}
+	vifs := a.bindPorts(ctx, inst)
+	inst.Flavor = old
+	if m.SourceCompute == m.DestCompute {
+		a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{KeepDisks: true})
+	}
+	err = a.drv.PowerOn(ctx, ref(inst))
+	if errors.Is(err, virt.ErrNotFound) {
+		spec, serr := a.specFor(ctx, inst, vifs, "")
+		if serr == nil {
+			serr = a.drv.Spawn(ctx, spec)
+		}
+		err = serr
+	}
+	vm, power := states.Active, states.PowerRunning
+	if inst.SystemMetadata["old_vm_state"] == string(states.Stopped) {
+		a.drv.PowerOff(ctx, ref(inst), 0)
+		vm, power = states.Stopped, states.PowerShutdown
+	}
+	none, host, node := states.NoTask, a.host, m.SourceNode
+	f := (*objects.Fault)(nil)
+	fin := store.EventRef{RequestID: args.RequestID, Event: ev}
+	if err != nil {
+		vm, power = states.Error, states.PowerNoState
+		f = &objects.Fault{Code: 500, Message: "Revert of instance " + inst.UUID + " failed: " + err.Error(), Host: a.host}
+		fin.Error = err.Error()
+	}
+	if _, serr := a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{VMState: &vm, TaskState: &none, PowerState: &power, Flavor: &old,
+		ClearOldFlavor: true, ClearNewFlavor: true, Host: &host, Node: &node, NetworkInfo: &vifs, SysMetaDelete: []string{"old_vm_state"}},
+		Expect: store.Expect{Task: []states.Task{states.ResizeReverting}}, Finish: []store.EventRef{fin}, Fault: f}); serr != nil {
+		return
+	}
+	a.cond.ReleaseQuota(ctx, rpc.QuotaArgs{ProjectID: inst.ProjectID, UserID: inst.UserID, Amounts: map[string]int{
+		"cores": newFlavor.VCPUs - old.VCPUs, "ram": newFlavor.MemoryMB - old.MemoryMB}})
+	st := "reverted"
+	a.cond.UpdateMigration(ctx, m.UUID, store.MigrationUpdate{Status: &st})
+	a.log.InfoContext(ctx, "resize reverted", "instance_id", inst.UUID, "vm_state", vm)
+}
+
+// Live migration: the conductor claims the destination and calls its
+// pre_live_migration; the source moves the guest and has the destination
+// take it over (post_live_migration_at_destination).
+
+func (a *Agent) handlePreLiveMigration(ctx context.Context, raw json.RawMessage) (any, error) {
+	args, err := decode[rpc.LiveMigrationArgs](raw)
+	if err != nil {
+		return nil, err
+	}
+	inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
+	if err != nil {
+		return nil, err
+	}
+	ev := eventName(rpc.PreLiveMigration)
+	lm, ok := a.drv.(virt.LiveMigrator)
+	if !ok {
+		return nil, fault.BadRequest("Live migration is not supported by the %s driver of %s", a.drv.Capabilities().HypervisorType, a.host).WithType("MigrationPreCheckError")
+	}
+	spec, err := a.specFor(ctx, inst, inst.NetworkInfo, "")
+	if err == nil {
+		err = lm.PreLiveMigration(ctx, spec)
+	}
+	fin := store.EventRef{RequestID: args.RequestID, Event: ev}
+	if err != nil {
+		fin.Error = err.Error()
+	}
+	a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}, Finish: []store.EventRef{fin}})
+	return nil, err
 }
 
 func (a *Agent) handleLiveMigration(ctx context.Context, raw json.RawMessage) (any, error) {
-	return nil, fault.NotImplemented("live_migration is not implemented yet")
+	args, err := decode[rpc.LiveMigrationArgs](raw)
+	if err != nil {
+		return nil, err
+	}
+	a.goWork(ctx, rpc.LiveMigration, args.InstanceUUID, func(ctx context.Context) { a.liveMigrate(ctx, args) })
+	return nil, nil
 }
 
-func (a *Agent) handlePreLiveMigration(ctx context.Context, raw json.RawMessage) (any, error) {
-	return nil, fault.NotImplemented("pre_live_migration is not implemented yet")
+// liveMigrate moves a running guest to the destination.
+func (a *Agent) liveMigrate(ctx context.Context, args rpc.LiveMigrationArgs) {
+	unlock := a.locks.lock(args.InstanceUUID)
+	defer unlock()
+	ev := eventName(rpc.LiveMigration)
+	inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
+	if err != nil || inst.TaskState != states.Migrating || inst.Host != a.host {
+		return
+	}
+	a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}})
+	fail := func(err error) {
+		a.cond.FreeAllocations(ctx, inst.UUID, "")
+		a.cond.MoveAllocations(ctx, args.MigrationUUID, inst.UUID)
+		st := "error"
+		a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})
+		none := states.NoTask
+		a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{TaskState: &none}, Expect: store.Expect{Task: []states.Task{states.Migrating}},
+			Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev, Error: err.Error()}}})
+		a.log.WarnContext(ctx, "live migration failed", "instance_id", inst.UUID, "dest", args.DestHost, "err", err)
+	}
+	st := "running"
+	a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})
+	lm, ok := a.drv.(virt.LiveMigrator)
+	if !ok {
+		fail(virt.ErrNotSupported)
+		return
+	}
+	if err := lm.LiveMigrate(ctx, ref(inst), args.DestHost); err != nil {
+		fail(err)
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*60e9)
+	err = a.bus.Call(pctx, rpc.ComputeSubject(args.DestHost), rpc.PostLiveMigrationDest, args, nil)
+	cancel()
+	if err != nil {
+		// The guest left; put it back here rather than lose it.
+		if spec, serr := a.specFor(ctx, inst, inst.NetworkInfo, ""); serr == nil {
+			lm.PostLiveMigrationAtDestination(ctx, spec)
+		}
+		fail(err)
+		return
+	}
+	a.cond.FreeAllocations(ctx, args.MigrationUUID, "")
+	st = "completed"
+	a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})
+	a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}})
+	a.removeInstanceDir(inst.UUID)
+	a.log.InfoContext(ctx, "live migration completed", "instance_id", inst.UUID, "dest", args.DestHost)
 }
 
 func (a *Agent) handlePostLiveMigrationDest(ctx context.Context, raw json.RawMessage) (any, error) {
-	return nil, fault.NotImplemented("post_live_migration_at_destination is not implemented yet")
+	args, err := decode[rpc.LiveMigrationArgs](raw)
+	if err != nil {
+		return nil, err
+	}
+	unlock := a.locks.lock(args.InstanceUUID)
+	defer unlock()
+	inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
+	if err != nil {
+		return nil, err
+	}
+	ev := eventName(rpc.PostLiveMigrationDest)
+	vifs := a.bindPorts(ctx, inst)
+	spec, err := a.specFor(ctx, inst, vifs, "")
+	if err != nil {
+		return nil, err
+	}
+	lm, ok := a.drv.(virt.LiveMigrator)
+	if !ok {
+		return nil, virt.ErrNotSupported
+	}
+	if err := lm.PostLiveMigrationAtDestination(ctx, spec); err != nil {
+		return nil, err
+	}
+	none, host, node := states.NoTask, a.host, args.DestNode
+	if node == "" {
+		node = a.host
+	}
+	power := states.PowerRunning
+	if info, err := a.drv.Info(ctx, ref(inst)); err == nil {
+		power = info.Power
+	}
+	_, err = a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{TaskState: &none, Host: &host, Node: &node, NetworkInfo: &vifs, PowerState: &power},
+		Expect: store.Expect{Task: []states.Task{states.Migrating}},
+		Start:  []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}, Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}})
+	return nil, err
 }

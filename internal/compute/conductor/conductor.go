@@ -95,6 +95,7 @@ func (c *Conductor) Start(ctx context.Context) error {
 		rpc.FreeAllocations:   c.freeAllocations,
 		rpc.MoveAllocations:   c.moveAllocations,
 		rpc.BDMsGet:           c.bdmsGet,
+		rpc.QuotaRelease:      c.quotaRelease,
 	}
 	sub, err := c.bus.Serve(ctx, rpc.ConductorSubject, bus.ServeOptions{Queue: rpc.ConductorQueue, Concurrency: 256}, h)
 	if err != nil {

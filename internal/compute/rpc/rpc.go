@@ -66,7 +66,7 @@ const (
 	FreeAllocations   = "free_allocations"
 	MoveAllocations   = "move_allocations"
 	BDMsGet           = "bdms_get"
-	ResizeDone        = "resize_done"
+	QuotaRelease      = "quota_release"
 )
 
 // Scheduler methods.
@@ -288,6 +288,13 @@ type MoveAllocationsArgs struct {
 	Node string `json:"node,omitempty"`
 }
 
+// QuotaArgs gives quota back.
+type QuotaArgs struct {
+	ProjectID string         `json:"project_id"`
+	UserID    string         `json:"user_id"`
+	Amounts   map[string]int `json:"amounts"`
+}
+
 // SelectRequest asks the scheduler for hosts.
 type SelectRequest struct {
 	Spec scheduler.RequestSpec `json:"spec"`
@@ -435,4 +442,9 @@ func (c *Conductor) BDMs(ctx context.Context, uuid string) ([]objects.BDM, error
 	var out []objects.BDM
 	err := c.call(ctx, BDMsGet, GetArgs{UUID: uuid}, &out)
 	return out, err
+}
+
+// ReleaseQuota gives quota back.
+func (c *Conductor) ReleaseQuota(ctx context.Context, a QuotaArgs) error {
+	return c.call(ctx, QuotaRelease, a, nil)
 }

@@ -1,0 +1,181 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/tenku-cloud/tenku/internal/compute/clients"
+	"github.com/tenku-cloud/tenku/internal/compute/objects"
+	"github.com/tenku-cloud/tenku/internal/platform/fault"
+	"github.com/tenku-cloud/tenku/internal/platform/rest"
+)
+
+// The proxy APIs Nova deprecated in 2.36 (images, networks) and 2.39 (image
+// metadata) pass through to Glance and Neutron for the microversions that
+// still have them.
+
+func (a *API) miscRoutes() []rest.Route {
+	return []rest.Route{
+		{Method: "GET", Path: "/v2.1/extensions", Handler: a.listExtensions, Policy: "os_compute_api:extensions"},
+		{Method: "GET", Path: "/v2.1/images", Handler: a.listImages(false), Max: rest.V(2, 35)},
+		{Method: "GET", Path: "/v2.1/images/detail", Handler: a.listImages(true), Max: rest.V(2, 35)},
+		{Method: "GET", Path: "/v2.1/images/{image_id}", Handler: a.showImage, Max: rest.V(2, 35)},
+		{Method: "DELETE", Path: "/v2.1/images/{image_id}", Handler: a.deleteImage, Max: rest.V(2, 35), Status: http.StatusNoContent},
+		{Method: "GET", Path: "/v2.1/images/{image_id}/metadata", Handler: a.listImageMeta, Max: rest.V(2, 38)},
+		{Method: "GET", Path: "/v2.1/images/{image_id}/metadata/{key}", Handler: a.showImageMeta, Max: rest.V(2, 38)},
+		{Method: "GET", Path: "/v2.1/os-networks", Handler: a.listNetworks(false), Max: rest.V(2, 35), Policy: "os_compute_api:os-networks:list"},
+		{Method: "GET", Path: "/v2.1/os-networks/{network_id}", Handler: a.showNetwork(false), Max: rest.V(2, 35), Policy: "os_compute_api:os-networks:show"},
+		{Method: "GET", Path: "/v2.1/os-tenant-networks", Handler: a.listNetworks(true), Max: rest.V(2, 35), Policy: "os_compute_api:os-tenant-networks:list"},
+		{Method: "GET", Path: "/v2.1/os-tenant-networks/{network_id}", Handler: a.showNetwork(true), Max: rest.V(2, 35), Policy: "os_compute_api:os-tenant-networks:show"},
+	}
+}
+
+func (a *API) listExtensions(context.Context, *rest.Request) (any, error) {
+	return map[string]any{"extensions": []any{}}, nil
+}
+
+// imageView renders a Glance image as Nova's image API showed it.
+func (a *API) imageView(r *rest.Request, im *objects.ImageMeta, detail bool) map[string]any {
+	links := a.links(r, "images", im.ID)
+	links = append(links, map[string]string{"rel": "alternate", "type": "application/vnd.openstack.image", "href": a.base(r) + "/images/" + im.ID})
+	v := map[string]any{"id": im.ID, "name": im.Name, "links": links}
+	if !detail {
+		return v
+	}
+	status := map[string]string{"active": "ACTIVE", "queued": "SAVING", "saving": "SAVING", "importing": "SAVING",
+		"uploading": "SAVING", "deleted": "DELETED", "pending_delete": "DELETED", "killed": "ERROR"}[im.Status]
+	if status == "" {
+		status = "UNKNOWN"
+	}
+	md := map[string]string{}
+	for k, val := range im.Properties {
+		md[k] = val
+	}
+	v["status"], v["minDisk"], v["minRam"], v["metadata"] = status, im.MinDisk, im.MinRAM, md
+	v["created"], v["updated"] = isoZ(im.CreatedAt), isoZ(im.UpdatedAt)
+	v["OS-EXT-IMG-SIZE:size"] = im.Size
+	v["progress"] = map[string]int{"ACTIVE": 100, "SAVING": 25}[status]
+	if srv := im.Properties["instance_uuid"]; srv != "" {
+		v["server"] = map[string]any{"id": srv, "links": a.links(r, "servers", srv)}
+	}
+	return v
+}
+
+func (a *API) listImages(detail bool) rest.Handler {
+	return func(ctx context.Context, r *rest.Request) (any, error) {
+		q := r.HTTP.URL.Query()
+		f := clients.ImageFilter{Name: q.Get("name")}
+		if s := q.Get("status"); s != "" {
+			f.Status = strings.ToLower(map[string]string{"ACTIVE": "active", "SAVING": "queued"}[strings.ToUpper(s)])
+		}
+		ims, err := a.d.Images.List(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		page, err := r.Page(a.cfg.API.MaxLimit, a.cfg.API.MaxLimit)
+		if err != nil {
+			return nil, err
+		}
+		if page.Limit == 0 {
+			page.Limit = a.cfg.API.MaxLimit
+		}
+		var out []*objects.ImageMeta
+		for _, im := range ims {
+			if s := q.Get("server"); s != "" && im.Properties["instance_uuid"] != lastSegment(s) {
+				continue
+			}
+			if t := q.Get("type"); t != "" && im.Properties["image_type"] != t {
+				continue
+			}
+			out = append(out, im)
+		}
+		out, _, err = rest.PageOf(out, page, func(im *objects.ImageMeta) string { return im.ID })
+		if err != nil {
+			return nil, fault.BadRequest("marker [%s] not found", page.Marker)
+		}
+		list := make([]map[string]any, 0, len(out))
+		for _, im := range out {
+			list = append(list, a.imageView(r, im, detail))
+		}
+		body := map[string]any{"images": list}
+		if len(out) > 0 && len(out) == page.Limit {
+			body["images_links"] = a.nextLink(r, out[len(out)-1].ID)
+		}
+		return body, nil
+	}
+}
+
+func (a *API) showImage(ctx context.Context, r *rest.Request) (any, error) {
+	im, err := a.d.Images.Get(ctx, r.Param("image_id"))
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"image": a.imageView(r, im, true)}, nil
+}
+
+func (a *API) deleteImage(ctx context.Context, r *rest.Request) (any, error) {
+	if _, err := a.d.Images.Get(ctx, r.Param("image_id")); err != nil {
+		return nil, err
+	}
+	return nil, a.d.Images.Delete(ctx, r.Param("image_id"))
+}
+
+func (a *API) listImageMeta(ctx context.Context, r *rest.Request) (any, error) {
+	im, err := a.d.Images.Get(ctx, r.Param("image_id"))
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"metadata": im.Properties}, nil
+}
+
+func (a *API) showImageMeta(ctx context.Context, r *rest.Request) (any, error) {
+	im, err := a.d.Images.Get(ctx, r.Param("image_id"))
+	if err != nil {
+		return nil, err
+	}
+	v, ok := im.Properties[r.Param("key")]
+	if !ok {
+		return nil, fault.NotFound("Metadata item was not found")
+	}
+	return map[string]any{"meta": map[string]string{r.Param("key"): v}}, nil
+}
+
+func (a *API) networkView(n clients.Net, tenant bool) map[string]any {
+	if tenant {
+		return map[string]any{"id": n.ID, "label": n.Name, "cidr": nil}
+	}
+	v := map[string]any{"id": n.ID, "label": n.Name}
+	for _, k := range []string{"bridge", "bridge_interface", "broadcast", "cidr", "cidr_v6", "created_at", "deleted", "deleted_at",
+		"dhcp_server", "dhcp_start", "dns1", "dns2", "enable_dhcp", "gateway", "gateway_v6", "host", "injected", "mtu", "multi_host",
+		"netmask", "netmask_v6", "priority", "project_id", "rxtx_base", "share_address", "updated_at", "vlan", "vpn_private_address",
+		"vpn_public_address", "vpn_public_port"} {
+		v[k] = nil
+	}
+	return v
+}
+
+func (a *API) listNetworks(tenant bool) rest.Handler {
+	return func(ctx context.Context, r *rest.Request) (any, error) {
+		project, _ := caller(r)
+		nets, err := a.d.Network.Networks(ctx, clients.NetFilter{ProjectID: project})
+		if err != nil {
+			return nil, err
+		}
+		list := []map[string]any{}
+		for _, n := range nets {
+			list = append(list, a.networkView(n, tenant))
+		}
+		return map[string]any{"networks": list}, nil
+	}
+}
+
+func (a *API) showNetwork(tenant bool) rest.Handler {
+	return func(ctx context.Context, r *rest.Request) (any, error) {
+		n, err := a.d.Network.Network(ctx, r.Param("network_id"))
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"network": a.networkView(*n, tenant)}, nil
+	}
+}

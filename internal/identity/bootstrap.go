@@ -19,8 +19,8 @@ import (
 type BootstrapOptions struct {
 	// AdminPassword is the admin user's password.
 	AdminPassword string
-	// DemoPassword is the demo user's password (empty: AdminPassword when the
-	// demo user is created).
+	// DemoPassword is the demo user's password (empty: AdminPassword, as
+	// devstack shares one password between admin and demo).
 	DemoPassword string
 	// ServicePassword is every service user's password.
 	ServicePassword string

@@ -30,7 +30,7 @@ func bootActive(t *testing.T, c *computetest.Cloud, name string) string {
 }
 
 func TestPowerActions(t *testing.T) {
-	c := start(t, computetest.Options{PortStatus: "ACTIVE"})
+	c := start(t, fakeOpts{PortStatus: "ACTIVE"})
 	id := bootActive(t, c, "power")
 	demo := computetest.DemoToken
 	steps := []struct {
@@ -117,7 +117,7 @@ func TestPowerActions(t *testing.T) {
 }
 
 func TestResizeConfirmAndRevert(t *testing.T) {
-	c := start(t, computetest.Options{PortStatus: "ACTIVE"})
+	c := start(t, fakeOpts{PortStatus: "ACTIVE"})
 	id := bootActive(t, c, "resizer")
 	demo := computetest.DemoToken
 	if code := action(t, c, demo, "", id, map[string]any{"resize": map[string]any{"flavorRef": "1"}}, nil); code != 400 {
@@ -183,7 +183,7 @@ func TestResizeConfirmAndRevert(t *testing.T) {
 }
 
 func TestSnapshotShelveRebuild(t *testing.T) {
-	c := start(t, computetest.Options{PortStatus: "ACTIVE"})
+	c := start(t, fakeOpts{PortStatus: "ACTIVE"})
 	id := bootActive(t, c, "snap")
 	demo := computetest.DemoToken
 	var img struct {
@@ -213,20 +213,20 @@ func TestSnapshotShelveRebuild(t *testing.T) {
 		t.Fatalf("shelve: %d", code)
 	}
 	s := waitStatus(t, c, id, "SHELVED_OFFLOADED")
-	if s.Host != nil || c.Driver("compute1").Has(id) {
+	if s.Host != nil || fakeOf(c, "compute1").Has(id) {
 		t.Fatalf("offloaded server still on a host: %+v", s)
 	}
 	if code := action(t, c, demo, "", id, map[string]any{"unshelve": nil}, nil); code != 202 {
 		t.Fatalf("unshelve: %d", code)
 	}
 	s = waitStatus(t, c, id, "ACTIVE")
-	if s.Host == nil || !c.Driver("compute1").Has(id) || len(s.Addresses["private"]) != 1 {
+	if s.Host == nil || !fakeOf(c, "compute1").Has(id) || len(s.Addresses["private"]) != 1 {
 		t.Fatalf("unshelved: %+v", s)
 	}
 }
 
 func TestMigrationsBetweenHosts(t *testing.T) {
-	c := start(t, computetest.Options{Hosts: []string{"h1", "h2"}, PortStatus: "ACTIVE"})
+	c := start(t, fakeOpts{Hosts: []string{"h1", "h2"}, PortStatus: "ACTIVE"})
 	id := bootActive(t, c, "mover")
 	admin := computetest.AdminToken
 	src := *show(t, c, id).Host
@@ -241,8 +241,8 @@ func TestMigrationsBetweenHosts(t *testing.T) {
 		s = show(t, c, id)
 		return s.TaskState == nil && s.Host != nil && *s.Host == other
 	})
-	if s.Status != "ACTIVE" || !c.Driver(other).Has(id) || c.Driver(src).Has(id) {
-		t.Fatalf("after live migration: %+v on %s: %v, %s: %v", s, other, c.Driver(other).Has(id), src, c.Driver(src).Has(id))
+	if s.Status != "ACTIVE" || !fakeOf(c, other).Has(id) || fakeOf(c, src).Has(id) {
+		t.Fatalf("after live migration: %+v on %s: %v, %s: %v", s, other, fakeOf(c, other).Has(id), src, fakeOf(c, src).Has(id))
 	}
 	// Cold migration back, then confirm.
 	if code := action(t, c, admin, "2.56", id, map[string]any{"migrate": map[string]any{"host": src}}, nil); code != 202 {
@@ -253,7 +253,7 @@ func TestMigrationsBetweenHosts(t *testing.T) {
 		t.Fatalf("confirm: %d", code)
 	}
 	s = waitStatus(t, c, id, "ACTIVE")
-	if *s.Host != src || c.Driver(other).Has(id) {
+	if *s.Host != src || fakeOf(c, other).Has(id) {
 		t.Fatalf("after cold migration: %+v", s)
 	}
 	// Evacuation needs the host down: refused while it is up.
@@ -285,7 +285,7 @@ func TestMigrationsBetweenHosts(t *testing.T) {
 	})
 	// The old host, back, removes its stale guest.
 	c.StartAgent(ctx, src)
-	if c.Driver(src).Has(id) || !c.Driver(other).Has(id) {
-		t.Fatalf("after the old host came back: src %v other %v", c.Driver(src).Has(id), c.Driver(other).Has(id))
+	if fakeOf(c, src).Has(id) || !fakeOf(c, other).Has(id) {
+		t.Fatalf("after the old host came back: src %v other %v", fakeOf(c, src).Has(id), fakeOf(c, other).Has(id))
 	}
 }

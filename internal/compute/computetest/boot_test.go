@@ -18,9 +18,25 @@ import (
 	"github.com/tenku-cloud/tenku/internal/compute/virt/fake"
 )
 
-func start(t *testing.T, o computetest.Options) *computetest.Cloud {
+// fakeOpts are a test cloud's options with the fake hypervisors' settings.
+type fakeOpts struct {
+	Hosts      []string
+	PortStatus string
+	PlugDelay  time.Duration
+	Config     func(*conf.Config)
+	Fake       fake.Config
+	HostFake   map[string]fake.Config
+}
+
+func start(t *testing.T, f fakeOpts) *computetest.Cloud {
 	t.Helper()
-	o.Dir = t.TempDir()
+	o := computetest.Options{Dir: t.TempDir(), Hosts: f.Hosts, PortStatus: f.PortStatus, PlugDelay: f.PlugDelay, Config: f.Config,
+		NewDriver: func(host string) virt.Driver {
+			if fc, ok := f.HostFake[host]; ok {
+				return fake.New(fc)
+			}
+			return fake.New(f.Fake)
+		}}
 	c, err := computetest.Start(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
@@ -28,6 +44,9 @@ func start(t *testing.T, o computetest.Options) *computetest.Cloud {
 	t.Cleanup(c.Close)
 	return c
 }
+
+// fakeOf returns a host's fake hypervisor.
+func fakeOf(c *computetest.Cloud, host string) *fake.Driver { return c.Driver(host).(*fake.Driver) }
 
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
@@ -147,7 +166,7 @@ func result(evs []event, name string) string {
 // TestBootSequence boots a server through every phase: Neutron's port is
 // reported plugged by an external event, and each phase is an event.
 func TestBootSequence(t *testing.T) {
-	c := start(t, computetest.Options{PlugDelay: 50 * time.Millisecond})
+	c := start(t, fakeOpts{PlugDelay: 50 * time.Millisecond})
 	id, code := create(t, c, computetest.DemoToken, map[string]any{"name": "vm1", "imageRef": c.Image.ID, "flavorRef": "1",
 		"networks": []map[string]any{{"uuid": c.PrivateNet.ID}}})
 	if code != 202 || id == "" {
@@ -167,8 +186,8 @@ func TestBootSequence(t *testing.T) {
 			t.Errorf("event %s: %s (%+v)", name, r, evs)
 		}
 	}
-	if !c.Driver("compute1").Has(id) || c.Images.Downloads != 1 {
-		t.Fatalf("guest %v, downloads %d", c.Driver("compute1").Has(id), c.Images.Downloads)
+	if !fakeOf(c, "compute1").Has(id) || c.Images.Downloads != 1 {
+		t.Fatalf("guest %v, downloads %d", fakeOf(c, "compute1").Has(id), c.Images.Downloads)
 	}
 	// The claim shows in the hypervisor's usage.
 	nodes, _ := c.Store.Nodes(context.Background(), "compute1")
@@ -184,8 +203,8 @@ func TestBootSequence(t *testing.T) {
 		code, _ := c.Do(context.Background(), "GET", "/v2.1/servers/"+id, computetest.DemoToken, "", nil, nil)
 		return code == 404
 	})
-	if c.Driver("compute1").Has(id) || c.Network.PortCount() != 0 {
-		t.Fatalf("left behind: guest %v ports %d", c.Driver("compute1").Has(id), c.Network.PortCount())
+	if fakeOf(c, "compute1").Has(id) || c.Network.PortCount() != 0 {
+		t.Fatalf("left behind: guest %v ports %d", fakeOf(c, "compute1").Has(id), c.Network.PortCount())
 	}
 	u, _ := c.Store.Usage(context.Background(), computetest.DemoProject, "")
 	if u["instances"] != 0 || u["ram"] != 0 {
@@ -199,7 +218,7 @@ func TestBootSequence(t *testing.T) {
 
 // TestBuildPhasesVisible holds a build in spawning and sees BUILD/spawning.
 func TestBuildPhasesVisible(t *testing.T) {
-	c := start(t, computetest.Options{Fake: fake.Config{HoldBuild: time.Hour}, PortStatus: "ACTIVE"})
+	c := start(t, fakeOpts{Fake: fake.Config{HoldBuild: time.Hour}, PortStatus: "ACTIVE"})
 	id, _ := create(t, c, computetest.DemoToken, map[string]any{"name": "held", "imageRef": c.Image.ID, "flavorRef": "1", "networks": "none"})
 	eventually(t, 10*time.Second, "spawning", func() bool {
 		s := show(t, c, id)
@@ -219,7 +238,7 @@ func TestBuildPhasesVisible(t *testing.T) {
 // TestSpawnFailureReschedules: a host whose spawns fail hands the build to
 // the other host; when every host fails, ERROR with a fault.
 func TestSpawnFailureReschedules(t *testing.T) {
-	c := start(t, computetest.Options{Hosts: []string{"big", "small"}, PortStatus: "ACTIVE",
+	c := start(t, fakeOpts{Hosts: []string{"big", "small"}, PortStatus: "ACTIVE",
 		HostFake: map[string]fake.Config{"big": {VCPUs: 64, MemoryMB: 262144, DiskGB: 4000, FailSpawn: true}}})
 	id, _ := create(t, c, computetest.DemoToken, map[string]any{"name": "resched", "imageRef": c.Image.ID, "flavorRef": "1", "networks": "none"})
 	s := waitStatus(t, c, id, "ACTIVE", "ERROR")
@@ -237,7 +256,7 @@ func TestSpawnFailureReschedules(t *testing.T) {
 		t.Fatalf("the failed attempt on big left no event: %+v", evs)
 	}
 	// Both hosts fail: ERROR after max_attempts, claims freed.
-	c.Driver("small").Configure(func(f *fake.Config) { f.FailSpawn = true })
+	fakeOf(c, "small").Configure(func(f *fake.Config) { f.FailSpawn = true })
 	id2, _ := create(t, c, computetest.DemoToken, map[string]any{"name": "doomed", "imageRef": c.Image.ID, "flavorRef": "1", "networks": "none"})
 	s = waitStatus(t, c, id2, "ERROR")
 	if s.Fault == nil || !strings.Contains(s.Fault.Message, "Exceeded maximum number of retries") && !strings.Contains(s.Fault.Message, "No valid host") {
@@ -250,7 +269,7 @@ func TestSpawnFailureReschedules(t *testing.T) {
 
 // TestNoValidHostSaysWhy: a flavor no host fits fails with the filter named.
 func TestNoValidHostSaysWhy(t *testing.T) {
-	c := start(t, computetest.Options{Fake: fake.Config{VCPUs: 2, MemoryMB: 1024, DiskGB: 10}, PortStatus: "ACTIVE"})
+	c := start(t, fakeOpts{Fake: fake.Config{VCPUs: 2, MemoryMB: 1024, DiskGB: 10}, PortStatus: "ACTIVE"})
 	id, _ := create(t, c, computetest.DemoToken, map[string]any{"name": "huge", "imageRef": c.Image.ID, "flavorRef": "5", "networks": "none"})
 	s := waitStatus(t, c, id, "ERROR")
 	if s.Fault == nil || s.Fault.Code != 500 || !strings.Contains(s.Fault.Message, "No valid host was found") || !strings.Contains(s.Fault.Message, "Filter") {
@@ -265,7 +284,7 @@ func TestNoValidHostSaysWhy(t *testing.T) {
 // choice has no room any more; the claim CAS fails and the build goes to
 // the alternate.
 func TestLostClaimReschedules(t *testing.T) {
-	c := start(t, computetest.Options{Hosts: []string{"big", "small"}, PortStatus: "ACTIVE",
+	c := start(t, fakeOpts{Hosts: []string{"big", "small"}, PortStatus: "ACTIVE",
 		HostFake: map[string]fake.Config{"big": {VCPUs: 64, MemoryMB: 8192, DiskGB: 4000}, "small": {VCPUs: 8, MemoryMB: 4096, DiskGB: 100}},
 		Config:   func(cfg *conf.Config) { cfg.Scheduler.RefreshInterval = time.Hour }})
 	ctx := context.Background()
@@ -288,7 +307,7 @@ func TestLostClaimReschedules(t *testing.T) {
 
 // TestAgentRestartReconciles: what a crash left transitional is resolved.
 func TestAgentRestartReconciles(t *testing.T) {
-	c := start(t, computetest.Options{PortStatus: "ACTIVE"})
+	c := start(t, fakeOpts{PortStatus: "ACTIVE"})
 	ctx := context.Background()
 	// An active server whose reboot was interrupted.
 	id, _ := create(t, c, computetest.DemoToken, map[string]any{"name": "rebooter", "imageRef": c.Image.ID, "flavorRef": "1", "networks": "none"})
@@ -300,24 +319,24 @@ func TestAgentRestartReconciles(t *testing.T) {
 	if _, err := c.Store.Save(ctx, cstore.Save{UUID: id, Update: cstore.Update{TaskState: &reb}}); err != nil {
 		t.Fatal(err)
 	}
-	c.Driver("compute1").Destroy(ctx, virt.Ref{UUID: id}, virt.DestroyOptions{})
+	fakeOf(c, "compute1").Destroy(ctx, virt.Ref{UUID: id}, virt.DestroyOptions{})
 	// A build that was in flight.
 	held := newBuilding(t, c, "compute1")
 	// A guest nobody owns.
-	c.Driver("compute1").Adopt(virt.Spec{Ref: virt.Ref{UUID: "0b5ad000-0000-4000-8000-000000000000", Name: "instance-stray"}}, states.PowerRunning)
+	fakeOf(c, "compute1").Adopt(virt.Spec{Ref: virt.Ref{UUID: "0b5ad000-0000-4000-8000-000000000000", Name: "instance-stray"}}, states.PowerRunning)
 
 	if err := c.StartAgent(ctx, "compute1"); err != nil {
 		t.Fatal(err)
 	}
 	s := show(t, c, id)
-	if s.Status != "ACTIVE" || s.TaskState != nil || !c.Driver("compute1").Has(id) {
-		t.Fatalf("interrupted reboot: %+v (guest %v)", s, c.Driver("compute1").Has(id))
+	if s.Status != "ACTIVE" || s.TaskState != nil || !fakeOf(c, "compute1").Has(id) {
+		t.Fatalf("interrupted reboot: %+v (guest %v)", s, fakeOf(c, "compute1").Has(id))
 	}
 	s = show(t, c, held)
 	if s.Status != "ERROR" || s.Fault == nil {
 		t.Fatalf("interrupted build: %+v", s)
 	}
-	if c.Driver("compute1").Has("0b5ad000-0000-4000-8000-000000000000") {
+	if fakeOf(c, "compute1").Has("0b5ad000-0000-4000-8000-000000000000") {
 		t.Fatal("stray guest survived")
 	}
 }
@@ -338,7 +357,7 @@ func newBuilding(t *testing.T, c *computetest.Cloud, host string) string {
 // TestConcurrentBootsRespectQuota: 20 concurrent boots against a quota of 5
 // instances: exactly 5 are accepted.
 func TestConcurrentBootsRespectQuota(t *testing.T) {
-	c := start(t, computetest.Options{PortStatus: "ACTIVE"})
+	c := start(t, fakeOpts{PortStatus: "ACTIVE"})
 	code, err := c.Do(context.Background(), "PUT", "/v2.1/os-quota-sets/"+computetest.DemoProject, computetest.AdminToken, "", map[string]any{"quota_set": map[string]any{"instances": 5}}, nil)
 	if err != nil || code != 200 {
 		t.Fatalf("set quota: %d %v", code, err)
@@ -368,7 +387,7 @@ func TestConcurrentBootsRespectQuota(t *testing.T) {
 
 // TestNetworkAndInputErrors checks the 4xx answers of create.
 func TestNetworkAndInputErrors(t *testing.T) {
-	c := start(t, computetest.Options{PortStatus: "ACTIVE"})
+	c := start(t, fakeOpts{PortStatus: "ACTIVE"})
 	base := func() map[string]any {
 		return map[string]any{"name": "x", "imageRef": c.Image.ID, "flavorRef": "1", "networks": "none"}
 	}

@@ -5,8 +5,9 @@
 // Neutron. Fake Neutron reports bound ports plugged by POSTing
 // os-server-external-events to the API, as the real one does.
 //
-// computetest imports compute and its subpackages, the fake driver, and
-// platform/*; it is for tests and the benchmark command only.
+// computetest imports compute and its subpackages and platform/*; the
+// hypervisor driver of each host is the caller's choice (tests use the fake
+// driver). It is for tests and benchmarks only.
 package computetest
 
 import (
@@ -28,7 +29,7 @@ import (
 	"github.com/tenku-cloud/tenku/internal/compute/conf"
 	"github.com/tenku-cloud/tenku/internal/compute/objects"
 	cstore "github.com/tenku-cloud/tenku/internal/compute/store"
-	"github.com/tenku-cloud/tenku/internal/compute/virt/fake"
+	"github.com/tenku-cloud/tenku/internal/compute/virt"
 	"github.com/tenku-cloud/tenku/internal/platform/authn"
 	"github.com/tenku-cloud/tenku/internal/platform/bus"
 	"github.com/tenku-cloud/tenku/internal/platform/fault"
@@ -75,10 +76,10 @@ type Options struct {
 	DBURL string
 	// Hosts are the compute hosts; nil is one, "compute1".
 	Hosts []string
-	// Fake configures every host's fake hypervisor; HostFake overrides it
-	// for some hosts.
-	Fake     fake.Config
-	HostFake map[string]fake.Config
+	// NewDriver returns the hypervisor of a host (tests pass the fake
+	// driver; computetest picks none itself, as only the assembly and
+	// tests choose concrete drivers).
+	NewDriver func(host string) virt.Driver
 	// Config changes the compute configuration.
 	Config func(c *conf.Config)
 	// PortStatus is the status of bound ports: "ACTIVE" (no
@@ -105,12 +106,13 @@ type Cloud struct {
 	PrivateNet *clients.Net
 	SharedNet  *clients.Net
 
-	mu      sync.Mutex
-	drivers map[string]*fake.Driver
-	agents  map[string]*agent.Agent
-	dir     string
-	srv     *http.Server
-	ln      net.Listener
+	mu        sync.Mutex
+	newDriver func(host string) virt.Driver
+	drivers   map[string]virt.Driver
+	agents    map[string]*agent.Agent
+	dir       string
+	srv       *http.Server
+	ln        net.Listener
 }
 
 // Start starts a test cloud.
@@ -138,7 +140,7 @@ func Start(ctx context.Context, o Options) (*Cloud, error) {
 		return nil, err
 	}
 	c := &Cloud{Config: cfg, DB: db, Store: cstore.New(db), Images: fakes.NewImages(), Network: fakes.NewNetwork(),
-		drivers: map[string]*fake.Driver{}, agents: map[string]*agent.Agent{}, dir: o.Dir}
+		drivers: map[string]virt.Driver{}, agents: map[string]*agent.Agent{}, dir: o.Dir}
 	fail := func(err error) (*Cloud, error) { c.Close(); return nil, err }
 	if _, err := db.Migrate(ctx, compute.Migrations); err != nil {
 		return fail(err)
@@ -171,12 +173,12 @@ func Start(ctx context.Context, o Options) (*Cloud, error) {
 	c.URL = "http://" + c.ln.Addr().String()
 	c.srv = &http.Server{Handler: c.Service, ReadHeaderTimeout: 10 * time.Second}
 	go c.srv.Serve(c.ln)
+	if o.NewDriver == nil {
+		return fail(errors.New("computetest: Options.NewDriver is required"))
+	}
+	c.newDriver = o.NewDriver
 	for _, h := range o.Hosts {
-		fc, ok := o.HostFake[h]
-		if !ok {
-			fc = o.Fake
-		}
-		c.drivers[h] = fake.New(fc)
+		c.drivers[h] = o.NewDriver(h)
 		if err := c.StartAgent(ctx, h); err != nil {
 			return fail(err)
 		}
@@ -189,7 +191,7 @@ func (c *Cloud) StartAgent(ctx context.Context, host string) error {
 	c.mu.Lock()
 	drv := c.drivers[host]
 	if drv == nil {
-		drv = fake.New(fake.Config{})
+		drv = c.newDriver(host)
 		c.drivers[host] = drv
 	}
 	c.mu.Unlock()
@@ -218,8 +220,8 @@ func (c *Cloud) StopAgent(ctx context.Context, host string) error {
 	return ag.Shutdown(ctx)
 }
 
-// Driver returns a host's fake hypervisor.
-func (c *Cloud) Driver(host string) *fake.Driver {
+// Driver returns a host's hypervisor.
+func (c *Cloud) Driver(host string) virt.Driver {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.drivers[host]

@@ -228,15 +228,25 @@ func (s *Service) changed(ctx context.Context) {
 // invalidateSubject is where Keystone processes tell each other to flush.
 const invalidateSubject = "identity.cache"
 
-// pollEpoch watches the database epoch until ctx ends.
+// pollEpoch watches the database epoch until ctx ends, and now and then
+// prunes revocation events no token they could match outlives.
 func (s *Service) pollEpoch(ctx context.Context) {
 	t := time.NewTicker(s.cfg.Cache.EpochPollInterval)
 	defer t.Stop()
+	nextPrune := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if now := time.Now(); now.After(nextPrune) {
+			nextPrune = now.Add(time.Hour)
+			if n, err := s.st.PruneRevocationEvents(ctx, now.Add(-s.cache.revokeW)); err != nil {
+				s.log.WarnContext(ctx, "cannot prune revocation events", "err", err)
+			} else if n > 0 {
+				s.log.InfoContext(ctx, "pruned revocation events", "count", n)
+			}
 		}
 		e, err := s.st.Epoch(ctx)
 		if err != nil {

@@ -155,6 +155,19 @@ func DefaultConfig() Config {
 	}
 }
 
+// DevstackConfig is DefaultConfig with the keystone.conf settings devstack
+// writes by default: security compliance on (lockout after 2 failures for 10
+// seconds, the last 2 passwords unique), as tempest's identity tests expect
+// them ([identity] user_lockout_failure_attempts = 2, user_lockout_duration
+// = 10, user_unique_last_password_count = 2).
+func DevstackConfig() Config {
+	c := DefaultConfig()
+	c.SecurityCompliance.LockoutFailureAttempts = 2
+	c.SecurityCompliance.LockoutDuration = 10 * time.Second
+	c.SecurityCompliance.UniqueLastPasswordCount = 2
+	return c
+}
+
 // Validate checks option values.
 func (c *Config) Validate() error {
 	if c.Token.Expiration <= 0 {

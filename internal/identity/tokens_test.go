@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/tokens"
@@ -261,5 +262,23 @@ func TestVersions(t *testing.T) {
 	json.Unmarshal(raw, &v)
 	if st != 200 || v.Version.ID != "v3.14" || v.Version.Links[0].Href != c.srv.URL+"/v3/" {
 		t.Fatalf("/v3: %d %s", st, raw)
+	}
+}
+
+func TestAllowExpired(t *testing.T) {
+	cfg := testConfig()
+	cfg.Token.Expiration = time.Second
+	c := newCloud(t, nil, cfg)
+	tok := c.login("demo", demoPW, "")
+	time.Sleep(2100 * time.Millisecond)
+	admin := c.login("admin", adminPW, `,"scope":{"project":{"name":"admin","domain":{"id":"default"}}}`)
+	if st, _, _ := c.call("GET", "/v3/auth/tokens", admin, "", "X-Subject-Token", tok); st != 404 {
+		t.Fatalf("expired token: %d", st)
+	}
+	if st, _, _ := c.call("GET", "/v3/auth/tokens?allow_expired=1", admin, "", "X-Subject-Token", tok); st != 200 {
+		t.Fatalf("allow_expired: %d", st)
+	}
+	if st, _, _ := c.call("GET", "/v3/auth/catalog", tok, ""); st != 401 {
+		t.Fatalf("expired token accepted as X-Auth-Token: %d", st)
 	}
 }

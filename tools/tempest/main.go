@@ -15,11 +15,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -51,6 +53,7 @@ func main() {
 		workDir     = flag.String("dir", "", "work directory (default: a new temporary one)")
 		timeout     = flag.Duration("timeout", 40*time.Minute, "give up after this long")
 		showOut     = flag.Bool("v", false, "stream tempest's output")
+		hostIP      = flag.String("host-ip", "auto", "address the stack serves on; auto picks a free 127.x.y.z so that several runs can share the machine")
 	)
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: go run ./tools/tempest [flags] REGEX...\n")
@@ -66,7 +69,7 @@ func main() {
 	ctx, cancel2 := context.WithTimeout(ctx, *timeout)
 	defer cancel2()
 	res, err := run(ctx, runOptions{tenku: *tenku, keep: *keep, concurrency: *concurrency, exclude: *exclude,
-		dir: *workDir, regexes: flag.Args(), stream: *showOut})
+		dir: *workDir, regexes: flag.Args(), stream: *showOut, hostIP: *hostIP})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tempest:", err)
 		os.Exit(2)
@@ -85,6 +88,7 @@ type runOptions struct {
 	dir         string
 	regexes     []string
 	stream      bool
+	hostIP      string
 }
 
 type results struct {
@@ -137,14 +141,21 @@ func run(ctx context.Context, o runOptions) (*results, error) {
 		return nil, err
 	}
 	defer stackOut.Close()
-	stack := exec.Command(bin, "stack", "--data-dir", data, "--host-ip", "127.0.0.1")
+	hostIP := o.hostIP
+	if hostIP == "" || hostIP == "auto" {
+		if hostIP, err = freeLoopback(); err != nil {
+			return nil, err
+		}
+	}
+	stack := exec.Command(bin, "stack", "--data-dir", data, "--host-ip", hostIP)
 	stack.Stdout, stack.Stderr = stackOut, stackOut
 	stack.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := stack.Start(); err != nil {
 		return nil, err
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- stack.Wait() }()
+	exited := make(chan struct{})
+	var exitErr error
+	go func() { exitErr = stack.Wait(); close(exited) }()
 	defer func() {
 		syscall.Kill(-stack.Process.Pid, syscall.SIGTERM)
 		select {
@@ -154,7 +165,7 @@ func run(ctx context.Context, o runOptions) (*results, error) {
 			<-exited
 		}
 	}()
-	if err := waitForStack(ctx, filepath.Join(dir, "stack.out"), exited); err != nil {
+	if err := waitForStack(ctx, filepath.Join(dir, "stack.out"), exited, &exitErr); err != nil {
 		return nil, err
 	}
 	cloud, err := discover(ctx, data)
@@ -211,6 +222,30 @@ func run(ctx context.Context, o runOptions) (*results, error) {
 	return res, nil
 }
 
+// freeLoopback picks a loopback address on which the default service ports are
+// free, so that concurrent runs (and a developer's own stack) do not collide.
+func freeLoopback() (string, error) {
+	ports := []int{5000, 8774, 8775, 8776, 9292, 9696, 8080}
+	for attempt := 0; attempt < 50; attempt++ {
+		var b [2]byte
+		rand.Read(b[:])
+		ip := fmt.Sprintf("127.%d.%d.%d", 10+int(b[0])%200, b[1], 1+attempt%250)
+		free := true
+		for _, p := range ports {
+			ln, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(p)))
+			if err != nil {
+				free = false
+				break
+			}
+			ln.Close()
+		}
+		if free {
+			return ip, nil
+		}
+	}
+	return "", errors.New("no free loopback address for the stack")
+}
+
 func wrap(res []string) []string {
 	out := make([]string, len(res))
 	for i, r := range res {
@@ -220,7 +255,7 @@ func wrap(res []string) []string {
 }
 
 // waitForStack waits for the banner's last line.
-func waitForStack(ctx context.Context, outPath string, exited chan error) error {
+func waitForStack(ctx context.Context, outPath string, exited chan struct{}, exitErr *error) error {
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
 		b, _ := os.ReadFile(outPath)
@@ -228,8 +263,8 @@ func waitForStack(ctx context.Context, outPath string, exited chan error) error 
 			return nil
 		}
 		select {
-		case err := <-exited:
-			return fmt.Errorf("tenku stack exited (%v):\n%s", err, b)
+		case <-exited:
+			return fmt.Errorf("tenku stack exited (%v):\n%s", *exitErr, b)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(100 * time.Millisecond):

@@ -174,10 +174,13 @@ func run(ctx context.Context, o runOptions) (*results, error) {
 	}
 
 	ws := filepath.Join(dir, "ws")
-	initCmd := exec.CommandContext(ctx, "tempest", "init", ws)
+	// Workspace names are global to the user; make ours unique and forget it after.
+	wsName := "tenku-" + filepath.Base(dir) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	initCmd := exec.CommandContext(ctx, "tempest", "init", "--name", wsName, ws)
 	if out, err := initCmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("tempest init: %v: %s", err, out)
 	}
+	defer exec.Command("tempest", "workspace", "remove", "--name", wsName).Run()
 	// tempest init's logging.conf makes every worker overwrite one log file.
 	os.Remove(filepath.Join(ws, "etc", "logging.conf"))
 	conf := tempestConf(cloud, filepath.Join(ws, "logs"))

@@ -8,8 +8,9 @@
 // returned Service is the API's http.Handler and a service.Service that runs
 // the conductor and scheduler workers.
 //
-// compute imports its own subpackages (api, conductor, conf, store, clients)
-// and platform/*; it never imports a hypervisor driver.
+// compute imports its own subpackages (api, agent, conductor, conf, store,
+// clients, virt) and platform/*; it never imports a concrete hypervisor
+// driver: the assembly hands one to WithAgent.
 package compute
 
 import (
@@ -17,15 +18,21 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"os"
+	"strings"
+	"time"
 
+	"github.com/tenku-cloud/tenku/internal/compute/agent"
 	"github.com/tenku-cloud/tenku/internal/compute/api"
 	"github.com/tenku-cloud/tenku/internal/compute/clients"
 	"github.com/tenku-cloud/tenku/internal/compute/conductor"
 	"github.com/tenku-cloud/tenku/internal/compute/conf"
 	cstore "github.com/tenku-cloud/tenku/internal/compute/store"
+	"github.com/tenku-cloud/tenku/internal/compute/virt"
 	"github.com/tenku-cloud/tenku/internal/platform/bus"
 	"github.com/tenku-cloud/tenku/internal/platform/logging"
 	"github.com/tenku-cloud/tenku/internal/platform/service"
+	"github.com/tenku-cloud/tenku/internal/platform/store"
 )
 
 // Config is nova.conf.
@@ -42,8 +49,11 @@ var Migrations = cstore.Migrations
 type Option func(*options)
 
 type options struct {
-	images  clients.Images
-	network clients.Network
+	images   clients.Images
+	network  clients.Network
+	driver   virt.Driver
+	flavors  bool
+	agentOpt []agent.Option
 }
 
 // WithClients makes the service use these Glance and Neutron clients instead
@@ -51,6 +61,17 @@ type options struct {
 func WithClients(images clients.Images, network clients.Network) Option {
 	return func(o *options) { o.images, o.network = images, network }
 }
+
+// WithAgent runs a compute agent for deps.Host in the same process, on drv
+// (tenku stack's all-in-one host); it starts after the conductor and
+// scheduler and stops before them.
+func WithAgent(drv virt.Driver, opts ...agent.Option) Option {
+	return func(o *options) { o.driver, o.agentOpt = drv, opts }
+}
+
+// WithDefaultFlavors creates devstack's default flavors (idempotently) when
+// the service starts.
+func WithDefaultFlavors() Option { return func(o *options) { o.flavors = true } }
 
 // Service is the compute service of a process: the API, the conductor and
 // the scheduler worker.
@@ -61,6 +82,14 @@ type Service struct {
 	sched *conductor.Scheduler
 	bus   *bus.Bus
 	log   *slog.Logger
+	cfg   Config
+	host  string
+	db    *store.DB
+	agent *agent.Agent
+	seed  bool
+
+	stop chan struct{}
+	done chan struct{}
 }
 
 var _ service.Service = (*Service)(nil)
@@ -100,7 +129,20 @@ func New(cfg Config, deps service.Deps, opts ...Option) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{api: a, store: st, sched: sched, cond: conductor.New(cfg, st, deps.Bus, deps.Log, sched), bus: deps.Bus, log: deps.Log}, nil
+	s := &Service{api: a, store: st, sched: sched, cond: conductor.New(cfg, st, deps.Bus, deps.Log, sched), bus: deps.Bus,
+		log: deps.Log, cfg: cfg, host: deps.Host, db: deps.DB, seed: o.flavors}
+	if s.host == "" {
+		s.host, _ = os.Hostname()
+	}
+	if o.driver != nil {
+		ad := deps
+		ad.Host = s.host
+		aopts := append([]agent.Option{agent.WithClients(o.images, o.network)}, o.agentOpt...)
+		if s.agent, err = agent.New(cfg, ad, o.driver, aopts...); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // ServeHTTP serves the Compute API.
@@ -110,8 +152,14 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.api.Serv
 func (s *Service) Name() string { return "nova" }
 
 // Start recounts quota usage, then starts the scheduler and conductor
-// workers.
+// workers (and the in-process agent), which report as nova-scheduler and
+// nova-conductor services.
 func (s *Service) Start(ctx context.Context) error {
+	if s.seed {
+		if err := EnsureDefaultFlavors(ctx, s.db); err != nil {
+			return err
+		}
+	}
 	if err := s.store.RefreshUsage(ctx); err != nil {
 		return err
 	}
@@ -122,12 +170,65 @@ func (s *Service) Start(ctx context.Context) error {
 		s.sched.Stop()
 		return err
 	}
+	if err := s.heartbeat(ctx); err != nil {
+		s.cond.Stop()
+		s.sched.Stop()
+		return err
+	}
+	s.stop, s.done = make(chan struct{}), make(chan struct{})
+	go s.heartbeats()
+	if s.agent != nil {
+		if err := s.agent.Start(ctx); err != nil {
+			s.Shutdown(ctx)
+			return err
+		}
+	}
 	return nil
 }
 
-// Shutdown stops the workers, waiting for the work they run.
+// heartbeat records the conductor and scheduler workers as alive.
+func (s *Service) heartbeat(ctx context.Context) error {
+	for _, b := range []string{"nova-conductor", "nova-scheduler"} {
+		if _, err := s.store.Heartbeat(ctx, s.host, b, strings.TrimPrefix(b, "nova-"), agent.ServiceVersion, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) heartbeats() {
+	defer close(s.done)
+	t := time.NewTicker(s.cfg.Default.ReportInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Default.ReportInterval)
+			if err := s.heartbeat(ctx); err != nil {
+				s.log.Warn("heartbeat failed", "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// Agent returns the in-process compute agent, if any.
+func (s *Service) Agent() *agent.Agent { return s.agent }
+
+// Shutdown stops the agent and the workers, waiting for the work they run.
 func (s *Service) Shutdown(ctx context.Context) error {
+	var err error
+	if s.agent != nil {
+		err = s.agent.Shutdown(ctx)
+	}
+	if s.stop != nil {
+		close(s.stop)
+		<-s.done
+		s.stop = nil
+	}
 	s.cond.Stop()
 	s.sched.Stop()
-	return nil
+	return err
 }

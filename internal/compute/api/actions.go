@@ -396,7 +396,11 @@ func (a *API) snapshotImage(ctx context.Context, inst *objects.Instance, name st
 	for k, v := range inst.SystemMetadata {
 		if base, ok := strings.CutPrefix(k, "image_"); ok {
 			switch base {
-			case "disk_format", "container_format", "min_disk", "min_ram", "base_image_ref", "size", "checksum", "name":
+			case "disk_format", "container_format", "min_disk", "min_ram", "base_image_ref", "size", "checksum", "name",
+				"os_hash_algo", "os_hash_value", "os_hidden", "owner", "visibility", "protected", "stores", "direct_url":
+				continue
+			}
+			if strings.HasPrefix(base, "os_glance") {
 				continue
 			}
 			p[base] = v

@@ -148,11 +148,10 @@ func (p enforcer) Enforce(ctx context.Context, rule string, target map[string]an
 }
 
 func credentials(a *authn.Context) policy.Credentials {
-	return policy.Credentials{
-		UserID: a.UserID, UserDomainID: a.UserDomainID, ProjectID: a.ProjectID, ProjectDomainID: a.ProjectDomainID,
-		DomainID: a.DomainID, SystemScope: a.System, Roles: a.Roles, IsAdminProject: a.IsAdminProject,
-		ServiceRoles: a.ServiceRoles, Extra: map[string]any{"is_admin": a.IsAdmin()},
-	}
+	c := policy.FromAuthn(a)
+	// Nova's context.is_admin, which admin_api's "is_admin:True" reads.
+	c.Extra = map[string]any{"is_admin": a.IsAdmin()}
+	return c
 }
 
 // can reports whether the caller passes a rule (Nova's context.can with

@@ -183,6 +183,9 @@ func toMeta(im *images.Image) *objects.ImageMeta {
 		MinRAM: im.MinRAMMegabytes, Checksum: im.Checksum, Owner: im.Owner, Visibility: string(im.Visibility),
 		CreatedAt: im.CreatedAt, UpdatedAt: im.UpdatedAt, Properties: map[string]string{}}
 	for k, v := range im.Properties {
+		if glanceCore[k] || strings.HasPrefix(k, "os_glance") {
+			continue
+		}
 		switch x := v.(type) {
 		case string:
 			m.Properties[k] = x
@@ -193,6 +196,14 @@ func toMeta(im *images.Image) *objects.ImageMeta {
 	}
 	return m
 }
+
+// glanceCore are Glance's own image attributes, which are not properties a
+// client may set (a snapshot that copied them would be refused).
+var glanceCore = map[string]bool{"os_hash_algo": true, "os_hash_value": true, "os_hidden": true, "stores": true,
+	"direct_url": true, "locations": true, "owner": true, "visibility": true, "protected": true, "id": true, "size": true,
+	"virtual_size": true, "status": true, "checksum": true, "created_at": true, "updated_at": true, "file": true,
+	"schema": true, "tags": true, "self": true, "name": true, "disk_format": true, "container_format": true,
+	"min_disk": true, "min_ram": true}
 
 // Get returns an image.
 func (g *GlanceImages) Get(ctx context.Context, id string) (*objects.ImageMeta, error) {

@@ -22,6 +22,7 @@ import (
 
 // env owns the tenku binary, a data directory and the running stack.
 type env struct {
+	hostIP string
 	dir    string
 	bin    string
 	cmd    *exec.Cmd
@@ -36,7 +37,11 @@ func newEnv() (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &env{dir: dir, bin: filepath.Join(dir, "tenku")}
+	ip, err := freeLoopback()
+	if err != nil {
+		return nil, err
+	}
+	e := &env{dir: dir, bin: filepath.Join(dir, "tenku"), hostIP: ip}
 	build := exec.Command("go", "build", "-o", e.bin, "./cmd/tenku")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
@@ -57,7 +62,7 @@ func (e *env) close() {
 // start runs `tenku stack` and returns when the banner is printed.
 func (e *env) start(extra ...string) (time.Duration, error) {
 	data := filepath.Join(e.dir, "data")
-	args := append([]string{"stack", "--data-dir", data}, extra...)
+	args := append([]string{"stack", "--data-dir", data, "--host-ip", e.hostIP}, extra...)
 	e.cmd = exec.Command(e.bin, args...)
 	var out syncBuf
 	e.cmd.Stdout, e.cmd.Stderr = &out, &out
@@ -95,7 +100,7 @@ func (e *env) readCreds(data string) error {
 			e.pass = v
 		}
 	}
-	e.auth = "http://127.0.0.1:5000/v3"
+	e.auth = "http://" + e.hostIP + ":5000/v3"
 	return nil
 }
 
@@ -111,6 +116,27 @@ func (e *env) stop() {
 		<-e.exited
 	}
 	e.cmd = nil
+}
+
+// freeLoopback picks a loopback address on which the default service ports are
+// free, so that a benchmark does not collide with a running stack.
+func freeLoopback() (string, error) {
+	for attempt := 0; attempt < 50; attempt++ {
+		ip := fmt.Sprintf("127.%d.%d.%d", 10+attempt, 77, 1+attempt)
+		free := true
+		for _, p := range []int{5000, 8774, 8775, 8776, 9292, 9696, 8080} {
+			ln, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(p)))
+			if err != nil {
+				free = false
+				break
+			}
+			ln.Close()
+		}
+		if free {
+			return ip, nil
+		}
+	}
+	return "", fmt.Errorf("no free loopback address")
 }
 
 // rssMB returns the resident set of the stack process in MiB.

@@ -90,9 +90,9 @@ func tokenTarget(e *tokenEntry) map[string]any {
 }
 
 func (s *Service) getToken(ctx context.Context, r *rest.Request) (any, error) {
-	q := r.HTTP.URL.Query()
 	var window time.Duration
-	if boolString(q.Get("allow_expired")) {
+	raw := r.HTTP.URL.RawQuery
+	if raw != "" && boolString(r.HTTP.URL.Query().Get("allow_expired")) {
 		window = s.cfg.Token.AllowExpiredWindow
 	}
 	e, err := s.subjectToken(ctx, r, window)
@@ -103,18 +103,18 @@ func (s *Service) getToken(ctx context.Context, r *rest.Request) (any, error) {
 	if r.HTTP.Method == http.MethodHead {
 		rule = "identity:check_token"
 	}
-	if err := r.Enforce(ctx, rule, tokenTarget(e)); err != nil {
+	if err := r.Enforce(ctx, rule, e.subjectTarget()); err != nil {
 		return nil, err
 	}
-	hdr := http.Header{"X-Subject-Token": {e.model.id}}
+	r.Header()["X-Subject-Token"] = []string{e.model.id}
 	if r.HTTP.Method == http.MethodHead {
-		return &rest.Response{Status: http.StatusOK, Header: hdr}, nil
+		return &rest.Response{Status: http.StatusOK}, nil
 	}
-	out, err := e.body(s, !q.Has("nocatalog"))
+	out, err := e.body(s, raw == "" || !r.HTTP.URL.Query().Has("nocatalog"))
 	if err != nil {
 		return nil, err
 	}
-	return &rest.Response{Status: http.StatusOK, Header: hdr, Body: out}, nil
+	return out, nil
 }
 
 func (s *Service) deleteToken(ctx context.Context, r *rest.Request) (any, error) {
@@ -122,7 +122,7 @@ func (s *Service) deleteToken(ctx context.Context, r *rest.Request) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	if err := r.Enforce(ctx, "identity:revoke_token", tokenTarget(e)); err != nil {
+	if err := r.Enforce(ctx, "identity:revoke_token", e.subjectTarget()); err != nil {
 		return nil, err
 	}
 	if !s.cfg.Token.RevokeByID {

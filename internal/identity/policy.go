@@ -18,7 +18,15 @@ func (e enforcer) Enforce(ctx context.Context, rule string, target map[string]an
 	if a == nil {
 		return unauthorized()
 	}
-	err := e.s.enf.Enforce(ctx, rule, target, credentials(a))
+	var creds policy.Credentials
+	// The router's own validator hands out the cached context itself: its
+	// credentials are made once per token, not per request.
+	if te := e.s.cache.tokens.get(a.Token); te != nil && te.auth == a {
+		creds = te.policyCreds()
+	} else {
+		creds = credentials(a)
+	}
+	err := e.s.enf.Enforce(ctx, rule, target, creds)
 	if err == nil {
 		return nil
 	}

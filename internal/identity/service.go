@@ -38,6 +38,7 @@ type Service struct {
 	prov   *fernet.Provider
 	enf    *policy.Enforcer
 	router *rest.Router
+	quiet  *rest.Router
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
@@ -94,10 +95,10 @@ func New(cfg Config, deps service.Deps) (*Service, error) {
 		return nil, fmt.Errorf("identity policy: %w", err)
 	}
 	maxBody := cfg.Default.MaxRequestBodySize
-	s.router, err = rest.NewRouter(rest.Options{
+	opts := rest.Options{
 		Service:  "identity",
 		Errors:   rest.KeystoneErrors,
-		Auth:     s.Validator(),
+		Auth:     s.routerValidator(),
 		Enforcer: enforcer{s},
 		MaxBody:  maxBody,
 		AuthURL:  deps.AuthURL,
@@ -105,8 +106,14 @@ func New(cfg Config, deps service.Deps) (*Service, error) {
 		SchemaError: func(field, reason string) *fault.Error {
 			return fault.BadRequest("Invalid input for field '%s': %s", field, reason).WithType("SchemaValidationError")
 		},
-	}, s.routes()...)
-	if err != nil {
+	}
+	if s.router, err = rest.NewRouter(opts, s.routes()...); err != nil {
+		return nil, err
+	}
+	// Token validations are most of the traffic (every service asks on
+	// every new token): their access lines go to the debug level.
+	opts.AccessLogLevel = slog.LevelDebug
+	if s.quiet, err = rest.NewRouter(opts, s.authRoutes()); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -116,7 +123,13 @@ func New(cfg Config, deps service.Deps) (*Service, error) {
 func (s *Service) Name() string { return "keystone" }
 
 // ServeHTTP serves the Keystone API.
-func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.URL.Path == "/v3/auth/tokens" {
+		s.quiet.ServeHTTP(w, r)
+		return
+	}
+	s.router.ServeHTTP(w, r)
+}
 
 // Start watches for changes made by other Keystone processes (the database
 // epoch, and the bus when there is one).
@@ -185,6 +198,24 @@ func (s *Service) Validator() authn.Validator {
 		c := *e.auth
 		c.Token = tok
 		return &c, nil
+	})
+}
+
+// routerValidator is Validator without the copy: the router and the
+// handlers only read the context, so the cached one is handed out as is.
+func (s *Service) routerValidator() authn.Validator {
+	return authn.ValidatorFunc(func(ctx context.Context, tok string) (*authn.Context, error) {
+		if tok == "" {
+			return nil, unauthorized()
+		}
+		e, err := s.validateToken(ctx, tok, 0)
+		if err != nil {
+			if errors.Is(err, errTokenInvalid) {
+				return nil, unauthorized()
+			}
+			return nil, err
+		}
+		return e.auth, nil
 	})
 }
 

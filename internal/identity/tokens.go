@@ -15,6 +15,7 @@ import (
 	"github.com/tenku-cloud/tenku/internal/identity/token/fernet"
 	"github.com/tenku-cloud/tenku/internal/platform/authn"
 	"github.com/tenku-cloud/tenku/internal/platform/fault"
+	"github.com/tenku-cloud/tenku/internal/platform/policy"
 )
 
 // tokenModel is a token with everything it refers to resolved and checked:
@@ -50,6 +51,25 @@ type tokenEntry struct {
 	once    [2]sync.Once
 	bodies  [2][]byte
 	bodyErr [2]error
+
+	// creds and target are the policy credentials of the bearer and the
+	// "target.token" of the token as a subject, made once (read-only).
+	credsOnce  sync.Once
+	creds      policy.Credentials
+	targetOnce sync.Once
+	target     map[string]any
+}
+
+// policyCreds returns the bearer's policy credentials.
+func (e *tokenEntry) policyCreds() policy.Credentials {
+	e.credsOnce.Do(func() { e.creds = credentials(e.auth) })
+	return e.creds
+}
+
+// subjectTarget returns the policy target of the token as a subject.
+func (e *tokenEntry) subjectTarget() map[string]any {
+	e.targetOnce.Do(func() { e.target = tokenTarget(e) })
+	return e.target
 }
 
 func (e *tokenEntry) body(s *Service, withCatalog bool) ([]byte, error) {

@@ -282,3 +282,17 @@ func TestAllowExpired(t *testing.T) {
 		t.Fatalf("expired token accepted as X-Auth-Token: %d", st)
 	}
 }
+
+func TestIssueToken(t *testing.T) {
+	c := newCloud(t, nil, testConfig())
+	tok, a, err := c.svc.IssueToken(t.Context(), "demo", "default", "demo")
+	if err != nil || a.ProjectName != "demo" || !a.HasRole("member") {
+		t.Fatalf("IssueToken: %v %+v", err, a)
+	}
+	if st, _, _ := c.call("GET", "/v3/auth/catalog", tok, ""); st != 200 {
+		t.Fatalf("minted token refused: %d", st)
+	}
+	if _, _, err := c.svc.IssueToken(t.Context(), "demo", "default", "admin"); err == nil {
+		t.Fatal("minted a token for a project without a role")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -73,6 +74,14 @@ func (s *Service) subjectToken(ctx context.Context, r *rest.Request, window time
 			return nil, fault.NotFound("%s", fault.As(err).Message).WithType("TokenNotFound")
 		}
 		return nil, err
+	}
+	// A token bound to access rules is only for services that enforce them,
+	// which say so with OpenStack-Identity-Access-Rules (version 1.0 or later).
+	if ac := e.model.appCred; ac != nil && len(ac.AccessRules) > 0 {
+		v, err := strconv.ParseFloat(strings.TrimSpace(r.HTTP.Header.Get("OpenStack-Identity-Access-Rules")), 64)
+		if err != nil || v < 1.0 {
+			return nil, fault.NotFound("Failed to validate token").WithType("TokenNotFound")
+		}
 	}
 	return e, nil
 }

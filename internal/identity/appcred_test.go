@@ -29,6 +29,13 @@ func TestApplicationCredentialsAndTrusts(t *testing.T) {
 		t.Fatalf("app cred token: %v", tok)
 	}
 	acTok := h.Get("X-Subject-Token")
+	// Only a service that enforces access rules may validate such a token.
+	if st, _, _ := c.call("GET", "/v3/auth/tokens", demo, "", "X-Subject-Token", acTok); st != 404 {
+		t.Fatalf("access-rule token validated for a service that does not enforce rules: %d", st)
+	}
+	if st, _, _ := c.call("GET", "/v3/auth/tokens", demo, "", "X-Subject-Token", acTok, "OpenStack-Identity-Access-Rules", "1.0"); st != 200 {
+		t.Fatalf("access-rule token refused to a service that enforces rules: %d", st)
+	}
 	// A restricted app cred cannot make more app creds.
 	if st, _, _ := c.call("POST", "/v3/users/"+demoID+"/application_credentials", acTok, `{"application_credential":{"name":"more"}}`); st != 403 {
 		t.Fatalf("restricted app cred made another: %d", st)

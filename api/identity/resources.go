@@ -53,7 +53,7 @@ func (d Domain) MarshalJSON() ([]byte, error) {
 type Project struct {
 	ID          string         `json:"id"`
 	Name        string         `json:"name"`
-	DomainID    string         `json:"domain_id"`
+	DomainID    *string        `json:"domain_id"`
 	Description string         `json:"description"`
 	Enabled     bool           `json:"enabled"`
 	ParentID    *string        `json:"parent_id"`

@@ -37,6 +37,10 @@ const (
 	groupUpdateSchema = `{"type":"object","properties":{"group":{"type":"object","properties":{` + groupProps + `},"minProperties":1}},"required":["group"]}`
 )
 
+// userTimeFormat is how Keystone renders a user's password_expires_at (a
+// Python datetime through oslo's JSON encoder: no zone).
+const userTimeFormat = "2006-01-02T15:04:05.000000"
+
 var userColumns = []string{"id", "name", "domain_id", "enabled", "default_project_id", "password", "options", "password_expires_at", "links", "federated"}
 
 func (s *Service) userRoutes() []rest.Route {
@@ -70,7 +74,7 @@ func (s *Service) renderUser(base string, u *store.User) wire.User {
 	out := wire.User{ID: u.ID, Name: u.Name, DomainID: u.DomainID, Enabled: s.userEnabled(u), DefaultProjectID: u.DefaultProjectID,
 		Options: opts, Extra: u.Extra, Links: wire.SelfLink{Self: base + "/v3/users/" + u.ID}}
 	if !u.PasswordExpiresAt.IsZero() {
-		e := u.PasswordExpiresAt.UTC().Format("2006-01-02T15:04:05.000000")
+		e := u.PasswordExpiresAt.UTC().Format(userTimeFormat)
 		out.PasswordExpiresAt = &e
 	}
 	return out

@@ -46,7 +46,8 @@ func (s *Service) renderProject(base string, p *store.Project) wire.Project {
 	if p.ParentID != "" {
 		parent = &p.ParentID
 	}
-	return wire.Project{ID: p.ID, Name: p.Name, DomainID: p.DomainID, Description: p.Description, Enabled: p.Enabled,
+	dom := p.DomainID
+	return wire.Project{ID: p.ID, Name: p.Name, DomainID: &dom, Description: p.Description, Enabled: p.Enabled,
 		ParentID: parent, IsDomain: p.IsDomain, Tags: tags, Options: opts, Extra: extra,
 		Links: wire.SelfLink{Self: base + "/v3/projects/" + p.ID}}
 }
@@ -58,7 +59,7 @@ func (s *Service) renderDomainAsProject(base string, p *store.Project) wire.Proj
 	if tags == nil {
 		tags = []string{}
 	}
-	return wire.Project{ID: p.ID, Name: p.Name, DomainID: "", Description: p.Description, Enabled: p.Enabled,
+	return wire.Project{ID: p.ID, Name: p.Name, Description: p.Description, Enabled: p.Enabled,
 		IsDomain: true, Tags: tags, Options: opts, Extra: extra,
 		Links: wire.SelfLink{Self: base + "/v3/projects/" + p.ID}}
 }

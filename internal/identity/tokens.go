@@ -469,7 +469,7 @@ func (s *Service) tokenUser(u *store.User, d *store.Project) wire.TokenUser {
 		tu.Domain.Name = d.Name
 	}
 	if !u.PasswordExpiresAt.IsZero() {
-		e := isoTime(u.PasswordExpiresAt)
+		e := u.PasswordExpiresAt.UTC().Format(userTimeFormat)
 		tu.PasswordExpiresAt = &e
 	}
 	return tu

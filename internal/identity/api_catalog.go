@@ -535,4 +535,3 @@ func (s *Service) deleteEndpoint(ctx context.Context, r *rest.Request) (any, err
 	s.changed(ctx)
 	return nil, nil
 }
-

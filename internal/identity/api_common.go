@@ -34,6 +34,14 @@ func body(r *rest.Request, key string) (map[string]any, map[string]any, error) {
 	return obj, top, nil
 }
 
+// jsonDecode decodes a body already checked by the route's schema.
+func jsonDecode(raw []byte, v any) error {
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fault.BadRequest("Malformed request body: %v", err).WithType("ValidationError")
+	}
+	return nil
+}
+
 // str returns a string member ("" when absent or null).
 func str(m map[string]any, k string) string {
 	s, _ := m[k].(string)

@@ -270,6 +270,9 @@ func (s *Service) deleteDomainCascade(ctx context.Context, d *store.Project) err
 		if err := tx.DeleteAssignmentsOf(ctx, d.ID); err != nil {
 			return err
 		}
+		if err := tx.DeleteLimitsOf(ctx, d.ID); err != nil {
+			return err
+		}
 		if err := tx.DeleteDomainConfig(ctx, d.ID); err != nil && !fault.IsNotFound(err) {
 			return err
 		}
@@ -299,6 +302,9 @@ func (s *Service) purgeProject(ctx context.Context, tx *store.Store, id string) 
 		return err
 	}
 	if err := tx.DeleteCredentialsOf(ctx, id); err != nil {
+		return err
+	}
+	if err := tx.DeleteLimitsOf(ctx, id); err != nil {
 		return err
 	}
 	acs, err := tx.ListAppCreds(ctx, "")

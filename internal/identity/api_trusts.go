@@ -27,9 +27,6 @@ func (s *Service) trustRoutes() []rest.Route {
 		{Method: "GET", Path: "/v3/OS-TRUST/trusts/{trust_id}/roles/{role_id}", Handler: s.getTrustRole},
 
 		{Method: "GET", Path: "/v3/OS-REVOKE/events", Handler: s.listRevokeEvents},
-		{Method: "GET", Path: "/v3/limits", Handler: s.noLimits},
-		{Method: "GET", Path: "/v3/registered_limits", Handler: s.noLimits},
-		{Method: "GET", Path: "/v3/limits/model", Handler: s.noLimits},
 	}
 }
 
@@ -299,9 +296,4 @@ func (s *Service) listRevokeEvents(ctx context.Context, r *rest.Request) (any, e
 		items = append(items, m)
 	}
 	return map[string]any{"events": items, "links": collectionLinks(s.selfURL(r))}, nil
-}
-
-// noLimits answers the unified limits API as a Keystone without it does.
-func (s *Service) noLimits(ctx context.Context, r *rest.Request) (any, error) {
-	return nil, fault.NotFound("The resource could not be found.")
 }

@@ -13,5 +13,6 @@ func (s *Service) routes() [][]rest.Route {
 		s.credentialRoutes(),
 		s.trustRoutes(),
 		s.domainConfigRoutes(),
+		s.limitRoutes(),
 	}
 }

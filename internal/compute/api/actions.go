@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -639,12 +640,27 @@ func (a *API) actRebuild(ctx context.Context, r *rest.Request, inst *objects.Ins
 	for _, k := range []string{"accessIPv4", "accessIPv6"} {
 		if v, ok := args[k]; ok {
 			s, _ := str(v)
+			ip := net.ParseIP(s)
+			if s != "" && (ip == nil || (k == "accessIPv4") == strings.Contains(s, ":")) {
+				return nil, fault.BadRequest("Invalid input for field/attribute %s. Value: %v.", k, v)
+			}
+			if ip != nil {
+				s = ip.String()
+			}
 			if k == "accessIPv4" {
 				u.AccessIPv4 = &s
 			} else {
 				u.AccessIPv6 = &s
 			}
 		}
+	}
+	if v, ok := args["OS-DCF:diskConfig"]; ok {
+		s, _ := str(v)
+		if s != "AUTO" && s != "MANUAL" {
+			return nil, fault.BadRequest("Invalid input for field/attribute OS-DCF:diskConfig. Value: %v. It is not one of ['AUTO', 'MANUAL']", v)
+		}
+		b := s == "AUTO"
+		u.AutoDiskConfig = &b
 	}
 	if v, ok := args["trusted_image_certificates"]; ok && v != nil {
 		return nil, fault.BadRequest("Image signature certificate validation is not enabled on this cloud.")

@@ -1260,24 +1260,29 @@ func (a *API) updateHost(ctx context.Context, r *rest.Request) (any, error) {
 			if v != "enable" && v != "disable" {
 				return nil, fault.BadRequest("Invalid status: '%s'", v)
 			}
-			d := v == "disable"
-			if _, err := a.d.Store.UpdateService(ctx, svcs[0].ID, store.ServiceUpdate{Disabled: &d}); err != nil {
-				return nil, err
-			}
-			out["status"] = v + "d"
 		case "maintenance_mode":
 			if v != "enable" && v != "disable" {
 				return nil, fault.BadRequest("Invalid mode: '%s'", v)
 			}
-			return nil, fault.NotImplemented("Virt driver does not implement host maintenance mode.")
 		default:
 			return nil, fault.BadRequest("Invalid update setting: '%s'", k)
 		}
 	}
+	if _, ok := body["maintenance_mode"]; ok {
+		return nil, fault.NotImplemented("Virt driver does not implement host maintenance mode.")
+	}
+	d := body["status"] == "disable"
+	if _, err := a.d.Store.UpdateService(ctx, svcs[0].ID, store.ServiceUpdate{Disabled: &d}); err != nil {
+		return nil, err
+	}
+	out["status"] = body["status"] + "d"
 	return out, nil
 }
 
 func (a *API) hostPowerAction(ctx context.Context, r *rest.Request) (any, error) {
+	if svcs, err := a.d.Store.Services(ctx, r.Param("host_name"), "nova-compute"); err != nil || len(svcs) == 0 {
+		return nil, fault.NotFound("Compute host %s could not be found.", r.Param("host_name")).WithType("ComputeHostNotFound")
+	}
 	switch r.Param("power_action") {
 	case "reboot", "shutdown", "startup":
 		return nil, fault.NotImplemented("Virt driver does not implement host %s.", r.Param("power_action"))

@@ -121,7 +121,14 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r2.URL.RawPath = ""
 		r = r2
 	}
-	if r.URL.Path == "/v2" || strings.HasPrefix(r.URL.Path, "/v2/") {
+	if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") && p != "/v2.1/" && p != "/v2/" {
+		// Nova's routes match no resource path with a trailing slash (an
+		// empty id): "DELETE /images/" is a 404, not the collection.
+		r2 := r.Clone(r.Context())
+		r2.URL.Path, r2.URL.RawPath = "/v2.1/-/not-found", ""
+		r = r2
+	}
+	if strings.HasPrefix(r.URL.Path, "/v2/") && r.URL.Path != "/v2/" {
 		// The v2.0 API is v2.1 without microversions.
 		r2 := r.Clone(r.Context())
 		r2.URL.Path = "/v2.1" + strings.TrimPrefix(r.URL.Path, "/v2")
@@ -216,6 +223,22 @@ func (a *API) nextLink(r *rest.Request, marker string) []map[string]string {
 	q.Set("marker", marker)
 	path := r.HTTP.URL.Path
 	return []map[string]string{{"rel": "next", "href": a.base(r) + path + "?" + q.Encode()}}
+}
+
+// page reads limit and marker as Nova's get_limit_and_marker does: the
+// limit is at most [api] max_limit, and an explicit 0 asks for an empty page.
+func (a *API) page(r *rest.Request) (p rest.Page, empty bool, err error) {
+	p, err = r.Page(a.cfg.API.MaxLimit, a.cfg.API.MaxLimit)
+	if err != nil {
+		return p, false, err
+	}
+	if p.Limit == 0 {
+		if r.HTTP.URL.Query().Has("limit") {
+			return p, true, nil
+		}
+		p.Limit = a.cfg.API.MaxLimit
+	}
+	return p, false, nil
 }
 
 // isoZ is Nova's utils.isotime: second precision, "Z".

@@ -121,12 +121,9 @@ func (a *API) flavorsQuery(ctx context.Context, r *rest.Request, withSpecs bool)
 			}
 		}
 	}
-	page, err := r.Page(a.cfg.API.MaxLimit, a.cfg.API.MaxLimit)
+	page, zero, err := a.page(r)
 	if err != nil {
 		return nil, page, err
-	}
-	if page.Limit == 0 {
-		page.Limit = a.cfg.API.MaxLimit
 	}
 	f := store.FlavorFilter{SortKey: q.Get("sort_key"), SortDir: q.Get("sort_dir"), WithSpecs: withSpecs}
 	if f.SortKey != "" && !store.ValidFlavorSortKey(f.SortKey) {
@@ -168,7 +165,7 @@ func (a *API) flavorsQuery(ctx context.Context, r *rest.Request, withSpecs bool)
 		}
 	}
 	all, err := a.d.Store.Flavors(ctx, f)
-	if err != nil {
+	if err != nil || zero {
 		return nil, page, err
 	}
 	out, _, err := rest.PageOf(all, page, func(f *objects.Flavor) string { return f.FlavorID })

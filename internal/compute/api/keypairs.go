@@ -91,11 +91,12 @@ func (a *API) listKeypairs(ctx context.Context, r *rest.Request) (any, error) {
 	var page rest.Page
 	paged := r.Version.AtLeast(rest.V(2, 35))
 	if paged {
-		if page, err = r.Page(a.cfg.API.MaxLimit, a.cfg.API.MaxLimit); err != nil {
+		var zero bool
+		if page, zero, err = a.page(r); err != nil {
 			return nil, err
 		}
-		if page.Limit == 0 {
-			page.Limit = a.cfg.API.MaxLimit
+		if zero {
+			all = nil
 		}
 		if all, _, err = rest.PageOf(all, page, func(k *objects.Keypair) string { return k.Name }); err != nil {
 			return nil, fault.BadRequest("marker [%s] not found", page.Marker)

@@ -106,7 +106,16 @@ func (a *API) actResize(ctx context.Context, r *rest.Request, inst *objects.Inst
 			return nil, storeErr(err)
 		}
 	}
-	saved, err := a.startTask(ctx, r, inst, states.ActResize, "resize", store.Update{NewFlavor: fl})
+	ru := store.Update{NewFlavor: fl}
+	if v, ok := args["OS-DCF:diskConfig"]; ok {
+		s, _ := str(v)
+		if s != "AUTO" && s != "MANUAL" {
+			return nil, fault.BadRequest("Invalid input for field/attribute OS-DCF:diskConfig. Value: %v. It is not one of ['AUTO', 'MANUAL']", v)
+		}
+		b := s == "AUTO"
+		ru.AutoDiskConfig = &b
+	}
+	saved, err := a.startTask(ctx, r, inst, states.ActResize, "resize", ru)
 	if err != nil {
 		if len(grow) > 0 {
 			a.d.Store.Release(context.WithoutCancel(ctx), inst.ProjectID, inst.UserID, grow)

@@ -18,6 +18,7 @@ import (
 func (a *API) miscRoutes() []rest.Route {
 	return []rest.Route{
 		{Method: "GET", Path: "/v2.1/extensions", Handler: a.listExtensions, Policy: "os_compute_api:extensions"},
+		{Method: "GET", Path: "/v2.1/extensions/{alias}", Handler: a.showExtension, Policy: "os_compute_api:extensions"},
 		{Method: "GET", Path: "/v2.1/images", Handler: a.listImages(false), Max: rest.V(2, 35)},
 		{Method: "GET", Path: "/v2.1/images/detail", Handler: a.listImages(true), Max: rest.V(2, 35)},
 		{Method: "GET", Path: "/v2.1/images/{image_id}", Handler: a.showImage, Max: rest.V(2, 35)},
@@ -31,8 +32,54 @@ func (a *API) miscRoutes() []rest.Route {
 	}
 }
 
+// legacyExtensions are the (alias, name) pairs of the v2.0 extensions Nova
+// still lists for old clients; every one of them is part of v2.1 itself.
+const legacyExtensions = "NMN Multinic;OS-DCF DiskConfig;OS-EXT-AZ ExtendedAvailabilityZone;OS-EXT-IMG-SIZE ImageSize;" +
+	"OS-EXT-IPS ExtendedIps;OS-EXT-IPS-MAC ExtendedIpsMac;OS-EXT-SRV-ATTR ExtendedServerAttributes;OS-EXT-STS ExtendedStatus;" +
+	"OS-FLV-DISABLED FlavorDisabled;OS-FLV-EXT-DATA FlavorExtraData;OS-SCH-HNT SchedulerHints;OS-SRV-USG ServerUsage;" +
+	"os-access-ips AccessIPs;os-admin-actions AdminActions;os-admin-password AdminPassword;os-aggregates Aggregates;" +
+	"os-attach-interfaces AttachInterfaces;os-availability-zone AvailabilityZone;os-block-device-mapping BlockDeviceMapping;" +
+	"os-block-device-mapping-v2-boot BlockDeviceMappingV2Boot;os-config-drive ConfigDrive;os-console-output ConsoleOutput;" +
+	"os-consoles Consoles;os-create-backup CreateBackup;os-create-server-ext Createserverext;os-deferred-delete DeferredDelete;" +
+	"os-evacuate Evacuate;os-extended-evacuate-find-host ExtendedEvacuateFindHost;os-extended-floating-ips ExtendedFloatingIps;" +
+	"os-extended-hypervisors ExtendedHypervisors;os-extended-networks ExtendedNetworks;os-extended-quotas ExtendedQuotas;" +
+	"os-extended-rescue-with-image ExtendedRescueWithImage;os-extended-services ExtendedServices;" +
+	"os-extended-services-delete ExtendedServicesDelete;os-extended-status ExtendedStatus;os-extended-volumes ExtendedVolumes;" +
+	"os-flavor-access FlavorAccess;os-flavor-extra-specs FlavorExtraSpecs;os-flavor-manage FlavorManage;os-flavor-rxtx FlavorRxtx;" +
+	"os-flavor-swap FlavorSwap;os-floating-ip-pools FloatingIpPools;os-floating-ips FloatingIps;os-hide-server-addresses HideServerAddresses;" +
+	"os-hosts Hosts;os-hypervisor-status HypervisorStatus;os-hypervisors Hypervisors;os-instance-actions InstanceActions;" +
+	"os-instance_usage_audit_log OSInstanceUsageAuditLog;os-keypairs Keypairs;os-lock-server LockServer;os-migrate-server MigrateServer;" +
+	"os-migrations Migrations;os-multiple-create MultipleCreate;os-networks Networks;os-pause-server PauseServer;" +
+	"os-personality Personality;os-preserve-ephemeral-rebuild PreserveEphemeralOnRebuild;os-quota-class-sets QuotaClasses;" +
+	"os-quota-sets Quotas;os-rescue Rescue;os-security-groups SecurityGroups;os-server-diagnostics ServerDiagnostics;" +
+	"os-server-external-events ServerExternalEvents;os-server-group-quotas ServerGroupQuotas;os-server-groups ServerGroups;" +
+	"os-server-list-multi-status ServerListMultiStatus;os-server-password ServerPassword;os-server-sort-keys ServerSortKeys;" +
+	"os-server-start-stop ServerStartStop;os-services Services;os-shelve Shelve;os-simple-tenant-usage SimpleTenantUsage;" +
+	"os-suspend-server SuspendServer;os-tenant-networks OSTenantNetworks;os-used-limits UsedLimits;" +
+	"os-used-limits-for-admin UsedLimitsForAdmin;os-user-data UserData;os-user-quotas UserQuotas;" +
+	"os-virtual-interfaces VirtualInterfaces;os-volume-attachment-update VolumeAttachmentUpdate;os-volumes Volumes"
+
+func extensionList() []map[string]any {
+	var out []map[string]any
+	for _, e := range strings.Split(legacyExtensions, ";") {
+		alias, name, _ := strings.Cut(e, " ")
+		out = append(out, map[string]any{"alias": alias, "name": name, "description": name + " support (part of the v2.1 API).",
+			"links": []any{}, "namespace": "http://docs.openstack.org/compute/ext/fake_xml", "updated": "2014-12-03T00:00:00Z"})
+	}
+	return out
+}
+
 func (a *API) listExtensions(context.Context, *rest.Request) (any, error) {
-	return map[string]any{"extensions": []any{}}, nil
+	return map[string]any{"extensions": extensionList()}, nil
+}
+
+func (a *API) showExtension(_ context.Context, r *rest.Request) (any, error) {
+	for _, e := range extensionList() {
+		if e["alias"] == r.Param("alias") {
+			return map[string]any{"extension": e}, nil
+		}
+	}
+	return nil, fault.NotFound("Extension %s could not be found.", r.Param("alias"))
 }
 
 // imageView renders a Glance image as Nova's image API showed it.

@@ -105,12 +105,11 @@ func (a *API) parseListQuery(ctx context.Context, r *rest.Request, detail bool) 
 		return q.Get(k)
 	}
 	var err error
-	if lq.page, err = r.Page(a.cfg.API.MaxLimit, a.cfg.API.MaxLimit); err != nil {
+	var zero bool
+	if lq.page, zero, err = a.page(r); err != nil {
 		return nil, err
 	}
-	if lq.page.Limit == 0 {
-		lq.page.Limit = a.cfg.API.MaxLimit
-	}
+	lq.empty = zero
 	if v := q.Get("all_tenants"); q.Has("all_tenants") && !strings.EqualFold(v, "false") && v != "0" {
 		rule := "os_compute_api:servers:index:get_all_tenants"
 		if detail {
@@ -627,17 +626,19 @@ func (a *API) validateCreate(ctx context.Context, r *rest.Request, body, sd map[
 	}
 	if v, ok := sd["accessIPv4"]; ok {
 		s, _ := str(v)
-		if ip := net.ParseIP(s); ip == nil || ip.To4() == nil {
+		ip := net.ParseIP(s)
+		if ip == nil || ip.To4() == nil || strings.Contains(s, ":") {
 			return nil, badRequest("Invalid input for field/attribute accessIPv4. Value: %v. %v is not a 'ipv4'", v, v)
 		}
-		cr.accessV4 = s
+		cr.accessV4 = ip.String()
 	}
 	if v, ok := sd["accessIPv6"]; ok {
 		s, _ := str(v)
-		if ip := net.ParseIP(s); ip == nil || ip.To4() != nil {
+		ip := net.ParseIP(s)
+		if ip == nil || !strings.Contains(s, ":") {
 			return nil, badRequest("Invalid input for field/attribute accessIPv6. Value: %v. %v is not a 'ipv6'", v, v)
 		}
-		cr.accessV6 = s
+		cr.accessV6 = ip.String()
 	}
 	if v, ok := sd["OS-DCF:diskConfig"]; ok {
 		s, _ := str(v)
@@ -1352,14 +1353,22 @@ func (a *API) updateServer(ctx context.Context, r *rest.Request) (any, error) {
 			u.Hostname = &s
 		case k == "accessIPv4":
 			s, _ := str(v)
-			if ip := net.ParseIP(s); s != "" && (ip == nil || ip.To4() == nil) {
+			ip := net.ParseIP(s)
+			if s != "" && (ip == nil || ip.To4() == nil || strings.Contains(s, ":")) {
 				return nil, badRequest("Invalid input for field/attribute accessIPv4. Value: %v. %v is not a 'ipv4'", v, v)
+			}
+			if ip != nil {
+				s = ip.String()
 			}
 			u.AccessIPv4 = &s
 		case k == "accessIPv6":
 			s, _ := str(v)
-			if ip := net.ParseIP(s); s != "" && (ip == nil || ip.To4() != nil) {
+			ip := net.ParseIP(s)
+			if s != "" && (ip == nil || !strings.Contains(s, ":")) {
 				return nil, badRequest("Invalid input for field/attribute accessIPv6. Value: %v. %v is not a 'ipv6'", v, v)
+			}
+			if ip != nil {
+				s = ip.String()
 			}
 			u.AccessIPv6 = &s
 		case k == "OS-DCF:diskConfig":

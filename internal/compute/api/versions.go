@@ -11,6 +11,7 @@ func (a *API) versionRoutes() []rest.Route {
 	return []rest.Route{
 		{Method: "GET", Path: "/", Handler: a.listVersions, Public: true},
 		{Method: "GET", Path: "/v2.1", Handler: a.showVersion, Public: true},
+		{Method: "GET", Path: "/v2", Handler: a.showVersion, Public: true},
 	}
 }
 
@@ -21,6 +22,7 @@ func (a *API) version(r *rest.Request, id string) map[string]any {
 		"links":   []map[string]string{{"rel": "self", "href": a.base(r) + "/" + id + "/"}},
 	}
 	if id == "v2.0" {
+		v["links"] = []map[string]string{{"rel": "self", "href": a.base(r) + "/v2/"}}
 		v["status"], v["version"], v["min_version"], v["updated"] = "SUPPORTED", "", "", "2011-01-21T11:33:21Z"
 	}
 	return v
@@ -31,11 +33,16 @@ func (a *API) listVersions(_ context.Context, r *rest.Request) (any, error) {
 	return map[string]any{"versions": []any{a.version(r, "v2.0"), a.version(r, "v2.1")}}, nil
 }
 
-// showVersion is GET /v2.1: the current version with its media types.
+// showVersion is GET /v2.1 (or /v2, the v2.0 API): the version with its
+// media types.
 func (a *API) showVersion(_ context.Context, r *rest.Request) (any, error) {
-	v := a.version(r, "v2.1")
+	id, path := "v2.1", "/v2.1/"
+	if r.HTTP.URL.Path == "/v2" || r.HTTP.URL.Path == "/v2/" {
+		id, path = "v2.0", "/v2/"
+	}
+	v := a.version(r, id)
 	v["links"] = []map[string]string{
-		{"rel": "self", "href": a.base(r) + "/v2.1/"},
+		{"rel": "self", "href": a.base(r) + path},
 		{"rel": "describedby", "type": "text/html", "href": "http://docs.openstack.org/"},
 	}
 	v["media-types"] = []map[string]string{{"base": "application/json", "type": "application/vnd.openstack.compute+json;version=2.1"}}

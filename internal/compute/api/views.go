@@ -220,11 +220,8 @@ func (a *API) serverView(r *rest.Request, vc *viewCtx, inst *objects.Instance, o
 		s["key_name"] = nullString(inst.KeyName)
 		s["OS-SRV-USG:launched_at"] = nullTime(inst.LaunchedAt)
 		s["OS-SRV-USG:terminated_at"] = nullTime(inst.TerminatedAt)
-		if len(inst.NetworkInfo) > 0 {
+		if len(inst.NetworkInfo) > 0 && len(inst.SecurityGroups) > 0 {
 			groups := inst.SecurityGroups
-			if len(groups) == 0 {
-				groups = []string{"default"}
-			}
 			sg := make([]map[string]string, 0, len(groups))
 			for _, g := range groups {
 				sg = append(sg, map[string]string{"name": g})

@@ -108,13 +108,18 @@ func waitStatus(t *testing.T, c *computetest.Cloud, id string, want ...string) s
 		s = show(t, c, id)
 		for _, w := range want {
 			if s.Status == w {
-				return true
+				// Like tempest's waiter: a stable status counts once no task is running.
+				return s.TaskState == nil || transitional[w]
 			}
 		}
 		return false
 	})
 	return s
 }
+
+// transitional statuses carry a task state by definition.
+var transitional = map[string]bool{"BUILD": true, "REBOOT": true, "HARD_REBOOT": true, "RESIZE": true,
+	"MIGRATING": true, "REBUILD": true, "PASSWORD": true}
 
 type event struct {
 	Event  string  `json:"event"`

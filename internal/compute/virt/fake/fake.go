@@ -150,7 +150,10 @@ func (d *Driver) Spawn(ctx context.Context, spec *virt.Spec) error {
 		return fmt.Errorf("fake driver: spawn of %s failed (fault injected)", spec.UUID)
 	}
 	g := &guest{spec: *spec, power: states.PowerRunning, started: time.Now()}
-	fmt.Fprintf(&g.console, "fake console of %s (%s)\nlogin: ", spec.Name, spec.Hostname)
+	fmt.Fprintf(&g.console, "[    0.000000] Linux version 6.1.0-fake (tenku fake hypervisor)\n"+
+		"[    0.000000] Command line: console=ttyS0 root=/dev/vda1\n[    0.412000] virtio_blk virtio1: [vda] 2097152 512-byte logical blocks\n"+
+		"[    1.024000] EXT4-fs (vda1): mounted filesystem\n[    1.310000] cloud-init: starting\n"+
+		"[    1.622000] cloud-init: hostname set to %s\n%s login: \n", spec.Hostname, spec.Hostname)
 	d.mu.Lock()
 	d.guests[spec.UUID] = g
 	d.mu.Unlock()

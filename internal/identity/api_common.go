@@ -42,6 +42,19 @@ func jsonDecode(raw []byte, v any) error {
 	return nil
 }
 
+// intOf reads an integral JSON number (1 or 1.0).
+func intOf(v any) (int, bool) {
+	switch x := plain(v).(type) {
+	case int64:
+		return int(x), x == int64(int(x))
+	case float64:
+		if x == float64(int(x)) {
+			return int(x), true
+		}
+	}
+	return 0, false
+}
+
 // str returns a string member ("" when absent or null).
 func str(m map[string]any, k string) string {
 	s, _ := m[k].(string)

@@ -227,8 +227,8 @@ func (s *Service) updateRegisteredLimit(ctx context.Context, r *rest.Request) (a
 	if has(obj, "resource_name") {
 		x.ResourceName = str(obj, "resource_name")
 	}
-	if v, ok := plain(obj["default_limit"]).(int64); ok {
-		x.DefaultLimit = v
+	if v, ok := intOf(obj["default_limit"]); ok {
+		x.DefaultLimit = int64(v)
 	}
 	if has(obj, "description") {
 		x.Description = str(obj, "description")
@@ -411,8 +411,8 @@ func (s *Service) updateLimit(ctx context.Context, r *rest.Request) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	if v, ok := plain(obj["resource_limit"]).(int64); ok {
-		x.ResourceLimit = v
+	if v, ok := intOf(obj["resource_limit"]); ok {
+		x.ResourceLimit = int64(v)
 	}
 	if has(obj, "description") {
 		x.Description = str(obj, "description")

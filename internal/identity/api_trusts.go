@@ -96,7 +96,10 @@ func (s *Service) createTrust(ctx context.Context, r *rest.Request) (any, error)
 		t.ExpiresAt = ts
 	}
 	if n, ok := obj["remaining_uses"]; ok && n != nil {
-		v := int(plain(n).(int64))
+		v, ok := intOf(n)
+		if !ok || v < 1 {
+			return nil, fault.BadRequest("Invalid input for field 'remaining_uses': it must be a positive integer.").WithType("SchemaValidationError")
+		}
 		t.RemainingUses = &v
 	}
 	if boolean(obj, "allow_redelegation", false) {

@@ -12,9 +12,20 @@
 // Layout: store (SQL), password (hashing), rules (default policy),
 // token/fernet (the token format). This package wires them: config.go
 // (keystone.conf), service.go (New, Start, Shutdown, Validator), auth.go and
-// tokens.go (issuing and validating), cache.go (what is cached and how it is
-// invalidated across processes), roles.go (effective role computation),
-// bootstrap.go and keys.go (keystone-manage), api_*.go (the routes).
+// tokens.go (issuing and validating), mint.go (password-less tokens for the
+// process itself), cache.go (what is cached and how it is invalidated across
+// processes), roles.go (effective role computation), policy.go (credentials
+// for Keystone's rules), bootstrap.go and keys.go (keystone-manage), and the
+// routes by resource: api_auth.go, api_domains.go, api_projects.go,
+// api_tags.go, api_users.go, api_roles.go, api_grants.go, api_assignments.go,
+// api_catalog.go, api_epfilter.go, api_credentials.go, api_trusts.go,
+// api_domainconfig.go, api_limits.go.
+//
+// Policy: Keystone's default rules with enforce_scope and enforce_new_defaults
+// off, as a Zed or 2023.1 devstack runs Keystone: a project-scoped admin is a
+// cloud admin (tempest's admin clients), system-scoped tokens work too, a
+// member or reader cannot write, and a domain-scoped token lists only its
+// domain's users, groups, projects and assignments.
 //
 // Validation is the hot path: a validated token is cached with its rendered
 // body; everything it depends on is tagged with a cache generation that any

@@ -234,3 +234,65 @@ func TestAssignmentsCatalogRevocations(t *testing.T) {
 		}
 	})
 }
+
+func TestConfigConsumersLimits(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *pstore.DB) {
+		ctx := context.Background()
+		st := open(t, db)
+		if _, err := st.GetDomainConfig(ctx, "d1"); !fault.IsNotFound(err) {
+			t.Fatalf("missing config: %v", err)
+		}
+		cfg := store.DomainConfig{"ldap": {"url": "ldap://x", "page_size": float64(5)}}
+		for range 2 {
+			if err := st.PutDomainConfig(ctx, "d1", cfg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := st.GetDomainConfig(ctx, "d1")
+		if err != nil || got["ldap"]["url"] != "ldap://x" {
+			t.Fatalf("config: %v %v", got, err)
+		}
+		if err := st.DeleteDomainConfig(ctx, "d1"); err != nil {
+			t.Fatal(err)
+		}
+
+		if err := st.CreateConsumer(ctx, &store.Consumer{ID: "c1", Description: "d", Secret: "s"}); err != nil {
+			t.Fatal(err)
+		}
+		c, err := st.GetConsumer(ctx, "c1")
+		if err != nil || c.Secret != "s" {
+			t.Fatalf("consumer: %v %v", c, err)
+		}
+		if err := st.DeleteConsumer(ctx, "c1"); err != nil {
+			t.Fatal(err)
+		}
+
+		rl := &store.RegisteredLimit{ID: "r1", ServiceID: "s1", ResourceName: "cores", DefaultLimit: 10}
+		if err := st.CreateRegisteredLimit(ctx, rl); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.CreateRegisteredLimit(ctx, &store.RegisteredLimit{ID: "r2", ServiceID: "s1", ResourceName: "cores", DefaultLimit: 3}); !fault.IsConflict(err) {
+			t.Fatalf("duplicate registered limit (no region): %v", err)
+		}
+		l := &store.Limit{ID: "l1", ProjectID: "p1", ServiceID: "s1", ResourceName: "cores", ResourceLimit: 4}
+		if err := st.CreateLimit(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.CreateLimit(ctx, &store.Limit{ID: "l2", ProjectID: "p1", ServiceID: "s1", ResourceName: "cores", ResourceLimit: 5}); !fault.IsConflict(err) {
+			t.Fatalf("duplicate limit: %v", err)
+		}
+		l.ResourceLimit = 7
+		if err := st.UpdateLimit(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := st.GetLimit(ctx, "l1"); got.ResourceLimit != 7 {
+			t.Fatalf("limit: %+v", got)
+		}
+		if err := st.DeleteLimitsOf(ctx, "p1"); err != nil {
+			t.Fatal(err)
+		}
+		if ls, _ := st.ListLimits(ctx); len(ls) != 0 {
+			t.Fatalf("limits of a deleted project: %v", ls)
+		}
+	})
+}

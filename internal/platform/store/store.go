@@ -92,7 +92,6 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		cfg.ClientFoundRows = true // CAS counts matched rows, not changed rows
 		cfg.ParseTime = false
 		cfg.Collation = "utf8mb4_bin"
-		cfg.Params = map[string]string{"transaction_isolation": "'READ-COMMITTED'"}
 		var conn driver.Connector
 		conn, err = mysql.NewConnector(cfg)
 		if err == nil {
@@ -281,7 +280,14 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 }
 
 func (db *DB) tx1(ctx context.Context, fn func(tx *Tx) error) (err error) {
-	stx, err := db.w.BeginTx(ctx, nil)
+	var opts *sql.TxOptions
+	if db.Dialect == MySQL {
+		// InnoDB's REPEATABLE READ takes gap locks that deadlock concurrent
+		// inserts; READ COMMITTED behaves as PostgreSQL does. (Set per
+		// transaction: MariaDB 10.11 has no transaction_isolation variable.)
+		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+	}
+	stx, err := db.w.BeginTx(ctx, opts)
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,10 @@ type BootstrapOptions struct {
 	DemoPassword string
 	// ServicePassword is every service user's password.
 	ServicePassword string
+	// KeepPasswords leaves the passwords of existing users alone and uses the
+	// given ones only for users it creates: a resumed stack whose secrets did
+	// not change skips a bcrypt comparison per password.
+	KeepPasswords bool
 	// ServiceUsers are the service users to make (nova, glance, ...), each with
 	// the service and admin roles on project "service", as devstack grants.
 	ServiceUsers []string
@@ -153,7 +157,7 @@ func (b *bootstrapper) run(ctx context.Context, o BootstrapOptions) error {
 			pending[w.password] = append(pending[w.password], u)
 		case err != nil:
 			return err
-		case w.password != "":
+		case w.password != "" && !o.KeepPasswords:
 			pending[w.password] = append(pending[w.password], u)
 		}
 		ids[w.name] = u.ID

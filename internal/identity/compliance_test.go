@@ -266,5 +266,24 @@ func TestBootstrapIdempotent(t *testing.T) {
 		if again := count(); again["password"] != after["password"] {
 			t.Errorf("unchanged password re-hashed: %d → %d", after["password"], again["password"])
 		}
+		// KeepPasswords: existing users keep theirs, a new service user gets the given one.
+		keep := opts
+		keep.AdminPassword, keep.KeepPasswords = "a3", true
+		keep.ServiceUsers = []string{"nova", "glance"}
+		if err := Bootstrap(ctx, db, keep); err != nil {
+			t.Fatal(err)
+		}
+		ps, _ = st.Passwords(ctx, admin2.ID, 1)
+		if ok, _ := password.Check("a2", ps[0].Hash); !ok {
+			t.Error("KeepPasswords changed admin's password")
+		}
+		glance, err := st.GetUserByName(ctx, "glance", "default")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps, _ = st.Passwords(ctx, glance.ID, 1)
+		if ok, _ := password.Check("s1", ps[0].Hash); len(ps) == 0 || !ok {
+			t.Error("a user created under KeepPasswords must get the given password")
+		}
 	})
 }

@@ -3,9 +3,17 @@ package stack
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 
+	"github.com/tenku-cloud/tenku/internal/compute"
+	computeagent "github.com/tenku-cloud/tenku/internal/compute/agent"
+	fakevirt "github.com/tenku-cloud/tenku/internal/compute/virt/fake"
 	"github.com/tenku-cloud/tenku/internal/identity"
 	"github.com/tenku-cloud/tenku/internal/image"
+	"github.com/tenku-cloud/tenku/internal/network"
+	networkagent "github.com/tenku-cloud/tenku/internal/network/agent"
+	fakedataplane "github.com/tenku-cloud/tenku/internal/network/dataplane/fake"
 	"github.com/tenku-cloud/tenku/internal/platform/authn"
 	"github.com/tenku-cloud/tenku/internal/platform/service"
 )
@@ -33,6 +41,9 @@ func Components() []Component {
 				if !s.TestData || s.ImageDir == "" {
 					return nil
 				}
+				if err := seedImageDir(s.ImageDir); err != nil {
+					return err
+				}
 				_, admin, err := s.Login(ctx, "admin", "admin")
 				if err != nil {
 					return err
@@ -47,7 +58,82 @@ func Components() []Component {
 				return nil
 			},
 		},
+		{
+			Name: "neutron", Type: "network", Title: "Neutron", Port: 9696,
+			ConfFile: "neutron.conf", Devstack: []string{"q-svc", "neutron-api", "neutron"},
+			Config:     func() any { c := network.DefaultConfig(); return &c },
+			Migrations: network.Migrations,
+			Build: func(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
+				return network.New(*cfg.(*network.Config), d)
+			},
+			After: func(ctx context.Context, s *Stack, svc service.Service) error {
+				if !s.TestData {
+					return nil
+				}
+				_, admin, err := s.Login(ctx, "admin", "admin")
+				if err != nil {
+					return err
+				}
+				_, demo, err := s.Login(ctx, "demo", "demo")
+				if err != nil {
+					return err
+				}
+				_, err = svc.(*network.Service).EnsureDefaultTopology(ctx, network.DevstackTopology(admin.ProjectID, demo.ProjectID))
+				return err
+			},
+		},
+		{
+			// The host's network agent (devstack's q-agt, q-dhcp, q-l3, q-meta in
+			// one), on the fake data plane until the Linux one lands.
+			Name: "neutron-agent", Type: "network-agent", Title: "Neutron agent", Port: -1, User: "neutron",
+			Devstack: []string{"q-agt", "q-dhcp", "q-l3", "q-meta", "neutron-agent"},
+			Config:   func() any { c := networkagent.DefaultConfig(); return &c },
+			Build: func(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
+				return networkagent.New(*cfg.(*networkagent.Config), d, fakedataplane.New())
+			},
+		},
+		{
+			Name: "nova", Type: "compute", Title: "Nova", Port: 8774, Path: "/v2.1",
+			ConfFile: "nova.conf", Devstack: []string{"n-api", "n-cond", "n-sch", "nova"},
+			Config:     func() any { c := compute.DefaultConfig(); return &c },
+			Migrations: compute.Migrations,
+			Build: func(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
+				var opts []compute.Option
+				if s.TestData {
+					opts = append(opts, compute.WithDefaultFlavors())
+				}
+				return compute.New(*cfg.(*compute.Config), d, opts...)
+			},
+		},
+		{
+			// This host's compute agent (n-cpu), on the fake hypervisor driver
+			// until the QEMU one lands.
+			Name: "nova-compute", Type: "compute-agent", Title: "Nova compute agent", Port: -1, User: "nova",
+			ConfFile: "nova.conf", Devstack: []string{"n-cpu", "nova-compute"},
+			Config: func() any { c := compute.DefaultConfig(); return &c },
+			Build: func(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
+				c := cfg.(*compute.Config)
+				drv := fakevirt.New(fakevirt.Config{VCPUs: c.Fake.VCPUs, MemoryMB: c.Fake.MemoryMB, DiskGB: c.Fake.DiskGB,
+					HoldBuild: c.Fake.HoldBuild, SpawnDelay: c.Fake.SpawnDelay, FailSpawn: c.Fake.FailSpawn,
+					FailSpawnEvery: c.Fake.FailSpawnNth, FailDestroy: c.Fake.FailDestroy})
+				return computeagent.New(*c, d, drv)
+			},
+		},
 	}
+}
+
+// seedImageDir gives a new image directory one image, so that a fresh cloud can
+// boot servers at once: a blank 1 MiB raw disk, named for what it is. (devstack
+// downloads CirrOS; a bootable guest image comes with the QEMU driver.) A
+// directory that exists is left as the operator made it.
+func seedImageDir(dir string) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "tenku-blank.raw"), make([]byte, 1<<20), 0o600)
 }
 
 // buildIdentity bootstraps Keystone (devstack's test data and the catalog of
@@ -59,8 +145,11 @@ func buildIdentity(ctx context.Context, s *Stack, cfg any, d service.Deps) (serv
 		var catalog []identity.CatalogService
 		for _, comp := range s.components {
 			url, ok := s.URLs[comp.Name]
-			if !ok {
+			if !ok && comp.Port >= 0 {
 				continue
+			}
+			if comp.Port < 0 {
+				continue // agents log in as their service's user and have no endpoint
 			}
 			if comp.Name != "keystone" {
 				users = append(users, comp.Name)
@@ -72,18 +161,25 @@ func buildIdentity(ctx context.Context, s *Stack, cfg any, d service.Deps) (serv
 		}
 		err := identity.Bootstrap(ctx, d.DB, identity.BootstrapOptions{
 			AdminPassword: s.Secrets.AdminPassword, ServicePassword: s.Secrets.ServicePassword,
-			ServiceUsers: users, Region: s.Region, Services: catalog, Config: c,
+			KeepPasswords: s.Secrets.Unchanged,
+			ServiceUsers:  users, Region: s.Region, Services: catalog, Config: c,
 		})
 		if err != nil {
 			return nil, err
 		}
 	}
-	return identity.New(*c, d)
+	svc, err := identity.New(*c, d)
+	s.identity = svc
+	return svc, err
 }
 
 // Login logs in to the stack's Keystone as user in project (admin and demo share
-// the admin password).
+// the admin password). With Keystone in this process it mints the token
+// directly, saving a bcrypt per set-up login.
 func (s *Stack) Login(ctx context.Context, user, project string) (string, *authn.Context, error) {
+	if s.identity != nil {
+		return s.identity.IssueToken(ctx, user, "default", project)
+	}
 	return authn.Login(ctx, authn.ServiceCredentials{
 		AuthURL: s.URLs["keystone"], Username: user, Password: s.Secrets.AdminPassword,
 		UserDomainName: "Default", ProjectName: project, ProjectDomainName: "Default",

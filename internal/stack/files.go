@@ -14,6 +14,9 @@ import (
 type Secrets struct {
 	AdminPassword   string
 	ServicePassword string
+	// Unchanged reports that the passwords are those the last run saved, so the
+	// users in the database already have them.
+	Unchanged bool
 }
 
 const secretsFile = "secrets"
@@ -56,6 +59,7 @@ func ResolveSecrets(dataDir string, explicit Secrets, lc *LocalConf) (Secrets, e
 		AdminPassword:   pick("ADMIN_PASSWORD", explicit.AdminPassword),
 		ServicePassword: pick("SERVICE_PASSWORD", explicit.ServicePassword),
 	}
+	s.Unchanged = s.AdminPassword == saved["ADMIN_PASSWORD"] && s.ServicePassword == saved["SERVICE_PASSWORD"]
 	for _, p := range []string{s.AdminPassword, s.ServicePassword} {
 		if strings.ContainsAny(p, "\n\r") {
 			return s, fmt.Errorf("passwords cannot contain line breaks")

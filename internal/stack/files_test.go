@@ -21,15 +21,18 @@ func TestResolveSecrets(t *testing.T) {
 	if st.Mode().Perm() != 0o600 {
 		t.Fatalf("secrets mode %v", st.Mode())
 	}
+	if s1.Unchanged {
+		t.Fatal("new secrets reported unchanged")
+	}
 	// A second run resumes with the same passwords.
 	s2, _ := ResolveSecrets(dir, Secrets{}, empty)
-	if s2 != s1 {
+	if s2.AdminPassword != s1.AdminPassword || s2.ServicePassword != s1.ServicePassword || !s2.Unchanged {
 		t.Fatalf("resume: %+v != %+v", s2, s1)
 	}
 	// local.conf beats saved, an explicit value beats local.conf.
 	lc := &LocalConf{Vars: map[string]string{"ADMIN_PASSWORD": "fromconf", "SERVICE_PASSWORD": "svc"}}
 	s3, _ := ResolveSecrets(dir, Secrets{AdminPassword: "flag"}, lc)
-	if s3.AdminPassword != "flag" || s3.ServicePassword != "svc" {
+	if s3.AdminPassword != "flag" || s3.ServicePassword != "svc" || s3.Unchanged {
 		t.Fatalf("precedence: %+v", s3)
 	}
 	if _, err := ResolveSecrets(dir, Secrets{AdminPassword: "a\nb"}, empty); err == nil {

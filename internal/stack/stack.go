@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenku-cloud/tenku/internal/identity"
 	"github.com/tenku-cloud/tenku/internal/platform/authn"
 	"github.com/tenku-cloud/tenku/internal/platform/bus"
 	"github.com/tenku-cloud/tenku/internal/platform/config"
@@ -69,6 +70,8 @@ type Component struct {
 	Type string
 	// Title is how the banner names it.
 	Title string
+	// User is the service user it logs in as; empty means Name.
+	User string
 	// Port is the default port; Path the suffix of the published endpoint.
 	Port int
 	Path string
@@ -97,8 +100,10 @@ type Stack struct {
 	DBs   map[string]*store.DB
 	// components are the enabled components, in start order.
 	components []Component
-	group      service.Group
-	started    time.Time
+	// identity is Keystone when it runs in this process.
+	identity *identity.Service
+	group    service.Group
+	started  time.Time
 	// Ready is the time from start to serving.
 	Ready time.Duration
 }
@@ -156,6 +161,13 @@ var ignoredDevstack = map[string]bool{
 	"openstack-cli-server": true,
 }
 
+func (c Component) user() string {
+	if c.User != "" {
+		return c.User
+	}
+	return c.Name
+}
+
 // Names lists the components' names.
 func Names(all []Component) string {
 	names := make([]string, len(all))
@@ -204,8 +216,8 @@ func Start(ctx context.Context, all []Component, o Options) (*Stack, error) {
 	// Listen on every port first: a port in use fails fast, before any work.
 	listeners := map[string]net.Listener{}
 	for _, c := range comps {
-		if c.Port == 0 && c.Build == nil {
-			continue
+		if c.Port < 0 || c.Build == nil {
+			continue // agents serve no API
 		}
 		port := c.Port
 		if o.RandomPorts {
@@ -258,14 +270,14 @@ func Start(ctx context.Context, all []Component, o Options) (*Stack, error) {
 		d := service.Deps{
 			Log: s.Log.With("service", c.Name), DB: db, Bus: b,
 			AuthURL:     s.URLs["keystone"],
-			Credentials: s.ServiceCredentials(c.Name),
+			Credentials: s.ServiceCredentials(c.user()),
 			PublicURL:   s.URLs[c.Name], Region: s.Region,
 			DataDir:    filepath.Join(s.DataDir, c.Name),
 			Host:       hostname(),
 			PolicyFile: filepath.Join(s.ConfigDir, c.Name+"-policy.yaml"),
 		}
 		if c.Name != "keystone" {
-			d.Auth, err = s.validator(ctx, c.Name)
+			d.Auth, err = s.validator(ctx, c.user())
 			if err != nil {
 				return nil, err
 			}

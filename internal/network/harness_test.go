@@ -37,7 +37,7 @@ var tokens = authn.ValidatorFunc(func(ctx context.Context, tok string) (*authn.C
 })
 
 type cloud struct {
-	t    *testing.T
+	t    testing.TB
 	svc  *network.Service
 	srv  *httptest.Server
 	bus  *bus.Bus
@@ -46,7 +46,7 @@ type cloud struct {
 	cfg  network.Config
 }
 
-func newCloud(t *testing.T, db *pstore.DB) *cloud {
+func newCloud(t testing.TB, db *pstore.DB) *cloud {
 	t.Helper()
 	ctx := context.Background()
 	if db == nil {
@@ -145,7 +145,7 @@ func (c *cloud) ok(r resp, want int, key string) map[string]any {
 	return m
 }
 
-func eventually(t *testing.T, what string, f func() bool) {
+func eventually(t testing.TB, what string, f func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {

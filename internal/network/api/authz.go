@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -101,30 +100,44 @@ func (z *authz) registered(rule string) bool { return z.enf.Registered(rule) }
 // visibility caches get rules over the items of one list: the result of a
 // rule depends only on the target's owners and facts, which most items share.
 type visibility struct {
-	z     *authz
-	ctx   context.Context
-	a     *authn.Context
-	cache map[string]bool
+	z       *authz
+	ctx     context.Context
+	a       *authn.Context
+	cache   map[visKey]bool
+	hiddenC map[visKey][]string
+
+	fast       map[fastKey]bool
+	fastHidden map[fastKey][]string
+}
+
+// visKey identifies what of a target the rules can look at.
+type visKey struct {
+	rule, owners, facts string
 }
 
 func (z *authz) newVisibility(ctx context.Context, a *authn.Context) *visibility {
-	return &visibility{z: z, ctx: ctx, a: a, cache: map[string]bool{}}
+	return &visibility{z: z, ctx: ctx, a: a, cache: map[visKey]bool{}, hiddenC: map[visKey][]string{}}
 }
 
-// key names the part of a target rules may look at.
-func targetKey(t target) string {
+// ownerKeys are the target keys rules read.
+var ownerKeys = []string{"project_id", "network:project_id", "security_group:project_id", "ext_parent:project_id", "device_owner"}
+
+func keyOf(rule string, t target) visKey {
 	var b strings.Builder
-	for _, k := range []string{"project_id", "network:project_id", "security_group:project_id", "ext_parent:project_id", "device_owner"} {
+	for _, k := range ownerKeys {
 		if v, ok := t.attrs[k]; ok {
-			fmt.Fprintf(&b, "%s=%v;", k, v)
+			s, _ := v.(string)
+			b.WriteString(k)
+			b.WriteByte('=')
+			b.WriteString(s)
+			b.WriteByte(';')
 		}
 	}
-	b.WriteString(strings.Join(t.facts, ","))
-	return b.String()
+	return visKey{rule: rule, owners: b.String(), facts: strings.Join(t.facts, ",")}
 }
 
 func (v *visibility) allowed(rule string, t target) bool {
-	k := rule + "\x00" + targetKey(t)
+	k := keyOf(rule, t)
 	if r, ok := v.cache[k]; ok {
 		return r
 	}
@@ -135,13 +148,59 @@ func (v *visibility) allowed(rule string, t target) bool {
 
 // hidden returns the attributes of a resource the caller may not see.
 func (v *visibility) hidden(res string, attrs []string, t target) []string {
+	if len(attrs) == 0 {
+		return nil
+	}
+	k := keyOf("hidden:"+res, t)
+	if h, ok := v.hiddenC[k]; ok {
+		return h
+	}
 	var out []string
 	for _, at := range attrs {
-		if !v.allowed("get_"+res+":"+at, t) {
+		if !v.z.allowed(v.ctx, v.a, "get_"+res+":"+at, t) {
 			out = append(out, at)
 		}
 	}
+	v.hiddenC[k] = out
 	return out
+}
+
+// fast is a cheap cache key for targets built from plain strings: callers
+// that can name what a rule depends on skip building the target at all.
+type fastKey struct {
+	rule, project, netProject string
+	flags                     uint8
+}
+
+// allowedFast evaluates rule for a target described by key, building the
+// target only on a cache miss.
+func (v *visibility) allowedFast(k fastKey, mk func() target) bool {
+	if v.fast == nil {
+		v.fast = map[fastKey]bool{}
+	}
+	if r, ok := v.fast[k]; ok {
+		return r
+	}
+	r := v.z.allowed(v.ctx, v.a, k.rule, mk())
+	v.fast[k] = r
+	return r
+}
+
+// hiddenFast is hidden with a fast key.
+func (v *visibility) hiddenFast(k fastKey, res string, attrs []string, mk func() target) []string {
+	if len(attrs) == 0 {
+		return nil
+	}
+	if v.fastHidden == nil {
+		v.fastHidden = map[fastKey][]string{}
+	}
+	k.rule = "hidden:" + res
+	if h, ok := v.fastHidden[k]; ok {
+		return h
+	}
+	h := v.hidden(res, attrs, mk())
+	v.fastHidden[k] = h
+	return h
 }
 
 // attrRules lists the attributes with get rules of a resource.

@@ -307,7 +307,12 @@ func (a *API) links(r *rest.Request, q *query, page []item) []map[string]string 
 
 // writeList encodes {"<collection>": [...], "<collection>_links": [...]}.
 func writeList(collection string, items []item, fields fieldSet, links []map[string]string) *rest.Response {
-	b := make([]byte, 0, 256+len(items)*512)
+	est := 256
+	if len(items) > 0 {
+		one := encoderFor(items[0].v.Type()).append(nil, items[0].v, fields, items[0].hide)
+		est += (len(one) + len(one)/4) * len(items)
+	}
+	b := make([]byte, 0, est)
 	b = append(b, '{')
 	b = appendString(b, collection)
 	b = append(b, ':', '[')

@@ -5,6 +5,7 @@ import (
 
 	netapi "github.com/tenku-cloud/tenku/api/network"
 	"github.com/tenku-cloud/tenku/internal/network/plugin"
+	nstore "github.com/tenku-cloud/tenku/internal/network/store"
 	"github.com/tenku-cloud/tenku/internal/platform/rest"
 )
 
@@ -86,6 +87,21 @@ func (a *API) visibleNetwork(ctx context.Context, r *rest.Request, id string) (*
 		return nil, t, plugin.NetworkNotFound(id)
 	}
 	return n, t, nil
+}
+
+// visibleNetworkBare is visibleNetwork without subnets, tags and zones.
+func (a *API) visibleNetworkBare(ctx context.Context, r *rest.Request, id string) (*netapi.Network, error) {
+	n, err := a.p.Store().NetworkBare(ctx, id)
+	if err != nil {
+		if nstore.IsNotFound(err) {
+			return nil, plugin.NetworkNotFound(id)
+		}
+		return nil, err
+	}
+	if !a.z.allowed(ctx, r.Auth, "get_network", netTarget(n)) {
+		return nil, plugin.NetworkNotFound(id)
+	}
+	return n, nil
 }
 
 func (a *API) showNetwork(ctx context.Context, r *rest.Request) (any, error) {

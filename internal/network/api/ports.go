@@ -72,11 +72,25 @@ func (a *API) listPorts(ctx context.Context, r *rest.Request) (any, error) {
 	vis := a.z.newVisibility(ctx, r.Auth)
 	items := make([]item, 0, len(ports))
 	for _, p := range ports {
-		t := portTarget(p.ProjectID, p.NetworkID, p.DeviceOwner, nets[p.NetworkID])
-		if !vis.allowed("get_port", t) {
+		net := nets[p.NetworkID]
+		k := fastKey{rule: "get_port", project: p.ProjectID}
+		if net != nil {
+			k.netProject = net.ProjectID
+			if net.Shared {
+				k.flags |= 1
+			}
+			if net.External {
+				k.flags |= 2
+			}
+		}
+		if strings.HasPrefix(p.DeviceOwner, netapi.DeviceOwnerNetworkPrefix) {
+			k.flags |= 4
+		}
+		mk := func() target { return portTarget(p.ProjectID, p.NetworkID, p.DeviceOwner, net) }
+		if !vis.allowedFast(k, mk) {
 			continue
 		}
-		items = append(items, item{v: rv(p), id: p.ID, hide: vis.hidden("port", resPort.getRules, t)})
+		items = append(items, item{v: rv(p), id: p.ID, hide: vis.hiddenFast(k, "port", resPort.getRules, mk)})
 	}
 	page, links := a.page(r, q, items)
 	return writeList("ports", page, q.fields, links), nil
@@ -262,6 +276,7 @@ func (a *API) createPort(ctx context.Context, r *rest.Request) (any, error) {
 		return nil, err
 	}
 	var specs []plugin.PortSpec
+	nets := map[string]*netapi.Network{}
 	for _, b := range bodies {
 		s, sub, err := portSpec(b)
 		if err != nil {
@@ -273,10 +288,11 @@ func (a *API) createPort(ctx context.Context, r *rest.Request) (any, error) {
 		if s.NetworkID == nil {
 			return nil, plugin.BadAttr("network_id", "'None' is not a valid UUID")
 		}
-		net, _, err := a.visibleNetwork(ctx, r, *s.NetworkID)
+		net, err := a.visibleNetworkBare(ctx, r, *s.NetworkID)
 		if err != nil {
 			return nil, err
 		}
+		nets[net.ID] = net
 		t := portTarget(s.ProjectID, net.ID, deref(s.DeviceOwner), net)
 		if err := a.z.checkAll(ctx, r.Auth, "create_port", append(b.explicit(), sub...), t); err != nil {
 			return nil, err
@@ -296,8 +312,7 @@ func (a *API) createPort(ctx context.Context, r *rest.Request) (any, error) {
 			return nil, err
 		}
 		created = append(created, p)
-		net, _ := a.p.Store().Network(ctx, p.NetworkID)
-		hides = append(hides, vis.hidden("port", resPort.getRules, portTarget(p.ProjectID, p.NetworkID, p.DeviceOwner, net)))
+		hides = append(hides, vis.hidden("port", resPort.getRules, portTarget(p.ProjectID, p.NetworkID, p.DeviceOwner, nets[p.NetworkID])))
 	}
 	if bulk {
 		return writeMany("ports", created, hides), nil

@@ -129,6 +129,10 @@ type Plugin struct {
 
 	dirtyOnce sync.Once
 	d         *dirtySet
+
+	// defaults remembers projects known to have their default security
+	// group (project → group id), to spare hot paths a query.
+	defaults sync.Map
 }
 
 // Deps are the plugin's collaborators. Bus may be nil (no agents are told

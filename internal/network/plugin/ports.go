@@ -416,7 +416,7 @@ func (p *Plugin) createPortQ(ctx context.Context, q nstore.Q, s PortSpec, c Call
 		// Neutron lets no one fake these through the port API.
 		return nil, conflict("UnsupportedPortDeviceOwner", "Operation create is not supported for device_owner %s on port %s.", pt.DeviceOwner, pt.ID)
 	}
-	net, err := q.Network(ctx, pt.NetworkID)
+	net, err := q.NetworkBare(ctx, pt.NetworkID)
 	if err != nil {
 		return nil, notFoundAs(err, NetworkNotFound(pt.NetworkID))
 	}
@@ -433,23 +433,18 @@ func (p *Plugin) createPortQ(ctx context.Context, q nstore.Q, s PortSpec, c Call
 	if err != nil {
 		return nil, err
 	}
-	for attempt := 0; ; attempt++ {
-		if !userMAC {
-			pt.MACAddress = p.newMAC()
-		}
+	if userMAC {
 		used, err := q.MACInUse(ctx, net.ID, pt.MACAddress)
 		if err != nil {
 			return nil, err
 		}
-		if !used {
-			break
-		}
-		if userMAC {
+		if used {
 			return nil, conflict("MacAddressInUse", "Unable to complete operation for network %s. The mac address %s is in use.", net.ID, pt.MACAddress)
 		}
-		if attempt > 16 {
-			return nil, typed(fault503("Unable to generate unique mac on network "+net.ID+"."), "MacAddressGenerationFailure")
-		}
+	} else {
+		// A generated address that collides fails the insert below (the
+		// unique index) and the transaction runs again with a new one.
+		pt.MACAddress = p.newMAC()
 	}
 	al := &allocator{p: p, q: q, ctx: ctx, net: net, subnets: subnets, portID: pt.ID, mac: pt.MACAddress, owner: pt.DeviceOwner}
 	if s.FixedIPs == nil {
@@ -484,7 +479,10 @@ func (p *Plugin) createPortQ(ctx context.Context, q nstore.Q, s PortSpec, c Call
 	}
 	err = q.InsertPort(ctx, pt)
 	if pstore.IsUnique(err) {
-		return nil, &retryable{err} // a concurrent port took the MAC
+		if userMAC {
+			return nil, conflict("MacAddressInUse", "Unable to complete operation for network %s. The mac address %s is in use.", net.ID, pt.MACAddress)
+		}
+		return nil, &retryable{err} // a generated MAC collided: try another
 	}
 	return pt, err
 }

@@ -222,9 +222,16 @@ func (p *Plugin) EnsureDefaultSecurityGroup(ctx context.Context, project string)
 	if project == "" {
 		return nil
 	}
+	if _, ok := p.defaults.Load(project); ok {
+		return nil
+	}
 	id, err := p.st.DefaultSecurityGroup(ctx, project)
-	if err != nil || id != "" {
+	if err != nil {
 		return err
+	}
+	if id != "" {
+		p.defaults.Store(project, id)
+		return nil
 	}
 	return p.tx(ctx, func(q nstore.Q) error {
 		if id, err := q.DefaultSecurityGroup(ctx, project); err != nil || id != "" {
@@ -369,6 +376,12 @@ func (p *Plugin) DeleteSecurityGroup(ctx context.Context, id string, c Caller, i
 		if err != nil {
 			return err
 		}
+		p.defaults.Range(func(k, v any) bool {
+			if v == id {
+				p.defaults.Delete(k)
+			}
+			return true
+		})
 		referrers = nil
 		for _, r := range rules {
 			referrers = append(referrers, r.SecurityGroupID)

@@ -737,7 +737,7 @@ func (p *Plugin) syncGroups(ctx context.Context, ids []string) error {
 			all = append(all, r.SecurityGroupID)
 		}
 	}
-	ports, err := p.st.SecurityGroupPorts(ctx, all)
+	ports, err := p.st.BoundSecurityGroupPorts(ctx, all)
 	if err != nil {
 		return err
 	}

@@ -119,6 +119,16 @@ func (q Q) Network(ctx context.Context, id string) (*netapi.Network, error) {
 	return n, nil
 }
 
+// NetworkBare reads one network without its subnets and tags (for the
+// checks of hot paths).
+func (q Q) NetworkBare(ctx context.Context, id string) (*netapi.Network, error) {
+	n, err := scanNetwork(q.q.QueryRow(ctx, "SELECT "+networkCols+" FROM networks WHERE id = ?"+q.forUpdate(), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return n, err
+}
+
 // NetworkVisibility is the SQL condition for networks a project may list:
 // its own, shared and external ones.
 func networkVisibility(w *where, s Scope, alias string) {

@@ -245,6 +245,16 @@ func (q Q) SecurityGroupPorts(ctx context.Context, groups []string) ([]*netapi.P
 	return q.ports(ctx, "SELECT "+portCols+" FROM ports WHERE id IN (SELECT port_id FROM port_security_groups WHERE security_group_id IN "+ph+")", args, false)
 }
 
+// BoundSecurityGroupPorts lists the ports in any of the groups that are
+// bound to a host (those whose filters an agent holds).
+func (q Q) BoundSecurityGroupPorts(ctx context.Context, groups []string) ([]*netapi.Port, error) {
+	if len(groups) == 0 {
+		return nil, nil
+	}
+	ph, args := pstore.In(groups)
+	return q.ports(ctx, "SELECT "+portCols+" FROM ports WHERE host_id <> '' AND id IN (SELECT port_id FROM port_security_groups WHERE security_group_id IN "+ph+")", args, false)
+}
+
 func (q Q) ports(ctx context.Context, stmt string, args []any, all bool) ([]*netapi.Port, error) {
 	rows, err := q.q.Query(ctx, stmt, args...)
 	if err != nil {

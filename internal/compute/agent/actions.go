@@ -471,15 +471,21 @@ func (a *Agent) handleConsole(ctx context.Context, raw json.RawMessage) (any, er
 	}
 	s := strings.ToValidUTF8(string(out), "\uFFFD")
 	if args.Length >= 0 {
-		lines := strings.SplitAfter(s, "\n")
-		if len(lines) > 0 && lines[len(lines)-1] == "" {
-			lines = lines[:len(lines)-1]
-		}
+		// Nova's _tail_log: the last N pieces between newlines.
+		lines := strings.Split(s, "\n")
 		if len(lines) > args.Length {
 			lines = lines[len(lines)-args.Length:]
 		}
-		s = strings.Join(lines, "")
+		s = strings.Join(lines, "\n")
 	}
+	// Control characters other than tab and newline are removed, as Nova's
+	// API does.
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 && r != '\t' && r != '\n' {
+			return -1
+		}
+		return r
+	}, s)
 	return map[string]string{"output": s}, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -72,8 +73,8 @@ func (a *API) actions() map[string]actionDef {
 		"os-getSPICEConsole":  {fn: a.actConsole("spice"), max: rest.V(2, 5)},
 		"os-getRDPConsole":    {fn: a.actConsole("rdp"), max: rest.V(2, 5)},
 		"os-getSerialConsole": {fn: a.actConsole("serial"), max: rest.V(2, 5)},
-		"addFloatingIp":       {fn: a.actUnsupportedProxy, max: rest.V(2, 43)},
-		"removeFloatingIp":    {fn: a.actUnsupportedProxy, max: rest.V(2, 43)},
+		"addFloatingIp":       {fn: a.actAddFloatingIP, max: rest.V(2, 43)},
+		"removeFloatingIp":    {fn: a.actRemoveFloatingIP, max: rest.V(2, 43)},
 		"addFixedIp":          {fn: a.actUnsupportedProxy, max: rest.V(2, 43)},
 		"removeFixedIp":       {fn: a.actUnsupportedProxy, max: rest.V(2, 43)},
 	}
@@ -728,8 +729,8 @@ func (a *API) actForceDelete(ctx context.Context, r *rest.Request, inst *objects
 	return &rest.Response{Status: http.StatusAccepted}, nil
 }
 
-// actSecurityGroup adds or removes a security group (the name is kept with
-// the instance; Neutron applies it to new ports).
+// actSecurityGroup adds a security group to, or removes it from, every port
+// of the server, as Nova's add_to_instance and remove_from_instance do.
 func (a *API) actSecurityGroup(add bool) actionFunc {
 	return func(ctx context.Context, r *rest.Request, inst *objects.Instance, raw json.RawMessage) (any, error) {
 		rule := "os_compute_api:os-security-groups:add"
@@ -739,35 +740,77 @@ func (a *API) actSecurityGroup(add bool) actionFunc {
 		if err := a.enforceFor(ctx, r, rule, inst); err != nil {
 			return nil, err
 		}
-		var args struct {
-			Name string `json:"name"`
+		var args map[string]any
+		if err := json.Unmarshal(raw, &args); err != nil || args == nil {
+			return nil, fault.BadRequest("Missing parameter dict")
 		}
-		if err := json.Unmarshal(raw, &args); err != nil || strings.TrimSpace(args.Name) == "" {
+		v, ok := args["name"]
+		if !ok {
+			return nil, fault.BadRequest("Security group not specified")
+		}
+		name, _ := v.(string)
+		if strings.TrimSpace(name) == "" {
 			return nil, fault.BadRequest("Security group name cannot be empty")
 		}
-		if _, err := a.d.Network.SecurityGroups(ctx, inst.ProjectID, []string{args.Name}); err != nil {
-			return nil, fault.NotFound("Security group %s not found for project %s.", args.Name, inst.ProjectID).WithType("SecurityGroupNotFound")
+		groups, err := a.d.Network.SecurityGroups(ctx, inst.ProjectID, []string{name})
+		if err != nil || len(groups) == 0 {
+			return nil, fault.NotFound("Security group %s is not found for project %s", name, inst.ProjectID).WithType("SecurityGroupNotFound")
 		}
-		groups := []string{}
-		found := false
-		for _, g := range inst.SecurityGroups {
-			if g == args.Name {
-				found = true
-				if !add {
-					continue
+		if len(groups) > 1 {
+			return nil, fault.Conflict("Multiple security groups named %s were found.", name).WithType("NoUniqueMatch")
+		}
+		sg := groups[0]
+		ports, err := a.instancePorts(ctx, inst)
+		if err != nil {
+			return nil, err
+		}
+		if len(ports) == 0 && len(inst.NetworkInfo) > 0 {
+			return nil, fault.NotFound("instance_id %s could not be found as device id on any ports", inst.UUID).WithType("SecurityGroupNotFound")
+		}
+		changed := false
+		for _, p := range ports {
+			has := false
+			var keep []string
+			for _, g := range p.SecurityGroups {
+				if g == sg.ID {
+					has = true
+				} else {
+					keep = append(keep, g)
 				}
 			}
-			groups = append(groups, g)
+			switch {
+			case add && has:
+				continue
+			case add:
+				if p.PortSecurity != nil && !*p.PortSecurity || len(p.FixedIPs) == 0 {
+					return nil, fault.BadRequest("Network requires port_security_enabled and subnet associated in order to apply security groups.").WithType("SecurityGroupCannotBeApplied")
+				}
+				keep = append(append([]string{}, p.SecurityGroups...), sg.ID)
+			case !has:
+				continue
+			}
+			if err := a.d.Network.SetPortSecurityGroups(ctx, p.ID, keep); err != nil {
+				if fault.Is(err, http.StatusBadRequest) {
+					return nil, fault.BadRequest("%s", fault.As(err).Message).WithType("SecurityGroupCannotBeApplied")
+				}
+				return nil, err
+			}
+			changed = true
 		}
-		switch {
-		case add && found:
-			return nil, fault.BadRequest("Security group %s is already associated with the instance %s", args.Name, inst.UUID)
-		case !add && !found:
-			return nil, fault.BadRequest("Security group %s is not associated with the instance %s", args.Name, inst.UUID)
-		case add:
-			groups = append(groups, args.Name)
+		if !add && !changed && !slices.Contains(inst.SecurityGroups, sg.Name) {
+			return nil, fault.BadRequest("Security group %s not associated with the instance %s", name, inst.UUID).WithType("SecurityGroupNotExistsForInstance")
 		}
-		if _, err := a.d.Store.Save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{SecurityGroups: &groups}}); err != nil {
+		// Keep the names the server views show.
+		names := []string{}
+		for _, g := range inst.SecurityGroups {
+			if g != sg.Name {
+				names = append(names, g)
+			}
+		}
+		if add {
+			names = append(names, sg.Name)
+		}
+		if _, err := a.d.Store.Save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{SecurityGroups: &names}}); err != nil {
 			return nil, storeErr(err)
 		}
 		return &rest.Response{Status: http.StatusAccepted}, nil

@@ -83,7 +83,7 @@ func New(cfg conf.Config, d Deps) (*API, error) {
 	tables := [][]rest.Route{
 		a.versionRoutes(), a.flavorRoutes(), a.keypairRoutes(), a.limitRoutes(), a.quotaRoutes(),
 		a.serverRoutes(), a.actionRoutes(), a.serverMetaRoutes(), a.instanceActionRoutes(),
-		a.adminRoutes(), a.groupRoutes(), a.miscRoutes(),
+		a.adminRoutes(), a.groupRoutes(), a.miscRoutes(), a.netProxyRoutes(),
 	}
 	rt, err := rest.NewRouter(rest.Options{
 		Service:          "compute",

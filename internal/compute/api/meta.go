@@ -529,13 +529,21 @@ func (a *API) listServerSecurityGroups(ctx context.Context, r *rest.Request) (an
 	if err != nil {
 		return nil, err
 	}
-	list := []map[string]any{}
-	names := inst.SecurityGroups
-	if len(names) > 0 {
-		groups, err := a.d.Network.SecurityGroups(ctx, inst.ProjectID, names)
-		if err == nil {
-			for _, g := range groups {
-				list = append(list, map[string]any{"id": g.ID, "name": g.Name, "description": "", "tenant_id": inst.ProjectID, "rules": []any{}})
+	list := []any{}
+	ports, err := a.instancePorts(ctx, inst)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	cache := sgGroups{}
+	for _, p := range ports {
+		for _, id := range p.SecurityGroups {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			if g := a.sgLookup(ctx, cache, id); g != nil {
+				list = append(list, a.sgView(ctx, cache, g))
 			}
 		}
 	}

@@ -75,6 +75,11 @@ func policyDefaults() []policy.Rule {
 		"os-hosts:shutdown", "os-hosts:start", "os-instance-usage-audit-log:list", "os-instance-usage-audit-log:show",
 		"os-assisted-volume-snapshots:create", "os-assisted-volume-snapshots:delete", "os-volumes-attachments:swap",
 		"os-tenant-networks:create", "os-tenant-networks:delete", "os-networks:create", "os-networks:delete")
+	add(ruleReader, "os-security-groups:get", "os-security-groups:show", "os-floating-ips:list", "os-floating-ips:show")
+	add(ruleMember, "os-security-groups:create", "os-security-groups:update", "os-security-groups:delete",
+		"os-security-groups:rule:create", "os-security-groups:rule:delete", "os-floating-ips:create",
+		"os-floating-ips:delete", "os-floating-ips:add", "os-floating-ips:remove")
+	add(ruleAny, "os-floating-ip-pools")
 	add(ruleAny, "limits", "os-quota-sets:defaults", "extensions", "os-availability-zone:list")
 	add(ruleServiceAdmin, "os-server-external-events:create")
 	add("(rule:context_is_admin) or user_id:%(user_id)s", "os-keypairs:index", "os-keypairs:show", "os-keypairs:create", "os-keypairs:delete")

@@ -2,8 +2,11 @@ package api
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/tenku-cloud/tenku/internal/compute/clients"
 	"github.com/tenku-cloud/tenku/internal/compute/objects"
@@ -25,11 +28,72 @@ func (a *API) miscRoutes() []rest.Route {
 		{Method: "DELETE", Path: "/v2.1/images/{image_id}", Handler: a.deleteImage, Max: rest.V(2, 35), Status: http.StatusNoContent},
 		{Method: "GET", Path: "/v2.1/images/{image_id}/metadata", Handler: a.listImageMeta, Max: rest.V(2, 38)},
 		{Method: "GET", Path: "/v2.1/images/{image_id}/metadata/{key}", Handler: a.showImageMeta, Max: rest.V(2, 38)},
+		{Method: "PUT", Path: "/v2.1/images/{image_id}/metadata", Handler: a.setImageMeta(true), Max: rest.V(2, 38)},
+		{Method: "POST", Path: "/v2.1/images/{image_id}/metadata", Handler: a.setImageMeta(false), Max: rest.V(2, 38)},
+		{Method: "PUT", Path: "/v2.1/images/{image_id}/metadata/{key}", Handler: a.putImageMetaItem, Max: rest.V(2, 38)},
+		{Method: "DELETE", Path: "/v2.1/images/{image_id}/metadata/{key}", Handler: a.deleteImageMetaItem, Max: rest.V(2, 38), Status: http.StatusNoContent},
 		{Method: "GET", Path: "/v2.1/os-networks", Handler: a.listNetworks(false), Max: rest.V(2, 35), Policy: "os_compute_api:os-networks:list"},
 		{Method: "GET", Path: "/v2.1/os-networks/{network_id}", Handler: a.showNetwork(false), Max: rest.V(2, 35), Policy: "os_compute_api:os-networks:show"},
 		{Method: "GET", Path: "/v2.1/os-tenant-networks", Handler: a.listNetworks(true), Max: rest.V(2, 35), Policy: "os_compute_api:os-tenant-networks:list"},
 		{Method: "GET", Path: "/v2.1/os-tenant-networks/{network_id}", Handler: a.showNetwork(true), Max: rest.V(2, 35), Policy: "os_compute_api:os-tenant-networks:show"},
+		{Method: "GET", Path: "/v2.1/os-instance_usage_audit_log", Handler: a.listAuditLog, Policy: "os_compute_api:os-instance-usage-audit-log:list"},
+		{Method: "GET", Path: "/v2.1/os-instance_usage_audit_log/{before}", Handler: a.showAuditLog, Policy: "os_compute_api:os-instance-usage-audit-log:show"},
 	}
+}
+
+// auditLog is Nova's report of the instance usage audit of the last
+// completed month before a time. tenku runs no usage audit task
+// (instance_usage_audit is off, as by default), so every compute host is
+// reported as not run.
+func (a *API) auditLog(ctx context.Context, before time.Time) (map[string]any, error) {
+	before = before.UTC()
+	end := time.Date(before.Year(), before.Month(), 1, 0, 0, 0, 0, time.UTC)
+	begin := end.AddDate(0, -1, 0)
+	svcs, err := a.d.Store.Services(ctx, "", "nova-compute")
+	if err != nil {
+		return nil, err
+	}
+	hosts := []string{}
+	seen := map[string]bool{}
+	for _, s := range svcs {
+		if !seen[s.Host] {
+			seen[s.Host] = true
+			hosts = append(hosts, s.Host)
+		}
+	}
+	status := fmt.Sprintf("0 of %d hosts done. 0 errors.", len(hosts))
+	if len(hosts) == 0 {
+		status = "ALL hosts done. 0 errors."
+	}
+	const layout = "2006-01-02 15:04:05"
+	return map[string]any{"period_beginning": begin.Format(layout), "period_ending": end.Format(layout),
+		"num_hosts": len(hosts), "num_hosts_done": 0, "num_hosts_running": 0, "num_hosts_not_run": len(hosts),
+		"hosts_not_run": hosts, "total_instances": 0, "total_errors": 0, "overall_status": status, "log": map[string]any{}}, nil
+}
+
+func (a *API) listAuditLog(ctx context.Context, r *rest.Request) (any, error) {
+	l, err := a.auditLog(ctx, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"instance_usage_audit_logs": l}, nil
+}
+
+func (a *API) showAuditLog(ctx context.Context, r *rest.Request) (any, error) {
+	id := r.Param("before")
+	layout := "2006-01-02 15:04:05"
+	if strings.Contains(id, ".") {
+		layout += ".999999"
+	}
+	before, err := time.Parse(layout, id)
+	if err != nil {
+		return nil, fault.BadRequest("Invalid timestamp for date %s", id)
+	}
+	l, err := a.auditLog(ctx, before)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"instance_usage_audit_log": l}, nil
 }
 
 // legacyExtensions are the (alias, name) pairs of the v2.0 extensions Nova
@@ -188,6 +252,130 @@ func (a *API) showImageMeta(ctx context.Context, r *rest.Request) (any, error) {
 	return map[string]any{"meta": map[string]string{r.Param("key"): v}}, nil
 }
 
+// checkImageMetaQuota is Nova's _check_quota_limit: at most metadata_items
+// properties.
+func (a *API) checkImageMetaQuota(ctx context.Context, r *rest.Request, n int) error {
+	project, _ := caller(r)
+	limits, err := a.quota.projectLimits(ctx, project)
+	if err != nil {
+		return err
+	}
+	if max, ok := limits["metadata_items"]; ok && max >= 0 && n > max {
+		return fault.Forbidden("Quota exceeded for metadata_items: Requested %d, but already used 0 of %d metadata_items", n, max).WithType("OverQuota")
+	}
+	return nil
+}
+
+// imageMetaBody reads {"metadata": {...}} or {"meta": {...}}: string values.
+func imageMetaBody(r *rest.Request, key string) (map[string]string, error) {
+	var body map[string]json.RawMessage
+	if err := r.Decode(&body); err != nil {
+		return nil, err
+	}
+	raw, ok := body[key]
+	if !ok {
+		return nil, fault.BadRequest("Incorrect request body format")
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+		return nil, fault.BadRequest("Incorrect request body format")
+	}
+	out := map[string]string{}
+	for k, v := range m {
+		if s, ok := v.(string); ok {
+			out[k] = s
+		} else {
+			b, _ := json.Marshal(v)
+			out[k] = string(b)
+		}
+	}
+	return out, nil
+}
+
+func (a *API) setImageMeta(replace bool) rest.Handler {
+	return func(ctx context.Context, r *rest.Request) (any, error) {
+		im, err := a.d.Images.Get(ctx, r.Param("image_id"))
+		if err != nil {
+			return nil, err
+		}
+		meta, err := imageMetaBody(r, "metadata")
+		if err != nil {
+			return nil, err
+		}
+		props := map[string]*string{}
+		total := map[string]bool{}
+		if !replace {
+			for k := range im.Properties {
+				total[k] = true
+			}
+		} else {
+			for k := range im.Properties {
+				if _, keep := meta[k]; !keep {
+					props[k] = nil
+				}
+			}
+		}
+		for k, v := range meta {
+			props[k] = &v
+			total[k] = true
+		}
+		if err := a.checkImageMetaQuota(ctx, r, len(total)); err != nil {
+			return nil, err
+		}
+		if len(props) == 0 {
+			return map[string]any{"metadata": im.Properties}, nil
+		}
+		im, err = a.d.Images.Update(ctx, im.ID, props)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"metadata": im.Properties}, nil
+	}
+}
+
+func (a *API) putImageMetaItem(ctx context.Context, r *rest.Request) (any, error) {
+	im, err := a.d.Images.Get(ctx, r.Param("image_id"))
+	if err != nil {
+		return nil, err
+	}
+	meta, err := imageMetaBody(r, "meta")
+	if err != nil {
+		return nil, err
+	}
+	key := r.Param("key")
+	v, ok := meta[key]
+	if !ok {
+		return nil, fault.BadRequest("Request body and URI mismatch")
+	}
+	if len(meta) > 1 {
+		return nil, fault.BadRequest("Request body contains too many items")
+	}
+	n := len(im.Properties)
+	if _, exists := im.Properties[key]; !exists {
+		n++
+	}
+	if err := a.checkImageMetaQuota(ctx, r, n); err != nil {
+		return nil, err
+	}
+	if _, err := a.d.Images.Update(ctx, im.ID, map[string]*string{key: &v}); err != nil {
+		return nil, err
+	}
+	return map[string]any{"meta": map[string]string{key: v}}, nil
+}
+
+func (a *API) deleteImageMetaItem(ctx context.Context, r *rest.Request) (any, error) {
+	im, err := a.d.Images.Get(ctx, r.Param("image_id"))
+	if err != nil {
+		return nil, err
+	}
+	key := r.Param("key")
+	if _, ok := im.Properties[key]; !ok {
+		return nil, fault.NotFound("Invalid metadata key")
+	}
+	_, err = a.d.Images.Update(ctx, im.ID, map[string]*string{key: nil})
+	return nil, err
+}
+
 func (a *API) networkView(n clients.Net, tenant bool) map[string]any {
 	if tenant {
 		return map[string]any{"id": n.ID, "label": n.Name, "cidr": nil}
@@ -204,8 +392,9 @@ func (a *API) networkView(n clients.Net, tenant bool) map[string]any {
 
 func (a *API) listNetworks(tenant bool) rest.Handler {
 	return func(ctx context.Context, r *rest.Request) (any, error) {
-		project, _ := caller(r)
-		nets, err := a.d.Network.Networks(ctx, clients.NetFilter{ProjectID: project})
+		// Both list what the caller's token sees in Neutron, as Nova's
+		// get_all does.
+		nets, err := a.d.Network.Networks(ctx, clients.NetFilter{})
 		if err != nil {
 			return nil, err
 		}

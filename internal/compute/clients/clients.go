@@ -80,6 +80,43 @@ type Network interface {
 	FloatingIPs(ctx context.Context, portIDs []string) ([]FloatingIP, error)
 	// SecurityGroups resolves names or ids of the caller's security groups.
 	SecurityGroups(ctx context.Context, projectID string, namesOrIDs []string) ([]SecurityGroup, error)
+	// SetPortSecurityGroups replaces a port's security groups.
+	SetPortSecurityGroups(ctx context.Context, portID string, groupIDs []string) error
+
+	// The deprecated proxies of the compute API (os-security-groups,
+	// os-floating-ips) call these with the caller's token.
+	Proxy
+}
+
+// Proxy is the security group and floating IP management the compute API's
+// deprecated proxies hand to Neutron.
+type Proxy interface {
+	// ListSecurityGroups lists security groups with their rules, of a
+	// project ("" for every group the caller sees).
+	ListSecurityGroups(ctx context.Context, projectID string) ([]SecurityGroup, error)
+	// SecurityGroup returns a group with its rules (404 SecurityGroupNotFound).
+	SecurityGroup(ctx context.Context, id string) (*SecurityGroup, error)
+	CreateSecurityGroup(ctx context.Context, name, description string) (*SecurityGroup, error)
+	UpdateSecurityGroup(ctx context.Context, id, name, description string) (*SecurityGroup, error)
+	DeleteSecurityGroup(ctx context.Context, id string) error
+	// SecurityGroupRule returns a rule (404 when missing).
+	SecurityGroupRule(ctx context.Context, id string) (*SecurityGroupRule, error)
+	CreateSecurityGroupRule(ctx context.Context, r SecurityGroupRule) (*SecurityGroupRule, error)
+	DeleteSecurityGroupRule(ctx context.Context, id string) error
+
+	// ListFloatingIPs lists floating IPs by project ("" for all the caller
+	// sees) and address ("" for any).
+	ListFloatingIPs(ctx context.Context, projectID, address string) ([]FloatingIP, error)
+	// FloatingIP returns a floating IP (404 when missing).
+	FloatingIP(ctx context.Context, id string) (*FloatingIP, error)
+	// CreateFloatingIP allocates a floating IP on an external network.
+	CreateFloatingIP(ctx context.Context, networkID string) (*FloatingIP, error)
+	// AssociateFloatingIP points a floating IP at a port's fixed address, or
+	// disassociates it when portID is empty.
+	AssociateFloatingIP(ctx context.Context, id, portID, fixedIP string) (*FloatingIP, error)
+	DeleteFloatingIP(ctx context.Context, id string) error
+	// ExternalNetworks lists the networks floating IPs come from (pools).
+	ExternalNetworks(ctx context.Context) ([]Net, error)
 }
 
 // Net is a Neutron network.
@@ -115,6 +152,8 @@ type Port struct {
 	Status            string         `json:"status"`
 	AdminStateUp      bool           `json:"admin_state_up"`
 	SecurityGroups    []string       `json:"security_groups"`
+	// PortSecurity is port_security_enabled (nil: the extension is off).
+	PortSecurity      *bool          `json:"port_security_enabled,omitempty"`
 	BindingHostID     string         `json:"binding:host_id"`
 	BindingVIFType    string         `json:"binding:vif_type"`
 	BindingVNICType   string         `json:"binding:vnic_type"`
@@ -156,16 +195,38 @@ type Subnet struct {
 	EnableDHCP bool   `json:"enable_dhcp"`
 }
 
-// FloatingIP is a floating IP associated with a port.
+// FloatingIP is a Neutron floating IP.
 type FloatingIP struct {
 	ID                string `json:"id"`
 	FloatingIPAddress string `json:"floating_ip_address"`
 	FixedIPAddress    string `json:"fixed_ip_address"`
 	PortID            string `json:"port_id"`
+	FloatingNetworkID string `json:"floating_network_id"`
+	ProjectID         string `json:"project_id"`
+	Status            string `json:"status"`
+	// PortDeviceID is the device (instance) of the port, when associated.
+	PortDeviceID string `json:"-"`
 }
 
 // SecurityGroup is a Neutron security group.
 type SecurityGroup struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
+	ID          string              `json:"id"`
+	Name        string              `json:"name"`
+	Description string              `json:"description"`
+	ProjectID   string              `json:"project_id"`
+	Rules       []SecurityGroupRule `json:"security_group_rules"`
+}
+
+// SecurityGroupRule is a Neutron security group rule; empty strings and nil
+// ports are Neutron's nulls.
+type SecurityGroupRule struct {
+	ID              string `json:"id,omitempty"`
+	SecurityGroupID string `json:"security_group_id"`
+	Direction       string `json:"direction"`
+	EtherType       string `json:"ethertype"`
+	Protocol        string `json:"protocol,omitempty"`
+	PortRangeMin    *int   `json:"port_range_min,omitempty"`
+	PortRangeMax    *int   `json:"port_range_max,omitempty"`
+	RemoteIPPrefix  string `json:"remote_ip_prefix,omitempty"`
+	RemoteGroupID   string `json:"remote_group_id,omitempty"`
 }

@@ -496,25 +496,16 @@ func (n *NeutronNetwork) FloatingIPs(ctx context.Context, portIDs []string) ([]F
 
 // SecurityGroups resolves security groups by name or id.
 func (n *NeutronNetwork) SecurityGroups(ctx context.Context, projectID string, namesOrIDs []string) ([]SecurityGroup, error) {
-	var body struct {
-		SecurityGroups []struct {
-			SecurityGroup
-			ProjectID string `json:"project_id"`
-		} `json:"security_groups"`
-	}
-	q := url.Values{}
-	if projectID != "" {
-		q.Set("project_id", projectID)
-	}
-	if err := n.get(ctx, "security-groups?"+q.Encode(), &body, nil); err != nil {
+	all, err := n.ListSecurityGroups(ctx, projectID)
+	if err != nil {
 		return nil, err
 	}
 	var out []SecurityGroup
 	for _, want := range namesOrIDs {
 		found := false
-		for _, g := range body.SecurityGroups {
+		for _, g := range all {
 			if g.ID == want || g.Name == want {
-				out = append(out, g.SecurityGroup)
+				out = append(out, g)
 				found = true
 				break
 			}

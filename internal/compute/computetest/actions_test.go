@@ -76,7 +76,7 @@ func TestPowerActions(t *testing.T) {
 	var out struct {
 		Output string `json:"output"`
 	}
-	if code := action(t, c, demo, "", id, map[string]any{"os-getConsoleOutput": map[string]any{"length": 1}}, &out); code != 200 || !strings.Contains(out.Output, "login:") || strings.Count(out.Output, "\n") != 1 {
+	if code := action(t, c, demo, "", id, map[string]any{"os-getConsoleOutput": map[string]any{"length": 3}}, &out); code != 200 || !strings.Contains(out.Output, "login:") || len(strings.Split(out.Output, "\n")) != 3 {
 		t.Fatalf("console: %d %q", code, out.Output)
 	}
 	// Lock: the owner cannot act, an admin can; unlock.

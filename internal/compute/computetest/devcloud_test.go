@@ -4,42 +4,68 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
-	"net/http"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/gophercloud/gophercloud/v2"
-	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/endpoints"
-	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/services"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/imagedata"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 
 	"github.com/tenku-cloud/tenku/internal/compute"
 	"github.com/tenku-cloud/tenku/internal/compute/clients/fakes"
 	"github.com/tenku-cloud/tenku/internal/compute/virt/fake"
-	"github.com/tenku-cloud/tenku/internal/platform/authn"
+	"github.com/tenku-cloud/tenku/internal/network"
+	netfake "github.com/tenku-cloud/tenku/internal/network/dataplane/fake"
+	"github.com/tenku-cloud/tenku/internal/platform/logging"
 	"github.com/tenku-cloud/tenku/internal/platform/service"
-	"github.com/tenku-cloud/tenku/internal/platform/store"
+	"github.com/tenku-cloud/tenku/internal/stack"
 	"github.com/tenku-cloud/tenku/internal/testkit"
 )
 
-// TestDevCloud runs Keystone, Glance and Nova (fake hypervisor, in-memory
-// Neutron with one shared network) and keeps them up so that tempest's
-// compute tests can run against Nova before the stack assembles it:
+// TestDevCloud runs Keystone, Glance, Neutron (fake data plane) and Nova
+// (fake hypervisor) assembled the way the stack assembles them, and keeps them
+// up so that tempest's compute tests can run against Nova:
 //
 //	TENKU_DEVCLOUD=/tmp/dev go test ./internal/compute/computetest -run TestDevCloud -timeout 3h
 //
 // writes /tmp/dev/tempest.conf and serves until /tmp/dev/stop exists.
+// TENKU_DEVCLOUD_NEUTRON=0 replaces Neutron by the in-memory fake.
 func TestDevCloud(t *testing.T) {
 	dir := os.Getenv("TENKU_DEVCLOUD")
 	if dir == "" {
 		t.Skip("set TENKU_DEVCLOUD to a directory to run the development cloud")
 	}
 	ctx := context.Background()
-	c := testkit.Start(t, "glance")
+	withNeutron := os.Getenv("TENKU_DEVCLOUD_NEUTRON") != "0"
+	comps := stack.Components()
+	names := []string{"keystone", "glance", "nova"}
+	if withNeutron {
+		comps = append(comps, neutronComponent())
+		names = append(names, "neutron")
+	}
+	var fakeNet *fakes.Network
+	if !withNeutron {
+		fakeNet = fakes.NewNetwork()
+		fakeNet.BoundStatus = "ACTIVE"
+		fakeNet.AddNetwork("private", "", "10.0.0.0/24", true)
+	}
+	comps = append(comps, novaComponent(fakeNet))
+	logf, err := os.Create(filepath.Join(dir, "cloud.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	s, err := stack.Start(ctx, comps, stack.Options{DataDir: filepath.Join(dir, "data"), HostIP: "127.0.0.1", RandomPorts: true, TestData: true,
+		Secrets:  stack.Secrets{AdminPassword: testkit.Password, ServicePassword: "service-test-password"},
+		Services: names, Log: slog.New(logging.Handler(logf, logging.Options{Level: "debug"}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop(context.WithoutCancel(ctx))
+	c := &testkit.Cloud{Stack: s, AuthURL: s.URLs["keystone"]}
 	admin := c.Client(t, "admin", "admin", "image")
 	pub := images.ImageVisibilityPublic
 	var imgs []string
@@ -53,49 +79,26 @@ func TestDevCloud(t *testing.T) {
 		}
 		imgs = append(imgs, im.ID)
 	}
-
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	url := s.URLs["nova"]
+	neutron, exts := "false", "all"
+	if withNeutron {
+		neutron = "true"
+		// Tell tempest what this Neutron has, as devstack does.
+		nc := c.Client(t, "admin", "admin", "network")
+		var body struct {
+			Extensions []struct {
+				Alias string `json:"alias"`
+			} `json:"extensions"`
+		}
+		if _, err := nc.Get(ctx, nc.ServiceURL("extensions"), &body, nil); err != nil {
+			t.Fatal(err)
+		}
+		var aliases []string
+		for _, e := range body.Extensions {
+			aliases = append(aliases, e.Alias)
+		}
+		exts = strings.Join(aliases, ",")
 	}
-	url := "http://" + ln.Addr().String() + "/v2.1"
-	id := c.Client(t, "admin", "admin", "identity")
-	svcRec, err := services.Create(ctx, id, services.CreateOpts{Type: "compute", Extra: map[string]any{"name": "nova"}}).Extract()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := endpoints.Create(ctx, id, endpoints.CreateOpts{Availability: gophercloud.AvailabilityPublic, Region: c.Region, URL: url, ServiceID: svcRec.ID}).Extract(); err != nil {
-		t.Fatal(err)
-	}
-
-	db, err := store.Open(ctx, "sqlite://"+filepath.Join(dir, "nova.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx, compute.Migrations); err != nil {
-		t.Fatal(err)
-	}
-	creds := authn.ServiceCredentials{AuthURL: c.AuthURL, Username: "admin", Password: testkit.Password, UserDomainName: "Default",
-		ProjectName: "admin", ProjectDomainName: "Default"}
-	cfg := compute.DefaultConfig()
-	cfg.Default.VIFPluggingTimeout = 0
-	netw := fakes.NewNetwork()
-	netw.BoundStatus = "ACTIVE"
-	netw.AddNetwork("private", "", "10.0.0.0/24", true)
-	deps := service.Deps{DB: db, Bus: c.Bus, Auth: authn.NewCache(authn.NewRemote(creds, nil), 5*time.Minute, 10000),
-		AuthURL: c.AuthURL, Credentials: creds, Region: c.Region, Host: "devcloud", DataDir: dir}
-	svc, err := compute.New(cfg, deps, compute.WithClients(nil, netw), compute.WithAgent(fake.New(fake.Config{})), compute.WithDefaultFlavors())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer svc.Shutdown(ctx)
-	srv := &http.Server{Handler: svc}
-	go srv.Serve(ln)
-	defer srv.Close()
 
 	conf := fmt.Sprintf(`[DEFAULT]
 debug = true
@@ -107,7 +110,7 @@ admin_username = admin
 admin_password = %[2]s
 admin_project_name = admin
 admin_domain_name = Default
-create_isolated_networks = false
+create_isolated_networks = true
 [identity]
 uri_v3 = %[3]s
 auth_version = v3
@@ -116,7 +119,7 @@ region = %[4]s
 [service_available]
 glance = true
 nova = true
-neutron = false
+neutron = %[7]s
 cinder = false
 swift = false
 horizon = false
@@ -166,7 +169,15 @@ run_validation = false
 nova = false
 glance = false
 keystone = false
-`, dir, testkit.Password, c.AuthURL, c.Region, imgs[0], imgs[1])
+[network]
+public_network_id = %[8]s
+floating_network_name = public
+project_network_cidr = 10.1.0.0/16
+[network-feature-enabled]
+floating_ips = true
+port_security = true
+api_extensions = %[9]s
+`, dir, testkit.Password, c.AuthURL, c.Region, imgs[0], imgs[1], neutron, publicNet, exts)
 	if err := os.WriteFile(filepath.Join(dir, "tempest.conf"), []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -177,5 +188,82 @@ keystone = false
 			return
 		}
 		time.Sleep(time.Second)
+	}
+}
+
+// publicNet is the id of devstack's public network once Neutron made it.
+var publicNet string
+
+// neutronComponent is Neutron as the stack will run it: the server, devstack's
+// default topology, and a network agent with the fake data plane on this host.
+func neutronComponent() stack.Component {
+	return stack.Component{
+		Name: "neutron", Type: "network", Title: "Neutron", Port: 9696,
+		Config:     func() any { c := network.DefaultConfig(); c.Default.SendEventsInterval = 100 * time.Millisecond; return &c },
+		Migrations: network.Migrations,
+		Build: func(ctx context.Context, s *stack.Stack, cfg any, d service.Deps) (service.Service, error) {
+			c := cfg.(*network.Config)
+			svc, err := network.New(*c, d)
+			if err != nil {
+				return nil, err
+			}
+			ag, err := network.NewAgent(*c, d, netfake.New())
+			if err != nil {
+				return nil, err
+			}
+			return &withAgent{Service: svc, agent: ag}, nil
+		},
+		After: func(ctx context.Context, s *stack.Stack, svc service.Service) error {
+			_, admin, err := s.Login(ctx, "admin", "admin")
+			if err != nil {
+				return err
+			}
+			_, demo, err := s.Login(ctx, "demo", "demo")
+			if err != nil {
+				return err
+			}
+			ids, err := svc.(*withAgent).EnsureDefaultTopology(ctx, network.DevstackTopology(admin.ProjectID, demo.ProjectID))
+			publicNet = ids.PublicNetworkID
+			return err
+		},
+	}
+}
+
+// withAgent runs the network server and its agent as one service.
+type withAgent struct {
+	*network.Service
+	agent service.Service
+}
+
+func (w *withAgent) Start(ctx context.Context) error {
+	if err := w.Service.Start(ctx); err != nil {
+		return err
+	}
+	return w.agent.Start(ctx)
+}
+
+func (w *withAgent) Shutdown(ctx context.Context) error {
+	w.agent.Shutdown(ctx)
+	return w.Service.Shutdown(ctx)
+}
+
+// novaComponent is Nova as the stack should run it: API, conductor and
+// scheduler, one in-process agent with the fake driver, devstack's flavors.
+// A non-nil net replaces Neutron.
+func novaComponent(net *fakes.Network) stack.Component {
+	return stack.Component{
+		Name: "nova", Type: "compute", Title: "Nova", Port: 8774, Path: "/v2.1",
+		ConfFile: "nova.conf", Devstack: []string{"n-api", "n-cond", "n-sch", "n-cpu"},
+		Config:     func() any { c := compute.DefaultConfig(); return &c },
+		Migrations: compute.Migrations,
+		Build: func(ctx context.Context, s *stack.Stack, cfg any, d service.Deps) (service.Service, error) {
+			c := cfg.(*compute.Config)
+			opts := []compute.Option{compute.WithDefaultFlavors(), compute.WithAgent(fake.New(fake.FromConf(c.Fake)))}
+			if net != nil {
+				c.Default.VIFPluggingTimeout = 0
+				opts = append(opts, compute.WithClients(nil, net))
+			}
+			return compute.New(*c, d, opts...)
+		},
 	}
 }

@@ -22,7 +22,14 @@ type Config struct {
 	Scheduler       Scheduler       `section:"scheduler"`
 	FilterScheduler FilterScheduler `section:"filter_scheduler"`
 	Compute         Compute         `section:"compute"`
+	Neutron         Neutron         `section:"neutron"`
 	Fake            FakeDriver      `section:"fake_driver"`
+}
+
+// Neutron is nova.conf's [neutron] section (the endpoint comes from the
+// catalog, the credentials from the service user).
+type Neutron struct {
+	DefaultFloatingPool string `opt:"default_floating_pool" help:"External network (name or id) the deprecated os-floating-ips API allocates from when the request names no pool."`
 }
 
 // DefaultSection is nova.conf's [DEFAULT] section.
@@ -158,6 +165,7 @@ func Default() Config {
 			PasswordLength:             12,
 			InstanceNameTemplate:       "instance-%08x",
 		},
+		Neutron: Neutron{DefaultFloatingPool: "public"},
 		API: API{MaxLimit: 1000, DHCPDomain: "novalocal", EnableInstancePassword: true, MaxServerTags: 50},
 		Quota: Quota{
 			Instances: 10, Cores: 20, RAM: 51200, MetadataItems: 128, InjectedFiles: 5,

@@ -177,6 +177,7 @@ type Network struct {
 	ports   map[string]*clients.Port
 	fips    map[string]*clients.FloatingIP
 	groups  map[string]clients.SecurityGroup
+	rules   map[string]clients.SecurityGroupRule
 	next    map[string]int // next host number per subnet
 	macs    int
 	wg      sync.WaitGroup
@@ -201,7 +202,7 @@ var _ clients.Network = (*Network)(nil)
 // NewNetwork returns an empty Neutron.
 func NewNetwork() *Network {
 	return &Network{nets: map[string]*clients.Net{}, subnets: map[string]*clients.Subnet{}, ports: map[string]*clients.Port{},
-		fips: map[string]*clients.FloatingIP{}, groups: map[string]clients.SecurityGroup{}, next: map[string]int{}, BoundStatus: "DOWN"}
+		fips: map[string]*clients.FloatingIP{}, groups: map[string]clients.SecurityGroup{}, rules: map[string]clients.SecurityGroupRule{}, next: map[string]int{}, BoundStatus: "DOWN"}
 }
 
 // Close waits for pending notifications and stops new ones.

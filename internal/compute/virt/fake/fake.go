@@ -5,7 +5,8 @@
 // hypervisor: an agent restarted with the same Driver finds its instances
 // still there, as a QEMU guest outlives its agent.
 //
-// fake imports the standard library, compute/states and compute/virt.
+// fake imports the standard library, compute/conf, compute/states and
+// compute/virt.
 package fake
 
 import (
@@ -16,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tenku-cloud/tenku/internal/compute/conf"
 	"github.com/tenku-cloud/tenku/internal/compute/states"
 	"github.com/tenku-cloud/tenku/internal/compute/virt"
 )
@@ -69,6 +71,12 @@ var (
 	_ virt.Diagnostician     = (*Driver)(nil)
 	_ virt.CrashDumper       = (*Driver)(nil)
 )
+
+// FromConf is the driver configuration of nova.conf's [fake_driver].
+func FromConf(c conf.FakeDriver) Config {
+	return Config{VCPUs: c.VCPUs, MemoryMB: c.MemoryMB, DiskGB: c.DiskGB, HoldBuild: c.HoldBuild, SpawnDelay: c.SpawnDelay,
+		FailSpawn: c.FailSpawn, FailSpawnEvery: c.FailSpawnNth, FailDestroy: c.FailDestroy}
+}
 
 // New returns a fake hypervisor.
 func New(cfg Config) *Driver {

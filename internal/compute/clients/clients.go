@@ -141,17 +141,17 @@ type NetFilter struct {
 
 // Port is a Neutron port.
 type Port struct {
-	ID                string         `json:"id"`
-	Name              string         `json:"name"`
-	NetworkID         string         `json:"network_id"`
-	ProjectID         string         `json:"project_id"`
-	MACAddress        string         `json:"mac_address"`
-	FixedIPs          []FixedIP      `json:"fixed_ips"`
-	DeviceID          string         `json:"device_id"`
-	DeviceOwner       string         `json:"device_owner"`
-	Status            string         `json:"status"`
-	AdminStateUp      bool           `json:"admin_state_up"`
-	SecurityGroups    []string       `json:"security_groups"`
+	ID             string    `json:"id"`
+	Name           string    `json:"name"`
+	NetworkID      string    `json:"network_id"`
+	ProjectID      string    `json:"project_id"`
+	MACAddress     string    `json:"mac_address"`
+	FixedIPs       []FixedIP `json:"fixed_ips"`
+	DeviceID       string    `json:"device_id"`
+	DeviceOwner    string    `json:"device_owner"`
+	Status         string    `json:"status"`
+	AdminStateUp   bool      `json:"admin_state_up"`
+	SecurityGroups []string  `json:"security_groups"`
 	// PortSecurity is port_security_enabled (nil: the extension is off).
 	PortSecurity      *bool          `json:"port_security_enabled,omitempty"`
 	BindingHostID     string         `json:"binding:host_id"`

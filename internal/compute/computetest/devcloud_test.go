@@ -199,7 +199,11 @@ var publicNet string
 func neutronComponent() stack.Component {
 	return stack.Component{
 		Name: "neutron", Type: "network", Title: "Neutron", Port: 9696,
-		Config:     func() any { c := network.DefaultConfig(); c.Default.SendEventsInterval = 100 * time.Millisecond; return &c },
+		Config: func() any {
+			c := network.DefaultConfig()
+			c.Default.SendEventsInterval = 100 * time.Millisecond
+			return &c
+		},
 		Migrations: network.Migrations,
 		Build: func(ctx context.Context, s *stack.Stack, cfg any, d service.Deps) (service.Service, error) {
 			c := cfg.(*network.Config)

@@ -166,7 +166,7 @@ func Default() Config {
 			InstanceNameTemplate:       "instance-%08x",
 		},
 		Neutron: Neutron{DefaultFloatingPool: "public"},
-		API: API{MaxLimit: 1000, DHCPDomain: "novalocal", EnableInstancePassword: true, MaxServerTags: 50},
+		API:     API{MaxLimit: 1000, DHCPDomain: "novalocal", EnableInstancePassword: true, MaxServerTags: 50},
 		Quota: Quota{
 			Instances: 10, Cores: 20, RAM: 51200, MetadataItems: 128, InjectedFiles: 5,
 			InjectedFileContentBytes: 10240, InjectedFilePathLength: 255, KeyPairs: 100,

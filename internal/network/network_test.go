@@ -2,6 +2,7 @@ package network_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -136,5 +137,44 @@ func TestRoutersOnTheAgent(t *testing.T) {
 		if _, ok := m["provider:network_type"]; ok {
 			t.Fatal("provider attributes shown to a member")
 		}
+	}
+}
+
+func TestAgentRetriesAFailedPlug(t *testing.T) {
+	c := newCloud(t, nil)
+	d := fake.New()
+	boom := errors.New("tap busy")
+	d.Fail("PlugPort", boom)
+	c.agent("compute9", d)
+	eventually(t, "agents", func() bool {
+		l, _ := c.do("GET", "/v2.0/agents?host=compute9", "admin", nil).body["agents"].([]any)
+		return len(l) == 4
+	})
+	net := c.ok(c.do("POST", "/v2.0/networks", "admin", map[string]any{"network": map[string]any{"name": "r"}}), 201, "network")
+	port := c.ok(c.do("POST", "/v2.0/ports", "admin", map[string]any{"port": map[string]any{"network_id": net["id"],
+		"binding:host_id": "compute9", "device_owner": "compute:nova", "device_id": "vm-9"}}), 201, "port")
+	id := port["id"].(string)
+	eventually(t, "a failed plug", func() bool {
+		for _, call := range d.Calls() {
+			if call == "PlugPort "+id {
+				return true
+			}
+		}
+		return false
+	})
+	if p := c.ok(c.do("GET", "/v2.0/ports/"+id, "admin", nil), 200, "port"); p["status"] != "DOWN" {
+		t.Fatalf("status %v while the plug fails", p["status"])
+	}
+	d.Fail("PlugPort", nil)
+	eventually(t, "port active after the retry", func() bool {
+		return c.ok(c.do("GET", "/v2.0/ports/"+id, "admin", nil), 200, "port")["status"] == "ACTIVE"
+	})
+	if !c.nova.Wait(netapi.EventVIFPlugged, id, 5*time.Second) {
+		t.Fatal("no network-vif-plugged")
+	}
+	// A port bound to a host without agent fails to bind.
+	other := c.ok(c.do("POST", "/v2.0/ports", "admin", map[string]any{"port": map[string]any{"network_id": net["id"], "binding:host_id": "nowhere"}}), 201, "port")
+	if other["binding:vif_type"] != "binding_failed" {
+		t.Fatalf("vif_type %v", other["binding:vif_type"])
 	}
 }

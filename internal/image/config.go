@@ -38,6 +38,7 @@ type DefaultOptions struct {
 	UseKeystoneLimits     bool     `opt:"use_keystone_limits" help:"Enforce per-project quotas from Keystone's unified limits (image_size_total and image_stage_total in MiB, image_count_total, image_count_uploading), as Glance does; see [oslo_limit]."`
 	PublicEndpoint        string   `opt:"public_endpoint" help:"URL announced in the version document; empty means the URL the client used."`
 	NodeStagingURI        string   `opt:"node_staging_uri" help:"file:// URL of the directory where the interoperable import stages data; empty means staging/ under the service's data directory."`
+	ImageCacheDir         string   `opt:"image_cache_dir" help:"Directory of the image cache; setting it enables the cache management API (/v2/cache, API 2.14 and later) as in Glance. Empty means no cache."`
 }
 
 // StoreOptions are glance-api.conf's [glance_store] options.

@@ -104,6 +104,7 @@ func New(cfg Config, d service.Deps) (*Service, error) {
 		MaxRequestBody:          cfg.Middleware.MaxRequestBodySize,
 		TaskTimeToLive:          time.Duration(cfg.Task.TimeToLive) * time.Hour,
 		Worker:                  worker,
+		CacheDir:                cfg.Default.ImageCacheDir,
 	}
 	if cfg.Default.UseKeystoneLimits {
 		opt.Limits = newKeystoneLimits(d.Credentials, d.Region, cfg.Limit)
@@ -122,18 +123,10 @@ func (s *Service) Name() string { return "glance" }
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.api.ServeHTTP(w, r) }
 
 // Start recovers what a crash of this worker left half done, removes
-// orphaned data, and loads the standard metadata definitions.
+// orphaned data, loads the standard metadata definitions and starts the
+// image cache's worker.
 func (s *Service) Start(ctx context.Context) error {
-	if err := s.api.Recover(ctx); err != nil {
-		return fmt.Errorf("image recovery: %w", err)
-	}
-	if err := s.api.Sweep(ctx); err != nil {
-		s.log.WarnContext(ctx, "image store sweep incomplete", "err", err)
-	}
-	if err := s.api.LoadMetadefs(ctx); err != nil {
-		return fmt.Errorf("image metadata definitions: %w", err)
-	}
-	return nil
+	return s.api.Start(ctx)
 }
 
 // Shutdown waits for imports in flight (they are cancelled when ctx ends;

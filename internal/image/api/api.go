@@ -73,6 +73,9 @@ type Options struct {
 	// Worker names this process in the images it is moving data into,
 	// so that after a crash it recovers its own and no other's.
 	Worker string
+	// CacheDir enables the image cache (/v2/cache, API 2.14 and later)
+	// in that directory; empty means no cache.
+	CacheDir string
 }
 
 // API serves the image API.
@@ -84,6 +87,8 @@ type API struct {
 	pol    *policy.Enforcer
 	log    *slog.Logger
 	router *rest.Router
+
+	cache *imageCache
 
 	schemas  map[string][]byte
 	specOnce sync.Once
@@ -136,6 +141,13 @@ func New(opt Options) (*API, error) {
 	if a.schemas, err = a.buildSchemas(); err != nil {
 		return nil, err
 	}
+	if opt.CacheDir != "" {
+		files, err := store.New(opt.CacheDir)
+		if err != nil {
+			return nil, err
+		}
+		a.cache = newImageCache(files)
+	}
 	a.bgCtx, a.bgCancel = context.WithCancel(context.Background())
 	a.router, err = rest.NewRouter(rest.Options{
 		Service:  "image",
@@ -145,11 +157,30 @@ func New(opt Options) (*API, error) {
 		MaxBody:  opt.MaxRequestBody,
 		AuthURL:  opt.AuthURL,
 		Log:      opt.Log,
-	}, a.imageRoutes(), a.dataRoutes(), a.memberRoutes(), a.schemaRoutes(), a.infoRoutes(), a.metadefRoutes(), a.taskRoutes())
+	}, a.imageRoutes(), a.dataRoutes(), a.memberRoutes(), a.schemaRoutes(), a.infoRoutes(), a.metadefRoutes(), a.taskRoutes(), a.cacheRoutes())
 	if err != nil {
 		return nil, err
 	}
 	return a, nil
+}
+
+// Start readies the API: it recovers what a crash of this worker left
+// half done, sweeps orphaned data, loads the standard metadata
+// definitions and starts the cache worker.
+func (a *API) Start(ctx context.Context) error {
+	if err := a.Recover(ctx); err != nil {
+		return fmt.Errorf("image recovery: %w", err)
+	}
+	if err := a.Sweep(ctx); err != nil {
+		a.log.WarnContext(ctx, "image store sweep incomplete", "err", err)
+	}
+	if err := a.LoadMetadefs(ctx); err != nil {
+		return fmt.Errorf("image metadata definitions: %w", err)
+	}
+	if a.cache != nil {
+		a.spawn(a.runCache)
+	}
+	return nil
 }
 
 // Close stops background work (imports in flight) and waits for it.
@@ -187,6 +218,13 @@ var versionAliases = map[string]bool{
 	"v2.6": true, "v2.7": true, "v2.9": true, "v2.15": true, "v2.17": true,
 }
 
+// cacheVersionAliases are the versions that exist with the image cache.
+var cacheVersionAliases = map[string]bool{"v2.14": true, "v2.16": true, "v2.18": true}
+
+func (a *API) versionAlias(v string) bool {
+	return versionAliases[v] || a.cache != nil && cacheVersionAliases[v]
+}
+
 // ServeHTTP negotiates the version as Glance does (/versions, /, and any
 // unknown prefix answer the version document) and serves the v2 API.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -195,7 +233,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	accept := r.Header.Get("Accept")
 	if v, ok := strings.CutPrefix(accept, "application/vnd.openstack.images-"); ok {
 		// Media-type versioning: the version comes from Accept, the path is the API's own.
-		if versionAliases[v] {
+		if a.versionAlias(v) {
 			a.serveV2(w, r, path)
 			return
 		}
@@ -205,7 +243,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case seg == "versions":
 		a.versions(w, r, http.StatusOK)
-	case versionAliases[seg]:
+	case a.versionAlias(seg):
 		a.serveV2(w, r, "/"+rest)
 	default:
 		a.versions(w, r, http.StatusMultipleChoices)
@@ -232,6 +270,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Length", fmt.Sprint(len(b)))
 	w.WriteHeader(status)
 	w.Write(b)
+}
+
+// cacheVersions lead Glance's version list when the image cache is on.
+var cacheVersions = []struct{ id, status string }{
+	{"2.18", "CURRENT"}, {"2.17", "SUPPORTED"}, {"2.16", "SUPPORTED"}, {"2.15", "SUPPORTED"}, {"2.14", "SUPPORTED"}, {"2.9", "SUPPORTED"},
 }
 
 // versionList is the v2 minor versions Glance announces without multiple
@@ -267,7 +310,11 @@ func (a *API) versions(w http.ResponseWriter, r *http.Request, status int) {
 	out := struct {
 		Versions []version `json:"versions"`
 	}{}
-	for _, v := range versionList {
+	list := versionList
+	if a.cache != nil {
+		list = append(append(list[:0:0], cacheVersions...), versionList[3:]...)
+	}
+	for _, v := range list {
 		out.Versions = append(out.Versions, version{ID: "v" + v.id, Status: v.status, Links: []link{{"self", href}}})
 	}
 	w.Header().Set("X-Openstack-Request-Id", logging.NewRequestID())

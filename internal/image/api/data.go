@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -406,6 +407,17 @@ func parseRange(h http.Header, size int64) (byteRange, error) {
 	return whole, nil
 }
 
+// openData opens an image's data, from the cache when it holds a copy.
+func (a *API) openData(im *db.Image) (*os.File, int64, error) {
+	if a.cache != nil && a.cache.isCached(im.ID) {
+		if f, size, err := a.cache.files.Open(a.cache.files.Location(im.ID)); err == nil {
+			a.cache.hit(im.ID)
+			return f, size, nil
+		}
+	}
+	return a.data.Open(im.Location)
+}
+
 type sectionFile struct {
 	*io.SectionReader
 	io.Closer
@@ -427,7 +439,7 @@ func (a *API) download(ctx context.Context, r *rest.Request) (any, error) {
 	if im.Location == "" {
 		return &rest.Response{Status: http.StatusNoContent}, nil
 	}
-	f, size, err := a.data.Open(im.Location)
+	f, size, err := a.openData(im)
 	if errors.Is(err, store.ErrNotFound) {
 		return &rest.Response{Status: http.StatusNoContent}, nil
 	}

@@ -698,6 +698,10 @@ func (a *API) removeData(ctx context.Context, im *db.Image) {
 	if err := a.stage.Delete(a.stage.Location(im.ID)); err != nil {
 		a.log.WarnContext(ctx, "could not remove staged data", "image_id", im.ID, "err", err)
 	}
+	if a.cache != nil {
+		a.cache.remove(im.ID)
+		a.cache.unqueue(im.ID)
+	}
 }
 
 func (a *API) deactivate(ctx context.Context, r *rest.Request) (any, error) {

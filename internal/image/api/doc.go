@@ -1,6 +1,7 @@
 // Package api is the HTTP face of tenku's image service: the Glance v2 API
 // (images, image data upload and download, the interoperable import,
-// members, tags, tasks, JSON schemas, discovery, metadata definitions) and
+// members, tags, tasks, JSON schemas, discovery, metadata definitions, the
+// image cache) and
 // Glance's version document, answered as Glance answers — status codes,
 // webob-style error bodies, headers — so that python-openstackclient,
 // glanceclient, openstacksdk, gophercloud and tempest work unchanged.

@@ -1,16 +1,3 @@
-// Package api is nova-api: the Compute API v2.1 with microversions 2.1 to
-// MaxVersion, wire-compatible with Nova's. Routes are declared as data in one
-// table per resource file; handlers validate, enforce Nova's default policy
-// rules, read and write the compute store, call Glance and Neutron through
-// the consumer-owned interfaces of compute/clients, and hand work to the
-// conductor and the compute agents over the bus (compute/rpc).
-//
-// Server actions are guarded by compute/states' guard table: the API moves
-// the instance into the action's task state with a compare-and-swap and
-// answers 409 when the instance is in a state that forbids the action.
-//
-// api imports platform/{rest,fault,authn,policy,logging}, compute/{conf,
-// objects,states,store,rpc,clients,scheduler}, and api/compute.
 package api
 
 import (
@@ -22,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	wire "github.com/tenku-cloud/tenku/api/compute"
 	"github.com/tenku-cloud/tenku/internal/compute/clients"
 	"github.com/tenku-cloud/tenku/internal/compute/conf"
 	"github.com/tenku-cloud/tenku/internal/compute/objects"
@@ -34,12 +22,20 @@ import (
 	"github.com/tenku-cloud/tenku/internal/platform/rest"
 )
 
-// MinVersion and MaxVersion bound the microversions tenku serves. 2.93 is
-// Nova's Zed maximum.
+// MinVersion and MaxVersion bound the microversions tenku serves
+// (api/compute's MinVersion and MaxVersion: 2.93 is Nova's Zed maximum).
 var (
-	MinVersion = rest.V(2, 1)
-	MaxVersion = rest.V(2, 93)
+	MinVersion = mustVersion(wire.MinVersion)
+	MaxVersion = mustVersion(wire.MaxVersion)
 )
+
+func mustVersion(s string) rest.Version {
+	v, err := rest.ParseVersion(s)
+	if err != nil {
+		panic("compute api: bad microversion constant " + s)
+	}
+	return v
+}
 
 // Deps are the API's collaborators.
 type Deps struct {

@@ -1,10 +1,3 @@
-// Package conf is the compute service's configuration, with nova.conf's
-// section and option names where Nova has an equivalent. The API, the
-// conductor, the scheduler worker and the compute agents all read it; the
-// package exists apart from internal/compute so that an agent process can
-// take its configuration without the API.
-//
-// conf imports the standard library and compute/scheduler only.
 package conf
 
 import (
@@ -130,14 +123,15 @@ type Compute struct {
 // FakeDriver is the [fake_driver] section: the resources the fake
 // hypervisor reports and knobs that inject faults.
 type FakeDriver struct {
-	VCPUs        int           `opt:"vcpus" help:"vCPUs the fake hypervisor reports."`
-	MemoryMB     int           `opt:"memory_mb" help:"Memory in MiB the fake hypervisor reports."`
-	DiskGB       int           `opt:"local_gb" help:"Local disk in GiB the fake hypervisor reports."`
-	HoldBuild    time.Duration `opt:"hold_build" help:"Keep every spawn waiting this long (instances stay BUILD/spawning)."`
-	FailSpawn    bool          `opt:"fail_spawn" help:"Fail every spawn (to exercise reschedules and ERROR)."`
-	FailSpawnNth int           `opt:"fail_spawn_every" help:"Fail every Nth spawn; 0 never."`
-	FailDestroy  bool          `opt:"fail_delete" help:"Fail every destroy."`
-	SpawnDelay   time.Duration `opt:"spawn_delay" help:"Time a spawn takes."`
+	VCPUs         int           `opt:"vcpus" help:"vCPUs the fake hypervisor reports."`
+	MemoryMB      int           `opt:"memory_mb" help:"Memory in MiB the fake hypervisor reports."`
+	DiskGB        int           `opt:"local_gb" help:"Local disk in GiB the fake hypervisor reports."`
+	HoldBuild     time.Duration `opt:"hold_build" help:"Keep every spawn waiting this long (instances stay BUILD/spawning)."`
+	FailSpawn     bool          `opt:"fail_spawn" help:"Fail every spawn (to exercise reschedules and ERROR)."`
+	FailSpawnNth  int           `opt:"fail_spawn_every" help:"Fail every Nth spawn; 0 never."`
+	FailDestroy   bool          `opt:"fail_delete" help:"Fail every destroy."`
+	SpawnDelay    time.Duration `opt:"spawn_delay" help:"Time a spawn takes."`
+	SnapshotDelay time.Duration `opt:"snapshot_delay" help:"Time taking a snapshot takes (the server stays in image_snapshot meanwhile)."`
 }
 
 // Default returns Nova's defaults, with the few devstack changes that make a
@@ -195,7 +189,7 @@ func Default() Config {
 			ShutdownTimeout:                         60 * time.Second,
 			ResourceUpdateInterval:                  60 * time.Second,
 		},
-		Fake: FakeDriver{VCPUs: 32, MemoryMB: 131072, DiskGB: 2000},
+		Fake: FakeDriver{VCPUs: 32, MemoryMB: 131072, DiskGB: 2000, SnapshotDelay: time.Second},
 	}
 }
 

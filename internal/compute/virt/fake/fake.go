@@ -1,12 +1,3 @@
-// Package fake is an in-memory hypervisor for tests and simulated clouds:
-// instances are records in a map, resources come from configuration, and
-// knobs inject the faults a real hypervisor shows (a spawn that hangs in
-// BUILD, fails, or a destroy that fails). One Driver value is one
-// hypervisor: an agent restarted with the same Driver finds its instances
-// still there, as a QEMU guest outlives its agent.
-//
-// fake imports the standard library, compute/conf, compute/states and
-// compute/virt.
 package fake
 
 import (
@@ -37,6 +28,9 @@ type Config struct {
 	FailSpawnEvery int
 	// FailDestroy fails every destroy.
 	FailDestroy bool
+	// SnapshotDelay is how long taking a snapshot takes (the server stays in
+	// image_snapshot meanwhile).
+	SnapshotDelay time.Duration
 }
 
 type guest struct {
@@ -74,7 +68,7 @@ var (
 
 // FromConf is the driver configuration of nova.conf's [fake_driver].
 func FromConf(c conf.FakeDriver) Config {
-	return Config{VCPUs: c.VCPUs, MemoryMB: c.MemoryMB, DiskGB: c.DiskGB, HoldBuild: c.HoldBuild, SpawnDelay: c.SpawnDelay,
+	return Config{VCPUs: c.VCPUs, MemoryMB: c.MemoryMB, DiskGB: c.DiskGB, HoldBuild: c.HoldBuild, SpawnDelay: c.SpawnDelay, SnapshotDelay: c.SnapshotDelay,
 		FailSpawn: c.FailSpawn, FailSpawnEvery: c.FailSpawnNth, FailDestroy: c.FailDestroy}
 }
 
@@ -313,7 +307,14 @@ func (d *Driver) Resume(_ context.Context, ref virt.Ref) error {
 
 // Snapshot returns a small raw disk image (64 KiB, a note at its start), which
 // image services' format inspectors accept as raw.
-func (d *Driver) Snapshot(_ context.Context, ref virt.Ref) (io.ReadCloser, string, error) {
+func (d *Driver) Snapshot(ctx context.Context, ref virt.Ref) (io.ReadCloser, string, error) {
+	if wait := d.cfg.SnapshotDelay; wait > 0 {
+		select {
+		case <-ctx.Done():
+			return nil, "", ctx.Err()
+		case <-time.After(wait):
+		}
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if _, err := d.get(ref); err != nil {

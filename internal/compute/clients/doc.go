@@ -1,0 +1,9 @@
+// Package clients holds the compute service's view of the services it calls:
+// the small interfaces it owns (Images for Glance, Network for Neutron), their
+// gophercloud implementations that speak REST with the user's token or the
+// service user's, as OpenStack does, and (in clients/fakes) in-memory fakes
+// for tests.
+//
+// clients imports platform/authn, platform/fault, compute/objects and
+// gophercloud.
+package clients

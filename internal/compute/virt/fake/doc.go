@@ -1,0 +1,10 @@
+// Package fake is an in-memory hypervisor for tests and simulated clouds:
+// instances are records in a map, resources come from configuration, and
+// knobs inject the faults a real hypervisor shows (a spawn that hangs in
+// BUILD, fails, or a destroy that fails). One Driver value is one
+// hypervisor: an agent restarted with the same Driver finds its instances
+// still there, as a QEMU guest outlives its agent.
+//
+// fake imports the standard library, compute/conf, compute/states and
+// compute/virt.
+package fake

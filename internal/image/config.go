@@ -24,21 +24,22 @@ type Config struct {
 
 // DefaultOptions are glance-api.conf's [DEFAULT] options.
 type DefaultOptions struct {
-	ImageSizeCap          int64    `opt:"image_size_cap" help:"Largest image, in bytes, an upload or import may bring; larger data is refused with 413."`
-	UserStorageQuota      string   `opt:"user_storage_quota" help:"Bytes of image data a project may keep, with an optional unit (B, KB, MB, GB, TB: 10GB); 0 means unlimited."`
-	EnabledImportMethods  []string `opt:"enabled_import_methods" help:"Import methods offered by the interoperable import. tenku implements glance-direct; web-download, glance-download and copy-image are answered as a Glance that has them disabled."`
-	ShowMultipleLocations bool     `opt:"show_multiple_locations" help:"Show the locations of image data (file:// URLs) in image records."`
-	ShowImageDirectURL    bool     `opt:"show_image_direct_url" help:"Show direct_url, the location of the image data, in image records."`
-	LimitParamDefault     int      `opt:"limit_param_default" help:"Page size of list requests that name no limit."`
-	APILimitMax           int      `opt:"api_limit_max" help:"Largest page a list request may ask for."`
-	ImageMemberQuota      int      `opt:"image_member_quota" help:"Most members an image may have; negative means unlimited."`
-	ImagePropertyQuota    int      `opt:"image_property_quota" help:"Most custom properties an image may have; negative means unlimited."`
-	ImageTagQuota         int      `opt:"image_tag_quota" help:"Most tags an image may have; negative means unlimited."`
-	ImageLocationQuota    int      `opt:"image_location_quota" help:"Most locations an image may have (the file store keeps one)."`
-	UseKeystoneLimits     bool     `opt:"use_keystone_limits" help:"Enforce per-project quotas from Keystone's unified limits (image_size_total and image_stage_total in MiB, image_count_total, image_count_uploading), as Glance does; see [oslo_limit]."`
-	PublicEndpoint        string   `opt:"public_endpoint" help:"URL announced in the version document; empty means the URL the client used."`
-	NodeStagingURI        string   `opt:"node_staging_uri" help:"file:// URL of the directory where the interoperable import stages data; empty means staging/ under the service's data directory."`
-	ImageCacheDir         string   `opt:"image_cache_dir" help:"Directory of the image cache; setting it enables the cache management API (/v2/cache, API 2.14 and later) as in Glance. Empty means no cache."`
+	ImageSizeCap            int64    `opt:"image_size_cap" help:"Largest image, in bytes, an upload or import may bring; larger data is refused with 413."`
+	UserStorageQuota        string   `opt:"user_storage_quota" help:"Bytes of image data a project may keep, with an optional unit (B, KB, MB, GB, TB: 10GB); 0 means unlimited."`
+	EnabledImportMethods    []string `opt:"enabled_import_methods" help:"Import methods offered by the interoperable import. tenku implements glance-direct; web-download, glance-download and copy-image are answered as a Glance that has them disabled."`
+	ShowMultipleLocations   bool     `opt:"show_multiple_locations" help:"Show the locations of image data (file:// URLs) in image records."`
+	ShowImageDirectURL      bool     `opt:"show_image_direct_url" help:"Show direct_url, the location of the image data, in image records."`
+	LimitParamDefault       int      `opt:"limit_param_default" help:"Page size of list requests that name no limit."`
+	APILimitMax             int      `opt:"api_limit_max" help:"Largest page a list request may ask for."`
+	ImageMemberQuota        int      `opt:"image_member_quota" help:"Most members an image may have; negative means unlimited."`
+	ImagePropertyQuota      int      `opt:"image_property_quota" help:"Most custom properties an image may have; negative means unlimited."`
+	ImageTagQuota           int      `opt:"image_tag_quota" help:"Most tags an image may have; negative means unlimited."`
+	ImageLocationQuota      int      `opt:"image_location_quota" help:"Most locations an image may have (the file store keeps one)."`
+	UseKeystoneLimits       bool     `opt:"use_keystone_limits" help:"Enforce per-project quotas from Keystone's unified limits (image_size_total and image_stage_total in MiB, image_count_total, image_count_uploading), as Glance does; see [oslo_limit]."`
+	PublicEndpoint          string   `opt:"public_endpoint" help:"URL announced in the version document; empty means the URL the client used."`
+	NodeStagingURI          string   `opt:"node_staging_uri" help:"file:// URL of the directory where the interoperable import stages data; empty means staging/ under the service's data directory."`
+	ImageCacheDir           string   `opt:"image_cache_dir" help:"Directory of the image cache; setting it enables the cache management API (/v2/cache, API 2.14 and later) as in Glance. Empty means no cache."`
+	CachePrefetcherInterval int      `opt:"cache_prefetcher_interval" help:"Seconds between runs of the cache prefetcher, which copies images queued for caching (PUT /v2/cache/{id}) into the cache; 0 copies each at once."`
 }
 
 // StoreOptions are glance-api.conf's [glance_store] options.
@@ -84,15 +85,16 @@ type MiddlewareOptions struct {
 func DefaultConfig() Config {
 	return Config{
 		Default: DefaultOptions{
-			ImageSizeCap:         1 << 40,
-			UserStorageQuota:     "0",
-			EnabledImportMethods: slices.Clone(api.SupportedImportMethods),
-			LimitParamDefault:    25,
-			APILimitMax:          1000,
-			ImageMemberQuota:     128,
-			ImagePropertyQuota:   128,
-			ImageTagQuota:        128,
-			ImageLocationQuota:   10,
+			ImageSizeCap:            1 << 40,
+			UserStorageQuota:        "0",
+			EnabledImportMethods:    slices.Clone(api.SupportedImportMethods),
+			LimitParamDefault:       25,
+			APILimitMax:             1000,
+			ImageMemberQuota:        128,
+			ImagePropertyQuota:      128,
+			ImageTagQuota:           128,
+			ImageLocationQuota:      10,
+			CachePrefetcherInterval: 300,
 		},
 		Store: StoreOptions{DefaultStore: "file"},
 		Format: FormatOptions{

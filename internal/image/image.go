@@ -105,6 +105,7 @@ func New(cfg Config, d service.Deps) (*Service, error) {
 		TaskTimeToLive:          time.Duration(cfg.Task.TimeToLive) * time.Hour,
 		Worker:                  worker,
 		CacheDir:                cfg.Default.ImageCacheDir,
+		CachePrefetcherInterval: time.Duration(cfg.Default.CachePrefetcherInterval) * time.Second,
 	}
 	if cfg.Default.UseKeystoneLimits {
 		opt.Limits = newKeystoneLimits(d.Credentials, d.Region, cfg.Limit)

@@ -35,7 +35,11 @@ func Components() []Component {
 			Config:     func() any { c := image.DefaultConfig(); return &c },
 			Migrations: image.Migrations,
 			Build: func(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
-				return image.New(*cfg.(*image.Config), d)
+				c := cfg.(*image.Config)
+				if c.Default.ImageCacheDir == "" {
+					c.Default.ImageCacheDir = filepath.Join(d.DataDir, "cache") // as devstack enables it
+				}
+				return image.New(*c, d)
 			},
 			After: func(ctx context.Context, s *Stack, svc service.Service) error {
 				if !s.TestData || s.ImageDir == "" {

@@ -56,6 +56,8 @@ type Options struct {
 	Region string
 	// AuthURL is Keystone's URL when this process does not run Keystone.
 	AuthURL string
+	// Host names this host to the agents (default: the hostname).
+	Host string
 	// Log receives the services' logs.
 	Log *slog.Logger
 	// Out receives the banner; nil means none.
@@ -273,7 +275,7 @@ func Start(ctx context.Context, all []Component, o Options) (*Stack, error) {
 			Credentials: s.ServiceCredentials(c.user()),
 			PublicURL:   s.URLs[c.Name], Region: s.Region,
 			DataDir:    filepath.Join(s.DataDir, c.Name),
-			Host:       hostname(),
+			Host:       s.host(),
 			PolicyFile: filepath.Join(s.ConfigDir, c.Name+"-policy.yaml"),
 		}
 		if c.Name != "keystone" {
@@ -404,6 +406,13 @@ func (h *served) Shutdown(ctx context.Context) error {
 	err := h.srv.Shutdown(ctx)
 	<-h.done
 	return err
+}
+
+func (s *Stack) host() string {
+	if s.Options.Host != "" {
+		return s.Options.Host
+	}
+	return hostname()
 }
 
 func hostname() string {

@@ -76,6 +76,9 @@ type Options struct {
 	// CacheDir enables the image cache (/v2/cache, API 2.14 and later)
 	// in that directory; empty means no cache.
 	CacheDir string
+	// CachePrefetcherInterval is how often queued images are copied into the
+	// cache; 0 copies each as soon as it is queued.
+	CachePrefetcherInterval time.Duration
 }
 
 // API serves the image API.

@@ -31,10 +31,12 @@ type imageCache struct {
 	hits   map[string]int64
 	access map[string]time.Time
 	wake   chan struct{}
+	// queuedAt is when each queued image was queued.
+	queuedAt map[string]time.Time
 }
 
 func newImageCache(s *store.Store) *imageCache {
-	return &imageCache{files: s, hits: map[string]int64{}, access: map[string]time.Time{}, wake: make(chan struct{}, 1)}
+	return &imageCache{files: s, hits: map[string]int64{}, access: map[string]time.Time{}, wake: make(chan struct{}, 1), queuedAt: map[string]time.Time{}}
 }
 
 // cachedEntry is one record of GET /v2/cache, as Glance's drivers report it.
@@ -84,12 +86,27 @@ func (c *imageCache) queue(id string) {
 	c.mu.Lock()
 	if !slices.Contains(c.queued, id) && !c.isCached(id) {
 		c.queued = append(c.queued, id)
+		c.queuedAt[id] = time.Now()
 	}
 	c.mu.Unlock()
 	select {
 	case c.wake <- struct{}{}:
 	default:
 	}
+}
+
+// dueIDs are the images queued at least age ago.
+func (c *imageCache) dueIDs(age time.Duration) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	now := time.Now()
+	for _, id := range c.queued {
+		if now.Sub(c.queuedAt[id]) >= age {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 func (c *imageCache) queuedIDs() []string {
@@ -104,6 +121,7 @@ func (c *imageCache) unqueue(id string) bool {
 	i := slices.Index(c.queued, id)
 	if i >= 0 {
 		c.queued = slices.Delete(c.queued, i, i+1)
+		delete(c.queuedAt, id)
 	}
 	return i >= 0
 }
@@ -126,11 +144,21 @@ func (c *imageCache) hit(id string) {
 	c.mu.Unlock()
 }
 
-// runCache is the cache worker: it copies queued images into the cache
-// until the API closes.
+// runCache is the cache worker (Glance's prefetcher): it copies queued images
+// into the cache until the API closes. With a prefetcher interval it runs once
+// per interval and takes the images queued at least an interval ago, so a
+// queued image stays visible in the queue for a while, as in Glance; without
+// one it copies each image as soon as it is queued.
 func (a *API) runCache(ctx context.Context) {
+	every := a.opt.CachePrefetcherInterval
+	var tick <-chan time.Time
+	if every > 0 {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
-		for _, id := range a.cache.queuedIDs() {
+		for _, id := range a.cache.dueIDs(every) {
 			if ctx.Err() != nil {
 				return
 			}
@@ -139,10 +167,15 @@ func (a *API) runCache(ctx context.Context) {
 			}
 			a.cache.unqueue(id)
 		}
+		wake := a.cache.wake
+		if every > 0 {
+			wake = nil
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-a.cache.wake:
+		case <-wake:
+		case <-tick:
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"testing"
+	"time"
 )
 
 // TestImageCache follows tempest's caching cycle.
@@ -64,4 +65,33 @@ func TestNoImageCache(t *testing.T) {
 		t.Fatalf("%q", m)
 	}
 	h.must(300, "GET", "/v2.18/images", "demo", nil)
+}
+
+// TestImageCachePrefetcherInterval: with an interval, a queued image stays in the
+// queue until the prefetcher's next run at least an interval later, then is cached.
+func TestImageCachePrefetcherInterval(t *testing.T) {
+	h := newHarness(t, func(o *Options) {
+		o.CacheDir = t.TempDir()
+		o.CachePrefetcherInterval = 300 * time.Millisecond
+	})
+	if err := h.api.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	id := h.create("demo", nil)
+	h.must(204, "PUT", "/v2/images/"+id+"/file", "demo", randomBytes(100))
+	queuedAt := time.Now()
+	h.must(202, "PUT", "/v2/cache/"+id, "admin", nil)
+	state := h.must(200, "GET", "/v2/cache", "admin", nil).json(t)
+	if q := state["queued_images"].([]any); len(q) != 1 || q[0] != id || len(state["cached_images"].([]any)) != 0 {
+		t.Fatalf("right after queueing: %v", state)
+	}
+	eventually(t, func() bool {
+		return len(h.must(200, "GET", "/v2/cache", "admin", nil).json(t)["cached_images"].([]any)) == 1
+	})
+	if waited := time.Since(queuedAt); waited < 300*time.Millisecond {
+		t.Fatalf("cached after %v, before a prefetcher interval passed", waited)
+	}
+	if q := h.must(200, "GET", "/v2/cache", "admin", nil).json(t)["queued_images"].([]any); len(q) != 0 {
+		t.Fatalf("still queued after caching: %v", q)
+	}
 }

@@ -20,6 +20,7 @@ type common struct {
 	configDir   string
 	databaseURL string
 	busURL      string
+	busPrefix   string
 	debug       bool
 	jsonLogs    bool
 	verbose     bool
@@ -33,6 +34,7 @@ func (c *common) register(cmd *cobra.Command) {
 	f.StringVar(&c.configDir, "config-dir", os.Getenv("TENKU_CONFIG_DIR"), "directory of per-service config files (keystone.conf, nova.conf, ...); default DATA_DIR/etc")
 	f.StringVar(&c.databaseURL, "database-url", os.Getenv("TENKU_DATABASE_URL"), "external database URL template, {service} replaced by each service's name (default: SQLite files in the data dir)")
 	f.StringVar(&c.busURL, "bus-url", os.Getenv("TENKU_BUS_URL"), "external NATS URL (default: an embedded server with no listener)")
+	f.StringVar(&c.busPrefix, "bus-prefix", os.Getenv("TENKU_BUS_PREFIX"), "prefix of every bus subject (\"cloud1.\"), for several clouds on one NATS")
 	f.StringVar(&c.region, "region", envOr("TENKU_REGION", "RegionOne"), "catalog region")
 	f.BoolVar(&c.debug, "debug", false, "log at debug level (every API request)")
 	f.BoolVar(&c.jsonLogs, "json-logs", false, "write logs as JSON lines")

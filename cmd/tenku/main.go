@@ -20,7 +20,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(stackCmd(), serveCmd(), manageCmd(), versionCmd())
+	root.AddCommand(stackCmd(), serveCmd(), agentCmd(), manageCmd(), versionCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "tenku:", err)
 		os.Exit(1)

@@ -3,11 +3,16 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenku-cloud/tenku/internal/compute"
+	"github.com/tenku-cloud/tenku/internal/identity"
 	"github.com/tenku-cloud/tenku/internal/platform/config"
 	"github.com/tenku-cloud/tenku/internal/platform/store"
 	"github.com/tenku-cloud/tenku/internal/stack"
@@ -82,6 +87,9 @@ func dbCmd() *cobra.Command {
 				if c.Migrations.FS == nil {
 					continue
 				}
+				if err := store.EnsureDatabase(ctx, d.url(c.Name)); err != nil {
+					return err
+				}
 				db, err := store.Open(ctx, d.url(c.Name))
 				if err != nil {
 					return err
@@ -143,10 +151,12 @@ func configCmd() *cobra.Command {
 				want[a] = true
 			}
 			found := 0
+			printed := map[string]bool{}
 			for _, c := range all {
-				if len(args) > 0 && !want[c.Name] && !want[c.ConfFile] {
+				if len(args) > 0 && !want[c.Name] && !want[c.ConfFile] || c.ConfFile == "" || printed[c.ConfFile] {
 					continue
 				}
+				printed[c.ConfFile] = true
 				found++
 				w := os.Stdout
 				if outDir != "" {
@@ -176,4 +186,110 @@ func configCmd() *cobra.Command {
 }
 
 // manageIdentityCmds are Keystone's manage commands (bootstrap, fernet).
-func manageIdentityCmds() []*cobra.Command { return nil }
+func manageIdentityCmds() []*cobra.Command {
+	var (
+		d         dbFlags
+		adminPass string
+		svcPass   string
+		hostIP    string
+		region    string
+	)
+	bootstrap := &cobra.Command{
+		Use:   "bootstrap",
+		Short: "Create the default domain, projects, roles, admin/demo and service users, and the catalog (keystone-manage bootstrap)",
+		Long: `bootstrap is keystone-manage bootstrap plus devstack's test users, for split
+deployments: it creates what is missing in Keystone's database, keeps what
+exists, and publishes every service named by --services (default: all) at its
+default port on --host-ip. Running it again is harmless.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			adminPass = firstOf(adminPass, os.Getenv("ADMIN_PASSWORD"))
+			svcPass = firstOf(svcPass, os.Getenv("SERVICE_PASSWORD"))
+			if adminPass == "" || svcPass == "" {
+				return fmt.Errorf("--admin-password and --service-password (or ADMIN_PASSWORD, SERVICE_PASSWORD) are required")
+			}
+			comps, err := d.components()
+			if err != nil {
+				return err
+			}
+			ctx := context.Background()
+			db, err := store.Open(ctx, d.url("keystone"))
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			var users []string
+			var catalog []identity.CatalogService
+			for _, c := range comps {
+				if c.Port < 0 {
+					continue
+				}
+				if c.Name != "keystone" {
+					users = append(users, c.Name)
+				}
+				url := fmt.Sprintf("http://%s%s", net.JoinHostPort(hostIP, strconv.Itoa(c.Port)), c.Path)
+				catalog = append(catalog, identity.CatalogService{Name: c.Name, Type: c.Type, Description: c.Title,
+					PublicURL: url, InternalURL: url, AdminURL: url})
+			}
+			cfg := identity.DefaultConfig()
+			err = identity.Bootstrap(ctx, db, identity.BootstrapOptions{AdminPassword: adminPass, ServicePassword: svcPass,
+				ServiceUsers: users, Region: region, Services: catalog, Config: &cfg})
+			if err != nil {
+				return err
+			}
+			fmt.Printf("bootstrapped %s: users admin, demo and %s; %d catalog entries in %s\n", db.URL, strings.Join(users, ", "), len(catalog), region)
+			for _, c := range comps {
+				if c.Name != "nova" {
+					continue
+				}
+				ndb, err := store.Open(ctx, d.url("nova"))
+				if err != nil {
+					return err
+				}
+				defer ndb.Close()
+				if err := compute.EnsureDefaultFlavors(ctx, ndb); err != nil {
+					return err
+				}
+				fmt.Printf("devstack's flavors exist in %s\n", ndb.URL)
+			}
+			return nil
+		},
+	}
+	d.register(bootstrap)
+	f := bootstrap.Flags()
+	f.StringVar(&adminPass, "admin-password", "", "password of admin and demo")
+	f.StringVar(&svcPass, "service-password", "", "password of the service users")
+	f.StringVar(&hostIP, "host-ip", envOr("TENKU_HOST_IP", "127.0.0.1"), "address published in the catalog")
+	f.StringVar(&region, "region", "RegionOne", "catalog region")
+
+	var fd dbFlags
+	var maxKeys int
+	fernetCmd := &cobra.Command{Use: "fernet", Short: "Fernet token keys (kept in Keystone's database, shared by every node)"}
+	rotate := &cobra.Command{
+		Use:   "rotate",
+		Short: "Promote the staged key, stage a new one, and prune beyond --max-active-keys (keystone-manage fernet_rotate)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := context.Background()
+			db, err := store.Open(ctx, fd.url("keystone"))
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			idx, err := identity.RotateFernetKeys(ctx, db, maxKeys)
+			if err != nil {
+				return err
+			}
+			primary := 0
+			for _, i := range idx {
+				primary = max(primary, i)
+			}
+			fmt.Printf("fernet keys now %v (0 is staged, %d is primary); running Keystones pick them up within a second\n", idx, primary)
+			return nil
+		},
+	}
+	fd.register(rotate)
+	rotate.Flags().IntVar(&maxKeys, "max-active-keys", identity.DefaultConfig().FernetTokens.MaxActiveKeys, "keys kept, staged and primary included")
+	fernetCmd.AddCommand(rotate)
+	return []*cobra.Command{bootstrap, fernetCmd}
+}

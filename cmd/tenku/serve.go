@@ -52,7 +52,7 @@ must have been bootstrapped (tenku manage db sync && tenku manage bootstrap).`,
 			defer stop()
 			s, err := stack.Start(ctx, all, stack.Options{
 				DataDir: c.dataDir, HostIP: c.hostIP, Secrets: stack.Secrets{ServicePassword: pass},
-				Services: names, ConfigDir: c.configDir, DatabaseURL: c.databaseURL, BusURL: c.busURL,
+				Services: names, ConfigDir: c.configDir, DatabaseURL: c.databaseURL, BusURL: c.busURL, BusPrefix: c.busPrefix,
 				Region: c.region, Log: log, AuthURL: authURL,
 			})
 			if err != nil {

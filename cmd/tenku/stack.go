@@ -73,7 +73,7 @@ enable_service, disable_service) is read from --local-conf, ./local.conf,
 			defer stop()
 			s, err := stack.Start(ctx, all, stack.Options{
 				DataDir: c.dataDir, HostIP: c.hostIP, Secrets: secrets, Services: services,
-				ConfigDir: c.configDir, DatabaseURL: c.databaseURL, BusURL: c.busURL,
+				ConfigDir: c.configDir, DatabaseURL: c.databaseURL, BusURL: c.busURL, BusPrefix: c.busPrefix,
 				ImageDir: imageDir, Region: c.region, Log: log, TestData: true,
 			})
 			if err != nil {

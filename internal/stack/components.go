@@ -90,10 +90,10 @@ func Components() []Component {
 			// The host's network agent (devstack's q-agt, q-dhcp, q-l3, q-meta in
 			// one), on the fake data plane until the Linux one lands.
 			Name: "neutron-agent", Type: "network-agent", Title: "Neutron agent", Port: -1, User: "neutron",
-			Devstack: []string{"q-agt", "q-dhcp", "q-l3", "q-meta", "neutron-agent"},
-			Config:   func() any { c := networkagent.DefaultConfig(); return &c },
+			ConfFile: "neutron_agent.ini", Devstack: []string{"q-agt", "q-dhcp", "q-l3", "q-meta", "neutron-agent"},
+			Config: func() any { return &agentFile{Agent: networkagent.DefaultConfig()} },
 			Build: func(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
-				return networkagent.New(*cfg.(*networkagent.Config), d, fakedataplane.New())
+				return networkagent.New(cfg.(*agentFile).Agent, d, fakedataplane.New())
 			},
 		},
 		{
@@ -124,6 +124,11 @@ func Components() []Component {
 			},
 		},
 	}
+}
+
+// agentFile is neutron_agent.ini: the network agent's [agent] section.
+type agentFile struct {
+	Agent networkagent.Config `section:"agent"`
 }
 
 // seedImageDir gives a new image directory one image, so that a fresh cloud can

@@ -43,6 +43,8 @@ type Options struct {
 	DatabaseURL string
 	// BusURL is an external NATS; empty embeds one.
 	BusURL string
+	// BusPrefix is put before every bus subject, for several clouds on one NATS.
+	BusPrefix string
 	// TestData creates devstack's users, projects, catalog, flavors, images and
 	// networks (tenku stack); tenku serve leaves that to tenku manage bootstrap.
 	TestData bool
@@ -251,7 +253,7 @@ func Start(ctx context.Context, all []Component, o Options) (*Stack, error) {
 		}
 	}()
 
-	b, err := bus.Open(ctx, bus.Options{URL: o.BusURL, Name: "tenku-stack", Log: s.Log.With("service", "bus")})
+	b, err := bus.Open(ctx, bus.Options{URL: o.BusURL, Prefix: o.BusPrefix, Name: "tenku-stack", Log: s.Log.With("service", "bus")})
 	if err != nil {
 		return nil, err
 	}
@@ -358,6 +360,9 @@ func (s *Stack) DatabaseURL(name string) string {
 }
 
 func (s *Stack) openDB(ctx context.Context, c Component) (*store.DB, error) {
+	if err := store.EnsureDatabase(ctx, s.DatabaseURL(c.Name)); err != nil {
+		return nil, err
+	}
 	db, err := store.Open(ctx, s.DatabaseURL(c.Name))
 	if err != nil {
 		return nil, err

@@ -65,9 +65,10 @@ type WireError struct {
 
 // Bus is a connection to NATS, and the embedded server when there is one.
 type Bus struct {
-	nc  *nats.Conn
-	ns  *server.Server
-	log *slog.Logger
+	prefix string
+	nc     *nats.Conn
+	ns     *server.Server
+	log    *slog.Logger
 
 	mu   sync.Mutex
 	subs []*Subscription
@@ -82,7 +83,10 @@ type Options struct {
 	Name string
 	// StoreDir is where the embedded server keeps state (unused without JetStream).
 	StoreDir string
-	Log      *slog.Logger
+	// Prefix is put before every subject ("cloud1."), so that several clouds
+	// can share one NATS without hearing each other.
+	Prefix string
+	Log    *slog.Logger
 }
 
 // Open connects to NATS, embedding a server with no listener when opt.URL is empty.
@@ -90,7 +94,7 @@ func Open(ctx context.Context, opt Options) (*Bus, error) {
 	if opt.Log == nil {
 		opt.Log = logging.Discard()
 	}
-	b := &Bus{log: opt.Log}
+	b := &Bus{log: opt.Log, prefix: opt.Prefix}
 	copts := []nats.Option{
 		nats.Name(opt.Name),
 		nats.MaxReconnects(-1),
@@ -185,7 +189,7 @@ func (b *Bus) Call(ctx context.Context, subject, method string, args, result any
 		ctx, cancel = context.WithTimeout(ctx, DefaultCallTimeout)
 		defer cancel()
 	}
-	resp, err := b.nc.RequestWithContext(ctx, subject, msg)
+	resp, err := b.nc.RequestWithContext(ctx, b.prefix+subject, msg)
 	if err != nil {
 		switch {
 		case errors.Is(err, nats.ErrNoResponders):
@@ -221,7 +225,7 @@ func (b *Bus) Cast(ctx context.Context, subject, method string, args any) error 
 	if err != nil {
 		return err
 	}
-	if err := b.nc.Publish(subject, msg); err != nil {
+	if err := b.nc.Publish(b.prefix+subject, msg); err != nil {
 		return fmt.Errorf("cast %s to %s: %w", method, subject, err)
 	}
 	return nil
@@ -280,9 +284,9 @@ func (b *Bus) Serve(ctx context.Context, subject string, o ServeOptions, handler
 	}
 	var err error
 	if o.Queue != "" {
-		s.sub, err = b.nc.QueueSubscribe(subject, o.Queue, cb)
+		s.sub, err = b.nc.QueueSubscribe(b.prefix+subject, o.Queue, cb)
 	} else {
-		s.sub, err = b.nc.Subscribe(subject, cb)
+		s.sub, err = b.nc.Subscribe(b.prefix+subject, cb)
 	}
 	if err != nil {
 		cancel()

@@ -225,6 +225,30 @@ func TestExternalNATS(t *testing.T) {
 	}
 }
 
+// TestPrefixesSeparateClouds: two clouds on one NATS do not hear each other.
+func TestPrefixesSeparateClouds(t *testing.T) {
+	ctx := context.Background()
+	srv, err := Open(ctx, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	// Both clouds connect through the same in-process server.
+	a := &Bus{nc: srv.nc, prefix: "cloudA.", log: srv.log}
+	b := &Bus{nc: srv.nc, prefix: "cloudB.", log: srv.log}
+	a.Serve(ctx, "svc", ServeOptions{Queue: "q"}, map[string]Handler{"who": func(context.Context, json.RawMessage) (any, error) { return "A", nil }})
+	b.Serve(ctx, "svc", ServeOptions{Queue: "q"}, map[string]Handler{"who": func(context.Context, json.RawMessage) (any, error) { return "B", nil }})
+	for i := 0; i < 10; i++ {
+		var ga, gb string
+		if err := a.Call(ctx, "svc", "who", nil, &ga); err != nil || ga != "A" {
+			t.Fatalf("cloud A reached %q (%v)", ga, err)
+		}
+		if err := b.Call(ctx, "svc", "who", nil, &gb); err != nil || gb != "B" {
+			t.Fatalf("cloud B reached %q (%v)", gb, err)
+		}
+	}
+}
+
 func TestHostSubject(t *testing.T) {
 	if s := HostSubject("compute", "node-1.example.com"); s != "compute.node-1_example_com" {
 		t.Fatal(s)

@@ -17,7 +17,9 @@ func TestRESTAdapter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := REST{E: e, Message: func(rule string) string { return "You are not authorized to perform the requested action: " + rule + "." }}
+	r := REST{E: e, Message: func(rule string) string {
+		return "You are not authorized to perform the requested action: " + rule + "."
+	}}
 	ctx := context.Background()
 	member := &authn.Context{UserID: "u", ProjectID: "p1", Roles: []string{"member"}}
 	if err := r.Enforce(ctx, "thing:delete", map[string]any{"project_id": "p1"}, member); err != nil {

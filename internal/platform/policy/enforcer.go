@@ -229,8 +229,10 @@ func (e *Enforcer) build(file map[string]any) *ruleset {
 		rs.rules[d.Name] = &entry{name: d.Name, root: root, registered: d}
 	}
 	if len(orWithOld) > 0 {
-		e.log.Warn("policy rules accept their deprecated defaults too; set enforce_new_defaults once the deployment is ready for the new ones",
-			"rules", orWithOld)
+		// oslo warns once per rule; one line with the count says the same. The
+		// names are at debug level.
+		e.log.Info("policy rules also accept their deprecated defaults (enforce_new_defaults is off)", "count", len(orWithOld))
+		e.log.Debug("policy rules accepting deprecated defaults", "rules", orWithOld)
 	}
 	rs.def = rs.rules[e.opts.DefaultRule]
 	e.link(rs)

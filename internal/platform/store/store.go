@@ -427,3 +427,46 @@ func In[T any](vals []T) (string, []any) {
 	}
 	return "(" + placeholders(len(vals)) + ")", args
 }
+
+// EnsureDatabase creates the database a PostgreSQL or MySQL URL names when it
+// does not exist yet (devstack creates each service's database the same way);
+// SQLite files are created on open anyway.
+func EnsureDatabase(ctx context.Context, rawURL string) error {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return fmt.Errorf("database url: %w", err)
+	}
+	scheme, _, _ := strings.Cut(u.Scheme, "+")
+	name := strings.TrimPrefix(u.Path, "/")
+	if name == "" || strings.ContainsAny(name, "`\"'; ") {
+		return fmt.Errorf("database url %s: no usable database name", redact(u))
+	}
+	admin := *u
+	switch scheme {
+	case "postgres", "postgresql":
+		admin.Path = "/postgres"
+	case "mysql", "mariadb":
+		admin.Path = "/"
+	default:
+		return nil
+	}
+	db, err := Open(ctx, admin.String())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if db.Dialect == MySQL {
+		_, err = db.Exec(ctx, "CREATE DATABASE IF NOT EXISTS `"+name+"` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+		return err
+	}
+	var n int
+	if err := db.QueryRow(ctx, "SELECT COUNT(*) FROM pg_database WHERE datname = ?", name).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		if _, err := db.Exec(ctx, `CREATE DATABASE "`+name+`"`); err != nil && !IsUnique(err) {
+			return err
+		}
+	}
+	return nil
+}

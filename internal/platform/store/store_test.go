@@ -4,6 +4,8 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -224,5 +226,40 @@ func TestOpenErrors(t *testing.T) {
 	defer db.Close()
 	if _, err := db.Migrate(ctx, testMigrations); err != nil {
 		t.Fatalf("in-memory sqlite: %v", err)
+	}
+}
+
+func TestEnsureDatabase(t *testing.T) {
+	ctx := context.Background()
+	for _, d := range []store.Dialect{store.Postgres, store.MySQL} {
+		t.Run(string(d), func(t *testing.T) {
+			storetest.Open(t, d) // skips (or fails in CI) without the server
+			name := "tenku_ensure_" + strings.ReplaceAll(strings.TrimPrefix(time.Now().Format("150405.000000"), ""), ".", "")
+			u := storetest.ServerURL(d)
+			pu, _ := url.Parse(u)
+			pu.Path = "/" + name
+			for i := 0; i < 2; i++ { // the second call finds it there
+				if err := store.EnsureDatabase(ctx, pu.String()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			db, err := store.Open(ctx, pu.String())
+			if err != nil {
+				t.Fatalf("open the ensured database: %v", err)
+			}
+			db.Close()
+			drop := "DROP DATABASE " + name
+			if d == store.Postgres {
+				drop += " WITH (FORCE)"
+			}
+			srv, err := store.Open(ctx, u)
+			if err == nil {
+				srv.Exec(ctx, drop)
+				srv.Close()
+			}
+		})
+	}
+	if err := store.EnsureDatabase(ctx, "postgres://x@127.0.0.1/a;drop"); err == nil {
+		t.Fatal("a database name with ; must be refused")
 	}
 }

@@ -183,15 +183,19 @@ func (a *Agent) finishResize(ctx context.Context, args rpc.ResizeArgs) {
 	if node == "" {
 		node = a.host
 	}
+	// The migration is finished before the instance shows VERIFY_RESIZE, so
+	// that a confirm the client sends at once finds it.
+	st := "finished"
+	a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})
 	_, err = a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{VMState: &vm, TaskState: &none, PowerState: &power,
 		Flavor: &newFlavor, OldFlavor: &oldFlavor, ClearNewFlavor: true, Host: &host, Node: &node, NetworkInfo: &vifs},
 		Expect: store.Expect{Task: []states.Task{states.ResizeFinish}}, Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}})
 	if err != nil {
+		st = "error"
+		a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})
 		a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{})
 		return
 	}
-	st := "finished"
-	a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})
 	a.log.InfoContext(ctx, "resize finished", "instance_id", inst.UUID, "vm_state", "resized", "flavor", newFlavor.Name)
 }
 
@@ -224,9 +228,9 @@ func (a *Agent) confirmResize(ctx context.Context, args rpc.ResizeArgs) {
 	if err := a.cond.FreeAllocations(ctx, m.UUID, ""); err != nil {
 		a.log.WarnContext(ctx, "free source claim", "instance_id", inst.UUID, "err", err)
 	}
+	var release map[string]int
 	if inst.OldFlavor != nil {
-		a.cond.ReleaseQuota(ctx, rpc.QuotaArgs{ProjectID: inst.ProjectID, UserID: inst.UserID, Amounts: map[string]int{
-			"cores": inst.OldFlavor.VCPUs - inst.Flavor.VCPUs, "ram": inst.OldFlavor.MemoryMB - inst.Flavor.MemoryMB}})
+		release = map[string]int{"cores": inst.OldFlavor.VCPUs - inst.Flavor.VCPUs, "ram": inst.OldFlavor.MemoryMB - inst.Flavor.MemoryMB}
 	}
 	vm := states.Active
 	if inst.SystemMetadata["old_vm_state"] == string(states.Stopped) {
@@ -234,7 +238,7 @@ func (a *Agent) confirmResize(ctx context.Context, args rpc.ResizeArgs) {
 	}
 	none := states.NoTask
 	if _, err := a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{VMState: &vm, TaskState: &none, ClearOldFlavor: true, SysMetaDelete: []string{"old_vm_state"}},
-		Expect: store.Expect{VM: []states.VM{states.Resized}}, Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}}); err != nil {
+		Expect: store.Expect{VM: []states.VM{states.Resized}}, Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}, Release: release}); err != nil {
 		return
 	}
 	st := "confirmed"
@@ -333,11 +337,10 @@ func (a *Agent) finishRevert(ctx context.Context, args rpc.ResizeArgs) {
 	}
 	if _, serr := a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{VMState: &vm, TaskState: &none, PowerState: &power, Flavor: &old,
 		ClearOldFlavor: true, ClearNewFlavor: true, Host: &host, Node: &node, NetworkInfo: &vifs, SysMetaDelete: []string{"old_vm_state"}},
-		Expect: store.Expect{Task: []states.Task{states.ResizeReverting}}, Finish: []store.EventRef{fin}, Fault: f}); serr != nil {
+		Expect: store.Expect{Task: []states.Task{states.ResizeReverting}}, Finish: []store.EventRef{fin}, Fault: f,
+		Release: map[string]int{"cores": newFlavor.VCPUs - old.VCPUs, "ram": newFlavor.MemoryMB - old.MemoryMB}}); serr != nil {
 		return
 	}
-	a.cond.ReleaseQuota(ctx, rpc.QuotaArgs{ProjectID: inst.ProjectID, UserID: inst.UserID, Amounts: map[string]int{
-		"cores": newFlavor.VCPUs - old.VCPUs, "ram": newFlavor.MemoryMB - old.MemoryMB}})
 	st := "reverted"
 	a.cond.UpdateMigration(ctx, m.UUID, store.MigrationUpdate{Status: &st})
 	a.log.InfoContext(ctx, "resize reverted", "instance_id", inst.UUID, "vm_state", vm)

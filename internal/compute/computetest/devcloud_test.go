@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 
 	"github.com/tenku-cloud/tenku/internal/compute"
+	"github.com/tenku-cloud/tenku/internal/compute/agent"
 	"github.com/tenku-cloud/tenku/internal/compute/clients/fakes"
 	"github.com/tenku-cloud/tenku/internal/compute/virt/fake"
 	"github.com/tenku-cloud/tenku/internal/network"
@@ -132,6 +134,7 @@ flavor_ref = 42
 flavor_ref_alt = 84
 min_microversion = 2.1
 max_microversion = 2.93
+min_compute_nodes = 2
 build_timeout = 60
 build_interval = 1
 hypervisor_type = fake
@@ -142,14 +145,15 @@ resize = true
 pause = true
 shelve = true
 suspend = true
-cold_migration = false
-live_migration = false
+cold_migration = true
+live_migration = true
 metadata_service = false
 rescue = true
-interface_attach = false
+interface_attach = true
+stable_rescue = true
 snapshot = true
 config_drive = true
-change_password = false
+change_password = true
 vnc_console = false
 spice_console = false
 serial_console = false
@@ -211,11 +215,17 @@ func neutronComponent() stack.Component {
 			if err != nil {
 				return nil, err
 			}
-			ag, err := network.NewAgent(*c, d, netfake.New())
-			if err != nil {
-				return nil, err
+			w := &withAgent{Service: svc}
+			for _, h := range devHosts(d.Host) {
+				hd := d
+				hd.Host = h
+				ag, err := network.NewAgent(*c, hd, netfake.New())
+				if err != nil {
+					return nil, err
+				}
+				w.agents = append(w.agents, ag)
 			}
-			return &withAgent{Service: svc, agent: ag}, nil
+			return w, nil
 		},
 		After: func(ctx context.Context, s *stack.Stack, svc service.Service) error {
 			_, admin, err := s.Login(ctx, "admin", "admin")
@@ -233,21 +243,68 @@ func neutronComponent() stack.Component {
 	}
 }
 
-// withAgent runs the network server and its agent as one service.
+// devHosts are the hypervisor hosts of the development cloud: this host and
+// TENKU_DEVCLOUD_HOSTS-1 more (default 2 in all, so that tempest's
+// migration tests run).
+func devHosts(host string) []string {
+	n := 2
+	if v, err := strconv.Atoi(os.Getenv("TENKU_DEVCLOUD_HOSTS")); err == nil && v > 0 {
+		n = v
+	}
+	hosts := []string{host}
+	for i := 2; i <= n; i++ {
+		hosts = append(hosts, fmt.Sprintf("%s-%d", host, i))
+	}
+	return hosts
+}
+
+// withAgent runs the network server and its agents as one service.
 type withAgent struct {
 	*network.Service
-	agent service.Service
+	agents []service.Service
 }
 
 func (w *withAgent) Start(ctx context.Context) error {
 	if err := w.Service.Start(ctx); err != nil {
 		return err
 	}
-	return w.agent.Start(ctx)
+	for _, a := range w.agents {
+		if err := a.Start(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (w *withAgent) Shutdown(ctx context.Context) error {
-	w.agent.Shutdown(ctx)
+	for _, a := range w.agents {
+		a.Shutdown(ctx)
+	}
+	return w.Service.Shutdown(ctx)
+}
+
+// withComputes runs Nova and the agents of the extra hosts as one service.
+type withComputes struct {
+	*compute.Service
+	agents []*agent.Agent
+}
+
+func (w *withComputes) Start(ctx context.Context) error {
+	if err := w.Service.Start(ctx); err != nil {
+		return err
+	}
+	for _, a := range w.agents {
+		if err := a.Start(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *withComputes) Shutdown(ctx context.Context) error {
+	for _, a := range w.agents {
+		a.Shutdown(ctx)
+	}
 	return w.Service.Shutdown(ctx)
 }
 
@@ -263,11 +320,27 @@ func novaComponent(net *fakes.Network) stack.Component {
 		Build: func(ctx context.Context, s *stack.Stack, cfg any, d service.Deps) (service.Service, error) {
 			c := cfg.(*compute.Config)
 			opts := []compute.Option{compute.WithDefaultFlavors(), compute.WithAgent(fake.New(fake.FromConf(c.Fake)))}
+			var aopts []agent.Option
 			if net != nil {
 				c.Default.VIFPluggingTimeout = 0
 				opts = append(opts, compute.WithClients(nil, net))
+				aopts = append(aopts, agent.WithClients(nil, net))
 			}
-			return compute.New(*c, d, opts...)
+			svc, err := compute.New(*c, d, opts...)
+			if err != nil {
+				return nil, err
+			}
+			w := &withComputes{Service: svc}
+			for _, h := range devHosts(d.Host)[1:] {
+				hd := d
+				hd.Host, hd.DataDir = h, filepath.Join(d.DataDir, h)
+				ag, err := agent.New(*c, hd, fake.New(fake.FromConf(c.Fake)), aopts...)
+				if err != nil {
+					return nil, err
+				}
+				w.agents = append(w.agents, ag)
+			}
+			return w, nil
 		},
 	}
 }

@@ -2,6 +2,7 @@ package conf
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/tenku-cloud/tenku/internal/compute/scheduler"
@@ -168,7 +169,8 @@ func Default() Config {
 		},
 		Scheduler: Scheduler{MaxAttempts: sc.MaxAttempts, Workers: 64, RefreshInterval: 2 * time.Second},
 		FilterScheduler: FilterScheduler{
-			EnabledFilters:                    sc.EnabledFilters,
+			// devstack adds the same_host and different_host hints' filters.
+			EnabledFilters:                    append(slices.Clone(sc.EnabledFilters), "SameHostFilter", "DifferentHostFilter"),
 			WeightClasses:                     sc.Weighers,
 			HostSubsetSize:                    sc.HostSubsetSize,
 			ShuffleBestSameWeighedHosts:       sc.ShuffleBestSameWeighedHosts,

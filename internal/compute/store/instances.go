@@ -585,6 +585,10 @@ type Save struct {
 	Fault  *objects.Fault `json:"fault,omitempty"`
 	// FinishAction marks the action of this request id finished.
 	FinishAction string `json:"finish_action,omitempty"`
+	// Release gives quota of the instance's project and user back in the
+	// same transaction (a confirmed or reverted resize), so that usage and
+	// flavor never disagree; amounts that are not positive are ignored.
+	Release map[string]int `json:"release_quota,omitempty"`
 }
 
 // Save applies a Save in one transaction and returns the instance as saved.
@@ -725,7 +729,20 @@ func (s *Store) save(ctx context.Context, tx *store.Tx, sv Save) (*objects.Insta
 	if err := s.eventsAndFault(ctx, tx, sv.UUID, sv.Start, sv.Finish, sv.Fault, sv.FinishAction); err != nil {
 		return nil, err
 	}
-	return s.instance(ctx, tx, sv.UUID, GetOptions{})
+	out, err := s.instance(ctx, tx, sv.UUID, GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	release := map[string]int{}
+	for k, v := range sv.Release {
+		if v > 0 {
+			release[k] = v
+		}
+	}
+	if len(release) == 0 {
+		return out, nil
+	}
+	return out, s.release(ctx, tx, out.ProjectID, out.UserID, release)
 }
 
 func (s *Store) eventsAndFault(ctx context.Context, tx *store.Tx, uuid string, start, finish []EventRef, f *objects.Fault, finishAction string) error {

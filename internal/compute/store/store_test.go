@@ -387,3 +387,40 @@ func TestFlavorsKeypairsGroupsAggregates(t *testing.T) {
 		}
 	})
 }
+
+// A Save that gives quota back does it in its own transaction and only for
+// positive amounts; a Save that fails its compare-and-swap gives nothing.
+func TestSaveReleasesQuota(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s := open(t, db)
+		inst := newInstance("pq")
+		if err := s.Reserve(ctx, &cstore.Reservation{ProjectID: "pq", UserID: "u1", Deltas: map[string]int{"ram": 4096, "cores": 2}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateInstances(ctx, []cstore.NewInstance{{Instance: inst}}, nil,
+			cstore.ActionStart{Action: "create", RequestID: "req-q", UserID: "u1", ProjectID: "pq"}); err != nil {
+			t.Fatal(err)
+		}
+		active := states.Active
+		bad := cstore.Save{UUID: inst.UUID, Update: cstore.Update{VMState: &active}, Expect: cstore.Expect{VM: []states.VM{states.Resized}},
+			Release: map[string]int{"ram": 1024}}
+		if _, err := s.Save(ctx, bad); err == nil {
+			t.Fatal("a save from the wrong state succeeded")
+		}
+		good := cstore.Save{UUID: inst.UUID, Update: cstore.Update{VMState: &active}, Expect: cstore.Expect{VM: []states.VM{states.Building}},
+			Release: map[string]int{"ram": 1024, "cores": -1}}
+		if _, err := s.Save(ctx, good); err != nil {
+			t.Fatal(err)
+		}
+		for _, user := range []string{"", "u1"} {
+			u, err := s.Usage(ctx, "pq", user)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if u["ram"] != 3072 || u["cores"] != 2 {
+				t.Fatalf("usage of %q: %v", user, u)
+			}
+		}
+	})
+}

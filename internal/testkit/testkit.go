@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -58,8 +59,9 @@ func StartWith(t testing.TB, o Options) *Cloud {
 	t.Helper()
 	logs := &syncBuffer{}
 	log := slog.New(logging.Handler(logs, logging.Options{Level: "debug"}))
+	dir := t.TempDir()
 	opts := stack.Options{
-		DataDir: t.TempDir(), HostIP: "127.0.0.1", RandomPorts: true, TestData: true,
+		DataDir: dir, ImageDir: filepath.Join(dir, "images-to-load"), HostIP: "127.0.0.1", RandomPorts: true, TestData: true,
 		Secrets:  stack.Secrets{AdminPassword: Password, ServicePassword: "service-test-password"},
 		Services: dedupe(o.Services), Log: log,
 	}

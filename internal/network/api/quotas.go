@@ -64,7 +64,7 @@ func (a *API) quotaTenant(ctx context.Context, r *rest.Request) (any, error) {
 
 func (a *API) showQuota(ctx context.Context, r *rest.Request) (any, error) {
 	p := r.Param("project_id")
-	if err := a.z.check(ctx, r.Auth, "get_quota", ownerTarget(p)); err != nil {
+	if err := a.checkQuotaRead(ctx, r, p); err != nil {
 		return nil, err
 	}
 	limits, err := a.p.Quotas(ctx, p)
@@ -76,7 +76,7 @@ func (a *API) showQuota(ctx context.Context, r *rest.Request) (any, error) {
 
 func (a *API) defaultQuota(ctx context.Context, r *rest.Request) (any, error) {
 	p := r.Param("project_id")
-	if err := a.z.check(ctx, r.Auth, "get_quota", ownerTarget(p)); err != nil {
+	if err := a.checkQuotaRead(ctx, r, p); err != nil {
 		return nil, err
 	}
 	return map[string]any{"quota": quotaBody(a.p.DefaultQuotaLimits(), "")}, nil
@@ -84,7 +84,7 @@ func (a *API) defaultQuota(ctx context.Context, r *rest.Request) (any, error) {
 
 func (a *API) quotaDetails(ctx context.Context, r *rest.Request) (any, error) {
 	p := r.Param("project_id")
-	if err := a.z.check(ctx, r.Auth, "get_quota", ownerTarget(p)); err != nil {
+	if err := a.checkQuotaRead(ctx, r, p); err != nil {
 		return nil, err
 	}
 	u, err := a.p.QuotaUsage(ctx, p)
@@ -133,4 +133,18 @@ func (a *API) deleteQuota(ctx context.Context, r *rest.Request) (any, error) {
 		return nil, err
 	}
 	return nil, a.p.ResetQuotas(ctx, p)
+}
+
+// checkQuotaRead is Neutron's rule for reading one project's quotas: a project
+// may always read its own; any other needs get_quota, checked (as Neutron does)
+// against the caller's own project.
+func (a *API) checkQuotaRead(ctx context.Context, r *rest.Request, project string) error {
+	if r.Auth != nil && r.Auth.ProjectID != "" && project == r.Auth.ProjectID {
+		return nil
+	}
+	caller := ""
+	if r.Auth != nil {
+		caller = r.Auth.ProjectID
+	}
+	return a.z.check(ctx, r.Auth, "get_quota", ownerTarget(caller))
 }

@@ -13,8 +13,12 @@ package testkit
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -188,4 +192,29 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// FreeLoopback returns a loopback address (127.x.y.z) on which tenku's default
+// service ports are free, for tests that run whole tenku processes.
+func FreeLoopback(t testing.TB) string {
+	t.Helper()
+	var b [3]byte
+	for attempt := 0; attempt < 50; attempt++ {
+		rand.Read(b[:])
+		ip := fmt.Sprintf("127.%d.%d.%d", 10+int(b[0])%200, b[1], 1+int(b[2])%250)
+		free := true
+		for _, p := range []int{5000, 8774, 8775, 8776, 9292, 9696, 8080} {
+			ln, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(p)))
+			if err != nil {
+				free = false
+				break
+			}
+			ln.Close()
+		}
+		if free {
+			return ip
+		}
+	}
+	t.Fatal("no free loopback address")
+	return ""
 }

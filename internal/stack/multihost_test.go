@@ -163,7 +163,9 @@ func TestMultiHost(t *testing.T) {
 		}
 	}
 	// Anti-affinity: three members on three hosts.
-	var group struct{ ServerGroup struct{ ID string } `json:"server_group"` }
+	var group struct {
+		ServerGroup struct{ ID string } `json:"server_group"`
+	}
 	api.do("POST", nova+"/os-server-groups", map[string]any{"server_group": map[string]any{"name": "g", "policies": []string{"anti-affinity"}}}, &group, 200)
 	seen := map[string]bool{}
 	for i := 0; i < 3; i++ {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"net/netip"
 
 	netapi "github.com/tenku-cloud/tenku/api/network"
 	pstore "github.com/tenku-cloud/tenku/internal/platform/store"
@@ -244,7 +245,14 @@ func scanRule(sc interface{ Scan(...any) error }) (*netapi.SecurityGroupRule, er
 	}
 	r.TenantID = r.ProjectID
 	r.Protocol, r.RemoteIPPrefix, r.RemoteGroupID = strPtr(proto), strPtr(prefix), strPtr(remote)
-	r.NormalizedCIDR = r.RemoteIPPrefix
+	if r.RemoteIPPrefix != nil {
+		if pf, err := netip.ParsePrefix(*r.RemoteIPPrefix); err == nil {
+			n := pf.Masked().String()
+			r.NormalizedCIDR = &n
+		} else {
+			r.NormalizedCIDR = r.RemoteIPPrefix
+		}
+	}
 	r.PortRangeMin, r.PortRangeMax = intPtr(pmin), intPtr(pmax)
 	r.CreatedAt, r.UpdatedAt = fmtTime(created), fmtTime(updated)
 	return &r, nil

@@ -90,6 +90,11 @@ func (a *Agent) build(ctx context.Context, args rpc.BuildArgs) {
 	}
 	log.Info("building instance", "vm_state", "building", "task_state", "networking")
 	vifs, err := a.allocateNetworks(bctx, inst)
+	if err != nil && bctx.Err() != nil {
+		// Deleted while its ports were being made: nothing to reschedule.
+		a.abandon(ctx, uuid, vifs, log, bctx.Err())
+		return
+	}
 	if err != nil {
 		a.buildFailed(ctx, inst, args, vifs, &buildError{EventNetworking, isTransient(err), err}, false)
 		return
@@ -107,6 +112,10 @@ func (a *Agent) build(ctx context.Context, args rpc.BuildArgs) {
 	}
 	log.Info("networks allocated", "task_state", "block_device_mapping", "ports", len(vifs))
 	spec, err := a.specFor(bctx, inst, vifs, args.AdminPass)
+	if err != nil && bctx.Err() != nil {
+		a.abandon(ctx, uuid, vifs, log, bctx.Err())
+		return
+	}
 	if err != nil {
 		a.buildFailed(ctx, inst, args, vifs, &buildError{EventBDM, isTransient(err), err}, false)
 		return
@@ -215,7 +224,10 @@ func (a *Agent) allocateNetworks(ctx context.Context, inst *objects.Instance) ([
 	if rs == nil || rs.NetworkMode == "none" || len(rs.Networks) == 0 {
 		return []objects.VIF{}, nil
 	}
-	sctx := clients.AsService(ctx)
+	// Neutron calls are not cut short by a delete: a port whose creation
+	// was cancelled mid-request may exist all the same and then leak. The
+	// loop checks ctx between calls instead.
+	sctx := clients.AsService(context.WithoutCancel(ctx))
 	owner := "compute:" + inst.AvailabilityZone
 	if inst.AvailabilityZone == "" {
 		owner = "compute:" + a.cfg.Default.DefaultAvailabilityZone
@@ -229,6 +241,9 @@ func (a *Agent) allocateNetworks(ctx context.Context, inst *objects.Instance) ([
 		}
 	}()
 	for _, req := range rs.Networks {
+		if err := ctx.Err(); err != nil {
+			return vifs, err
+		}
 		var port *clients.Port
 		var err error
 		preserve := req.PortID != ""
@@ -253,6 +268,9 @@ func (a *Agent) allocateNetworks(ctx context.Context, inst *objects.Instance) ([
 		if a.cfg.Default.VIFPluggingTimeout > 0 {
 			waits = append(waits, k)
 			chans[port.ID] = a.waiters.prepare(k)
+		}
+		if err := ctx.Err(); err != nil {
+			return vifs, err
 		}
 		bound, err := a.net.BindPort(sctx, port.ID, clients.PortBinding{HostID: a.host, DeviceID: inst.UUID, DeviceOwner: owner})
 		if err != nil {

@@ -240,6 +240,48 @@ func TestBuildPhasesVisible(t *testing.T) {
 	})
 }
 
+// A server deleted while its build waits for network-vif-plugged goes away:
+// its ports are deleted and the build is not rescheduled.
+func TestDeleteWhileWaitingForVIFs(t *testing.T) {
+	c := start(t, fakeOpts{PortStatus: "DOWN", PlugDelay: time.Hour})
+	id, _ := create(t, c, computetest.DemoToken, map[string]any{"name": "waiting", "imageRef": c.Image.ID, "flavorRef": "1",
+		"networks": []map[string]any{{"uuid": c.PrivateNet.ID}}})
+	eventually(t, 10*time.Second, "networking", func() bool {
+		s := show(t, c, id)
+		return s.TaskState != nil && *s.TaskState == "networking" && c.Network.PortCount() == 1
+	})
+	if code, _ := c.Do(context.Background(), "DELETE", "/v2.1/servers/"+id, computetest.DemoToken, "", nil, nil); code != 204 {
+		t.Fatalf("delete: %d", code)
+	}
+	eventually(t, 10*time.Second, "the server and its port to go", func() bool {
+		code, _ := c.Do(context.Background(), "GET", "/v2.1/servers/"+id, computetest.DemoToken, "", nil, nil)
+		return code == 404 && c.Network.PortCount() == 0
+	})
+	time.Sleep(200 * time.Millisecond)
+	if n := c.Network.Created; n != 1 {
+		t.Fatalf("%d ports created: the build was rescheduled", n)
+	}
+	// The create action's networking phase did not fail: it was abandoned.
+	acts, err := c.Store.Actions(context.Background(), id, cstore.ActionFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range acts {
+		if a.Action != "create" {
+			continue
+		}
+		full, err := c.Store.Action(context.Background(), id, a.RequestID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range full.Events {
+			if e.Result == "Error" {
+				t.Fatalf("the deleted build recorded a failure: %+v", full.Events)
+			}
+		}
+	}
+}
+
 // TestSpawnFailureReschedules: a host whose spawns fail hands the build to
 // the other host; when every host fails, ERROR with a fault.
 func TestSpawnFailureReschedules(t *testing.T) {

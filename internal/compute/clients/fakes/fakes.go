@@ -176,6 +176,7 @@ type Network struct {
 	macs    int
 	wg      sync.WaitGroup
 	closed  bool
+	stop    chan struct{}
 
 	// BoundStatus is the status a port takes when bound: "ACTIVE" (Nova does
 	// not wait), or "DOWN" (the default) until Notify reports it plugged.
@@ -196,12 +197,16 @@ var _ clients.Network = (*Network)(nil)
 // NewNetwork returns an empty Neutron.
 func NewNetwork() *Network {
 	return &Network{nets: map[string]*clients.Net{}, subnets: map[string]*clients.Subnet{}, ports: map[string]*clients.Port{},
-		fips: map[string]*clients.FloatingIP{}, groups: map[string]clients.SecurityGroup{}, rules: map[string]clients.SecurityGroupRule{}, next: map[string]int{}, BoundStatus: "DOWN"}
+		fips: map[string]*clients.FloatingIP{}, stop: make(chan struct{}), groups: map[string]clients.SecurityGroup{}, rules: map[string]clients.SecurityGroupRule{}, next: map[string]int{}, BoundStatus: "DOWN"}
 }
 
-// Close waits for pending notifications and stops new ones.
+// Close drops pending notifications, stops new ones and waits for the
+// goroutines that deliver them.
 func (f *Network) Close() {
 	f.mu.Lock()
+	if !f.closed {
+		close(f.stop)
+	}
 	f.closed = true
 	f.mu.Unlock()
 	f.wg.Wait()
@@ -380,7 +385,11 @@ func (f *Network) BindPort(_ context.Context, id string, b clients.PortBinding) 
 		go func() {
 			defer f.wg.Done()
 			if delay > 0 {
-				time.Sleep(delay)
+				select {
+				case <-time.After(delay):
+				case <-f.stop:
+					return
+				}
 			}
 			f.mu.Lock()
 			if q := f.ports[id]; q != nil {

@@ -71,10 +71,27 @@ func (a *Agent) build(ctx context.Context, args rpc.BuildArgs) {
 		a.mu.Unlock()
 		cancel()
 	}()
-	select {
-	case a.builds <- struct{}{}:
-		defer func() { <-a.builds }()
-	case <-bctx.Done():
+	// The build slot ([DEFAULT] max_concurrent_builds) is held while the
+	// build works, and given up while it only waits for Neutron's
+	// network-vif-plugged events.
+	held := false
+	acquire := func() bool {
+		select {
+		case a.builds <- struct{}{}:
+			held = true
+			return true
+		case <-bctx.Done():
+			return false
+		}
+	}
+	release := func() {
+		if held {
+			<-a.builds
+			held = false
+		}
+	}
+	defer release()
+	if !acquire() {
 		return
 	}
 	log := a.log.With("instance_id", uuid, "request_id", reqID)
@@ -89,7 +106,7 @@ func (a *Agent) build(ctx context.Context, args rpc.BuildArgs) {
 		return
 	}
 	log.Info("building instance", "vm_state", "building", "task_state", "networking")
-	vifs, err := a.allocateNetworks(bctx, inst)
+	vifs, err := a.allocateNetworks(bctx, inst, release, acquire)
 	if err != nil && bctx.Err() != nil {
 		// Deleted while its ports were being made: nothing to reschedule.
 		a.abandon(ctx, uuid, vifs, log, bctx.Err())
@@ -219,7 +236,10 @@ func (a *Agent) buildFailed(ctx context.Context, inst *objects.Instance, args rp
 // allocateNetworks creates or takes the requested ports, binds them to this
 // host and waits for Neutron to report them plugged. It returns the VIFs
 // made so far even on failure, for cleanup.
-func (a *Agent) allocateNetworks(ctx context.Context, inst *objects.Instance) ([]objects.VIF, error) {
+//
+// While it waits for network-vif-plugged it calls release, and acquire
+// after (either may be nil); a false acquire means ctx ended.
+func (a *Agent) allocateNetworks(ctx context.Context, inst *objects.Instance, release func(), acquire func() bool) ([]objects.VIF, error) {
 	rs := inst.RequestSpec
 	if rs == nil || rs.NetworkMode == "none" || len(rs.Networks) == 0 {
 		return []objects.VIF{}, nil
@@ -283,6 +303,26 @@ func (a *Agent) allocateNetworks(ctx context.Context, inst *objects.Instance) ([
 	if a.cfg.Default.VIFPluggingTimeout <= 0 {
 		return vifs, nil
 	}
+	pending := false
+	for _, v := range vifs {
+		pending = pending || !v.Active
+	}
+	if !pending {
+		return vifs, nil
+	}
+	if release != nil {
+		release()
+	}
+	err := a.waitPlugged(ctx, inst, vifs, chans)
+	if acquire != nil && !acquire() {
+		return vifs, ctx.Err()
+	}
+	return vifs, err
+}
+
+// waitPlugged waits for Neutron to report every port of vifs plugged, up to
+// vif_plugging_timeout.
+func (a *Agent) waitPlugged(ctx context.Context, inst *objects.Instance, vifs []objects.VIF, chans map[string]<-chan string) error {
 	deadline := time.NewTimer(a.cfg.Default.VIFPluggingTimeout)
 	defer deadline.Stop()
 	for i := range vifs {
@@ -293,21 +333,21 @@ func (a *Agent) allocateNetworks(ctx context.Context, inst *objects.Instance) ([
 		select {
 		case status := <-chans[v.ID]:
 			if status == "failed" {
-				return vifs, &fault.Error{Status: 500, Type: "VirtualInterfaceCreateException", Message: "Virtual Interface creation failed: port " + v.ID + " failed to plug"}
+				return &fault.Error{Status: 500, Type: "VirtualInterfaceCreateException", Message: "Virtual Interface creation failed: port " + v.ID + " failed to plug"}
 			}
 			v.Active = true
 		case <-deadline.C:
 			if a.cfg.Default.VIFPluggingIsFatal {
-				return vifs, &fault.Error{Status: 500, Type: "VirtualInterfaceCreateException",
+				return &fault.Error{Status: 500, Type: "VirtualInterfaceCreateException",
 					Message: fmt.Sprintf("Virtual Interface creation failed: timed out after %s waiting for network-vif-plugged of port %s", a.cfg.Default.VIFPluggingTimeout, v.ID)}
 			}
 			a.log.WarnContext(ctx, "timed out waiting for network-vif-plugged; continuing (vif_plugging_is_fatal is off)", "instance_id", inst.UUID, "port_id", v.ID)
-			return vifs, nil
+			return nil
 		case <-ctx.Done():
-			return vifs, ctx.Err()
+			return ctx.Err()
 		}
 	}
-	return vifs, nil
+	return nil
 }
 
 // tapName is Nova's tap device name for a port.

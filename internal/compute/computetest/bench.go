@@ -1,8 +1,12 @@
 package computetest
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"runtime"
 	"slices"
@@ -42,6 +46,8 @@ type BenchResult struct {
 	P50, P90, P99 time.Duration
 	Max           time.Duration
 	RSS           string
+	// FirstError says why the first failed boot failed.
+	FirstError string
 }
 
 // BootBench boots servers through the public API from concurrent clients that
@@ -65,7 +71,7 @@ func BootBench(ctx context.Context, o BenchOptions) (*BenchResult, error) {
 		return nil, err
 	}
 	defer c.Close()
-	res := &BenchResult{Startup: time.Since(t0)}
+	startup := time.Since(t0)
 	if code, err := c.Do(ctx, "PUT", "/v2.1/os-quota-sets/"+DemoProject, AdminToken, "",
 		map[string]any{"quota_set": map[string]any{"instances": -1, "cores": -1, "ram": -1}}, nil); err != nil || code != 200 {
 		return nil, fmt.Errorf("lift quota: %d %v", code, err)
@@ -74,18 +80,81 @@ func BootBench(ctx context.Context, o BenchOptions) (*BenchResult, error) {
 	if o.Network {
 		nets = []map[string]any{{"uuid": c.PrivateNet.ID}}
 	}
+	res, err := Boot(ctx, Load{URL: c.URL, Token: DemoToken, ImageID: c.Image.ID, FlavorID: "42", Networks: nets,
+		Servers: o.Servers, Clients: o.Clients, Poll: o.Poll})
+	if err != nil {
+		return nil, err
+	}
+	res.Startup = startup
+	return res, nil
+}
+
+// Load is what Boot boots, and where.
+type Load struct {
+	// URL is the compute endpoint ("http://host:8774" or with /v2.1).
+	URL string
+	// Token is the booting user's token.
+	Token    string
+	ImageID  string
+	FlavorID string
+	// Networks is the servers' "networks" ("none", "auto" or a list).
+	Networks any
+	Servers  int
+	Clients  int
+	// Poll is the interval between a client's status polls.
+	Poll time.Duration
+}
+
+// Boot boots l.Servers servers through the compute API of any cloud from
+// l.Clients concurrent clients, each creating a server and polling it until
+// ACTIVE (or ERROR), and reports the throughput and the POST→ACTIVE
+// percentiles (Startup is left zero). The process's RSS is read at the end.
+func Boot(ctx context.Context, l Load) (*BenchResult, error) {
+	base := strings.TrimSuffix(strings.TrimSuffix(l.URL, "/"), "/v2.1")
+	hc := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: l.Clients * 2}}
+	do := func(method, path string, body, out any) (int, error) {
+		var rd io.Reader
+		if body != nil {
+			b, err := json.Marshal(body)
+			if err != nil {
+				return 0, err
+			}
+			rd = bytes.NewReader(b)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
+		if err != nil {
+			return 0, err
+		}
+		req.Header.Set("X-Auth-Token", l.Token)
+		req.Header.Set("OpenStack-API-Version", "compute 2.93")
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		res, err := hc.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		defer res.Body.Close()
+		if out != nil && res.StatusCode < 300 {
+			return res.StatusCode, json.NewDecoder(res.Body).Decode(out)
+		}
+		io.Copy(io.Discard, res.Body)
+		return res.StatusCode, nil
+	}
+	res := &BenchResult{}
 	var next atomic.Int64
 	var mu sync.Mutex
 	var lat []time.Duration
+	var firstErr atomic.Value
 	var wg sync.WaitGroup
 	begin := time.Now()
-	for w := 0; w < o.Clients; w++ {
+	for w := 0; w < l.Clients; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
 				i := next.Add(1)
-				if i > int64(o.Servers) {
+				if i > int64(l.Servers) {
 					return
 				}
 				t := time.Now()
@@ -94,20 +163,21 @@ func BootBench(ctx context.Context, o BenchOptions) (*BenchResult, error) {
 						ID string `json:"id"`
 					} `json:"server"`
 				}
-				code, err := c.Do(ctx, "POST", "/v2.1/servers", DemoToken, "2.93", map[string]any{"server": map[string]any{
-					"name": "bench-" + strconv.FormatInt(i, 10), "imageRef": c.Image.ID, "flavorRef": "42", "networks": nets}}, &out)
+				code, err := do("POST", "/v2.1/servers", map[string]any{"server": map[string]any{
+					"name": "bench-" + strconv.FormatInt(i, 10), "imageRef": l.ImageID, "flavorRef": l.FlavorID, "networks": l.Networks}}, &out)
 				if err != nil || code != 202 {
+					firstErr.CompareAndSwap(nil, fmt.Sprintf("POST /servers: %d %v", code, err))
 					atomic.AddInt64(&res.Failed, 1)
 					continue
 				}
 				for {
-					time.Sleep(o.Poll)
+					time.Sleep(l.Poll)
 					var s struct {
 						Server struct {
 							Status string `json:"status"`
 						} `json:"server"`
 					}
-					if _, err := c.Do(ctx, "GET", "/v2.1/servers/"+out.Server.ID, DemoToken, "2.93", nil, &s); err != nil {
+					if _, err := do("GET", "/v2.1/servers/"+out.Server.ID, nil, &s); err != nil {
 						atomic.AddInt64(&res.Failed, 1)
 						break
 					}
@@ -118,6 +188,7 @@ func BootBench(ctx context.Context, o BenchOptions) (*BenchResult, error) {
 						break
 					}
 					if s.Server.Status == "ERROR" {
+						firstErr.CompareAndSwap(nil, "server "+out.Server.ID+" went to ERROR")
 						atomic.AddInt64(&res.Failed, 1)
 						break
 					}
@@ -139,6 +210,9 @@ func BootBench(ctx context.Context, o BenchOptions) (*BenchResult, error) {
 	res.PerSecond = float64(len(lat)) / res.Wall.Seconds()
 	res.P50, res.P90, res.P99, res.Max = pct(0.5), pct(0.9), pct(0.99), pct(1)
 	res.RSS = RSS()
+	if e, ok := firstErr.Load().(string); ok {
+		res.FirstError = e
+	}
 	return res, nil
 }
 

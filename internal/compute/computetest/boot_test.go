@@ -282,6 +282,29 @@ func TestDeleteWhileWaitingForVIFs(t *testing.T) {
 	}
 }
 
+// A build gives up its max_concurrent_builds slot while it waits for
+// network-vif-plugged: four builds on a one-slot host wait together.
+func TestBuildSlotFreeWhileWaitingForVIFs(t *testing.T) {
+	const delay = 500 * time.Millisecond
+	c := start(t, fakeOpts{PortStatus: "DOWN", PlugDelay: delay, Config: func(cfg *conf.Config) { cfg.Default.MaxConcurrentBuilds = 1 }})
+	t0 := time.Now()
+	var ids []string
+	for i := 0; i < 4; i++ {
+		id, code := create(t, c, computetest.DemoToken, map[string]any{"name": fmt.Sprintf("slot%d", i), "imageRef": c.Image.ID, "flavorRef": "1",
+			"networks": []map[string]any{{"uuid": c.PrivateNet.ID}}})
+		if code != 202 {
+			t.Fatalf("create: %d", code)
+		}
+		ids = append(ids, id)
+	}
+	for _, id := range ids {
+		waitStatus(t, c, id, "ACTIVE")
+	}
+	if el := time.Since(t0); el > 3*delay {
+		t.Fatalf("4 builds took %s: they waited for their ports one after another", el)
+	}
+}
+
 // TestSpawnFailureReschedules: a host whose spawns fail hands the build to
 // the other host; when every host fails, ERROR with a fault.
 func TestSpawnFailureReschedules(t *testing.T) {

@@ -30,8 +30,11 @@ type BenchOptions struct {
 	Dir   string
 	// Network attaches every server to a (fake Neutron) network.
 	Network bool
-	// Poll is the interval between a client's status polls.
+	// Poll is the interval between status polls.
 	Poll time.Duration
+	// Serial makes each client wait for its server before the next (see
+	// Load.Serial).
+	Serial bool
 	// NewDriver is each host's hypervisor (the fake driver).
 	NewDriver func(host string) virt.Driver
 }
@@ -50,8 +53,9 @@ type BenchResult struct {
 	FirstError string
 }
 
-// BootBench boots servers through the public API from concurrent clients that
-// each create a server and poll it until ACTIVE.
+// BootBench starts an in-process compute service (API, conductor, scheduler
+// and o.Hosts agents on o.NewDriver, fake Glance and Neutron) and boots
+// servers through its public API with Boot.
 func BootBench(ctx context.Context, o BenchOptions) (*BenchResult, error) {
 	var hosts []string
 	for i := 0; i < o.Hosts; i++ {
@@ -81,7 +85,7 @@ func BootBench(ctx context.Context, o BenchOptions) (*BenchResult, error) {
 		nets = []map[string]any{{"uuid": c.PrivateNet.ID}}
 	}
 	res, err := Boot(ctx, Load{URL: c.URL, Token: DemoToken, ImageID: c.Image.ID, FlavorID: "42", Networks: nets,
-		Servers: o.Servers, Clients: o.Clients, Poll: o.Poll})
+		Servers: o.Servers, Clients: o.Clients, Poll: o.Poll, Serial: o.Serial})
 	if err != nil {
 		return nil, err
 	}
@@ -101,13 +105,18 @@ type Load struct {
 	Networks any
 	Servers  int
 	Clients  int
-	// Poll is the interval between a client's status polls.
+	// Poll is the interval between status polls.
 	Poll time.Duration
+	// Serial makes each client wait for its server to be ACTIVE before it
+	// creates the next (a closed loop: throughput is then Clients divided
+	// by the boot latency). By default clients create servers as fast as
+	// the API takes them and one poller watches them come up.
+	Serial bool
 }
 
 // Boot boots l.Servers servers through the compute API of any cloud from
-// l.Clients concurrent clients, each creating a server and polling it until
-// ACTIVE (or ERROR), and reports the throughput and the POST→ACTIVE
+// l.Clients concurrent clients and reports the throughput to ACTIVE (servers
+// over the time from the first POST to the last ACTIVE) and the POST→ACTIVE
 // percentiles (Startup is left zero). The process's RSS is read at the end.
 func Boot(ctx context.Context, l Load) (*BenchResult, error) {
 	base := strings.TrimSuffix(strings.TrimSuffix(l.URL, "/"), "/v2.1")
@@ -142,10 +151,32 @@ func Boot(ctx context.Context, l Load) (*BenchResult, error) {
 		return res.StatusCode, nil
 	}
 	res := &BenchResult{}
-	var next atomic.Int64
+	var firstErr atomic.Value
+	fail := func(msg string) {
+		firstErr.CompareAndSwap(nil, msg)
+		atomic.AddInt64(&res.Failed, 1)
+	}
+	prefix := fmt.Sprintf("bench-%d-", time.Now().UnixNano())
+	create := func(i int64) (string, time.Time, bool) {
+		t := time.Now()
+		var out struct {
+			Server struct {
+				ID string `json:"id"`
+			} `json:"server"`
+		}
+		code, err := do("POST", "/v2.1/servers", map[string]any{"server": map[string]any{
+			"name": prefix + strconv.FormatInt(i, 10), "imageRef": l.ImageID, "flavorRef": l.FlavorID, "networks": l.Networks}}, &out)
+		if err != nil || code != 202 {
+			fail(fmt.Sprintf("POST /servers: %d %v", code, err))
+			return "", t, false
+		}
+		return out.Server.ID, t, true
+	}
+
 	var mu sync.Mutex
 	var lat []time.Duration
-	var firstErr atomic.Value
+	posted := map[string]time.Time{}
+	var next atomic.Int64
 	var wg sync.WaitGroup
 	begin := time.Now()
 	for w := 0; w < l.Clients; w++ {
@@ -157,17 +188,14 @@ func Boot(ctx context.Context, l Load) (*BenchResult, error) {
 				if i > int64(l.Servers) {
 					return
 				}
-				t := time.Now()
-				var out struct {
-					Server struct {
-						ID string `json:"id"`
-					} `json:"server"`
+				id, t, ok := create(i)
+				if !ok {
+					continue
 				}
-				code, err := do("POST", "/v2.1/servers", map[string]any{"server": map[string]any{
-					"name": "bench-" + strconv.FormatInt(i, 10), "imageRef": l.ImageID, "flavorRef": l.FlavorID, "networks": l.Networks}}, &out)
-				if err != nil || code != 202 {
-					firstErr.CompareAndSwap(nil, fmt.Sprintf("POST /servers: %d %v", code, err))
-					atomic.AddInt64(&res.Failed, 1)
+				if !l.Serial {
+					mu.Lock()
+					posted[id] = t
+					mu.Unlock()
 					continue
 				}
 				for {
@@ -177,8 +205,8 @@ func Boot(ctx context.Context, l Load) (*BenchResult, error) {
 							Status string `json:"status"`
 						} `json:"server"`
 					}
-					if _, err := do("GET", "/v2.1/servers/"+out.Server.ID, nil, &s); err != nil {
-						atomic.AddInt64(&res.Failed, 1)
+					if _, err := do("GET", "/v2.1/servers/"+id, nil, &s); err != nil {
+						fail(err.Error())
 						break
 					}
 					if s.Server.Status == "ACTIVE" {
@@ -188,13 +216,89 @@ func Boot(ctx context.Context, l Load) (*BenchResult, error) {
 						break
 					}
 					if s.Server.Status == "ERROR" {
-						firstErr.CompareAndSwap(nil, "server "+out.Server.ID+" went to ERROR")
-						atomic.AddInt64(&res.Failed, 1)
+						fail("server " + id + " went to ERROR")
 						break
 					}
 				}
 			}
 		}()
+	}
+	if !l.Serial {
+		// One poller lists the run's servers by status until every server
+		// created is ACTIVE or in ERROR.
+		posting := make(chan struct{})
+		go func() { wg.Wait(); close(posting) }()
+		done := map[string]bool{}
+		list := func(status string) ([]string, error) {
+			var ids []string
+			path := "/v2.1/servers?limit=1000&status=" + status + "&name=" + prefix
+			for path != "" {
+				var page struct {
+					Servers []struct {
+						ID string `json:"id"`
+					} `json:"servers"`
+					Links []struct {
+						Href string `json:"href"`
+						Rel  string `json:"rel"`
+					} `json:"servers_links"`
+				}
+				if code, err := do("GET", path, nil, &page); err != nil || code != 200 {
+					return nil, fmt.Errorf("list servers: %d %v", code, err)
+				}
+				for _, s := range page.Servers {
+					ids = append(ids, s.ID)
+				}
+				path = ""
+				for _, ln := range page.Links {
+					if ln.Rel == "next" {
+						path = strings.TrimPrefix(ln.Href, base)
+						if i := strings.Index(path, "/v2.1/"); i > 0 {
+							path = path[i:]
+						}
+					}
+				}
+			}
+			return ids, nil
+		}
+		finished := false
+		for !finished {
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(l.Poll):
+			}
+			select {
+			case <-posting:
+				finished = true
+			default:
+			}
+			active, err := list("ACTIVE")
+			if err != nil {
+				return nil, err
+			}
+			failed, err := list("ERROR")
+			if err != nil {
+				return nil, err
+			}
+			now := time.Now()
+			mu.Lock()
+			for _, id := range active {
+				if t, ok := posted[id]; ok && !done[id] {
+					done[id] = true
+					lat = append(lat, now.Sub(t))
+				}
+			}
+			for _, id := range failed {
+				if _, ok := posted[id]; ok && !done[id] {
+					done[id] = true
+					fail("server " + id + " went to ERROR")
+				}
+			}
+			if len(done) < len(posted) {
+				finished = false
+			}
+			mu.Unlock()
+		}
 	}
 	wg.Wait()
 	res.Wall = time.Since(begin)

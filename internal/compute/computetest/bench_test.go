@@ -30,7 +30,7 @@ func envInt(name string, def int) int {
 // change the load.
 func BenchmarkBoot(b *testing.B) {
 	o := computetest.BenchOptions{Servers: envInt("NOVABENCH_SERVERS", 1000), Clients: envInt("NOVABENCH_CLIENTS", 32),
-		Hosts: envInt("NOVABENCH_HOSTS", 4), DBURL: os.Getenv("NOVABENCH_DB"), Network: true, Poll: 100 * time.Millisecond,
+		Hosts: envInt("NOVABENCH_HOSTS", 4), DBURL: os.Getenv("NOVABENCH_DB"), Network: true, Poll: time.Duration(envInt("NOVABENCH_POLL_MS", 100)) * time.Millisecond, Serial: os.Getenv("NOVABENCH_SERIAL") != "",
 		NewDriver: func(string) virt.Driver {
 			return fake.New(fake.Config{VCPUs: 4096, MemoryMB: 4 << 20, DiskGB: 1 << 20})
 		}}

@@ -275,7 +275,7 @@ func (c *Conductor) claimAndBuild(ctx context.Context, inst *objects.Instance, c
 func (c *Conductor) claimOne(ctx context.Context, inst *objects.Instance, d scheduler.Destination, alts []objects.HostNode, requestID, pass string) (ok, stop bool) {
 	cl := claimFor(inst, &inst.Flavor, inst.UUID, d.NodeUUID)
 	finish := []store.EventRef{{RequestID: requestID, Event: EventSchedule}}
-	saved, err := c.store.ClaimInstance(ctx, cl, d.Host, d.Node, store.Expect{VM: []states.VM{states.Building}, Task: []states.Task{states.Scheduling}}, nil)
+	saved, err := c.store.ClaimInstance(ctx, cl, d.Host, d.Node, store.Expect{VM: []states.VM{states.Building}, Task: []states.Task{states.Scheduling}}, nil, finish)
 	switch {
 	case errors.Is(err, store.ErrClaimFailed):
 		c.log.InfoContext(ctx, "claim lost, trying another host", "instance_id", inst.UUID, "host", d.Host)
@@ -289,9 +289,6 @@ func (c *Conductor) claimOne(ctx context.Context, inst *objects.Instance, d sche
 		return false, true
 	}
 	c.log.InfoContext(ctx, "instance scheduled", "instance_id", inst.UUID, "host", d.Host, "node", d.Node)
-	if err := c.store.Record(ctx, inst.UUID, nil, finish, nil); err != nil {
-		c.log.WarnContext(ctx, "record event", "instance_id", inst.UUID, "err", err)
-	}
 	args := rpc.BuildArgs{InstanceUUID: saved.UUID, Node: d.Node, AdminPass: pass, RequestID: requestID, Alternates: alts}
 	actx, cancel := context.WithTimeout(ctx, AckTimeout)
 	err = c.bus.Call(actx, rpc.ComputeSubject(d.Host), rpc.BuildAndRun, args, nil)

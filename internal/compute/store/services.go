@@ -304,15 +304,16 @@ func (s *Store) claim(ctx context.Context, tx *store.Tx, c Claim) error {
 
 // ClaimInstance claims resources for an instance and assigns it to the node's
 // host in one transaction, if the instance is still waiting to be scheduled
-// (task_state expect). It is the scheduling CAS.
-func (s *Store) ClaimInstance(ctx context.Context, c Claim, host, node string, expect Expect, start []EventRef) (*objects.Instance, error) {
+// (task_state expect). It is the scheduling CAS; the events of start and
+// finish are recorded with it.
+func (s *Store) ClaimInstance(ctx context.Context, c Claim, host, node string, expect Expect, start, finish []EventRef) (*objects.Instance, error) {
 	var out *objects.Instance
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
 		if err := s.claim(ctx, tx, c); err != nil {
 			return err
 		}
 		var err error
-		out, err = s.save(ctx, tx, Save{UUID: c.Consumer, Update: Update{Host: &host, Node: &node, LaunchedOn: &host}, Expect: expect, Start: start})
+		out, err = s.save(ctx, tx, Save{UUID: c.Consumer, Update: Update{Host: &host, Node: &node, LaunchedOn: &host}, Expect: expect, Start: start, Finish: finish})
 		return err
 	})
 	return out, err

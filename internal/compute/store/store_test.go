@@ -249,7 +249,7 @@ func TestConcurrentClaims(t *testing.T) {
 		inst := newInstance("p1")
 		s.CreateInstances(ctx, []cstore.NewInstance{{Instance: inst}}, nil, cstore.ActionStart{Action: "create", RequestID: "r"})
 		c := cstore.Claim{Consumer: inst.UUID, NodeUUID: node.UUID, VCPUs: 1, MemoryMB: 512}
-		got, err := s.ClaimInstance(ctx, c, "h1", "h1", cstore.Expect{Task: []states.Task{states.Scheduling}}, nil)
+		got, err := s.ClaimInstance(ctx, c, "h1", "h1", cstore.Expect{Task: []states.Task{states.Scheduling}}, nil, nil)
 		if err != nil || got.Host != "h1" {
 			t.Fatalf("claim instance: %v %v", got, err)
 		}

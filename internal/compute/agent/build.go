@@ -377,7 +377,7 @@ func (a *Agent) fillVIF(ctx context.Context, v *objects.VIF, p *clients.Port) er
 			x.Version = 6
 		}
 		if sn, err := a.net.Subnet(ctx, ip.SubnetID); err == nil {
-			x.Gateway, x.CIDR, x.Version = sn.GatewayIP, sn.CIDR, sn.IPVersion
+			x.Gateway, x.CIDR, x.Version, x.DHCP, x.DNS = sn.GatewayIP, sn.CIDR, sn.IPVersion, sn.EnableDHCP, sn.DNSNameservers
 		}
 		v.IPs = append(v.IPs, x)
 	}
@@ -482,6 +482,14 @@ func (a *Agent) specFor(ctx context.Context, inst *objects.Instance, vifs []obje
 	}
 	if inst.Flavor.Swap > 0 && !hasKind(spec.Disks, virt.DiskSwap) {
 		spec.Disks = append(spec.Disks, virt.Disk{Kind: virt.DiskSwap, Path: filepath.Join(idir, "disk.swap"), Format: "qcow2", SizeMB: inst.Flavor.Swap, Bus: "virtio", DeviceName: next(), BootIndex: -1, GuestFormat: "swap"})
+	}
+	if wantsConfigDrive(inst.ConfigDrive) || a.cfg.Default.ForceConfigDrive {
+		p, err := writeConfigDrive(inst, vifs, spec)
+		if err != nil {
+			return nil, fmt.Errorf("config drive: %w", err)
+		}
+		spec.ConfigDrive = p
+		spec.Disks = append(spec.Disks, virt.Disk{Kind: virt.DiskConfig, Path: p, Format: "raw", Bus: "ide", DeviceName: "/dev/hdd", BootIndex: -1})
 	}
 	for _, v := range vifs {
 		n := virt.NIC{PortID: v.ID, NetworkID: v.NetworkID, MAC: v.Address, Tap: v.Devname, Bridge: v.Bridge, MTU: v.MTU, VIFType: v.Type}

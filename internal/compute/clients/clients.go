@@ -185,6 +185,8 @@ type Subnet struct {
 	GatewayIP  string `json:"gateway_ip"`
 	IPVersion  int    `json:"ip_version"`
 	EnableDHCP bool   `json:"enable_dhcp"`
+	// DNSNameservers are the subnet's resolvers.
+	DNSNameservers []string `json:"dns_nameservers"`
 }
 
 // FloatingIP is a Neutron floating IP.

@@ -1,8 +1,11 @@
 package computetest_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -530,4 +533,43 @@ func TestNetworkAndInputErrors(t *testing.T) {
 	// The port the user brought is unbound, not deleted, with its server.
 	c.Do(context.Background(), "DELETE", "/v2.1/servers/"+id, computetest.DemoToken, "", nil, nil)
 	eventually(t, 5*time.Second, "ports", func() bool { return c.Network.PortCount() == 1 })
+}
+
+// A server created with config_drive gets an ISO 9660 config drive whose
+// meta_data.json and network_data.json describe it; the driver's spec
+// carries its path.
+func TestConfigDrive(t *testing.T) {
+	c := start(t, fakeOpts{PortStatus: "ACTIVE"})
+	id, code := create(t, c, computetest.DemoToken, map[string]any{"name": "cd", "imageRef": c.Image.ID, "flavorRef": "1",
+		"config_drive": true, "user_data": base64.StdEncoding.EncodeToString([]byte("#cloud-config\n")),
+		"metadata": map[string]any{"role": "db"}, "networks": []map[string]any{{"uuid": c.PrivateNet.ID}}})
+	if code != 202 {
+		t.Fatalf("create: %d", code)
+	}
+	s := waitStatus(t, c, id, "ACTIVE")
+	spec, ok := fakeOf(c, *s.Host).Spec(id)
+	if !ok || spec.ConfigDrive == "" {
+		t.Fatalf("no config drive in the spec: %+v", spec)
+	}
+	img, err := os.ReadFile(spec.ConfigDrive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(img) < 19*2048 || string(img[16*2048+1:16*2048+6]) != "CD001" || !bytes.Contains(img[16*2048:17*2048], []byte("config-2")) {
+		t.Fatal("the config drive is not an ISO 9660 image labelled config-2")
+	}
+	for _, want := range []string{`"uuid":"` + id + `"`, `"role":"db"`, "#cloud-config", `"ethernet_mac_address"`} {
+		if !bytes.Contains(img, []byte(want)) {
+			t.Errorf("the config drive lacks %s", want)
+		}
+	}
+	var v struct {
+		Server struct {
+			ConfigDrive string `json:"config_drive"`
+		} `json:"server"`
+	}
+	c.Do(context.Background(), "GET", "/v2.1/servers/"+id, computetest.DemoToken, "", nil, &v)
+	if v.Server.ConfigDrive != "True" {
+		t.Fatalf("config_drive shown as %q", v.Server.ConfigDrive)
+	}
 }

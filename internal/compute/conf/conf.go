@@ -56,6 +56,7 @@ type DefaultSection struct {
 	RebootTimeout           time.Duration `opt:"reboot_timeout" help:"Seconds after which an instance stuck in a reboot is rebooted again; 0 disables."`
 	ResizeConfirmWindow     time.Duration `opt:"resize_confirm_window" help:"Seconds after which a resize waiting for confirmation is confirmed automatically; 0 disables."`
 	MaxConcurrentBuilds     int           `opt:"max_concurrent_builds" help:"Builds a compute host runs at once; 0 is unlimited."`
+	ForceConfigDrive        bool          `opt:"force_config_drive" help:"Give every instance a config drive, asked for or not."`
 	MaxLocalBlockDevices    int           `opt:"max_local_block_devices" help:"Most local disks (image or blank) one instance may have; negative is unlimited."`
 	PasswordLength          int           `opt:"password_length" help:"Length of generated admin passwords."`
 	InstanceNameTemplate    string        `opt:"instance_name_template" help:"Template of hypervisor instance names (a Go-ish %08x of the instance id)."`

@@ -142,6 +142,9 @@ type IP struct {
 	// Gateway and CIDR describe the subnet, for config drives.
 	Gateway string `json:"gateway,omitempty"`
 	CIDR    string `json:"cidr,omitempty"`
+	// DHCP says the subnet serves DHCP; DNS are its resolvers.
+	DHCP bool     `json:"dhcp,omitempty"`
+	DNS  []string `json:"dns,omitempty"`
 }
 
 // BDM is a block device mapping.

@@ -277,6 +277,17 @@ func (d *Driver) Has(uuid string) bool {
 	return ok
 }
 
+// Spec returns the spec a guest was spawned with.
+func (d *Driver) Spec(uuid string) (virt.Spec, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	g, ok := d.guests[uuid]
+	if !ok {
+		return virt.Spec{}, false
+	}
+	return g.spec, true
+}
+
 // Adopt puts a guest on the hypervisor without a spawn (tests that simulate
 // what a crashed agent left behind).
 func (d *Driver) Adopt(spec virt.Spec, power states.Power) {

@@ -24,6 +24,8 @@ type Config struct {
 // catalog, the credentials from the service user).
 type Neutron struct {
 	DefaultFloatingPool string `opt:"default_floating_pool" help:"External network (name or id) the deprecated os-floating-ips API allocates from when the request names no pool."`
+	// MetadataProxySharedSecret authenticates Neutron's metadata proxy.
+	MetadataProxySharedSecret string `opt:"metadata_proxy_shared_secret" help:"Secret Neutron's metadata proxy signs the instance id of each metadata request with (HMAC-SHA256)."`
 }
 
 // DefaultSection is nova.conf's [DEFAULT] section.

@@ -9,5 +9,5 @@
 // one and hands its path to the hypervisor driver (virt.Spec.ConfigDrive);
 // the metadata HTTP service can serve the same documents.
 //
-// metadata imports the standard library only.
+// metadata imports the standard library and compute/objects.
 package metadata

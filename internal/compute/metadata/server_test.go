@@ -124,14 +124,14 @@ func TestMetadataServer(t *testing.T) {
 	}
 	// EC2.
 	for path, want := range map[string]string{
-		"/latest/meta-data/hostname":                      "vm1",
-		"/2009-04-04/meta-data/local-ipv4":                "10.0.0.5",
-		"/latest/meta-data/placement/availability-zone":   "nova",
-		"/latest/meta-data/public-keys/0/openssh-key":     "ssh-ed25519 AAAA k1",
-		"/latest/user-data":                               string(in.UserData),
-		"/latest/meta-data/block-device-mapping/root":     "/dev/vda",
-		"/latest/meta-data/ami-launch-index":              "0",
-		"/latest/meta-data/public-keys":                   "0=k1",
+		"/latest/meta-data/hostname":                    "vm1",
+		"/2009-04-04/meta-data/local-ipv4":              "10.0.0.5",
+		"/latest/meta-data/placement/availability-zone": "nova",
+		"/latest/meta-data/public-keys/0/openssh-key":   "ssh-ed25519 AAAA k1",
+		"/latest/user-data":                             string(in.UserData),
+		"/latest/meta-data/block-device-mapping/root":   "/dev/vda",
+		"/latest/meta-data/ami-launch-index":            "0",
+		"/latest/meta-data/public-keys":                 "0=k1",
 	} {
 		if code, body := get(path); code != 200 || body != want {
 			t.Errorf("%s: %d %q, want %q", path, code, body, want)

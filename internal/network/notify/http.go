@@ -45,6 +45,9 @@ type HTTP struct {
 	stop    chan struct{}
 	done    chan struct{}
 	client  *gophercloud.ServiceClient
+	// noComputeUntil spares Keystone a login per batch while the catalog
+	// has no compute service (Nova not deployed yet).
+	noComputeUntil time.Time
 }
 
 // NewHTTP returns a notifier; nothing is sent until Start.
@@ -130,10 +133,14 @@ func (h *HTTP) flush(ctx context.Context) {
 		if attempt > 0 {
 			time.Sleep(time.Duration(attempt) * 500 * time.Millisecond)
 		}
-		if err = h.send(ctx, batch); err == nil || errors.Is(err, errNoInstances) {
+		if err = h.send(ctx, batch); err == nil || errors.Is(err, errNoInstances) || errors.Is(err, errNoCompute) {
 			break
 		}
 		h.opt.Log.WarnContext(ctx, "nova notification failed", "err", err, "attempt", attempt+1, "events", len(batch))
+	}
+	if errors.Is(err, errNoCompute) {
+		h.opt.Log.DebugContext(ctx, "no compute service in the catalog; events dropped", "events", len(batch))
+		return
 	}
 	if err != nil && !errors.Is(err, errNoInstances) {
 		h.opt.Log.ErrorContext(ctx, "nova notifications dropped", "err", err, "events", len(batch))
@@ -142,13 +149,19 @@ func (h *HTTP) flush(ctx context.Context) {
 	h.opt.Log.InfoContext(ctx, "nova notified", "events", len(batch))
 }
 
-var errNoInstances = errors.New("nova knows none of the instances")
+var (
+	errNoInstances = errors.New("nova knows none of the instances")
+	errNoCompute   = errors.New("the catalog has no compute endpoint")
+)
 
 func (h *HTTP) compute(ctx context.Context) (*gophercloud.ServiceClient, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.client != nil {
 		return h.client, nil
+	}
+	if time.Now().Before(h.noComputeUntil) {
+		return nil, errNoCompute
 	}
 	c := h.opt.Credentials
 	provider, err := openstack.NewClient(c.AuthURL)
@@ -175,6 +188,11 @@ func (h *HTTP) compute(ctx context.Context) (*gophercloud.ServiceClient, error) 
 		avail := gophercloud.Availability(h.opt.Interface)
 		sc, err = openstack.NewComputeV2(provider, gophercloud.EndpointOpts{Region: h.opt.Region, Availability: avail})
 		if err != nil {
+			var nf *gophercloud.ErrEndpointNotFound
+			if errors.As(err, &nf) {
+				h.noComputeUntil = time.Now().Add(time.Minute)
+				return nil, errNoCompute
+			}
 			return nil, fmt.Errorf("find the compute endpoint: %w", err)
 		}
 	}

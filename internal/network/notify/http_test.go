@@ -94,3 +94,31 @@ func TestRecorder(t *testing.T) {
 		t.Fatal("recorder")
 	}
 }
+
+func TestHTTPWithoutNova(t *testing.T) {
+	logins := 0
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v3/auth/tokens", func(w http.ResponseWriter, r *http.Request) {
+		logins++
+		w.Header().Set("X-Subject-Token", "tok")
+		w.WriteHeader(201)
+		json.NewEncoder(w).Encode(map[string]any{"token": map[string]any{"expires_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339), "catalog": []any{}}})
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	h := NewHTTP(HTTPOptions{Credentials: authn.ServiceCredentials{AuthURL: srv.URL + "/v3", Username: "neutron", Password: "x", ProjectName: "service"},
+		Interval: 10 * time.Millisecond})
+	h.Start(context.Background())
+	for i := 0; i < 3; i++ {
+		h.Notify(context.Background(), Event{Name: "network-vif-plugged", ServerUUID: "vm", Tag: "p", Status: Completed})
+		time.Sleep(50 * time.Millisecond)
+	}
+	start := time.Now()
+	h.Stop(context.Background())
+	if time.Since(start) > time.Second {
+		t.Fatal("stopping waited for retries")
+	}
+	if logins != 1 {
+		t.Fatalf("%d logins: the missing compute service should be remembered", logins)
+	}
+}

@@ -106,7 +106,7 @@ func DefaultConfig() Config {
 		},
 		ML2:      ML2Section{TypeDrivers: []string{"local", "flat", "vlan", "vxlan"}, TenantNetworkTypes: []string{"vxlan"}},
 		ML2Flat:  ML2FlatSection{FlatNetworks: []string{"*"}},
-		ML2VLAN:  ML2VLANSection{NetworkVLANRanges: []string{}},
+		ML2VLAN:  ML2VLANSection{NetworkVLANRanges: []string{"public"}},
 		ML2VXLAN: ML2VXLANSection{VNIRanges: []string{"1:1000"}},
 		Quotas: QuotasSection{Network: 100, Subnet: 100, Port: 500, Router: 10, FloatingIP: 50, SecurityGroup: 10,
 			SecurityGroupRule: 100, SubnetPool: -1, RBACPolicy: 10},

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,10 +97,10 @@ func TestRecorder(t *testing.T) {
 }
 
 func TestHTTPWithoutNova(t *testing.T) {
-	logins := 0
+	var logins atomic.Int32
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v3/auth/tokens", func(w http.ResponseWriter, r *http.Request) {
-		logins++
+		logins.Add(1)
 		w.Header().Set("X-Subject-Token", "tok")
 		w.WriteHeader(201)
 		json.NewEncoder(w).Encode(map[string]any{"token": map[string]any{"expires_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339), "catalog": []any{}}})
@@ -118,7 +119,7 @@ func TestHTTPWithoutNova(t *testing.T) {
 	if time.Since(start) > time.Second {
 		t.Fatal("stopping waited for retries")
 	}
-	if logins != 1 {
-		t.Fatalf("%d logins: the missing compute service should be remembered", logins)
+	if logins.Load() != 1 {
+		t.Fatalf("%d logins: the missing compute service should be remembered", logins.Load())
 	}
 }

@@ -6,9 +6,10 @@
 // The assembly calls DefaultConfig, migrates the database with Migrations,
 // creates the default flavors with EnsureDefaultFlavors, then New; the
 // returned Service is the API's http.Handler and a service.Service that runs
-// the conductor and scheduler workers.
+// the conductor and scheduler workers. MetadataHandler is the metadata API
+// for guests, to serve on port 8775.
 //
 // compute imports its own subpackages (api, agent, conductor, conf, store,
-// clients, virt) and platform/*; it never imports a concrete hypervisor
+// clients, metadata, virt) and platform/*; it never imports a concrete hypervisor
 // driver: the assembly hands one to WithAgent.
 package compute

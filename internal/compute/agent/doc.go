@@ -18,5 +18,5 @@
 // delete cancels a build in flight.
 //
 // agent imports platform/{bus,fault,logging,service,authn}, compute/{conf,
-// objects,rpc,states,store,virt,clients}.
+// objects,rpc,states,store,virt,clients,metadata}.
 package agent

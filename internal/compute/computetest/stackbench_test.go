@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -66,6 +67,8 @@ func stackBoot(b *testing.B, servers, clients int) {
 		o.Log = slog.New(logging.Handler(io.Discard, logging.Options{Level: "info"}))
 	}})
 	ready := time.Since(t0)
+	runtime.GC()
+	idle := computetest.RSS()
 
 	id := c.Client(b, "admin", "admin", "identity")
 	pages, err := projects.List(id, projects.ListOpts{Name: "demo"}).AllPages(ctx)
@@ -113,7 +116,7 @@ func stackBoot(b *testing.B, servers, clients int) {
 		b.Fatal(err)
 	}
 	fmt.Printf("stack novabench: %d servers (cirros256, one port each), %d clients, the whole stack in one process\n", servers, clients)
-	fmt.Printf("  stack start to serving: %s\n", ready.Round(time.Millisecond))
+	fmt.Printf("  stack start to serving: %s, RSS idle: %s\n", ready.Round(time.Millisecond), idle)
 	fmt.Printf("  ACTIVE: %d  failed: %d  wall: %s\n", r.Active, r.Failed, r.Wall.Round(time.Millisecond))
 	fmt.Printf("  throughput: %.1f servers/s to ACTIVE\n", r.PerSecond)
 	fmt.Printf("  POST->ACTIVE: p50 %s  p90 %s  p99 %s  max %s (client poll interval 100ms)\n", r.P50, r.P90, r.P99, r.Max)

@@ -221,7 +221,7 @@ default port on --host-ip. Running it again is harmless.`,
 			var users []string
 			var catalog []identity.CatalogService
 			for _, c := range comps {
-				if c.Port < 0 {
+				if c.Port < 0 || c.Internal {
 					continue
 				}
 				if c.Name != "keystone" {

@@ -3,6 +3,7 @@ package stack
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 
@@ -106,7 +107,22 @@ func Components() []Component {
 				if s.TestData {
 					opts = append(opts, compute.WithDefaultFlavors())
 				}
-				return compute.New(*cfg.(*compute.Config), d, opts...)
+				svc, err := compute.New(*cfg.(*compute.Config), d, opts...)
+				s.nova = svc
+				return svc, err
+			},
+		},
+		{
+			// The metadata API guests reach at 169.254.169.254 through Neutron's
+			// metadata proxy (devstack's n-api-meta); not in the catalog.
+			Name: "nova-metadata", Type: "metadata", Title: "Nova metadata", Port: 8775, User: "nova", Internal: true,
+			Devstack: []string{"n-api-meta", "nova-metadata"},
+			Config:   func() any { return &struct{}{} },
+			Build: func(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
+				if s.nova == nil {
+					return nil, fmt.Errorf("the metadata API runs beside nova in one process")
+				}
+				return &handlerService{name: "nova-metadata", Handler: s.nova.MetadataHandler()}, nil
 			},
 		},
 		{
@@ -117,14 +133,22 @@ func Components() []Component {
 			Config: func() any { c := compute.DefaultConfig(); return &c },
 			Build: func(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
 				c := cfg.(*compute.Config)
-				drv := fakevirt.New(fakevirt.Config{VCPUs: c.Fake.VCPUs, MemoryMB: c.Fake.MemoryMB, DiskGB: c.Fake.DiskGB,
-					HoldBuild: c.Fake.HoldBuild, SpawnDelay: c.Fake.SpawnDelay, FailSpawn: c.Fake.FailSpawn,
-					FailSpawnEvery: c.Fake.FailSpawnNth, FailDestroy: c.Fake.FailDestroy})
+				drv := fakevirt.New(fakevirt.FromConf(c.Fake))
 				return computeagent.New(*c, d, drv)
 			},
 		},
 	}
 }
+
+// handlerService serves a handler with nothing to start or stop.
+type handlerService struct {
+	name string
+	http.Handler
+}
+
+func (h *handlerService) Name() string                       { return h.name }
+func (h *handlerService) Start(ctx context.Context) error    { return nil }
+func (h *handlerService) Shutdown(ctx context.Context) error { return nil }
 
 // agentFile is neutron_agent.ini: the network agent's [agent] section.
 type agentFile struct {
@@ -157,8 +181,8 @@ func buildIdentity(ctx context.Context, s *Stack, cfg any, d service.Deps) (serv
 			if !ok && comp.Port >= 0 {
 				continue
 			}
-			if comp.Port < 0 {
-				continue // agents log in as their service's user and have no endpoint
+			if comp.Port < 0 || comp.Internal {
+				continue // agents and internal APIs log in as their service's user and have no endpoint
 			}
 			if comp.Name != "keystone" {
 				users = append(users, comp.Name)

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenku-cloud/tenku/internal/compute"
 	"github.com/tenku-cloud/tenku/internal/identity"
 	"github.com/tenku-cloud/tenku/internal/platform/authn"
 	"github.com/tenku-cloud/tenku/internal/platform/bus"
@@ -76,6 +77,8 @@ type Component struct {
 	Title string
 	// User is the service user it logs in as; empty means Name.
 	User string
+	// Internal components serve an API that is not published in the catalog.
+	Internal bool
 	// Port is the default port; Path the suffix of the published endpoint.
 	Port int
 	Path string
@@ -106,8 +109,10 @@ type Stack struct {
 	components []Component
 	// identity is Keystone when it runs in this process.
 	identity *identity.Service
-	group    service.Group
-	started  time.Time
+	// nova is Nova when it runs in this process.
+	nova    *compute.Service
+	group   service.Group
+	started time.Time
 	// Ready is the time from start to serving.
 	Ready time.Duration
 }

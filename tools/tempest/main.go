@@ -507,7 +507,7 @@ func tempestConf(c *cloud, logDir string) string {
 		"min_microversion", c.computeMin, "max_microversion", c.computeMax, "build_timeout", "120", "build_interval", "1", "hypervisor_type", "fake")
 	section("compute-feature-enabled", "console_output", "true", "resize", "true", "pause", "true", "shelve", "true",
 		"suspend", "true", "cold_migration", "false", "live_migration", "false", "metadata_service", "false", "rescue", "true",
-		"interface_attach", "true", "snapshot", "true", "config_drive", "true", "change_password", "false",
+		"interface_attach", "true", "snapshot", "true", "config_drive", "true", "change_password", "true", "stable_rescue", "true",
 		"vnc_console", "false", "spice_console", "false", "serial_console", "false", "personality", "false",
 		"attach_encrypted_volume", "false", "volume_multiattach", "false", "scheduler_enabled_filters", "all")
 	section("network", "region", c.region, "endpoint_type", "publicURL", "project_network_cidr", "10.100.0.0/16",

@@ -406,6 +406,14 @@ func discover(ctx context.Context, data string) (*cloud, error) {
 			}
 		}
 	}
+	if u, ok := c.services["image"]; ok && len(c.images) == 1 {
+		// Rebuild tests need two distinct images; devstack often has one.
+		if id, err := uploadBlank(ctx, u, token, "tempest-alt-blank"); err == nil {
+			c.images = append(c.images, id)
+		} else {
+			fmt.Fprintln(os.Stderr, "tempest: second image:", err)
+		}
+	}
 	if u, ok := c.services["compute"]; ok {
 		var fl struct {
 			Flavors []struct{ ID string } `json:"flavors"`
@@ -460,6 +468,36 @@ func discover(ctx context.Context, data string) (*cloud, error) {
 		}
 	}
 	return c, nil
+}
+
+// uploadBlank registers a public 2 MiB raw image of zeros and returns its id.
+func uploadBlank(ctx context.Context, glance, token, name string) (string, error) {
+	body := fmt.Sprintf(`{"name":%q,"disk_format":"raw","container_format":"bare","visibility":"public"}`, name)
+	req, _ := http.NewRequestWithContext(ctx, "POST", glance+"/v2/images", strings.NewReader(body))
+	req.Header.Set("X-Auth-Token", token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	var img struct{ ID string }
+	json.NewDecoder(resp.Body).Decode(&img)
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		return "", fmt.Errorf("create image: %d", resp.StatusCode)
+	}
+	req, _ = http.NewRequestWithContext(ctx, "PUT", glance+"/v2/images/"+img.ID+"/file", bytes.NewReader(make([]byte, 2<<20)))
+	req.Header.Set("X-Auth-Token", token)
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 204 {
+		return "", fmt.Errorf("upload image: %d", resp.StatusCode)
+	}
+	return img.ID, nil
 }
 
 func tempestConf(c *cloud, logDir string) string {

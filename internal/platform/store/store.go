@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,6 +41,9 @@ type DB struct {
 	URL string
 	w   *sql.DB
 	r   *sql.DB
+	// ws and rs cache the prepared statements of the writer and readers
+	// (SQLite only; nil otherwise).
+	ws, rs *stmtCache
 
 	rebound sync.Map // query → rebound query
 }
@@ -137,6 +141,8 @@ func (db *DB) openSQLite(ctx context.Context, path string) error {
 		}
 		w.SetMaxOpenConns(1)
 		db.w, db.r = w, w
+		db.ws = newStmtCache(w)
+		db.rs = db.ws
 		return nil
 	}
 	if dir := filepath.Dir(path); dir != "" {
@@ -160,12 +166,15 @@ func (db *DB) openSQLite(ctx context.Context, path string) error {
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	db.w, db.r = w, r
+	db.ws, db.rs = newStmtCache(w), newStmtCache(r)
 	return nil
 }
 
 // Close closes the pools.
 func (db *DB) Close() error {
 	var err error
+	db.rs.close()
+	db.ws.close()
 	if db.r != nil && db.r != db.w {
 		err = db.r.Close()
 	}
@@ -218,16 +227,25 @@ type Querier interface {
 
 // Exec runs a statement on the writer.
 func (db *DB) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if s := db.ws.prepared(ctx, q); s != nil {
+		return s.ExecContext(ctx, args...)
+	}
 	return db.w.ExecContext(ctx, db.Rebind(q), args...)
 }
 
 // Query runs a query on a reader.
 func (db *DB) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if s := db.rs.prepared(ctx, q); s != nil {
+		return s.QueryContext(ctx, args...)
+	}
 	return db.r.QueryContext(ctx, db.Rebind(q), args...)
 }
 
 // QueryRow runs a one-row query on a reader.
 func (db *DB) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if s := db.rs.prepared(ctx, q); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
 	return db.r.QueryRowContext(ctx, db.Rebind(q), args...)
 }
 
@@ -238,20 +256,45 @@ func (db *DB) D() *DB { return db }
 type Tx struct {
 	tx *sql.Tx
 	db *DB
+	// missed are the statements not yet in the writer's cache; they are
+	// prepared once the transaction has given the connection back.
+	missed []string
+}
+
+// stmt returns the cached statement of q bound to the transaction, or nil
+// (q is then remembered, to be prepared after the transaction).
+func (t *Tx) stmt(ctx context.Context, q string) *sql.Stmt {
+	s, ok := t.db.ws.lookup(q)
+	if s != nil {
+		return t.tx.StmtContext(ctx, s)
+	}
+	if ok && !slices.Contains(t.missed, q) {
+		t.missed = append(t.missed, q)
+	}
+	return nil
 }
 
 // Exec runs a statement in the transaction.
 func (t *Tx) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if s := t.stmt(ctx, q); s != nil {
+		return s.ExecContext(ctx, args...)
+	}
 	return t.tx.ExecContext(ctx, t.db.Rebind(q), args...)
 }
 
 // Query runs a query in the transaction.
 func (t *Tx) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if s := t.stmt(ctx, q); s != nil {
+		return s.QueryContext(ctx, args...)
+	}
 	return t.tx.QueryContext(ctx, t.db.Rebind(q), args...)
 }
 
 // QueryRow runs a one-row query in the transaction.
 func (t *Tx) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if s := t.stmt(ctx, q); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
 	return t.tx.QueryRowContext(ctx, t.db.Rebind(q), args...)
 }
 
@@ -291,6 +334,7 @@ func (db *DB) tx1(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	if err != nil {
 		return err
 	}
+	t := &Tx{tx: stx, db: db}
 	defer func() {
 		if p := recover(); p != nil {
 			stx.Rollback()
@@ -299,8 +343,11 @@ func (db *DB) tx1(ctx context.Context, fn func(tx *Tx) error) (err error) {
 		if err != nil {
 			stx.Rollback()
 		}
+		// The writer's connection is free again now that the transaction
+		// has ended: statements it ran for the first time can be prepared.
+		db.ws.prepareAll(ctx, t.missed)
 	}()
-	if err = fn(&Tx{tx: stx, db: db}); err != nil {
+	if err = fn(t); err != nil {
 		return err
 	}
 	return stx.Commit()

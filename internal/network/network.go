@@ -16,6 +16,7 @@ import (
 	"github.com/tenku-cloud/tenku/internal/network/rpc"
 	nstore "github.com/tenku-cloud/tenku/internal/network/store"
 	"github.com/tenku-cloud/tenku/internal/platform/bus"
+	"github.com/tenku-cloud/tenku/internal/platform/fault"
 	"github.com/tenku-cloud/tenku/internal/platform/logging"
 	"github.com/tenku-cloud/tenku/internal/platform/service"
 )
@@ -127,7 +128,18 @@ func (s *Service) Start(ctx context.Context) error {
 				if err != nil {
 					return nil, err
 				}
+				if v := max(r.Version, 1); v != rpc.Version {
+					return nil, fault.BadRequest("the network agent of %s speaks protocol version %d, this server %d: run the same tenku release on both", r.Host, v, rpc.Version)
+				}
 				return s.plugin.SyncState(ctx, r.Host)
+			},
+			rpc.MethodSecurityGroupMembers: func(ctx context.Context, args json.RawMessage) (any, error) {
+				r, err := bus.Decode[rpc.SecurityGroupMembers](args)
+				if err != nil {
+					return nil, err
+				}
+				groups, err := s.plugin.GroupMembers(ctx, r.GroupIDs)
+				return rpc.MembersReply{Groups: groups}, err
 			},
 			rpc.MethodUpdateDeviceStatus: func(ctx context.Context, args json.RawMessage) (any, error) {
 				r, err := bus.Decode[rpc.UpdateDeviceStatus](args)

@@ -3,6 +3,7 @@ package network_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -58,9 +59,19 @@ func TestAgentsWirePortsAndNovaHears(t *testing.T) {
 	}
 	pp, ok := d.Port(portID)
 	f, okf := d.Filter(portID)
-	if !ok || pp.Device != "tap"+portID[:11] || pp.Network.Segment.NetworkType != "vxlan" || !okf || !f.Enabled || len(f.Rules) != 3 { // the IPv6 ingress rule has no IPv6 members to allow
+	if !ok || pp.Device != "tap"+portID[:11] || pp.Network.Segment.NetworkType != "vxlan" || !okf || !f.Enabled || len(f.Rules) != 4 ||
+		f.Rules[0].RemoteGroupID == "" || len(f.Rules[0].RemoteCIDRs) != 0 {
 		t.Fatalf("driver: plugged=%v %+v filter=%v %+v", ok, pp, okf, f)
 	}
+	// The default group's ingress rules name the group: the host holds its
+	// member sets, with the port's address (and no IPv6 one).
+	group := f.Rules[0].RemoteGroupID
+	ip := port["fixed_ips"].([]any)[0].(map[string]any)["ip_address"].(string)
+	eventually(t, "member sets", func() bool {
+		v4, ok4 := d.MemberSet(group, "IPv4")
+		v6, ok6 := d.MemberSet(group, "IPv6")
+		return ok4 && ok6 && slices.Equal(v4.CIDRs, []string{ip + "/32"}) && len(v6.CIDRs) == 0
+	})
 	// The DHCP server learned the host.
 	eventually(t, "dhcp host entry", func() bool {
 		dh, _ := d.DHCP(netID)

@@ -40,13 +40,29 @@ type Agent struct {
 	networks map[string]dataplane.Network // networks announced by the server (for updates)
 	ports    map[string]dataplane.Port
 	filters  map[string]dataplane.PortFilter
-	dhcp     map[string]dataplane.DHCP
+	dhcp     map[string]dataplane.DHCP // without Hosts: those are in leases
+	leases   map[string]map[string]dataplane.DHCPHost
 	routers  map[string]dataplane.Router
-	applied  map[string]bool // ports, dhcp and routers the driver holds
-	dirty    map[string]int  // key → attempts so far
-	resync   bool
-	wake     chan struct{}
-	started  bool
+	// members holds the membership (port → addresses) of the groups the
+	// filters name as remote group; refs counts the filters naming each.
+	// A group named but not held is asked for whole; the changes heard
+	// while the answer is on its way wait in fetching.
+	members  map[string]map[string][]string
+	refs     map[string]int
+	fetching map[string][]rpc.GroupMembers
+	// fetchAfter spaces out asking again after a failure.
+	fetchAfter time.Time
+	applied    map[string]bool   // ports, dhcp and routers the driver holds
+	dhcpUp     map[string]string // network → the DHCP port reported up
+	dirty      map[string]int    // key → attempts so far
+	resync     bool
+	// syncing is set while a full sync is under way: the changes heard
+	// meanwhile are kept in journal and replayed on its result, which
+	// they may postdate.
+	syncing bool
+	journal []func() []string
+	wake    chan struct{}
+	started bool
 
 	subs   []*bus.Subscription
 	cancel context.CancelFunc
@@ -75,8 +91,9 @@ func New(cfg Config, d service.Deps, driver dataplane.Driver) (*Agent, error) {
 	}
 	return &Agent{cfg: cfg, host: d.Host, bus: d.Bus, driver: driver, log: log.With("host", d.Host),
 		networks: map[string]dataplane.Network{}, ports: map[string]dataplane.Port{}, filters: map[string]dataplane.PortFilter{},
-		dhcp: map[string]dataplane.DHCP{}, routers: map[string]dataplane.Router{}, applied: map[string]bool{},
-		dirty: map[string]int{}, wake: make(chan struct{}, 1)}, nil
+		dhcp: map[string]dataplane.DHCP{}, leases: map[string]map[string]dataplane.DHCPHost{}, routers: map[string]dataplane.Router{},
+		members: map[string]map[string][]string{}, refs: map[string]int{}, fetching: map[string][]rpc.GroupMembers{},
+		applied: map[string]bool{}, dhcpUp: map[string]string{}, dirty: map[string]int{}, wake: make(chan struct{}, 1)}, nil
 }
 
 // Name names the service.
@@ -85,11 +102,12 @@ func (a *Agent) Name() string { return "neutron-agent" }
 // Start subscribes, reports, resyncs the host and starts the loops.
 func (a *Agent) Start(ctx context.Context) error {
 	handlers := map[string]bus.Handler{
-		rpc.MethodPortUpdate:    a.onPortUpdate,
-		rpc.MethodPortDelete:    a.onPortDelete,
+		rpc.MethodPortsUpdate:   a.onPortsUpdate,
+		rpc.MethodMembersUpdate: a.onMembersUpdate,
 		rpc.MethodNetworkUpdate: a.onNetworkUpdate,
 		rpc.MethodNetworkDelete: a.onNetworkDelete,
 		rpc.MethodDHCPUpdate:    a.onDHCPUpdate,
+		rpc.MethodDHCPHosts:     a.onDHCPHosts,
 		rpc.MethodDHCPDelete:    a.onDHCPDelete,
 		rpc.MethodRouterUpdate:  a.onRouterUpdate,
 		rpc.MethodRouterDelete:  a.onRouterDelete,
@@ -230,33 +248,108 @@ func (a *Agent) mark(keys ...string) {
 	a.kick()
 }
 
-func (a *Agent) onPortUpdate(ctx context.Context, args json.RawMessage) (any, error) {
-	u, err := decode[rpc.PortUpdate](args)
+// change applies a change heard from the server to the cache (fn returns
+// the keys it made dirty). During a full sync it is also kept, to be
+// replayed on the sync's result; fn must therefore set, not add.
+func (a *Agent) change(fn func() []string) {
+	a.mu.Lock()
+	keys := fn()
+	if a.syncing {
+		a.journal = append(a.journal, fn)
+	}
+	a.mu.Unlock()
+	a.mark(keys...)
+}
+
+// setFilter replaces (nil: drops) a port's filter, keeping the counts of
+// remote groups named; a.mu is held. It returns the keys of groups no
+// filter names any more.
+func (a *Agent) setFilter(portID string, f *dataplane.PortFilter) []string {
+	var keys []string
+	if old, ok := a.filters[portID]; ok {
+		for _, g := range remoteGroups(old) {
+			if a.refs[g]--; a.refs[g] <= 0 {
+				delete(a.refs, g)
+				keys = append(keys, "unmembers:"+g)
+			}
+		}
+		delete(a.filters, portID)
+	}
+	if f != nil {
+		a.filters[portID] = *f
+		for _, g := range remoteGroups(*f) {
+			a.refs[g]++
+		}
+	}
+	return keys
+}
+
+// remoteGroups lists the groups a filter's rules name, once each.
+func remoteGroups(f dataplane.PortFilter) []string {
+	var out []string
+	for _, r := range f.Rules {
+		if r.RemoteGroupID != "" && !slices.Contains(out, r.RemoteGroupID) {
+			out = append(out, r.RemoteGroupID)
+		}
+	}
+	return out
+}
+
+func (a *Agent) onPortsUpdate(ctx context.Context, args json.RawMessage) (any, error) {
+	u, err := decode[rpc.PortsUpdate](args)
 	if err != nil {
 		return nil, err
 	}
-	a.mu.Lock()
-	a.ports[u.Port.ID] = u.Port
-	a.networks[u.Port.Network.ID] = u.Port.Network
-	if u.Filter != nil {
-		a.filters[u.Port.ID] = *u.Filter
-	}
-	a.mu.Unlock()
-	a.mark("port:" + u.Port.ID)
+	a.change(func() []string {
+		var keys []string
+		for _, d := range u.Deleted {
+			delete(a.ports, d.PortID)
+			keys = append(keys, a.setFilter(d.PortID, nil)...)
+			keys = append(keys, "port:"+d.PortID)
+		}
+		for _, pu := range u.Ports {
+			a.ports[pu.Port.ID] = pu.Port
+			a.networks[pu.Port.Network.ID] = pu.Port.Network
+			if pu.Filter != nil {
+				keys = append(keys, a.setFilter(pu.Port.ID, pu.Filter)...)
+			}
+			keys = append(keys, "port:"+pu.Port.ID)
+		}
+		return keys
+	})
 	return nil, nil
 }
 
-func (a *Agent) onPortDelete(ctx context.Context, args json.RawMessage) (any, error) {
-	d, err := decode[rpc.PortDelete](args)
+// onMembersUpdate applies membership changes of the groups the host holds
+// (or is asking for); it ignores the others.
+func (a *Agent) onMembersUpdate(ctx context.Context, args json.RawMessage) (any, error) {
+	u, err := decode[rpc.MembersUpdate](args)
 	if err != nil {
 		return nil, err
 	}
-	a.mu.Lock()
-	delete(a.ports, d.PortID)
-	delete(a.filters, d.PortID)
-	a.mu.Unlock()
-	a.mark("port:" + d.PortID)
+	a.change(func() []string {
+		var keys []string
+		for _, gm := range u.Groups {
+			if held, ok := a.members[gm.GroupID]; ok {
+				applyMembers(held, gm)
+				keys = append(keys, "members:"+gm.GroupID)
+			} else if waiting, ok := a.fetching[gm.GroupID]; ok {
+				a.fetching[gm.GroupID] = append(waiting, gm)
+			}
+		}
+		return keys
+	})
 	return nil, nil
+}
+
+// applyMembers changes a held membership.
+func applyMembers(held map[string][]string, gm rpc.GroupMembers) {
+	for _, id := range gm.Left {
+		delete(held, id)
+	}
+	for id, addrs := range gm.Ports {
+		held[id] = addrs
+	}
 }
 
 func (a *Agent) onNetworkUpdate(ctx context.Context, args json.RawMessage) (any, error) {
@@ -264,9 +357,10 @@ func (a *Agent) onNetworkUpdate(ctx context.Context, args json.RawMessage) (any,
 	if err != nil {
 		return nil, err
 	}
-	a.mu.Lock()
-	_, known := a.networks[u.Network.ID]
-	if known {
+	a.change(func() []string {
+		if _, known := a.networks[u.Network.ID]; !known {
+			return nil
+		}
 		a.networks[u.Network.ID] = u.Network
 		for id, p := range a.ports {
 			if p.Network.ID == u.Network.ID {
@@ -274,11 +368,8 @@ func (a *Agent) onNetworkUpdate(ctx context.Context, args json.RawMessage) (any,
 				a.ports[id] = p
 			}
 		}
-	}
-	a.mu.Unlock()
-	if known {
-		a.mark("net:" + u.Network.ID)
-	}
+		return []string{"net:" + u.Network.ID}
+	})
 	return nil, nil
 }
 
@@ -287,26 +378,27 @@ func (a *Agent) onNetworkDelete(ctx context.Context, args json.RawMessage) (any,
 	if err != nil {
 		return nil, err
 	}
-	a.mu.Lock()
-	_, known := a.networks[d.NetworkID]
-	delete(a.networks, d.NetworkID)
-	var gone []string
-	for id, p := range a.ports {
-		if p.Network.ID == d.NetworkID {
-			delete(a.ports, id)
-			delete(a.filters, id)
-			gone = append(gone, "port:"+id)
+	a.change(func() []string {
+		_, known := a.networks[d.NetworkID]
+		delete(a.networks, d.NetworkID)
+		var gone []string
+		for id, p := range a.ports {
+			if p.Network.ID == d.NetworkID {
+				delete(a.ports, id)
+				gone = append(gone, a.setFilter(id, nil)...)
+				gone = append(gone, "port:"+id)
+			}
 		}
-	}
-	if _, ok := a.dhcp[d.NetworkID]; ok {
-		delete(a.dhcp, d.NetworkID)
-		gone = append(gone, "dhcp:"+d.NetworkID)
-	}
-	a.mu.Unlock()
-	if known {
-		gone = append(gone, "net:"+d.NetworkID)
-	}
-	a.mark(gone...)
+		if _, ok := a.dhcp[d.NetworkID]; ok {
+			delete(a.dhcp, d.NetworkID)
+			delete(a.leases, d.NetworkID)
+			gone = append(gone, "dhcp:"+d.NetworkID)
+		}
+		if known {
+			gone = append(gone, "net:"+d.NetworkID)
+		}
+		return gone
+	})
 	return nil, nil
 }
 
@@ -315,11 +407,44 @@ func (a *Agent) onDHCPUpdate(ctx context.Context, args json.RawMessage) (any, er
 	if err != nil {
 		return nil, err
 	}
-	a.mu.Lock()
-	a.dhcp[u.DHCP.Network.ID] = u.DHCP
-	a.networks[u.DHCP.Network.ID] = u.DHCP.Network
-	a.mu.Unlock()
-	a.mark("dhcp:" + u.DHCP.Network.ID)
+	a.change(func() []string {
+		a.setDHCP(u.DHCP)
+		a.networks[u.DHCP.Network.ID] = u.DHCP.Network
+		return []string{"dhcp:" + u.DHCP.Network.ID}
+	})
+	return nil, nil
+}
+
+// setDHCP holds a network's DHCP service, its leases by port; a.mu is held.
+func (a *Agent) setDHCP(d dataplane.DHCP) {
+	leases := make(map[string]dataplane.DHCPHost, len(d.Hosts))
+	for _, h := range d.Hosts {
+		leases[h.PortID] = h
+	}
+	d.Hosts = nil
+	a.dhcp[d.Network.ID] = d
+	a.leases[d.Network.ID] = leases
+}
+
+// onDHCPHosts changes the leases of a DHCP service the host serves.
+func (a *Agent) onDHCPHosts(ctx context.Context, args json.RawMessage) (any, error) {
+	u, err := decode[rpc.DHCPHostsUpdate](args)
+	if err != nil {
+		return nil, err
+	}
+	a.change(func() []string {
+		leases, ok := a.leases[u.NetworkID]
+		if !ok {
+			return nil // the whole service, when it comes, has them
+		}
+		for _, id := range u.Removed {
+			delete(leases, id)
+		}
+		for _, h := range u.Hosts {
+			leases[h.PortID] = h
+		}
+		return []string{"dhcp:" + u.NetworkID}
+	})
 	return nil, nil
 }
 
@@ -328,10 +453,11 @@ func (a *Agent) onDHCPDelete(ctx context.Context, args json.RawMessage) (any, er
 	if err != nil {
 		return nil, err
 	}
-	a.mu.Lock()
-	delete(a.dhcp, d.NetworkID)
-	a.mu.Unlock()
-	a.mark("dhcp:" + d.NetworkID)
+	a.change(func() []string {
+		delete(a.dhcp, d.NetworkID)
+		delete(a.leases, d.NetworkID)
+		return []string{"dhcp:" + d.NetworkID}
+	})
 	return nil, nil
 }
 
@@ -340,13 +466,13 @@ func (a *Agent) onRouterUpdate(ctx context.Context, args json.RawMessage) (any, 
 	if err != nil {
 		return nil, err
 	}
-	a.mu.Lock()
-	a.routers[u.Router.ID] = u.Router
-	for _, rp := range routerPorts(u.Router) {
-		a.networks[rp.Network.ID] = rp.Network
-	}
-	a.mu.Unlock()
-	a.mark("router:" + u.Router.ID)
+	a.change(func() []string {
+		a.routers[u.Router.ID] = u.Router
+		for _, rp := range routerPorts(u.Router) {
+			a.networks[rp.Network.ID] = rp.Network
+		}
+		return []string{"router:" + u.Router.ID}
+	})
 	return nil, nil
 }
 
@@ -355,10 +481,10 @@ func (a *Agent) onRouterDelete(ctx context.Context, args json.RawMessage) (any, 
 	if err != nil {
 		return nil, err
 	}
-	a.mu.Lock()
-	delete(a.routers, d.RouterID)
-	a.mu.Unlock()
-	a.mark("router:" + d.RouterID)
+	a.change(func() []string {
+		delete(a.routers, d.RouterID)
+		return []string{"router:" + d.RouterID}
+	})
 	return nil, nil
 }
 
@@ -367,16 +493,16 @@ func (a *Agent) onFiltersUpdate(ctx context.Context, args json.RawMessage) (any,
 	if err != nil {
 		return nil, err
 	}
-	var keys []string
-	a.mu.Lock()
-	for _, f := range u.Filters {
-		if _, ok := a.ports[f.PortID]; ok {
-			a.filters[f.PortID] = f
-			keys = append(keys, "filter:"+f.PortID)
+	a.change(func() []string {
+		var keys []string
+		for _, f := range u.Filters {
+			if _, ok := a.ports[f.PortID]; ok {
+				keys = append(keys, a.setFilter(f.PortID, &f)...)
+				keys = append(keys, "filter:"+f.PortID)
+			}
 		}
-	}
-	a.mu.Unlock()
-	a.mark(keys...)
+		return keys
+	})
 	return nil, nil
 }
 

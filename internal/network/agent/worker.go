@@ -34,12 +34,6 @@ func (a *Agent) step(ctx context.Context) bool {
 	a.mu.Lock()
 	resync := a.resync
 	a.resync = false
-	keys := make([]string, 0, len(a.dirty))
-	for k, n := range a.dirty {
-		if n < maxAttempts {
-			keys = append(keys, k)
-		}
-	}
 	a.mu.Unlock()
 	if resync {
 		if err := a.fullSync(ctx); err != nil {
@@ -52,10 +46,23 @@ func (a *Agent) step(ctx context.Context) bool {
 		}
 		return true
 	}
+	// Member sets the filters name come before the filters; if they
+	// cannot be had, the filters allow nothing from those groups until
+	// they come, and ports are wired meanwhile.
+	a.fetchMembers(ctx)
+	a.mu.Lock()
+	keys := make([]string, 0, len(a.dirty))
+	for k, n := range a.dirty {
+		if n < maxAttempts {
+			keys = append(keys, k)
+		}
+	}
+	a.mu.Unlock()
 	if len(keys) == 0 {
 		return false
 	}
-	// Networks first, then what sits on them; deletions last.
+	// Networks first, then member sets, then what sits on them; member
+	// sets no filter names any more last.
 	sort.Slice(keys, func(i, j int) bool {
 		return keyOrder(keys[i]) < keyOrder(keys[j]) || keyOrder(keys[i]) == keyOrder(keys[j]) && keys[i] < keys[j]
 	})
@@ -99,12 +106,101 @@ func keyOrder(k string) int {
 	switch {
 	case strings.HasPrefix(k, "net:"):
 		return 0
-	case strings.HasPrefix(k, "port:"), strings.HasPrefix(k, "filter:"):
+	case strings.HasPrefix(k, "members:"):
 		return 1
-	case strings.HasPrefix(k, "dhcp:"):
+	case strings.HasPrefix(k, "port:"), strings.HasPrefix(k, "filter:"):
 		return 2
+	case strings.HasPrefix(k, "dhcp:"):
+		return 3
+	case strings.HasPrefix(k, "unmembers:"):
+		return 5
 	}
-	return 3
+	return 4
+}
+
+// fetchMembers asks the server for the whole membership of the groups the
+// filters name that the host does not hold yet (again later if that fails).
+func (a *Agent) fetchMembers(ctx context.Context) {
+	a.mu.Lock()
+	if time.Now().Before(a.fetchAfter) {
+		a.mu.Unlock()
+		return
+	}
+	var want []string
+	for g := range a.refs {
+		_, held := a.members[g]
+		_, asked := a.fetching[g]
+		if !held && !asked {
+			want = append(want, g)
+			a.fetching[g] = nil
+		}
+	}
+	a.mu.Unlock()
+	if len(want) == 0 {
+		return
+	}
+	sort.Strings(want)
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var r rpc.MembersReply
+	err := a.bus.Call(cctx, rpc.ServerSubject, rpc.MethodSecurityGroupMembers, rpc.SecurityGroupMembers{Host: a.host, GroupIDs: want}, &r)
+	a.mu.Lock()
+	var keys []string
+	if err == nil {
+		for _, gm := range r.Groups {
+			if _, asked := a.fetching[gm.GroupID]; !asked {
+				continue
+			}
+			held := map[string][]string{}
+			applyMembers(held, gm)
+			for _, later := range a.fetching[gm.GroupID] {
+				applyMembers(held, later)
+			}
+			a.members[gm.GroupID] = held
+			keys = append(keys, "members:"+gm.GroupID)
+		}
+	}
+	for _, g := range want {
+		delete(a.fetching, g)
+	}
+	if err != nil {
+		a.fetchAfter = time.Now().Add(time.Second)
+	}
+	a.mu.Unlock()
+	if err != nil {
+		a.log.WarnContext(ctx, "security group members could not be fetched; retrying", "groups", len(want), "err", err)
+		a.retryLater(ctx, time.Second)
+		return
+	}
+	a.mark(keys...)
+}
+
+// memberSets are the sets of a group's members, one per EtherType.
+func memberSets(group string, held map[string][]string) []dataplane.MemberSet {
+	var v4, v6 []string
+	seen := map[string]bool{}
+	for _, addrs := range held {
+		for _, c := range addrs {
+			if seen[c] {
+				continue
+			}
+			seen[c] = true
+			if strings.Contains(c, ":") {
+				v6 = append(v6, c)
+			} else {
+				v4 = append(v4, c)
+			}
+		}
+	}
+	sort.Strings(v4)
+	sort.Strings(v6)
+	if v4 == nil {
+		v4 = []string{}
+	}
+	if v6 == nil {
+		v6 = []string{}
+	}
+	return []dataplane.MemberSet{{GroupID: group, EtherType: "IPv4", CIDRs: v4}, {GroupID: group, EtherType: "IPv6", CIDRs: v6}}
 }
 
 // apply makes the driver hold what the cache says of one key.
@@ -114,11 +210,30 @@ func (a *Agent) apply(ctx context.Context, key string) (up, down []rpc.DeviceSta
 	port, hasPort := a.ports[id]
 	filter, hasFilter := a.filters[id]
 	dhcp, hasDHCP := a.dhcp[id]
+	if hasDHCP {
+		dhcp.Hosts = dhcpHosts(a.leases[id])
+	}
 	router, hasRouter := a.routers[id]
 	network, hasNet := a.networks[id]
+	var sets []dataplane.MemberSet
+	named := a.refs[id] > 0
+	if held, ok := a.members[id]; ok && kind == "members" && named {
+		sets = memberSets(id, held)
+	}
+	if kind == "unmembers" && !named {
+		delete(a.members, id)
+	}
 	applied := a.applied[key]
 	a.mu.Unlock()
 	switch kind {
+	case "members":
+		if sets != nil {
+			return nil, nil, a.driver.SetMemberSets(ctx, sets)
+		}
+	case "unmembers":
+		if !named {
+			return nil, nil, a.driver.RemoveMemberSets(ctx, []string{id})
+		}
 	case "net":
 		if !hasNet {
 			return nil, nil, a.driver.DeleteNetwork(ctx, id)
@@ -161,6 +276,9 @@ func (a *Agent) apply(ctx context.Context, key string) (up, down []rpc.DeviceSta
 			if applied {
 				a.setApplied(key, false)
 			}
+			a.mu.Lock()
+			delete(a.dhcpUp, id)
+			a.mu.Unlock()
 			return nil, nil, a.driver.DeleteDHCP(ctx, id)
 		}
 		if err := a.driver.EnsureNetwork(ctx, dhcp.Network); err != nil {
@@ -170,6 +288,13 @@ func (a *Agent) apply(ctx context.Context, key string) (up, down []rpc.DeviceSta
 			return nil, nil, err
 		}
 		a.setApplied(key, true)
+		a.mu.Lock()
+		reported := a.dhcpUp[id] == dhcp.Port.ID
+		a.dhcpUp[id] = dhcp.Port.ID
+		a.mu.Unlock()
+		if applied && reported {
+			return nil, nil, nil // a lease changed; the server knows the port is up
+		}
 		return []rpc.DeviceStatus{{PortID: dhcp.Port.ID, Up: true}}, nil, nil
 	case "router":
 		if !hasRouter {
@@ -192,6 +317,16 @@ func (a *Agent) apply(ctx context.Context, key string) (up, down []rpc.DeviceSta
 		return up, nil, nil
 	}
 	return nil, nil, nil
+}
+
+// dhcpHosts lists leases by port.
+func dhcpHosts(leases map[string]dataplane.DHCPHost) []dataplane.DHCPHost {
+	out := make([]dataplane.DHCPHost, 0, len(leases))
+	for _, h := range leases {
+		out = append(out, h)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].PortID < out[j].PortID })
+	return out
 }
 
 func (a *Agent) setApplied(key string, v bool) {
@@ -262,20 +397,38 @@ func (a *Agent) reportFloatingIPs(ctx context.Context, r dataplane.Router) {
 }
 
 // fullSync replaces the cache with the server's desired state of the host and
-// has the driver converge to it.
+// has the driver converge to it. Changes heard while the state is on its way
+// are replayed on it.
 func (a *Agent) fullSync(ctx context.Context) error {
+	a.mu.Lock()
+	a.syncing, a.journal = true, nil
+	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		a.syncing, a.journal = false, nil
+		a.mu.Unlock()
+	}()
 	cctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	var s dataplane.State
-	if err := a.bus.Call(cctx, rpc.ServerSubject, rpc.MethodSyncState, rpc.SyncState{Host: a.host}, &s); err != nil {
+	var hs rpc.HostState
+	if err := a.bus.Call(cctx, rpc.ServerSubject, rpc.MethodSyncState, rpc.SyncState{Host: a.host, Version: rpc.Version}, &hs); err != nil {
 		return err
+	}
+	s := hs.State
+	members := make(map[string]map[string][]string, len(hs.Members))
+	for _, gm := range hs.Members {
+		held := map[string][]string{}
+		applyMembers(held, gm)
+		members[gm.GroupID] = held
+		s.MemberSets = append(s.MemberSets, memberSets(gm.GroupID, held)...)
 	}
 	if err := a.driver.Resync(ctx, s); err != nil {
 		return err
 	}
 	a.mu.Lock()
 	a.networks, a.ports, a.filters = map[string]dataplane.Network{}, map[string]dataplane.Port{}, map[string]dataplane.PortFilter{}
-	a.dhcp, a.routers, a.applied = map[string]dataplane.DHCP{}, map[string]dataplane.Router{}, map[string]bool{}
+	a.dhcp, a.leases, a.routers, a.applied = map[string]dataplane.DHCP{}, map[string]map[string]dataplane.DHCPHost{}, map[string]dataplane.Router{}, map[string]bool{}
+	a.members, a.refs, a.dhcpUp = members, map[string]int{}, map[string]string{}
 	for _, n := range s.Networks {
 		a.networks[n.ID] = n
 	}
@@ -284,17 +437,30 @@ func (a *Agent) fullSync(ctx context.Context) error {
 		a.applied["port:"+p.ID] = true
 	}
 	for _, f := range s.Filters {
-		a.filters[f.PortID] = f
+		a.setFilter(f.PortID, &f)
 	}
 	for _, d := range s.DHCP {
-		a.dhcp[d.Network.ID] = d
+		a.setDHCP(d)
 		a.applied["dhcp:"+d.Network.ID] = true
+		a.dhcpUp[d.Network.ID] = d.Port.ID
 	}
 	for _, r := range s.Routers {
 		a.routers[r.ID] = r
 		a.applied["router:"+r.ID] = true
 	}
+	var keys []string
+	for g := range a.members {
+		if a.refs[g] == 0 {
+			keys = append(keys, "unmembers:"+g)
+		}
+	}
+	for _, fn := range a.journal {
+		keys = append(keys, fn()...)
+	}
+	replayed := len(a.journal)
+	a.syncing, a.journal = false, nil
 	a.mu.Unlock()
+	a.mark(keys...)
 	var devs []rpc.DeviceStatus
 	if _, watched := a.driver.(dataplane.Watcher); !watched {
 		for _, p := range s.Ports {
@@ -311,7 +477,8 @@ func (a *Agent) fullSync(ctx context.Context) error {
 		a.reportFloatingIPs(ctx, r)
 	}
 	a.reportDevices(ctx, devs)
-	a.log.InfoContext(ctx, "host resynchronised", "networks", len(s.Networks), "ports", len(s.Ports), "dhcp", len(s.DHCP), "routers", len(s.Routers))
+	a.log.InfoContext(ctx, "host resynchronised", "networks", len(s.Networks), "ports", len(s.Ports), "dhcp", len(s.DHCP),
+		"routers", len(s.Routers), "member_sets", len(s.MemberSets), "changes_replayed", replayed)
 	return nil
 }
 

@@ -181,11 +181,26 @@ type Rule struct {
 	// nil means unbounded.
 	PortMin *int `json:"port_min,omitempty"`
 	PortMax *int `json:"port_max,omitempty"`
-	// RemoteCIDRs are the peers allowed; empty means any. A remote group
-	// is resolved to the addresses of its member ports.
+	// RemoteCIDRs are the peers allowed when the rule names no remote
+	// group; empty means any.
 	RemoteCIDRs []string `json:"remote_cidrs,omitempty"`
-	// RemoteGroupID is kept so that a driver may log what it resolved.
+	// RemoteGroupID, when set, allows the peers in the member set of that
+	// group of the rule's EtherType (MemberSet, an ipset in a Linux
+	// driver); a group with no members, or whose set the host does not
+	// hold, allows nothing. RemoteCIDRs is then empty.
 	RemoteGroupID string `json:"remote_group_id,omitempty"`
+}
+
+// MemberSet is the addresses of the ports in a security group, of one
+// EtherType: what rules naming the group as remote group match. Sets are
+// kept apart from the rules so that a port joining a group changes one set
+// on each host, not the filter of every port.
+type MemberSet struct {
+	GroupID   string `json:"group_id"`
+	EtherType string `json:"ethertype"` // IPv4, IPv6
+	// CIDRs are the members' fixed IPs (as /32 or /128) and allowed
+	// address pairs, masked, sorted and without duplicates.
+	CIDRs []string `json:"cidrs"`
 }
 
 // PortFilter is the firewall of one port.
@@ -211,6 +226,8 @@ type State struct {
 	DHCP     []DHCP       `json:"dhcp"`
 	Routers  []Router     `json:"routers"`
 	Filters  []PortFilter `json:"filters"`
+	// MemberSets are the sets the filters' remote groups name.
+	MemberSets []MemberSet `json:"member_sets,omitempty"`
 }
 
 // Capabilities say what a driver can do and how its ports are bound.
@@ -255,6 +272,12 @@ type Driver interface {
 	ApplySecurityGroups(ctx context.Context, filters []PortFilter) error
 	// RemoveSecurityGroups drops the filters of ports.
 	RemoveSecurityGroups(ctx context.Context, portIDs []string) error
+	// SetMemberSets replaces the addresses of the given member sets,
+	// creating the sets that do not exist yet.
+	SetMemberSets(ctx context.Context, sets []MemberSet) error
+	// RemoveMemberSets drops the member sets of groups (both EtherTypes)
+	// that no filter of the host names any more.
+	RemoveMemberSets(ctx context.Context, groupIDs []string) error
 	// Resync makes the host hold exactly the desired state, removing
 	// anything else the driver made. Agents call it after a restart.
 	Resync(ctx context.Context, desired State) error

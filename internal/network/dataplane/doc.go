@@ -3,8 +3,9 @@
 // it is handed. Every value carries everything a Linux implementation needs
 // without asking the server again: bridge and device names, VLAN ids and
 // VNIs, MAC and IP addresses with their prefix lengths, gateways, DHCP options
-// and static leases, routes, security group rules already resolved to CIDRs,
-// and floating IP mappings.
+// and static leases, routes, security group rules (a rule naming a remote
+// group refers to that group's MemberSet, which the host holds apart from the
+// rules, as Neutron's agents hold ipsets), and floating IP mappings.
 //
 // Every method is idempotent: Ensure* and Plug* converge from any partial
 // state, deletes of absent things succeed, and Resync replaces whatever the

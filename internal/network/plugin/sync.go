@@ -1,7 +1,9 @@
 package plugin
 
 import (
+	"cmp"
 	"context"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -15,17 +17,24 @@ import (
 	nstore "github.com/tenku-cloud/tenku/internal/network/store"
 )
 
-// The plugin tells agents about changes after each commit. Port changes go
-// straight to the port's host; DHCP services, routers and security group
-// filters, which many changes touch, are marked dirty and recomputed by a
-// background loop that coalesces bursts (a thousand ports created in a second
-// produce a few DHCP updates, not a thousand).
+// The plugin tells agents about changes after each commit, and only what
+// changed, to the hosts it concerns. Changes are marked dirty and a
+// background loop pushes them every interval, coalescing bursts (a thousand
+// ports created in a second produce a few messages per host, not a
+// thousand): a port's wiring and filter go to its host (and its removal to
+// the host it left); a security group's membership changes go, port by
+// port, to the hosts whose filters name the group as remote group; a port's
+// DHCP lease goes to the hosts serving its network's DHCP. What many
+// changes touch as a whole — a network's DHCP service when its subnets
+// change, a router, the filters of a group whose rules changed — is
+// recomputed once per interval.
 
 type dirtySet struct {
 	mu       sync.Mutex
 	nets     map[string]bool
 	routers  map[string]bool
 	groups   map[string]bool
+	ports    map[string]*portMark
 	wake     chan struct{}
 	running  bool
 	stop     chan struct{}
@@ -33,16 +42,29 @@ type dirtySet struct {
 	interval time.Duration
 }
 
+// portMark is what a port's changes since the last push may have changed;
+// the push reads the port as it is then.
+type portMark struct {
+	network string
+	// agent: its host's agent wires it, or hosts holds agents that did.
+	agent bool
+	hosts []string
+	// groups may have gained, lost or changed the port as a member.
+	groups []string
+	// dhcp: its lease on the network's DHCP service may have changed.
+	dhcp bool
+}
+
 func (p *Plugin) dirty() *dirtySet {
 	p.dirtyOnce.Do(func() {
 		p.d = &dirtySet{nets: map[string]bool{}, routers: map[string]bool{}, groups: map[string]bool{},
-			wake: make(chan struct{}, 1), interval: 50 * time.Millisecond}
+			ports: map[string]*portMark{}, wake: make(chan struct{}, 1), interval: 50 * time.Millisecond}
 	})
 	return p.d
 }
 
-// Start runs the background loop that pushes DHCP, router and filter changes
-// to agents; Stop ends it. Without Start, changes are pushed inline.
+// Start runs the background loop that pushes changes to agents; Stop ends
+// it. Without Start, changes are pushed inline.
 func (p *Plugin) Start(ctx context.Context) {
 	d := p.dirty()
 	d.mu.Lock()
@@ -120,6 +142,7 @@ func (p *Plugin) markRouter(ctx context.Context, id string) {
 	p.mark(ctx, func(d *dirtySet) { d.routers[id] = true })
 }
 
+// markGroups marks groups whose rules changed: the filters of their ports.
 func (p *Plugin) markGroups(ctx context.Context, ids ...string) {
 	if len(ids) == 0 {
 		return
@@ -131,12 +154,34 @@ func (p *Plugin) markGroups(ctx context.Context, ids ...string) {
 	})
 }
 
+func (p *Plugin) markPort(ctx context.Context, id string, m portMark) {
+	p.mark(ctx, func(d *dirtySet) {
+		cur := d.ports[id]
+		if cur == nil {
+			cur = &portMark{network: m.network}
+			d.ports[id] = cur
+		}
+		cur.agent = cur.agent || m.agent
+		cur.dhcp = cur.dhcp || m.dhcp
+		for _, h := range m.hosts {
+			if !slices.Contains(cur.hosts, h) {
+				cur.hosts = append(cur.hosts, h)
+			}
+		}
+		for _, g := range m.groups {
+			if !slices.Contains(cur.groups, g) {
+				cur.groups = append(cur.groups, g)
+			}
+		}
+	})
+}
+
 // flush pushes everything dirty.
 func (p *Plugin) flush(ctx context.Context) {
 	d := p.dirty()
 	d.mu.Lock()
-	nets, routers, groups := d.nets, d.routers, d.groups
-	d.nets, d.routers, d.groups = map[string]bool{}, map[string]bool{}, map[string]bool{}
+	nets, routers, groups, ports := d.nets, d.routers, d.groups, d.ports
+	d.nets, d.routers, d.groups, d.ports = map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]*portMark{}
 	d.mu.Unlock()
 	for id := range nets {
 		if err := p.syncNetworkDHCP(ctx, id); err != nil {
@@ -157,6 +202,11 @@ func (p *Plugin) flush(ctx context.Context) {
 			p.log.WarnContext(ctx, "security group update failed", "err", err)
 		}
 	}
+	if len(ports) > 0 {
+		if err := p.syncPorts(ctx, ports, nets); err != nil {
+			p.log.WarnContext(ctx, "port update failed", "ports", len(ports), "err", err)
+		}
+	}
 }
 
 func (p *Plugin) cast(ctx context.Context, subject, method string, args any) {
@@ -175,36 +225,41 @@ func isBound(pt *netapi.Port) bool {
 // afterPortChange tells the hosts, DHCP servers, routers, filters and Nova
 // about a port that was created (old nil), changed, or deleted (new nil).
 func (p *Plugin) afterPortChange(ctx context.Context, old, new *netapi.Port) {
-	if new != nil && isBound(new) && !isNetworkOwned(new.DeviceOwner) {
-		if up, err := p.portUpdate(ctx, new); err != nil {
-			p.log.WarnContext(ctx, "port update for agent", "port_id", new.ID, "err", err)
-		} else {
-			p.cast(ctx, rpc.HostSubject(new.HostID), rpc.MethodPortUpdate, up)
+	var id, netID string
+	for _, pt := range []*netapi.Port{old, new} {
+		if pt != nil {
+			id, netID = pt.ID, pt.NetworkID
 		}
 	}
-	if old != nil && old.HostID != "" && !isNetworkOwned(old.DeviceOwner) && (new == nil || new.HostID != old.HostID || isNetworkOwned(new.DeviceOwner)) {
-		p.cast(ctx, rpc.HostSubject(old.HostID), rpc.MethodPortDelete, rpc.PortDelete{PortID: old.ID, NetworkID: old.NetworkID})
+	m := portMark{network: netID}
+	if old != nil && old.HostID != "" && !isNetworkOwned(old.DeviceOwner) {
+		m.hosts = []string{old.HostID}
 	}
-	var netID string
-	var groups []string
+	m.agent = len(m.hosts) > 0 || new != nil && isBound(new) && !isNetworkOwned(new.DeviceOwner)
 	ipsChanged := old == nil || new == nil || !slices.Equal(old.FixedIPs, new.FixedIPs) || old.MACAddress != new.MACAddress ||
 		!slices.Equal(old.AllowedAddressPairs, new.AllowedAddressPairs)
-	if old != nil {
-		netID = old.NetworkID
-		if ipsChanged || !slices.Equal(old.SecurityGroups, new.SecurityGroups) {
-			groups = append(groups, old.SecurityGroups...)
-		}
+	if old != nil && (ipsChanged || !slices.Equal(old.SecurityGroups, new.SecurityGroups)) {
+		m.groups = append(m.groups, old.SecurityGroups...)
 	}
-	if new != nil {
-		netID = new.NetworkID
-		if ipsChanged || old != nil && !slices.Equal(old.SecurityGroups, new.SecurityGroups) {
-			groups = append(groups, new.SecurityGroups...)
-		}
+	if new != nil && (ipsChanged || old != nil && !slices.Equal(old.SecurityGroups, new.SecurityGroups)) {
+		m.groups = append(m.groups, new.SecurityGroups...)
 	}
 	if (ipsChanged || old != nil && new != nil && !slices.Equal(old.ExtraDHCPOpts, new.ExtraDHCPOpts)) && !(new != nil && new.DeviceOwner == netapi.DeviceOwnerDHCP && old == nil) {
-		p.markNetwork(ctx, netID)
+		whole := false
+		for _, pt := range []*netapi.Port{old, new} {
+			// A DHCP port is the service's own; a router interface
+			// decides the metadata route: the whole service changes.
+			whole = whole || pt != nil && (pt.DeviceOwner == netapi.DeviceOwnerDHCP || isRouterPort(pt.DeviceOwner))
+		}
+		if whole {
+			p.markNetwork(ctx, netID)
+		} else {
+			m.dhcp = true
+		}
 	}
-	p.markGroups(ctx, groups...)
+	if m.agent || m.dhcp || len(m.groups) > 0 {
+		p.markPort(ctx, id, m)
+	}
 	for _, pt := range []*netapi.Port{old, new} {
 		if pt != nil && isRouterPort(pt.DeviceOwner) {
 			p.markRouter(ctx, pt.DeviceID)
@@ -265,12 +320,12 @@ type cache struct {
 	nets    map[string]*netapi.Network
 	subnets map[string][]*netapi.Subnet
 	groups  map[string]*netapi.SecurityGroup
-	members map[string][]*netapi.Port
+	dhcpOn  map[string]map[string]bool
 }
 
 func (p *Plugin) newCache(q nstore.Q) *cache {
 	return &cache{p: p, q: q, nets: map[string]*netapi.Network{}, subnets: map[string][]*netapi.Subnet{},
-		groups: map[string]*netapi.SecurityGroup{}, members: map[string][]*netapi.Port{}}
+		groups: map[string]*netapi.SecurityGroup{}, dhcpOn: map[string]map[string]bool{}}
 }
 
 func (c *cache) network(ctx context.Context, id string) (*netapi.Network, error) {
@@ -358,41 +413,6 @@ func (c *cache) group(ctx context.Context, id string) (*netapi.SecurityGroup, er
 	return g, nil
 }
 
-// memberCIDRs resolves a remote group to the addresses of its ports.
-func (c *cache) memberCIDRs(ctx context.Context, groupID, ethertype string) ([]string, error) {
-	ports, ok := c.members[groupID]
-	if !ok {
-		var err error
-		if ports, err = c.q.SecurityGroupPorts(ctx, []string{groupID}); err != nil {
-			return nil, err
-		}
-		c.members[groupID] = ports
-	}
-	var out []string
-	add := func(s string) {
-		pf, err := parsePrefixKeepHost(s)
-		if err != nil {
-			return
-		}
-		if (ethertype == netapi.EtherTypeIPv4) != pf.Addr().Is4() {
-			return
-		}
-		if t := pf.Masked().String(); !slices.Contains(out, t) {
-			out = append(out, t)
-		}
-	}
-	for _, pt := range ports {
-		for _, ip := range pt.FixedIPs {
-			add(ip.IPAddress)
-		}
-		for _, pr := range pt.AllowedAddressPairs {
-			add(pr.IPAddress)
-		}
-	}
-	slices.Sort(out)
-	return out, nil
-}
-
 func (c *cache) filter(ctx context.Context, pt *netapi.Port) (dataplane.PortFilter, error) {
 	f := dataplane.PortFilter{PortID: pt.ID, Device: dataplane.TapName(pt.ID), MAC: pt.MACAddress, Enabled: pt.PortSecurityEnabled,
 		Stateful: true, Groups: pt.SecurityGroups, Rules: []dataplane.Rule{}}
@@ -419,15 +439,8 @@ func (c *cache) filter(ctx context.Context, pt *netapi.Port) (dataplane.PortFilt
 				PortMin: r.PortRangeMin, PortMax: r.PortRangeMax}
 			switch {
 			case r.RemoteGroupID != nil:
+				// The host resolves it with the group's member set.
 				dr.RemoteGroupID = *r.RemoteGroupID
-				cidrs, err := c.memberCIDRs(ctx, *r.RemoteGroupID, r.EtherType)
-				if err != nil {
-					return f, err
-				}
-				if len(cidrs) == 0 {
-					continue // a group with no members allows nothing
-				}
-				dr.RemoteCIDRs = cidrs
 			case r.NormalizedCIDR != nil:
 				if c := *r.NormalizedCIDR; c != "0.0.0.0/0" && c != "::/0" {
 					dr.RemoteCIDRs = []string{c}
@@ -439,21 +452,49 @@ func (c *cache) filter(ctx context.Context, pt *netapi.Port) (dataplane.PortFilt
 	return f, nil
 }
 
-func (p *Plugin) portUpdate(ctx context.Context, pt *netapi.Port) (rpc.PortUpdate, error) {
-	c := p.newCache(p.st.Q)
-	dp, err := c.port(ctx, pt)
-	if err != nil {
-		return rpc.PortUpdate{}, err
-	}
-	f, err := c.filter(ctx, pt)
-	if err != nil {
-		return rpc.PortUpdate{}, err
-	}
-	return rpc.PortUpdate{Port: dp, Filter: &f}, nil
-}
-
 func dhcpHostname(ip string) string {
 	return "host-" + strings.NewReplacer(".", "-", ":", "-").Replace(ip)
+}
+
+// dhcpHost is the static lease of a port on the DHCP-enabled subnets of
+// its network (false when it has none, or is a DHCP server's own port).
+func dhcpHost(pt *netapi.Port, dhcpSubnets map[string]bool) (dataplane.DHCPHost, bool) {
+	if pt.DeviceOwner == netapi.DeviceOwnerDHCP {
+		return dataplane.DHCPHost{}, false
+	}
+	h := dataplane.DHCPHost{PortID: pt.ID, MAC: pt.MACAddress}
+	for _, ip := range pt.FixedIPs {
+		if dhcpSubnets[ip.SubnetID] {
+			h.IPs = append(h.IPs, ip.IPAddress)
+		}
+	}
+	if len(h.IPs) == 0 {
+		return h, false
+	}
+	h.Hostname = dhcpHostname(h.IPs[0])
+	for _, o := range pt.ExtraDHCPOpts {
+		h.Options = append(h.Options, dataplane.DHCPOption{Name: o.OptName, Value: o.OptValue, IPVersion: o.IPVersion})
+	}
+	return h, true
+}
+
+// dhcpSubnets returns the DHCP-enabled subnets of a network.
+func (c *cache) dhcpSubnets(ctx context.Context, netID string) (map[string]bool, error) {
+	if on, ok := c.dhcpOn[netID]; ok {
+		return on, nil
+	}
+	subs, err := c.subnetsOf(ctx, netID)
+	if err != nil {
+		return nil, err
+	}
+	on := map[string]bool{}
+	for _, s := range subs {
+		if s.EnableDHCP {
+			on[s.ID] = true
+		}
+	}
+	c.dhcpOn[netID] = on
+	return on, nil
 }
 
 // dhcp builds a network's DHCP service as served through port.
@@ -476,6 +517,7 @@ func (c *cache) dhcp(ctx context.Context, n *netapi.Network, port *netapi.Port) 
 			dhcpSubnets[s.ID] = true
 		}
 	}
+	c.dhcpOn[n.ID] = dhcpSubnets
 	ports, err := c.q.NetworkPorts(ctx, n.ID)
 	if err != nil {
 		return d, err
@@ -485,23 +527,9 @@ func (c *cache) dhcp(ctx context.Context, n *netapi.Network, port *netapi.Port) 
 		if pt.DeviceOwner == netapi.DeviceOwnerRouterInterface {
 			routed = true
 		}
-		if pt.DeviceOwner == netapi.DeviceOwnerDHCP {
-			continue
+		if h, ok := dhcpHost(pt, dhcpSubnets); ok {
+			d.Hosts = append(d.Hosts, h)
 		}
-		h := dataplane.DHCPHost{PortID: pt.ID, MAC: pt.MACAddress}
-		for _, ip := range pt.FixedIPs {
-			if dhcpSubnets[ip.SubnetID] {
-				h.IPs = append(h.IPs, ip.IPAddress)
-			}
-		}
-		if len(h.IPs) == 0 {
-			continue
-		}
-		h.Hostname = dhcpHostname(h.IPs[0])
-		for _, o := range pt.ExtraDHCPOpts {
-			h.Options = append(h.Options, dataplane.DHCPOption{Name: o.OptName, Value: o.OptValue, IPVersion: o.IPVersion})
-		}
-		d.Hosts = append(d.Hosts, h)
 	}
 	slices.SortFunc(d.Hosts, func(a, b dataplane.DHCPHost) int { return strings.Compare(a.PortID, b.PortID) })
 	d.MetadataRoute = c.p.cfg.EnableIsolatedMetadata && !routed
@@ -724,20 +752,10 @@ func (p *Plugin) syncRouter(ctx context.Context, id string) error {
 	return nil
 }
 
-// syncGroups pushes fresh filters for the bound ports that are in the
-// groups, or whose groups have rules naming them as remote group.
+// syncGroups pushes fresh filters for the bound ports in the groups (whose
+// rules changed). Membership changes travel apart (syncPorts).
 func (p *Plugin) syncGroups(ctx context.Context, ids []string) error {
-	rules, err := p.st.SecurityGroupRules(ctx, nstore.Scope{All: true}, []nstore.Filter{{Field: "remote_group_id", Values: anyStrings(ids)}})
-	if err != nil {
-		return err
-	}
-	all := slices.Clone(ids)
-	for _, r := range rules {
-		if !slices.Contains(all, r.SecurityGroupID) {
-			all = append(all, r.SecurityGroupID)
-		}
-	}
-	ports, err := p.st.BoundSecurityGroupPorts(ctx, all)
+	ports, err := p.st.BoundSecurityGroupPorts(ctx, ids)
 	if err != nil {
 		return err
 	}
@@ -753,17 +771,214 @@ func (p *Plugin) syncGroups(ctx context.Context, ids []string) error {
 		}
 		byHost[pt.HostID] = append(byHost[pt.HostID], f)
 	}
-	for host, fs := range byHost {
-		p.cast(ctx, rpc.HostSubject(host), rpc.MethodFiltersUpdate, rpc.FiltersUpdate{Filters: fs})
+	for _, host := range slices.Sorted(maps.Keys(byHost)) {
+		p.cast(ctx, rpc.HostSubject(host), rpc.MethodFiltersUpdate, rpc.FiltersUpdate{Filters: byHost[host]})
 	}
 	return nil
 }
 
+// syncPorts pushes what changed of the marked ports, reading each once:
+// wiring and filter to its host and removal to hosts it left, membership
+// changes to the hosts following its groups, its lease to its network's
+// DHCP hosts (unless the whole service is pushed in this flush: wholeDHCP).
+func (p *Plugin) syncPorts(ctx context.Context, marks map[string]*portMark, wholeDHCP map[string]bool) error {
+	ids := slices.Sorted(maps.Keys(marks))
+	ports, err := p.st.PortsByID(ctx, ids)
+	if err != nil {
+		return err
+	}
+	cur := make(map[string]*netapi.Port, len(ports))
+	for _, pt := range ports {
+		cur[pt.ID] = pt
+	}
+	c := p.newCache(p.st.Q)
+	hosts := map[string]*rpc.PortsUpdate{}
+	host := func(h string) *rpc.PortsUpdate {
+		if hosts[h] == nil {
+			hosts[h] = &rpc.PortsUpdate{}
+		}
+		return hosts[h]
+	}
+	members := map[string]*rpc.GroupMembers{}
+	leases := map[string]*rpc.DHCPHostsUpdate{}
+	var firstErr error
+	for _, id := range ids {
+		m, pt := marks[id], cur[id]
+		if m.agent {
+			at := ""
+			if pt != nil && isBound(pt) && !isNetworkOwned(pt.DeviceOwner) {
+				dp, err := c.port(ctx, pt)
+				var f dataplane.PortFilter
+				if err == nil {
+					f, err = c.filter(ctx, pt)
+				}
+				if err != nil {
+					firstErr = cmp.Or(firstErr, err)
+				} else {
+					at = pt.HostID
+					host(at).Ports = append(host(at).Ports, rpc.PortUpdate{Port: dp, Filter: &f})
+				}
+			}
+			for _, h := range m.hosts {
+				if h != at {
+					host(h).Deleted = append(host(h).Deleted, rpc.PortDelete{PortID: id, NetworkID: m.network})
+				}
+			}
+		}
+		for _, g := range m.groups {
+			gm := members[g]
+			if gm == nil {
+				gm = &rpc.GroupMembers{GroupID: g, Ports: map[string][]string{}}
+				members[g] = gm
+			}
+			if pt != nil && slices.Contains(pt.SecurityGroups, g) {
+				gm.Ports[id] = memberAddresses(pt.FixedIPs, pt.AllowedAddressPairs)
+			} else {
+				gm.Left = append(gm.Left, id)
+			}
+		}
+		if m.dhcp && !wholeDHCP[m.network] {
+			u := leases[m.network]
+			if u == nil {
+				u = &rpc.DHCPHostsUpdate{NetworkID: m.network}
+				leases[m.network] = u
+			}
+			on, err := c.dhcpSubnets(ctx, m.network)
+			if nstore.IsNotFound(err) {
+				continue
+			}
+			if err != nil {
+				firstErr = cmp.Or(firstErr, err)
+				continue
+			}
+			if pt == nil || pt.NetworkID != m.network {
+				u.Removed = append(u.Removed, id)
+			} else if h, ok := dhcpHost(pt, on); ok {
+				u.Hosts = append(u.Hosts, h)
+			} else {
+				u.Removed = append(u.Removed, id)
+			}
+		}
+	}
+	for _, h := range slices.Sorted(maps.Keys(hosts)) {
+		p.cast(ctx, rpc.HostSubject(h), rpc.MethodPortsUpdate, hosts[h])
+	}
+	if err := p.pushMembers(ctx, members); err != nil {
+		firstErr = cmp.Or(firstErr, err)
+	}
+	for _, netID := range slices.Sorted(maps.Keys(leases)) {
+		u := leases[netID]
+		if len(u.Hosts) == 0 && len(u.Removed) == 0 {
+			continue
+		}
+		agents, err := p.st.NetworkDHCPAgents(ctx, netID)
+		if err != nil {
+			firstErr = cmp.Or(firstErr, err)
+			continue
+		}
+		for _, a := range agents {
+			p.cast(ctx, rpc.HostSubject(a.Host), rpc.MethodDHCPHosts, u)
+		}
+	}
+	return firstErr
+}
+
+// pushMembers sends membership changes to the hosts whose filters follow
+// the groups, one message per host.
+func (p *Plugin) pushMembers(ctx context.Context, members map[string]*rpc.GroupMembers) error {
+	if len(members) == 0 {
+		return nil
+	}
+	groups := slices.Sorted(maps.Keys(members))
+	hostsOf, err := p.st.RemoteGroupHosts(ctx, groups)
+	if err != nil {
+		return err
+	}
+	byHost := map[string]*rpc.MembersUpdate{}
+	for _, g := range groups {
+		for _, h := range hostsOf[g] {
+			if byHost[h] == nil {
+				byHost[h] = &rpc.MembersUpdate{}
+			}
+			byHost[h].Groups = append(byHost[h].Groups, *members[g])
+		}
+	}
+	for _, h := range slices.Sorted(maps.Keys(byHost)) {
+		p.cast(ctx, rpc.HostSubject(h), rpc.MethodMembersUpdate, byHost[h])
+	}
+	return nil
+}
+
+// memberAddresses are what a member port puts in its groups' member sets:
+// its fixed IPs and allowed address pairs, masked, without duplicates.
+func memberAddresses(ips []netapi.FixedIP, pairs []netapi.AddressPair) []string {
+	out := make([]string, 0, len(ips)+len(pairs))
+	add := func(s string) {
+		pf, err := parsePrefixKeepHost(s)
+		if err != nil {
+			return
+		}
+		if t := pf.Masked().String(); !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	for _, ip := range ips {
+		add(ip.IPAddress)
+	}
+	for _, pr := range pairs {
+		add(pr.IPAddress)
+	}
+	return out
+}
+
+// GroupMembers returns the whole membership of groups (a group that does
+// not exist has none).
+func (p *Plugin) GroupMembers(ctx context.Context, groups []string) ([]rpc.GroupMembers, error) {
+	rows, err := p.st.SecurityGroupMembers(ctx, groups)
+	if err != nil {
+		return nil, err
+	}
+	byGroup := make(map[string]*rpc.GroupMembers, len(groups))
+	out := make([]rpc.GroupMembers, len(groups))
+	for i, g := range groups {
+		out[i] = rpc.GroupMembers{GroupID: g, Ports: map[string][]string{}}
+		byGroup[g] = &out[i]
+	}
+	for _, m := range rows {
+		if gm := byGroup[m.GroupID]; gm != nil {
+			gm.Ports[m.PortID] = memberAddresses(m.FixedIPs, m.AllowedAddressPairs)
+		}
+	}
+	return out, nil
+}
+
 // SyncState returns everything a host should have: the ports bound to it with
-// their networks and filters, the DHCP services and routers it hosts.
-func (p *Plugin) SyncState(ctx context.Context, host string) (dataplane.State, error) {
-	s := dataplane.State{Networks: []dataplane.Network{}, Ports: []dataplane.Port{}, DHCP: []dataplane.DHCP{},
-		Routers: []dataplane.Router{}, Filters: []dataplane.PortFilter{}}
+// their networks and filters, the membership of the groups the filters name
+// as remote group, the DHCP services and routers it hosts.
+func (p *Plugin) SyncState(ctx context.Context, host string) (rpc.HostState, error) {
+	hs := rpc.HostState{State: dataplane.State{Networks: []dataplane.Network{}, Ports: []dataplane.Port{}, DHCP: []dataplane.DHCP{},
+		Routers: []dataplane.Router{}, Filters: []dataplane.PortFilter{}}, Members: []rpc.GroupMembers{}}
+	s, err := p.syncState(ctx, host, &hs.State)
+	if err != nil {
+		return hs, err
+	}
+	remote := map[string]bool{}
+	for _, f := range s.Filters {
+		for _, r := range f.Rules {
+			if r.RemoteGroupID != "" {
+				remote[r.RemoteGroupID] = true
+			}
+		}
+	}
+	if len(remote) > 0 {
+		if hs.Members, err = p.GroupMembers(ctx, slices.Sorted(maps.Keys(remote))); err != nil {
+			return hs, err
+		}
+	}
+	return hs, nil
+}
+
+func (p *Plugin) syncState(ctx context.Context, host string, s *dataplane.State) (*dataplane.State, error) {
 	c := p.newCache(p.st.Q)
 	nets := map[string]bool{}
 	addNet := func(id string) error {

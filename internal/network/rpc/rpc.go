@@ -5,6 +5,15 @@ import (
 	"github.com/tenku-cloud/tenku/internal/platform/bus"
 )
 
+// Version is the version of this protocol. Agents name it when they ask for
+// their state; a server refuses agents of another version, whose messages
+// would mean something else to it. Version 2: security group filters name
+// remote groups, whose member sets travel apart (MembersUpdate,
+// SecurityGroupMembers); port changes go out in batches per host
+// (PortsUpdate) and DHCP leases as changes (DHCPHostsUpdate). Version 1
+// resolved remote groups inside every filter and pushed one port per cast.
+const Version = 2
+
 // ServerSubject is where servers serve agents' calls, in queue group ServerQueue.
 const (
 	ServerSubject = "network-server"
@@ -22,12 +31,16 @@ const (
 	MethodSyncState          = "sync_state"
 	MethodUpdateDeviceStatus = "update_device_status"
 	MethodUpdateFIPStatus    = "update_floatingip_statuses"
+	// MethodSecurityGroupMembers returns the whole membership of groups
+	// (SecurityGroupMembers → MembersReply).
+	MethodSecurityGroupMembers = "security_group_members"
 )
 
 // Methods the server casts to agents.
 const (
-	MethodPortUpdate    = "port_update"
-	MethodPortDelete    = "port_delete"
+	MethodPortsUpdate   = "ports_update"
+	MethodMembersUpdate = "security_group_members_update"
+	MethodDHCPHosts     = "dhcp_hosts_update"
 	MethodNetworkUpdate = "network_update"
 	MethodNetworkDelete = "network_delete"
 	MethodDHCPUpdate    = "dhcp_update"
@@ -55,9 +68,49 @@ type ReportState struct {
 	Start bool `json:"start,omitempty"`
 }
 
-// SyncState asks for the desired state of a host.
+// SyncState asks for the desired state of a host (a HostState).
 type SyncState struct {
 	Host string `json:"host"`
+	// Version is the protocol version the agent speaks (0 means 1).
+	Version int `json:"version,omitempty"`
+}
+
+// HostState is everything a host should have: the dataplane state without
+// member sets, and the membership of every group its filters name as remote
+// group, port by port (from which the agent derives the member sets and
+// which later MembersUpdates change).
+type HostState struct {
+	dataplane.State
+	Members []GroupMembers `json:"members"`
+}
+
+// GroupMembers is the membership of a security group, or a change of it:
+// the addresses of the ports in the group (their fixed IPs and allowed
+// address pairs, as masked CIDRs), and the ports that left it.
+type GroupMembers struct {
+	GroupID string              `json:"group_id"`
+	Ports   map[string][]string `json:"ports,omitempty"`
+	Left    []string            `json:"left,omitempty"`
+}
+
+// SecurityGroupMembers asks for the whole membership of groups; the answer
+// is a MembersReply.
+type SecurityGroupMembers struct {
+	Host     string   `json:"host"`
+	GroupIDs []string `json:"group_ids"`
+}
+
+// MembersReply is the whole membership of the groups asked for.
+type MembersReply struct {
+	Groups []GroupMembers `json:"groups"`
+}
+
+// MembersUpdate is what changed of groups' membership since the server's
+// last push: for each port named, its addresses now (or that it left). It
+// goes to the hosts whose filters name the groups as remote group; an agent
+// that does not hold a group yet asks for it whole (SecurityGroupMembers).
+type MembersUpdate struct {
+	Groups []GroupMembers `json:"groups"`
 }
 
 // DeviceStatus is a port's state on the host.
@@ -90,6 +143,13 @@ type PortDelete struct {
 	NetworkID string `json:"network_id,omitempty"`
 }
 
+// PortsUpdate is the port changes of one host since the server's last push:
+// ports to wire (or rewire) and ports to unwire.
+type PortsUpdate struct {
+	Ports   []PortUpdate `json:"ports,omitempty"`
+	Deleted []PortDelete `json:"deleted,omitempty"`
+}
+
 // NetworkUpdate says a network's segment, MTU or state changed.
 type NetworkUpdate struct {
 	Network dataplane.Network `json:"network"`
@@ -103,6 +163,16 @@ type NetworkDelete struct {
 // DHCPUpdate is the whole DHCP service of a network on the host.
 type DHCPUpdate struct {
 	DHCP dataplane.DHCP `json:"dhcp"`
+}
+
+// DHCPHostsUpdate changes the static leases of a network's DHCP service on
+// the host: hosts added or changed (by port), and ports whose leases go. An
+// agent that does not serve the network's DHCP yet ignores it (the whole
+// service comes in a DHCPUpdate).
+type DHCPHostsUpdate struct {
+	NetworkID string               `json:"network_id"`
+	Hosts     []dataplane.DHCPHost `json:"hosts,omitempty"`
+	Removed   []string             `json:"removed,omitempty"`
 }
 
 // DHCPDelete stops a network's DHCP on the host.

@@ -236,6 +236,22 @@ func (q Q) HostPorts(ctx context.Context, host string) ([]*netapi.Port, error) {
 	return q.ports(ctx, "SELECT "+portCols+" FROM ports WHERE host_id = ?", []any{host}, false)
 }
 
+// PortsByID reads the ports of the ids that exist.
+func (q Q) PortsByID(ctx context.Context, ids []string) ([]*netapi.Port, error) {
+	var out []*netapi.Port
+	for len(ids) > 0 {
+		n := min(len(ids), 500)
+		ph, args := pstore.In(ids[:n])
+		ports, err := q.ports(ctx, "SELECT "+portCols+" FROM ports WHERE id IN "+ph, args, false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ports...)
+		ids = ids[n:]
+	}
+	return out, nil
+}
+
 // SecurityGroupPorts lists the ports in any of the groups.
 func (q Q) SecurityGroupPorts(ctx context.Context, groups []string) ([]*netapi.Port, error) {
 	if len(groups) == 0 {

@@ -195,6 +195,67 @@ func (q Q) SecurityGroupInUse(ctx context.Context, id string) (bool, error) {
 	return n > 0, err
 }
 
+// Member is a port in a security group, with what makes its addresses.
+type Member struct {
+	GroupID             string
+	PortID              string
+	FixedIPs            []netapi.FixedIP
+	AllowedAddressPairs []netapi.AddressPair
+}
+
+// SecurityGroupMembers lists the ports of the groups, group by group.
+func (q Q) SecurityGroupMembers(ctx context.Context, groups []string) ([]Member, error) {
+	if len(groups) == 0 {
+		return nil, nil
+	}
+	ph, args := pstore.In(groups)
+	rows, err := q.q.Query(ctx, `SELECT g.security_group_id, p.id, p.fixed_ips, p.allowed_address_pairs
+		FROM port_security_groups g JOIN ports p ON p.id = g.port_id WHERE g.security_group_id IN `+ph, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Member
+	for rows.Next() {
+		var m Member
+		var fixed, pairs string
+		if err := rows.Scan(&m.GroupID, &m.PortID, &fixed, &pairs); err != nil {
+			return nil, err
+		}
+		m.FixedIPs = decodeFixedIPs(fixed)
+		m.AllowedAddressPairs = decodeList[netapi.AddressPair](pairs)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// RemoteGroupHosts returns, for each of the groups, the hosts that have
+// bound ports in groups whose rules name it as remote group: the hosts
+// whose filters follow its membership.
+func (q Q) RemoteGroupHosts(ctx context.Context, groups []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	if len(groups) == 0 {
+		return out, nil
+	}
+	ph, args := pstore.In(groups)
+	rows, err := q.q.Query(ctx, `SELECT DISTINCT r.remote_group_id, p.host_id FROM security_group_rules r
+		JOIN port_security_groups g ON g.security_group_id = r.security_group_id
+		JOIN ports p ON p.id = g.port_id
+		WHERE r.remote_group_id IN `+ph+` AND p.host_id <> ''`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var group, host string
+		if err := rows.Scan(&group, &host); err != nil {
+			return nil, err
+		}
+		out[group] = append(out[group], host)
+	}
+	return out, rows.Err()
+}
+
 // DeleteSecurityGroup removes a group, its rules and the rules of other
 // groups that name it as remote group.
 func (q Q) DeleteSecurityGroup(ctx context.Context, id string) error {

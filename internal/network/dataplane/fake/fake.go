@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/tenku-cloud/tenku/internal/network/dataplane"
@@ -19,10 +20,19 @@ type Driver struct {
 	dhcp     map[string]dataplane.DHCP
 	routers  map[string]dataplane.Router
 	filters  map[string]dataplane.PortFilter
-	calls    []string
-	fail     map[string]error
-	resyncs  int
+	members  map[memberKey]dataplane.MemberSet
+	// calls is a ring of the last maxCalls operations: a fake that runs a
+	// cloud for days must not grow with every port it ever plugged.
+	calls   []string
+	next    int
+	fail    map[string]error
+	resyncs int
 }
+
+type memberKey struct{ group, ethertype string }
+
+// maxCalls bounds the operations Calls remembers.
+const maxCalls = 4096
 
 var _ dataplane.Driver = (*Driver)(nil)
 
@@ -38,7 +48,7 @@ func New() *Driver {
 		},
 		networks: map[string]dataplane.Network{}, ports: map[string]dataplane.Port{},
 		dhcp: map[string]dataplane.DHCP{}, routers: map[string]dataplane.Router{},
-		filters: map[string]dataplane.PortFilter{}, fail: map[string]error{},
+		filters: map[string]dataplane.PortFilter{}, members: map[memberKey]dataplane.MemberSet{}, fail: map[string]error{},
 	}
 }
 
@@ -63,7 +73,12 @@ func (d *Driver) Fail(op string, err error) {
 }
 
 func (d *Driver) call(op, id string) error {
-	d.calls = append(d.calls, op+" "+id)
+	if len(d.calls) < maxCalls {
+		d.calls = append(d.calls, op+" "+id)
+	} else {
+		d.calls[d.next] = op + " " + id
+		d.next = (d.next + 1) % maxCalls
+	}
 	if err := d.fail[op+":"+id]; err != nil {
 		return err
 	}
@@ -201,6 +216,37 @@ func (d *Driver) RemoveSecurityGroups(ctx context.Context, ids []string) error {
 	return nil
 }
 
+// SetMemberSets implements dataplane.Driver.
+func (d *Driver) SetMemberSets(ctx context.Context, sets []dataplane.MemberSet) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, m := range sets {
+		if err := d.call("SetMemberSets", m.GroupID); err != nil {
+			return err
+		}
+		m.CIDRs = slices.Clone(m.CIDRs)
+		d.members[memberKey{m.GroupID, m.EtherType}] = m
+	}
+	return nil
+}
+
+// RemoveMemberSets implements dataplane.Driver.
+func (d *Driver) RemoveMemberSets(ctx context.Context, groups []string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, g := range groups {
+		if err := d.call("RemoveMemberSets", g); err != nil {
+			return err
+		}
+		for k := range d.members {
+			if k.group == g {
+				delete(d.members, k)
+			}
+		}
+	}
+	return nil
+}
+
 // Resync implements dataplane.Driver: the host state becomes exactly desired.
 func (d *Driver) Resync(ctx context.Context, s dataplane.State) error {
 	d.mu.Lock()
@@ -211,6 +257,7 @@ func (d *Driver) Resync(ctx context.Context, s dataplane.State) error {
 	d.resyncs++
 	d.networks, d.ports, d.dhcp = map[string]dataplane.Network{}, map[string]dataplane.Port{}, map[string]dataplane.DHCP{}
 	d.routers, d.filters = map[string]dataplane.Router{}, map[string]dataplane.PortFilter{}
+	d.members = map[memberKey]dataplane.MemberSet{}
 	for _, n := range s.Networks {
 		d.networks[n.ID] = n
 	}
@@ -225,6 +272,10 @@ func (d *Driver) Resync(ctx context.Context, s dataplane.State) error {
 	}
 	for _, f := range s.Filters {
 		d.filters[f.PortID] = f
+	}
+	for _, m := range s.MemberSets {
+		m.CIDRs = slices.Clone(m.CIDRs)
+		d.members[memberKey{m.GroupID, m.EtherType}] = m
 	}
 	return nil
 }
@@ -269,6 +320,49 @@ func (d *Driver) Filter(portID string) (dataplane.PortFilter, bool) {
 	return f, ok
 }
 
+// MemberSet returns the member set of a group of one EtherType.
+func (d *Driver) MemberSet(groupID, ethertype string) (dataplane.MemberSet, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	m, ok := d.members[memberKey{groupID, ethertype}]
+	return m, ok
+}
+
+// State returns everything the host holds, sorted by id: what a Resync with
+// the same desired state would leave.
+func (d *Driver) State() dataplane.State {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	byID := func(a, b string) int { return strings.Compare(a, b) }
+	s := dataplane.State{Networks: []dataplane.Network{}, Ports: []dataplane.Port{}, DHCP: []dataplane.DHCP{},
+		Routers: []dataplane.Router{}, Filters: []dataplane.PortFilter{}, MemberSets: []dataplane.MemberSet{}}
+	for _, n := range d.networks {
+		s.Networks = append(s.Networks, n)
+	}
+	slices.SortFunc(s.Networks, func(a, b dataplane.Network) int { return byID(a.ID, b.ID) })
+	for _, p := range d.ports {
+		s.Ports = append(s.Ports, p)
+	}
+	slices.SortFunc(s.Ports, func(a, b dataplane.Port) int { return byID(a.ID, b.ID) })
+	for _, c := range d.dhcp {
+		s.DHCP = append(s.DHCP, c)
+	}
+	slices.SortFunc(s.DHCP, func(a, b dataplane.DHCP) int { return byID(a.Network.ID, b.Network.ID) })
+	for _, r := range d.routers {
+		s.Routers = append(s.Routers, r)
+	}
+	slices.SortFunc(s.Routers, func(a, b dataplane.Router) int { return byID(a.ID, b.ID) })
+	for _, f := range d.filters {
+		s.Filters = append(s.Filters, f)
+	}
+	slices.SortFunc(s.Filters, func(a, b dataplane.PortFilter) int { return byID(a.PortID, b.PortID) })
+	for _, m := range d.members {
+		s.MemberSets = append(s.MemberSets, m)
+	}
+	slices.SortFunc(s.MemberSets, func(a, b dataplane.MemberSet) int { return byID(a.GroupID+" "+a.EtherType, b.GroupID+" "+b.EtherType) })
+	return s
+}
+
 // Counts returns how many networks, ports, DHCP services, routers and filters
 // the host holds.
 func (d *Driver) Counts() (networks, ports, dhcp, routers, filters int) {
@@ -284,9 +378,10 @@ func (d *Driver) Resyncs() int {
 	return d.resyncs
 }
 
-// Calls returns the operations made so far ("PlugPort <id>", ...).
+// Calls returns the last operations made, oldest first ("PlugPort <id>",
+// ...); it remembers a few thousand.
 func (d *Driver) Calls() []string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return slices.Clone(d.calls)
+	return append(slices.Clone(d.calls[d.next:]), d.calls[:d.next]...)
 }

@@ -111,22 +111,29 @@ func (h *HTTP) run(ctx context.Context) {
 			return
 		case <-h.wake:
 		}
-		// Gather what arrives during the interval into one request.
-		select {
-		case <-h.stop:
-		case <-time.After(h.opt.Interval):
+		// As Neutron's batch notifier: the first event after a quiet spell
+		// goes at once; then the sender holds off for the interval, and
+		// what arrived meanwhile goes in one request, until a whole
+		// interval passes without events.
+		for h.flush(ctx) {
+			select {
+			case <-h.stop:
+				h.flush(ctx)
+				return
+			case <-time.After(h.opt.Interval):
+			}
 		}
-		h.flush(ctx)
 	}
 }
 
-func (h *HTTP) flush(ctx context.Context) {
+// flush sends what is pending and reports whether there was anything.
+func (h *HTTP) flush(ctx context.Context) bool {
 	h.mu.Lock()
 	batch := h.pending
 	h.pending = nil
 	h.mu.Unlock()
 	if len(batch) == 0 {
-		return
+		return false
 	}
 	var err error
 	for attempt := 0; attempt <= h.opt.Retries; attempt++ {
@@ -140,13 +147,14 @@ func (h *HTTP) flush(ctx context.Context) {
 	}
 	if errors.Is(err, errNoCompute) {
 		h.opt.Log.DebugContext(ctx, "no compute service in the catalog; events dropped", "events", len(batch))
-		return
+		return true
 	}
 	if err != nil && !errors.Is(err, errNoInstances) {
 		h.opt.Log.ErrorContext(ctx, "nova notifications dropped", "err", err, "events", len(batch))
-		return
+		return true
 	}
 	h.opt.Log.InfoContext(ctx, "nova notified", "events", len(batch))
+	return true
 }
 
 var (
@@ -169,16 +177,7 @@ func (h *HTTP) compute(ctx context.Context) (*gophercloud.ServiceClient, error) 
 		return nil, err
 	}
 	provider.HTTPClient = *h.opt.Client
-	ud, pd := c.UserDomainName, c.ProjectDomainName
-	if ud == "" {
-		ud = "Default"
-	}
-	if pd == "" {
-		pd = "Default"
-	}
-	opts := gophercloud.AuthOptions{IdentityEndpoint: c.AuthURL, Username: c.Username, Password: c.Password,
-		DomainName: ud, AllowReauth: true, Scope: &gophercloud.AuthScope{ProjectName: c.ProjectName, DomainName: pd}}
-	if err := openstack.Authenticate(ctx, provider, opts); err != nil {
+	if err := authn.Authenticate(ctx, provider, c); err != nil {
 		return nil, fmt.Errorf("authenticate to keystone: %w", err)
 	}
 	var sc *gophercloud.ServiceClient

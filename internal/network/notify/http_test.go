@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -64,9 +65,10 @@ func TestHTTPBatchesAndRetries(t *testing.T) {
 	url = srv.URL
 	h := NewHTTP(HTTPOptions{Credentials: authn.ServiceCredentials{AuthURL: srv.URL + "/v3", Username: "neutron", Password: "x", ProjectName: "service"},
 		Region: "RegionOne", Interval: 50 * time.Millisecond})
-	h.Start(context.Background())
+	// Both queued before the sender starts: one batch.
 	h.Notify(context.Background(), Event{Name: "network-vif-plugged", ServerUUID: "vm1", Tag: "p1", Status: Completed})
 	h.Notify(context.Background(), Event{Name: "network-vif-plugged", ServerUUID: "vm1", Tag: "p2", Status: Completed})
+	h.Start(context.Background())
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		f.mu.Lock()
@@ -85,6 +87,51 @@ func TestHTTPBatchesAndRetries(t *testing.T) {
 	}
 	if f.tokens[len(f.tokens)-1] != "tok-1" {
 		t.Fatalf("token %q", f.tokens)
+	}
+}
+
+// The first event after a quiet spell goes at once; what follows within the
+// interval waits for it and goes in one request, as Neutron's batch notifier
+// does.
+func TestHTTPSendsFirstEventAtOnceThenBatches(t *testing.T) {
+	f := &fakeCloud{}
+	var url string
+	srv := httptest.NewServer(f.handler(&url))
+	defer srv.Close()
+	url = srv.URL
+	h := NewHTTP(HTTPOptions{Credentials: authn.ServiceCredentials{AuthURL: srv.URL + "/v3", Username: "neutron", Password: "x", ProjectName: "service"},
+		Region: "RegionOne", Interval: time.Second})
+	h.Start(context.Background())
+	defer h.Stop(context.Background())
+	batches := func() [][]Event {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return slices.Clone(f.batches)
+	}
+	waitBatches := func(n int, within time.Duration) time.Duration {
+		t0 := time.Now()
+		for time.Since(t0) < within {
+			if len(batches()) >= n {
+				return time.Since(t0)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		t.Fatalf("batches %v: want %d within %s", batches(), n, within)
+		return 0
+	}
+	ev := func(tag string) Event {
+		return Event{Name: "network-vif-plugged", ServerUUID: "vm1", Tag: tag, Status: Completed}
+	}
+	h.Notify(context.Background(), ev("p1"))
+	if d := waitBatches(1, 5*time.Second); d >= time.Second {
+		t.Fatalf("first event sent after %s: want it at once, not after the interval", d)
+	}
+	h.Notify(context.Background(), ev("p2"))
+	h.Notify(context.Background(), ev("p3"))
+	waitBatches(2, 5*time.Second)
+	time.Sleep(50 * time.Millisecond)
+	if b := batches(); len(b) != 2 || len(b[0]) != 1 || len(b[1]) != 2 {
+		t.Fatalf("batches %v: want [p1] then [p2 p3]", b)
 	}
 }
 

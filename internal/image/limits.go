@@ -55,12 +55,11 @@ func (k *keystoneLimits) connect(ctx context.Context) error {
 	if !strings.HasSuffix(authURL, "/v3") {
 		authURL += "/v3"
 	}
-	p, err := openstack.AuthenticatedClient(ctx, gophercloud.AuthOptions{
-		IdentityEndpoint: authURL, Username: k.creds.Username, Password: k.creds.Password,
-		DomainName: k.creds.UserDomainName, AllowReauth: true,
-		Scope: &gophercloud.AuthScope{ProjectName: k.creds.ProjectName, DomainName: k.creds.ProjectDomainName},
-	})
+	p, err := openstack.NewClient(authURL)
 	if err != nil {
+		return err
+	}
+	if err := authn.Authenticate(ctx, p, k.creds); err != nil {
 		return fmt.Errorf("log in to Keystone: %w", err)
 	}
 	c, err := openstack.NewIdentityV3(p, gophercloud.EndpointOpts{Region: k.region})

@@ -317,11 +317,20 @@ func Start(ctx context.Context, all []Component, o Options) (*Stack, error) {
 }
 
 // ServiceCredentials are the credentials of a component's service user.
+// With Keystone in this process, the service user's tokens are minted
+// rather than logged in for with the password (a bcrypt check each).
 func (s *Stack) ServiceCredentials(name string) authn.ServiceCredentials {
-	return authn.ServiceCredentials{
+	c := authn.ServiceCredentials{
 		AuthURL: s.URLs["keystone"], Username: name, Password: s.Secrets.ServicePassword,
 		UserDomainName: "Default", ProjectName: "service", ProjectDomainName: "Default",
 	}
+	if s.identity != nil {
+		id := s.identity
+		c.Mint = func(ctx context.Context) (string, *authn.Context, error) {
+			return id.IssueToken(ctx, name, "default", "service")
+		}
+	}
+	return c
 }
 
 // validator returns a caching Keystone validator for a service, flushed on every

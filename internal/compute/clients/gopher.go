@@ -70,20 +70,12 @@ func (s *Session) login(ctx context.Context) (*gophercloud.ProviderClient, error
 	if !strings.HasSuffix(authURL, "/v3") {
 		authURL += "/v3"
 	}
-	opts := gophercloud.AuthOptions{
-		IdentityEndpoint: authURL,
-		Username:         s.creds.Username,
-		Password:         s.creds.Password,
-		DomainName:       s.creds.UserDomainName,
-		AllowReauth:      true,
-		Scope:            &gophercloud.AuthScope{ProjectName: s.creds.ProjectName, DomainName: s.creds.ProjectDomainName},
-	}
 	pc, err := openstack.NewClient(authURL)
 	if err != nil {
 		return nil, err
 	}
 	pc.HTTPClient = *s.http
-	if err := openstack.Authenticate(ctx, pc, opts); err != nil {
+	if err := authn.Authenticate(ctx, pc, s.creds); err != nil {
 		return nil, fault.Unavailable("cannot log in to Keystone as %s: %v", s.creds.Username, err)
 	}
 	s.provider = pc

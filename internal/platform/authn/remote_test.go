@@ -75,3 +75,32 @@ func TestRemoteUnreachable(t *testing.T) {
 		t.Fatalf("unreachable keystone: %v, want a 503 fault", err)
 	}
 }
+
+// With a Mint, the service token is minted, never logged in for with the
+// password; a stale one is minted again.
+func TestRemoteMintsServiceTokens(t *testing.T) {
+	var logins, mints atomic.Int32
+	srv := fakeKeystone(t, &logins)
+	defer srv.Close()
+	mint := func(context.Context) (string, *Context, error) {
+		mints.Add(1)
+		return "svc-token", &Context{UserID: "svc", ExpiresAt: time.Now().Add(time.Hour)}, nil
+	}
+	r := NewRemote(ServiceCredentials{AuthURL: srv.URL, Username: "nova", ProjectName: "service", Mint: mint}, srv.Client())
+	ctx := context.Background()
+	for range 3 {
+		if a, err := r.Validate(ctx, "user-token"); err != nil || a.UserID != "u1" {
+			t.Fatalf("validate: %+v %v", a, err)
+		}
+	}
+	r.token = "stale"
+	if _, err := r.Validate(ctx, "user-token"); err != nil {
+		t.Fatal(err)
+	}
+	if logins.Load() != 0 || mints.Load() != 2 {
+		t.Fatalf("password logins %d, mints %d: want 0 and 2", logins.Load(), mints.Load())
+	}
+	if tok, _, err := Login(ctx, ServiceCredentials{Mint: mint}, nil); err != nil || tok != "svc-token" {
+		t.Fatalf("Login with a Mint: %q %v", tok, err)
+	}
+}

@@ -216,11 +216,18 @@ func casConflict(err error) error {
 	return err
 }
 
-// checkQuota refuses one more resource for a project beyond its limit.
+// checkQuota refuses one more resource for a project beyond its limit. In
+// the creating transaction q it first takes the project's quota lock, so
+// that concurrent creations count one after the other and never overshoot.
 func (p *Plugin) checkQuota(ctx context.Context, q nstore.Q, project, resource string, count func(context.Context, string) (int, error)) error {
 	limit, err := p.quotaLimit(ctx, q, project, resource)
 	if err != nil || limit < 0 {
 		return err
+	}
+	if q.InTx() {
+		if err := q.LockQuota(ctx, project); err != nil {
+			return err
+		}
 	}
 	used, err := count(ctx, project)
 	if err != nil {

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -278,6 +279,45 @@ func TestConcurrentPortCreation(t *testing.T) {
 			if !netip.MustParsePrefix("10.0.0.0/26").Contains(netip.MustParseAddr(ip)) {
 				t.Fatalf("%s outside the subnet", ip)
 			}
+		}
+	})
+}
+
+// TestConcurrentQuota races creations against a quota on every database:
+// exactly the quota's worth succeed, the rest are OverQuota.
+func TestConcurrentQuota(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *pstore.DB) {
+		ctx := context.Background()
+		p := newPlugin(t, db)
+		cfg := p.cfg
+		cfg.Quotas = map[string]int{"network": 7}
+		p.cfg = cfg
+		var mu sync.Mutex
+		var created, over int
+		var wg sync.WaitGroup
+		for g := 0; g < 12; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 3; i++ {
+					_, err := p.CreateNetwork(ctx, NetworkSpec{ProjectID: "p1", Name: s("n")})
+					mu.Lock()
+					var f *fault.Error
+					switch {
+					case err == nil:
+						created++
+					case errors.As(err, &f) && f.Type == "OverQuota":
+						over++
+					default:
+						t.Errorf("create: %v", err)
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if created != 7 || over != 29 {
+			t.Fatalf("%d networks created, %d over quota: want 7 and 29", created, over)
 		}
 	})
 }

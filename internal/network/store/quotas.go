@@ -1,6 +1,11 @@
 package store
 
-import "context"
+import (
+	"context"
+	"time"
+
+	pstore "github.com/tenku-cloud/tenku/internal/platform/store"
+)
 
 // QuotaLimits returns a project's overridden limits by resource.
 func (q Q) QuotaLimits(ctx context.Context, project string) (map[string]int, error) {
@@ -53,5 +58,20 @@ func (q Q) SetQuota(ctx context.Context, project, resource string, limit int) er
 // ResetQuotas drops a project's overrides.
 func (q Q) ResetQuotas(ctx context.Context, project string) error {
 	_, err := q.q.Exec(ctx, "DELETE FROM quotas WHERE project_id = ?", project)
+	return err
+}
+
+// LockQuota makes the transaction q the only one counting the project's
+// resources against its quotas until it ends: it upserts the project's row
+// of quota_locks, which PostgreSQL and MariaDB lock to the end of the
+// transaction, so that a count taken afterwards (a fresh snapshot under
+// READ COMMITTED) sees every creation committed before. SQLite needs no
+// lock: its one writer runs transactions one at a time.
+func (q Q) LockQuota(ctx context.Context, project string) error {
+	if q.d.Dialect == pstore.SQLite {
+		return nil
+	}
+	_, err := q.q.Exec(ctx, q.d.Upsert("quota_locks", []string{"project_id", "locked_at"}, []string{"project_id"}, []string{"locked_at"}),
+		project, time.Now().UnixMicro())
 	return err
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	netapi "github.com/tenku-cloud/tenku/api/network"
+	"github.com/tenku-cloud/tenku/internal/network/rpc"
 	nstore "github.com/tenku-cloud/tenku/internal/network/store"
 	"github.com/tenku-cloud/tenku/internal/platform/fault"
 	pstore "github.com/tenku-cloud/tenku/internal/platform/store"
@@ -567,3 +568,24 @@ func TestQuota(t *testing.T) {
 }
 
 func intp(i int) *int { return &i }
+
+// A subnet with DHCP binds its network to a DHCP agent before CreateSubnet
+// returns, as Neutron does (clients list the network's agents right after).
+func TestSubnetSchedulesDHCPAgentAtOnce(t *testing.T) {
+	ctx := context.Background()
+	p := sqlitePlugin(t)
+	if err := p.ReportState(ctx, rpc.ReportState{Host: "h1", Start: true,
+		Agents: []rpc.AgentInfo{{AgentType: netapi.AgentTypeDHCP, Binary: "neutron-dhcp-agent", Topic: "dhcp_agent"}}}); err != nil {
+		t.Fatal(err)
+	}
+	n := mkNet(t, p, "p1")
+	mkSubnet(t, p, n, "10.1.0.0/24")
+	as, err := p.DHCPAgentsOfNetwork(ctx, n.ID)
+	if err != nil || len(as) != 1 || as[0].Host != "h1" {
+		t.Fatalf("agents of the network: %+v %v, want the DHCP agent of h1", as, err)
+	}
+	nets, err := p.NetworksOfDHCPAgent(ctx, as[0].ID)
+	if err != nil || len(nets) != 1 || nets[0].ID != n.ID {
+		t.Fatalf("networks of the agent: %v %v", nets, err)
+	}
+}

@@ -649,7 +649,7 @@ func (p *Plugin) DeleteSubnet(ctx context.Context, id string, ifMatch *int64) er
 		return err
 	}
 	p.log.InfoContext(ctx, "subnet deleted", "subnet_id", id, "network_id", sub.NetworkID)
-	p.afterSubnetChange(ctx, sub.NetworkID, true)
+	p.afterSubnetChange(ctx, sub.NetworkID, false)
 	for i, pt := range changed {
 		p.afterPortChange(ctx, olds[i], pt)
 	}

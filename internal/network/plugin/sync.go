@@ -288,8 +288,18 @@ func (p *Plugin) portDataChanged(ctx context.Context, portID string) {
 	p.nova.Notify(ctx, notify.Event{Name: netapi.EventChanged, ServerUUID: pt.DeviceID, Tag: pt.ID, Status: notify.Completed})
 }
 
-// afterSubnetChange refreshes the network's DHCP (scheduling it if needed).
+// afterSubnetChange refreshes the network's DHCP; dhcp says the subnet
+// (created or updated) has DHCP enabled, so the network needs DHCP agents.
 func (p *Plugin) afterSubnetChange(ctx context.Context, networkID string, dhcp bool) {
+	if dhcp {
+		// As Neutron, the network is bound to its DHCP agents before the
+		// request returns (the agents hear of it in the background).
+		if n, err := p.st.Network(ctx, networkID); err == nil {
+			if _, err := p.scheduleDHCP(ctx, n); err != nil {
+				p.log.WarnContext(ctx, "dhcp scheduling", "network_id", networkID, "err", err)
+			}
+		}
+	}
 	p.markNetwork(ctx, networkID)
 	// Routers on the subnet's network learn of gateway or route changes.
 	ports, err := p.st.NetworkPorts(ctx, networkID)
@@ -556,11 +566,11 @@ func (p *Plugin) syncNetworkDHCP(ctx context.Context, netID string) error {
 			want = append(want, FixedIPSpec{SubnetID: s.ID})
 		}
 	}
-	agents, err := p.st.NetworkDHCPAgents(ctx, netID)
-	if err != nil {
-		return err
-	}
 	if len(want) == 0 {
+		agents, err := p.st.NetworkDHCPAgents(ctx, netID)
+		if err != nil {
+			return err
+		}
 		for _, a := range agents {
 			if err := p.dropDHCPPort(ctx, a.Host, netID); err != nil {
 				return err
@@ -569,33 +579,9 @@ func (p *Plugin) syncNetworkDHCP(ctx context.Context, netID string) error {
 		}
 		return nil
 	}
-	if p.cfg.NetworkAutoSchedule && len(agents) < p.cfg.DHCPAgentsPerNetwork {
-		err := p.tx(ctx, func(q nstore.Q) error {
-			var exclude []string
-			for _, a := range agents {
-				exclude = append(exclude, a.ID)
-			}
-			for i := len(agents); i < p.cfg.DHCPAgentsPerNetwork; i++ {
-				a, err := p.pickAgent(ctx, q, netapi.AgentTypeDHCP, n.AvailabilityZoneHints, func(id string) (int, error) {
-					ns, err := q.DHCPAgentNetworks(ctx, id)
-					return len(ns), err
-				}, exclude)
-				if err != nil || a == nil {
-					return err
-				}
-				if _, err := q.BindNetworkDHCP(ctx, netID, a.ID); err != nil {
-					return err
-				}
-				exclude = append(exclude, a.ID)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		if agents, err = p.st.NetworkDHCPAgents(ctx, netID); err != nil {
-			return err
-		}
+	agents, err := p.scheduleDHCP(ctx, n)
+	if err != nil {
+		return err
 	}
 	for _, a := range agents {
 		port, err := p.ensureDHCPPort(ctx, n, a.Host, want)
@@ -610,6 +596,46 @@ func (p *Plugin) syncNetworkDHCP(ctx context.Context, netID string) error {
 		p.cast(ctx, rpc.HostSubject(a.Host), rpc.MethodDHCPUpdate, rpc.DHCPUpdate{DHCP: d})
 	}
 	return nil
+}
+
+// scheduleDHCP binds a network to DHCP agents until it has
+// dhcp_agents_per_network of them (with network_auto_schedule), and returns
+// the agents that serve it.
+func (p *Plugin) scheduleDHCP(ctx context.Context, n *netapi.Network) ([]*nstore.Agent, error) {
+	agents, err := p.st.NetworkDHCPAgents(ctx, n.ID)
+	if err != nil || !p.cfg.NetworkAutoSchedule || len(agents) >= p.cfg.DHCPAgentsPerNetwork {
+		return agents, err
+	}
+	err = p.tx(ctx, func(q nstore.Q) error {
+		// Read again in the transaction: another scheduler may have
+		// bound the network meanwhile.
+		agents, err := q.NetworkDHCPAgents(ctx, n.ID)
+		if err != nil {
+			return err
+		}
+		var exclude []string
+		for _, a := range agents {
+			exclude = append(exclude, a.ID)
+		}
+		for i := len(agents); i < p.cfg.DHCPAgentsPerNetwork; i++ {
+			a, err := p.pickAgent(ctx, q, netapi.AgentTypeDHCP, n.AvailabilityZoneHints, func(id string) (int, error) {
+				ns, err := q.DHCPAgentNetworks(ctx, id)
+				return len(ns), err
+			}, exclude)
+			if err != nil || a == nil {
+				return err
+			}
+			if _, err := q.BindNetworkDHCP(ctx, n.ID, a.ID); err != nil {
+				return err
+			}
+			exclude = append(exclude, a.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p.st.NetworkDHCPAgents(ctx, n.ID)
 }
 
 // ensureDHCPPort gives a host's DHCP server on a network a port with an

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -215,7 +216,7 @@ func neutronComponent() stack.Component {
 			if err != nil {
 				return nil, err
 			}
-			w := &withAgent{Service: svc}
+			w := &withAgents[*network.Service]{Svc: svc}
 			for _, h := range devHosts(d.Host) {
 				hd := d
 				hd.Host = h
@@ -236,7 +237,7 @@ func neutronComponent() stack.Component {
 			if err != nil {
 				return err
 			}
-			ids, err := svc.(*withAgent).EnsureDefaultTopology(ctx, network.DevstackTopology(admin.ProjectID, demo.ProjectID))
+			ids, err := svc.(*withAgents[*network.Service]).Svc.EnsureDefaultTopology(ctx, network.DevstackTopology(admin.ProjectID, demo.ProjectID))
 			publicNet = ids.PublicNetworkID
 			return err
 		},
@@ -258,14 +259,22 @@ func devHosts(host string) []string {
 	return hosts
 }
 
-// withAgent runs the network server and its agents as one service.
-type withAgent struct {
-	*network.Service
+// withAgents runs a service and the agents of the extra hosts as one
+// service: the agents start after it and stop before it.
+type withAgents[S interface {
+	service.Service
+	http.Handler
+}] struct {
+	Svc    S
 	agents []service.Service
 }
 
-func (w *withAgent) Start(ctx context.Context) error {
-	if err := w.Service.Start(ctx); err != nil {
+func (w *withAgents[S]) Name() string { return w.Svc.Name() }
+
+func (w *withAgents[S]) ServeHTTP(rw http.ResponseWriter, r *http.Request) { w.Svc.ServeHTTP(rw, r) }
+
+func (w *withAgents[S]) Start(ctx context.Context) error {
+	if err := w.Svc.Start(ctx); err != nil {
 		return err
 	}
 	for _, a := range w.agents {
@@ -276,36 +285,11 @@ func (w *withAgent) Start(ctx context.Context) error {
 	return nil
 }
 
-func (w *withAgent) Shutdown(ctx context.Context) error {
+func (w *withAgents[S]) Shutdown(ctx context.Context) error {
 	for _, a := range w.agents {
 		a.Shutdown(ctx)
 	}
-	return w.Service.Shutdown(ctx)
-}
-
-// withComputes runs Nova and the agents of the extra hosts as one service.
-type withComputes struct {
-	*compute.Service
-	agents []*agent.Agent
-}
-
-func (w *withComputes) Start(ctx context.Context) error {
-	if err := w.Service.Start(ctx); err != nil {
-		return err
-	}
-	for _, a := range w.agents {
-		if err := a.Start(ctx); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (w *withComputes) Shutdown(ctx context.Context) error {
-	for _, a := range w.agents {
-		a.Shutdown(ctx)
-	}
-	return w.Service.Shutdown(ctx)
+	return w.Svc.Shutdown(ctx)
 }
 
 // novaComponent is Nova as the stack should run it: API, conductor and
@@ -330,7 +314,7 @@ func novaComponent(net *fakes.Network) stack.Component {
 			if err != nil {
 				return nil, err
 			}
-			w := &withComputes{Service: svc}
+			w := &withAgents[*compute.Service]{Svc: svc}
 			for _, h := range devHosts(d.Host)[1:] {
 				hd := d
 				hd.Host, hd.DataDir = h, filepath.Join(d.DataDir, h)

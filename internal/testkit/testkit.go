@@ -13,12 +13,8 @@ package testkit
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"fmt"
 	"log/slog"
-	"net"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -28,6 +24,7 @@ import (
 
 	"github.com/tenku-cloud/tenku/internal/platform/logging"
 	"github.com/tenku-cloud/tenku/internal/stack"
+	"github.com/tenku-cloud/tenku/internal/testkit/loopback"
 )
 
 // Password is the password of admin and demo in a test cloud.
@@ -198,23 +195,9 @@ func (s *syncBuffer) String() string {
 // service ports are free, for tests that run whole tenku processes.
 func FreeLoopback(t testing.TB) string {
 	t.Helper()
-	var b [3]byte
-	for attempt := 0; attempt < 50; attempt++ {
-		rand.Read(b[:])
-		ip := fmt.Sprintf("127.%d.%d.%d", 10+int(b[0])%200, b[1], 1+int(b[2])%250)
-		free := true
-		for _, p := range []int{5000, 8774, 8775, 8776, 9292, 9696, 8080} {
-			ln, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(p)))
-			if err != nil {
-				free = false
-				break
-			}
-			ln.Close()
-		}
-		if free {
-			return ip
-		}
+	ip, err := loopback.Free()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free loopback address")
-	return ""
+	return ip
 }

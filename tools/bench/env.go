@@ -18,6 +18,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/tenku-cloud/tenku/internal/testkit/loopback"
 )
 
 // env owns the tenku binary, a data directory and the running stack.
@@ -37,7 +39,7 @@ func newEnv() (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	ip, err := freeLoopback()
+	ip, err := loopback.Free()
 	if err != nil {
 		return nil, err
 	}
@@ -116,27 +118,6 @@ func (e *env) stop() {
 		<-e.exited
 	}
 	e.cmd = nil
-}
-
-// freeLoopback picks a loopback address on which the default service ports are
-// free, so that a benchmark does not collide with a running stack.
-func freeLoopback() (string, error) {
-	for attempt := 0; attempt < 50; attempt++ {
-		ip := fmt.Sprintf("127.%d.%d.%d", 10+attempt, 77, 1+attempt)
-		free := true
-		for _, p := range []int{5000, 8774, 8775, 8776, 9292, 9696, 8080} {
-			ln, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(p)))
-			if err != nil {
-				free = false
-				break
-			}
-			ln.Close()
-		}
-		if free {
-			return ip, nil
-		}
-	}
-	return "", fmt.Errorf("no free loopback address")
 }
 
 // rssMB returns the resident set of the stack process in MiB.

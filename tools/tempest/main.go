@@ -15,13 +15,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -33,6 +31,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tenku-cloud/tenku/internal/testkit/loopback"
 )
 
 // Security-compliance settings shared by keystone.conf and tempest.conf: tempest
@@ -147,7 +147,7 @@ func run(ctx context.Context, o runOptions) (*results, error) {
 	defer stackOut.Close()
 	hostIP := o.hostIP
 	if hostIP == "" || hostIP == "auto" {
-		if hostIP, err = freeLoopback(); err != nil {
+		if hostIP, err = loopback.Free(); err != nil {
 			return nil, err
 		}
 	}
@@ -227,30 +227,6 @@ func run(ctx context.Context, o runOptions) (*results, error) {
 		fmt.Fprintf(os.Stderr, "tempest: kept %s (stack.out, tempest.out, ws/etc/tempest.conf, ws/logs)\n", dir)
 	}
 	return res, nil
-}
-
-// freeLoopback picks a loopback address on which the default service ports are
-// free, so that concurrent runs (and a developer's own stack) do not collide.
-func freeLoopback() (string, error) {
-	ports := []int{5000, 8774, 8775, 8776, 9292, 9696, 8080}
-	for attempt := 0; attempt < 50; attempt++ {
-		var b [2]byte
-		rand.Read(b[:])
-		ip := fmt.Sprintf("127.%d.%d.%d", 10+int(b[0])%200, b[1], 1+attempt%250)
-		free := true
-		for _, p := range ports {
-			ln, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(p)))
-			if err != nil {
-				free = false
-				break
-			}
-			ln.Close()
-		}
-		if free {
-			return ip, nil
-		}
-	}
-	return "", errors.New("no free loopback address for the stack")
 }
 
 func wrap(res []string) []string {

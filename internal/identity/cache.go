@@ -286,9 +286,3 @@ func (t *tokenCache) put(tok string, e *tokenEntry) {
 	t.m[tok] = e
 	t.mu.Unlock()
 }
-
-func (t *tokenCache) flush() {
-	t.mu.Lock()
-	t.m = nil
-	t.mu.Unlock()
-}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -192,8 +191,6 @@ func pct(lat []time.Duration, p float64) time.Duration {
 	i := int(float64(len(lat)-1) * p)
 	return lat[i]
 }
-
-func decodeJSON(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
 
 type syncBuf struct {
 	mu sync.Mutex

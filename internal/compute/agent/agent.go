@@ -16,11 +16,9 @@ import (
 	"github.com/tenku-cloud/tenku/internal/compute/conf"
 	"github.com/tenku-cloud/tenku/internal/compute/objects"
 	"github.com/tenku-cloud/tenku/internal/compute/rpc"
-	"github.com/tenku-cloud/tenku/internal/compute/states"
 	"github.com/tenku-cloud/tenku/internal/compute/store"
 	"github.com/tenku-cloud/tenku/internal/compute/virt"
 	"github.com/tenku-cloud/tenku/internal/platform/bus"
-	"github.com/tenku-cloud/tenku/internal/platform/fault"
 	"github.com/tenku-cloud/tenku/internal/platform/logging"
 	"github.com/tenku-cloud/tenku/internal/platform/service"
 )
@@ -303,23 +301,6 @@ func (a *Agent) handlers() map[string]bus.Handler {
 // save is a CAS save through the conductor.
 func (a *Agent) save(ctx context.Context, s store.Save) (*objects.Instance, error) {
 	return a.cond.Save(ctx, s)
-}
-
-// isGone reports whether a save failed because the instance was deleted
-// (or is being deleted) under the agent.
-func isGone(err error) bool {
-	var f *fault.Error
-	if !errors.As(err, &f) {
-		return false
-	}
-	if f.Status == 404 {
-		return true
-	}
-	return f.Type == "UnexpectedTaskState" && (f.Detail == "" || hasTask(f.Detail, states.Deleting))
-}
-
-func hasTask(detail string, t states.Task) bool {
-	return len(detail) >= len(t) && detail[len(detail)-len(t):] == string(t)
 }
 
 // ref returns the hypervisor reference of an instance.

@@ -3,7 +3,6 @@ package store
 import (
 	"embed"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/tenku-cloud/tenku/internal/platform/fault"
@@ -60,11 +59,6 @@ func chunks(ids []string, n int) [][]string {
 		out = append(out, ids)
 	}
 	return out
-}
-
-// likeEscape escapes a LIKE pattern's wildcards with backslash.
-func likeEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 func wrap(op string, err error) error {

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"embed"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/tenku-cloud/tenku/internal/platform/fault"
@@ -124,5 +123,3 @@ func extraOf(j pstore.JSON[map[string]any]) Extra {
 	}
 	return j.V
 }
-
-func errf(format string, args ...any) error { return fmt.Errorf(format, args...) }

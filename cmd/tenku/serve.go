@@ -51,7 +51,10 @@ must have been bootstrapped (tenku manage db sync && tenku manage bootstrap).`,
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			s, err := stack.Start(ctx, all, stack.Options{
-				DataDir: c.dataDir, HostIP: c.hostIP, Secrets: stack.Secrets{ServicePassword: pass},
+				DataDir: c.dataDir, HostIP: c.hostIP, Secrets: stack.Secrets{ServicePassword: pass,
+					// Split deployments set [neutron] metadata_proxy_shared_secret in
+					// nova.conf, or this variable, the same on every host.
+					MetadataSecret: os.Getenv("METADATA_PROXY_SHARED_SECRET")},
 				Services: names, ConfigDir: c.configDir, DatabaseURL: c.databaseURL, BusURL: c.busURL, BusPrefix: c.busPrefix,
 				Region: c.region, Log: log, AuthURL: authURL,
 			})

@@ -57,6 +57,7 @@ enable_service, disable_service) is read from --local-conf, ./local.conf,
 			secrets, err := stack.ResolveSecrets(c.dataDir, stack.Secrets{
 				AdminPassword:   firstOf(adminPass, os.Getenv("TENKU_ADMIN_PASSWORD"), os.Getenv("ADMIN_PASSWORD")),
 				ServicePassword: firstOf(svcPass, os.Getenv("TENKU_SERVICE_PASSWORD"), os.Getenv("SERVICE_PASSWORD")),
+				MetadataSecret:  os.Getenv("METADATA_PROXY_SHARED_SECRET"),
 			}, lc)
 			if err != nil {
 				return err

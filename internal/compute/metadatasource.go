@@ -55,6 +55,10 @@ func (m metadataSource) SetPassword(ctx context.Context, uuid, pw string) error 
 	return err
 }
 
+// MetadataSecret is the configured [neutron] metadata_proxy_shared_secret;
+// the metadata API refuses every proxy request while it is empty.
+func (s *Service) MetadataSecret() string { return s.cfg.Neutron.MetadataProxySharedSecret }
+
 // MetadataHandler is Nova's metadata API (port 8775), reached by guests
 // through Neutron's metadata proxy; [neutron] metadata_proxy_shared_secret
 // authenticates the proxy.

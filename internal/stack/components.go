@@ -107,7 +107,11 @@ func Components() []Component {
 				if s.TestData {
 					opts = append(opts, compute.WithDefaultFlavors())
 				}
-				svc, err := compute.New(*cfg.(*compute.Config), d, opts...)
+				c := cfg.(*compute.Config)
+				if c.Neutron.MetadataProxySharedSecret == "" {
+					c.Neutron.MetadataProxySharedSecret = s.Secrets.MetadataSecret
+				}
+				svc, err := compute.New(*c, d, opts...)
 				s.nova = svc
 				return svc, err
 			},
@@ -121,6 +125,9 @@ func Components() []Component {
 			Build: func(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
 				if s.nova == nil {
 					return nil, fmt.Errorf("the metadata API runs beside nova in one process")
+				}
+				if s.nova.MetadataSecret() == "" {
+					return nil, fmt.Errorf("nova-metadata: [neutron] metadata_proxy_shared_secret is empty; set it (the same in nova.conf and Neutron's metadata agent) or the metadata API would trust any caller")
 				}
 				return &handlerService{name: "nova-metadata", Handler: s.nova.MetadataHandler()}, nil
 			},

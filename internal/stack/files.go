@@ -14,6 +14,10 @@ import (
 type Secrets struct {
 	AdminPassword   string
 	ServicePassword string
+	// MetadataSecret is [neutron] metadata_proxy_shared_secret, shared by
+	// Nova's metadata API and Neutron's metadata proxy. It is made on the
+	// first run and kept; it never changes the users' passwords.
+	MetadataSecret string
 	// Unchanged reports that the passwords are those the last run saved, so the
 	// users in the database already have them.
 	Unchanged bool
@@ -58,14 +62,16 @@ func ResolveSecrets(dataDir string, explicit Secrets, lc *LocalConf) (Secrets, e
 	s := Secrets{
 		AdminPassword:   pick("ADMIN_PASSWORD", explicit.AdminPassword),
 		ServicePassword: pick("SERVICE_PASSWORD", explicit.ServicePassword),
+		MetadataSecret:  pick("METADATA_PROXY_SHARED_SECRET", explicit.MetadataSecret),
 	}
 	s.Unchanged = s.AdminPassword == saved["ADMIN_PASSWORD"] && s.ServicePassword == saved["SERVICE_PASSWORD"]
-	for _, p := range []string{s.AdminPassword, s.ServicePassword} {
+	for _, p := range []string{s.AdminPassword, s.ServicePassword, s.MetadataSecret} {
 		if strings.ContainsAny(p, "\n\r") {
 			return s, fmt.Errorf("passwords cannot contain line breaks")
 		}
 	}
-	content := fmt.Sprintf("ADMIN_PASSWORD=%s\nSERVICE_PASSWORD=%s\n", s.AdminPassword, s.ServicePassword)
+	content := fmt.Sprintf("ADMIN_PASSWORD=%s\nSERVICE_PASSWORD=%s\nMETADATA_PROXY_SHARED_SECRET=%s\n",
+		s.AdminPassword, s.ServicePassword, s.MetadataSecret)
 	return s, writeFile(filepath.Join(dataDir, secretsFile), content, 0o600)
 }
 

@@ -21,12 +21,15 @@ func TestResolveSecrets(t *testing.T) {
 	if st.Mode().Perm() != 0o600 {
 		t.Fatalf("secrets mode %v", st.Mode())
 	}
+	if len(s1.MetadataSecret) != 20 || s1.MetadataSecret == s1.AdminPassword || s1.MetadataSecret == s1.ServicePassword {
+		t.Fatalf("metadata secret: %q", s1.MetadataSecret)
+	}
 	if s1.Unchanged {
 		t.Fatal("new secrets reported unchanged")
 	}
 	// A second run resumes with the same passwords.
 	s2, _ := ResolveSecrets(dir, Secrets{}, empty)
-	if s2.AdminPassword != s1.AdminPassword || s2.ServicePassword != s1.ServicePassword || !s2.Unchanged {
+	if s2.AdminPassword != s1.AdminPassword || s2.ServicePassword != s1.ServicePassword || s2.MetadataSecret != s1.MetadataSecret || !s2.Unchanged {
 		t.Fatalf("resume: %+v != %+v", s2, s1)
 	}
 	// local.conf beats saved, an explicit value beats local.conf.

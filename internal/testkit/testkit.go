@@ -63,7 +63,7 @@ func StartWith(t testing.TB, o Options) *Cloud {
 	dir := t.TempDir()
 	opts := stack.Options{
 		DataDir: dir, ImageDir: filepath.Join(dir, "images-to-load"), HostIP: "127.0.0.1", RandomPorts: true, TestData: true,
-		Secrets:  stack.Secrets{AdminPassword: Password, ServicePassword: "service-test-password"},
+		Secrets:  stack.Secrets{AdminPassword: Password, ServicePassword: "service-test-password", MetadataSecret: "metadata-test-secret"},
 		Services: dedupe(o.Services), Log: log,
 	}
 	if o.Tweak != nil {

@@ -118,6 +118,7 @@ func Start(ctx context.Context, o Options) (*Cloud, error) {
 	cfg.Default.ServiceDownTime = 5 * time.Second
 	cfg.Default.VIFPluggingTimeout = 10 * time.Second
 	cfg.Scheduler.RefreshInterval = 200 * time.Millisecond
+	cfg.Neutron.MetadataProxySharedSecret = "computetest-metadata-secret"
 	if o.Config != nil {
 		o.Config(&cfg)
 	}

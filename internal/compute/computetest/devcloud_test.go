@@ -62,7 +62,7 @@ func TestDevCloud(t *testing.T) {
 	}
 	defer logf.Close()
 	s, err := stack.Start(ctx, comps, stack.Options{DataDir: filepath.Join(dir, "data"), HostIP: "127.0.0.1", RandomPorts: true, TestData: true,
-		Secrets:  stack.Secrets{AdminPassword: testkit.Password, ServicePassword: "service-test-password"},
+		Secrets:  stack.Secrets{AdminPassword: testkit.Password, ServicePassword: "service-test-password", MetadataSecret: "metadata-test-secret"},
 		Services: names, Log: slog.New(logging.Handler(logf, logging.Options{Level: "debug"}))})
 	if err != nil {
 		t.Fatal(err)

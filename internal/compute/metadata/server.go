@@ -85,6 +85,12 @@ func (s *Server) instance(r *http.Request) (*Instance, int, string) {
 	if id == "" || tenant == "" {
 		return nil, http.StatusBadRequest, "X-Instance-ID and X-Tenant-ID header are required."
 	}
+	if s.cfg.SharedSecret == "" {
+		// An empty key signs for anyone who knows an instance id: with no
+		// secret configured, no proxy request can be trusted.
+		s.cfg.Log.Warn("metadata request refused: [neutron] metadata_proxy_shared_secret is empty", "instance_id", id)
+		return nil, http.StatusForbidden, "Invalid proxy request signature."
+	}
 	mac := hmac.New(sha256.New, []byte(s.cfg.SharedSecret))
 	mac.Write([]byte(id))
 	want := hex.EncodeToString(mac.Sum(nil))

@@ -116,6 +116,18 @@ func TestMetadataServer(t *testing.T) {
 	if code, _ := req("POST", "/openstack/latest/password", in.UUID, "p1", good, strings.Repeat("x", MaxPasswordSize+1)); code != 400 && code != 409 {
 		t.Fatalf("big password: %d", code)
 	}
+	// A server with no secret trusts no signature, not even the empty key's.
+	open := httptest.NewServer(NewServer(ServerConfig{Source: src}))
+	defer open.Close()
+	r, _ := http.NewRequest("GET", open.URL+"/openstack/latest/meta_data.json", nil)
+	r.Header.Set("X-Instance-ID", in.UUID)
+	r.Header.Set("X-Tenant-ID", "p1")
+	r.Header.Set("X-Instance-ID-Signature", sign("", in.UUID))
+	if res, err := http.DefaultClient.Do(r); err != nil || res.StatusCode != 403 {
+		t.Fatalf("empty-key signature: %v %v", res, err)
+	} else {
+		res.Body.Close()
+	}
 	if code, body := get("/openstack/latest/password"); code != 200 || body != "c2VjcmV0" {
 		t.Fatalf("get password: %d %q", code, body)
 	}

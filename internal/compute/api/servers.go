@@ -755,7 +755,9 @@ func (a *API) validateCreate(ctx context.Context, r *rest.Request, body, sd map[
 	if g, ok := hints["group"]; ok {
 		gid, _ := str(g)
 		grp, err := a.d.Store.ServerGroup(ctx, gid)
-		if err != nil {
+		// The group is resolved in the caller's project (an admin may name
+		// any): another project's group is as unknown as a missing one.
+		if err != nil || (grp.ProjectID != project && !isAdmin(r)) {
 			return nil, badRequest("Instance group %s could not be found.", gid)
 		}
 		cr.group = grp

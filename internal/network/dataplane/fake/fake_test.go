@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tenku-cloud/tenku/internal/network/dataplane"
+	"github.com/tenku-cloud/tenku/internal/network/dataplane/dataplanetest"
 )
 
 func TestFake(t *testing.T) {
@@ -51,4 +52,39 @@ func TestFake(t *testing.T) {
 	if dataplane.BridgeName("0123456789abcdef") != "brq0123456789a" || dataplane.TapName("ab") != "tapab" {
 		t.Fatal("device names")
 	}
+}
+
+func TestContract(t *testing.T) {
+	dataplanetest.Run(t, dataplanetest.Harness{
+		New: func(t *testing.T) dataplane.Driver { return New() },
+		Network: func(t *testing.T) dataplane.Network {
+			id := dataplanetest.ID()
+			return dataplane.Network{ID: id, Segment: dataplane.Segment{NetworkType: "vxlan", SegmentationID: 100}, MTU: 1450,
+				Bridge: dataplane.BridgeName(id), AdminStateUp: true}
+		},
+		Has: func(t *testing.T, d dataplane.Driver, kind, id string) bool {
+			f := d.(*Driver)
+			switch kind {
+			case "network":
+				_, ok := f.Network(id)
+				return ok
+			case "port":
+				_, ok := f.Port(id)
+				return ok
+			}
+			t.Fatalf("kind %q", kind)
+			return false
+		},
+		Leftovers: func(t *testing.T, d dataplane.Driver) []string {
+			s := d.(*Driver).State()
+			var out []string
+			for _, n := range s.Networks {
+				out = append(out, "network "+n.ID)
+			}
+			for _, p := range s.Ports {
+				out = append(out, "port "+p.ID)
+			}
+			return out
+		},
+	})
 }

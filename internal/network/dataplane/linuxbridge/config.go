@@ -1,0 +1,25 @@
+package linuxbridge
+
+// Config is the part of neutron_agent.ini (Neutron's linuxbridge_agent.ini)
+// the driver reads, with Neutron's section and option names.
+type Config struct {
+	LinuxBridge LinuxBridgeConfig `section:"linux_bridge"`
+	VXLAN       VXLANConfig       `section:"vxlan"`
+}
+
+// LinuxBridgeConfig is the [linux_bridge] section.
+type LinuxBridgeConfig struct {
+	PhysicalInterfaceMappings map[string]string `opt:"physical_interface_mappings" help:"Provider networks (physnet:interface, comma separated) flat and VLAN networks ride on; a flat network enslaves the interface itself to its bridge, a VLAN network a sub-interface of it."`
+}
+
+// VXLANConfig is the [vxlan] section.
+type VXLANConfig struct {
+	EnableVXLAN bool   `opt:"enable_vxlan" help:"Wire vxlan networks (needs local_ip)."`
+	LocalIP     string `opt:"local_ip" help:"This host's tunnel address: the source of VXLAN packets, and what the other hosts send this host's VXLAN traffic to."`
+	UDPDstPort  int    `opt:"udp_dstport" help:"UDP destination port of VXLAN (IANA's 4789)."`
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{VXLAN: VXLANConfig{EnableVXLAN: true, UDPDstPort: 4789}}
+}

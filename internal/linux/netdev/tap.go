@@ -96,4 +96,3 @@ func (h Handle) EnsureBridge(ctx context.Context, name string) error {
 	}
 	return h.SetUp(ctx, name, true)
 }
-

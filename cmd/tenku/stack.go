@@ -24,6 +24,7 @@ func stackCmd() *cobra.Command {
 		disable   string
 		imageDir  string
 		exitOnUp  bool
+		dashPort  int
 	)
 	cmd := &cobra.Command{
 		Use:   "stack",
@@ -76,6 +77,7 @@ enable_service, disable_service) is read from --local-conf, ./local.conf,
 				DataDir: c.dataDir, HostIP: c.hostIP, Secrets: secrets, Services: services,
 				ConfigDir: c.configDir, DatabaseURL: c.databaseURL, BusURL: c.busURL, BusPrefix: c.busPrefix,
 				ImageDir: imageDir, Region: c.region, Log: log, TestData: true,
+				Ports: map[string]int{"horizon": dashPort},
 			})
 			if err != nil {
 				return err
@@ -102,6 +104,7 @@ enable_service, disable_service) is read from --local-conf, ./local.conf,
 	f.StringVar(&enable, "enable", "", "services to enable (tenku or devstack names, comma-separated)")
 	f.StringVar(&disable, "disable", "", "services to disable (tenku or devstack names, comma-separated)")
 	f.StringVar(&imageDir, "image-dir", os.Getenv("TENKU_IMAGE_DIR"), "image files to register as public images (default DATA_DIR/images-to-load)")
+	f.IntVar(&dashPort, "dashboard-port", 8080, "port of the dashboard (Horizon); -1 serves none")
 	f.BoolVar(&exitOnUp, "exit-when-ready", false, "stop as soon as the cloud is up (for checks and set-up scripts)")
 	return cmd
 }

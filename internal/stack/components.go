@@ -10,6 +10,7 @@ import (
 	"github.com/tenku-cloud/tenku/internal/compute"
 	computeagent "github.com/tenku-cloud/tenku/internal/compute/agent"
 	fakevirt "github.com/tenku-cloud/tenku/internal/compute/virt/fake"
+	"github.com/tenku-cloud/tenku/internal/dashboard"
 	"github.com/tenku-cloud/tenku/internal/identity"
 	"github.com/tenku-cloud/tenku/internal/image"
 	"github.com/tenku-cloud/tenku/internal/network"
@@ -142,6 +143,16 @@ func Components() []Component {
 				c := cfg.(*compute.Config)
 				drv := fakevirt.New(fakevirt.FromConf(c.Fake))
 				return computeagent.New(*c, d, drv)
+			},
+		},
+		{
+			// The dashboard (devstack's horizon): a web client of the public
+			// APIs, found through each user's catalog; not in the catalog itself.
+			Name: "horizon", Type: "dashboard", Title: "Horizon", Port: 8080, Internal: true,
+			ConfFile: "dashboard.conf", Devstack: []string{"horizon"},
+			Config: func() any { c := dashboard.DefaultConfig(); return &c },
+			Build: func(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
+				return dashboard.New(*cfg.(*dashboard.Config), d)
 			},
 		},
 	}

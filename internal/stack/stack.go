@@ -459,7 +459,13 @@ func (s *Stack) Banner(w io.Writer, all []Component) {
 	}
 	sort.Slice(names, func(i, j int) bool { return order[names[i]] < order[names[j]] })
 	for _, n := range names {
+		if n == "horizon" {
+			continue
+		}
 		fmt.Fprintf(w, "%s is serving at %s/\n", titles[n], s.URLs[n])
+	}
+	if u, ok := s.URLs["horizon"]; ok {
+		fmt.Fprintf(w, "Horizon is now available at %s/\n", u) // devstack's words
 	}
 	fmt.Fprintln(w, "The default users are: admin and demo")
 	fmt.Fprintln(w, "The password:", s.Secrets.AdminPassword)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"strconv"
 	"strings"
 )
 
@@ -91,4 +92,19 @@ func (h Handle) DeviceWithAddress(ctx context.Context, ip string) (string, error
 		}
 	}
 	return "", nil
+}
+
+// NamespacePIDs lists the processes running in a named namespace.
+func NamespacePIDs(ctx context.Context, name string) ([]int, error) {
+	out, err := Handle{}.run(ctx, "ip", "netns", "pids", name)
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	for _, f := range strings.Fields(string(out)) {
+		if n, err := strconv.Atoi(f); err == nil {
+			pids = append(pids, n)
+		}
+	}
+	return pids, nil
 }

@@ -43,7 +43,8 @@ type Driver struct {
 	networks map[string]dataplane.Network
 	ports    map[string]dataplane.Port
 	portUp   map[string]bool // last status reported per port
-	peers    []string        // other hosts' tunnel addresses
+	dhcp     map[string]dataplane.DHCP
+	peers    []string // other hosts' tunnel addresses
 
 	events chan dataplane.PortEvent
 	cancel context.CancelFunc
@@ -74,6 +75,7 @@ func New(cfg Config, opts Options) (*Driver, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Driver{cfg: cfg, opts: opts, host: netdev.Handle{NS: opts.Namespace}, log: opts.Log,
 		networks: map[string]dataplane.Network{}, ports: map[string]dataplane.Port{}, portUp: map[string]bool{},
+		dhcp:   map[string]dataplane.DHCP{},
 		events: make(chan dataplane.PortEvent, 4096), cancel: cancel, done: make(chan struct{})}
 	go d.watch(ctx)
 	return d, nil
@@ -95,7 +97,7 @@ func (d *Driver) Capabilities() dataplane.Capabilities {
 	return dataplane.Capabilities{
 		AgentType: "Linux bridge agent", Binary: "neutron-linuxbridge-agent",
 		VIFType: "bridge", VIFDetails: map[string]any{"port_filter": true, "connectivity": "l2"},
-		NetworkTypes: types,
+		NetworkTypes: types, DHCP: true,
 	}
 }
 
@@ -178,6 +180,9 @@ func (d *Driver) Resync(ctx context.Context, s dataplane.State) error {
 		}
 		d.emit(p.ID, up, true)
 	}
+	if err := d.resyncDHCP(ctx, s.DHCP); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -202,6 +207,7 @@ func (d *Driver) watch(ctx context.Context) {
 		case <-t.C:
 		}
 		d.mu.Lock()
+		d.superviseDHCP(ctx)
 		if len(d.ports) > 0 {
 			links, err := d.linkMap(ctx)
 			if err == nil {
@@ -233,16 +239,8 @@ func (d *Driver) linkMap(ctx context.Context) (map[string]netdev.Link, error) {
 	return m, nil
 }
 
-// DHCP, routers and security groups come in later steps of the driver; until
+// Routers and security groups come in later steps of the driver; until
 // then they say so.
-
-// EnsureDHCP implements dataplane.Driver.
-func (d *Driver) EnsureDHCP(ctx context.Context, c dataplane.DHCP) error {
-	return fmt.Errorf("DHCP: %w", dataplane.ErrNotSupported)
-}
-
-// DeleteDHCP implements dataplane.Driver.
-func (d *Driver) DeleteDHCP(ctx context.Context, networkID string) error { return nil }
 
 // EnsureRouter implements dataplane.Driver.
 func (d *Driver) EnsureRouter(ctx context.Context, r dataplane.Router) error {

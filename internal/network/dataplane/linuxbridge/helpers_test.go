@@ -41,11 +41,7 @@ func testNS(t *testing.T, tag string) string {
 	ctx := context.Background()
 	name := fmt.Sprintf("tk-lb%d-%d%s", os.Getpid(), nsSeq.Add(1), tag)
 	must(t, netdev.AddNamespace(ctx, name))
-	t.Cleanup(func() {
-		if err := netdev.DeleteNamespace(context.Background(), name); err != nil {
-			t.Errorf("cleanup: %v", err)
-		}
-	})
+	t.Cleanup(func() { killAndDelete(t, name) })
 	must(t, netdev.Handle{NS: name}.SetUp(ctx, "lo", true))
 	return name
 }
@@ -114,9 +110,7 @@ func cleanupPrefix(t *testing.T, prefix string) {
 	names, _ := netdev.Namespaces(context.Background())
 	for _, n := range names {
 		if strings.HasPrefix(n, prefix) {
-			if err := netdev.DeleteNamespace(context.Background(), n); err != nil {
-				t.Errorf("cleanup: %v", err)
-			}
+			killAndDelete(t, n)
 		}
 	}
 }
@@ -200,4 +194,20 @@ func (h *testHost) leftovers(t *testing.T) []string {
 		}
 	}
 	return out
+}
+
+// killAndDelete ends the processes of a namespace (a dnsmasq a failed test
+// left) and deletes it.
+func killAndDelete(t *testing.T, ns string) {
+	ctx := context.Background()
+	pids, _ := netdev.NamespacePIDs(ctx, ns)
+	for _, pid := range pids {
+		if p, err := os.FindProcess(pid); err == nil {
+			_ = p.Kill()
+			_, _ = p.Wait()
+		}
+	}
+	if err := netdev.DeleteNamespace(ctx, ns); err != nil {
+		t.Errorf("cleanup: %v", err)
+	}
 }

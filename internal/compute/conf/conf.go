@@ -136,6 +136,7 @@ type FakeDriver struct {
 	FailDestroy   bool          `opt:"fail_delete" help:"Fail every destroy."`
 	SpawnDelay    time.Duration `opt:"spawn_delay" help:"Time a spawn takes."`
 	SnapshotDelay time.Duration `opt:"snapshot_delay" help:"Time taking a snapshot takes (the server stays in image_snapshot meanwhile)."`
+	ActionDelay   time.Duration `opt:"action_delay" help:"Time each reboot, stop, start, pause, unpause, suspend, resume, rescue and unrescue takes (the server shows REBOOT, ... meanwhile)."`
 }
 
 // Default returns Nova's defaults, with the few devstack changes that make a

@@ -31,6 +31,10 @@ type Config struct {
 	// SnapshotDelay is how long taking a snapshot takes (the server stays in
 	// image_snapshot meanwhile).
 	SnapshotDelay time.Duration
+	// ActionDelay is how long each power action takes (reboot, stop, start,
+	// pause, unpause, suspend, resume, rescue, unrescue), so that the task
+	// states a client watches (REBOOT, ...) last as on a real hypervisor.
+	ActionDelay time.Duration
 }
 
 type guest struct {
@@ -69,7 +73,7 @@ var (
 // FromConf is the driver configuration of nova.conf's [fake_driver].
 func FromConf(c conf.FakeDriver) Config {
 	return Config{VCPUs: c.VCPUs, MemoryMB: c.MemoryMB, DiskGB: c.DiskGB, HoldBuild: c.HoldBuild, SpawnDelay: c.SpawnDelay, SnapshotDelay: c.SnapshotDelay,
-		FailSpawn: c.FailSpawn, FailSpawnEvery: c.FailSpawnNth, FailDestroy: c.FailDestroy}
+		ActionDelay: c.ActionDelay, FailSpawn: c.FailSpawn, FailSpawnEvery: c.FailSpawnNth, FailDestroy: c.FailDestroy}
 }
 
 // New returns a fake hypervisor.
@@ -181,7 +185,26 @@ func (d *Driver) get(ref virt.Ref) (*guest, error) {
 	return g, nil
 }
 
-func (d *Driver) setPower(ref virt.Ref, from []states.Power, to states.Power) error {
+// act waits for the configured action delay (or the context's end).
+func (d *Driver) act(ctx context.Context) error {
+	d.mu.Lock()
+	wait := d.cfg.ActionDelay
+	d.mu.Unlock()
+	if wait <= 0 {
+		return nil
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(wait):
+		return nil
+	}
+}
+
+func (d *Driver) setPower(ctx context.Context, ref virt.Ref, from []states.Power, to states.Power) error {
+	if err := d.act(ctx); err != nil {
+		return err
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	g, err := d.get(ref)
@@ -205,21 +228,21 @@ func (d *Driver) setPower(ref virt.Ref, from []states.Power, to states.Power) er
 }
 
 // Reboot restarts a guest.
-func (d *Driver) Reboot(_ context.Context, ref virt.Ref, hard bool) error {
+func (d *Driver) Reboot(ctx context.Context, ref virt.Ref, hard bool) error {
 	if hard {
-		return d.setPower(ref, nil, states.PowerRunning)
+		return d.setPower(ctx, ref, nil, states.PowerRunning)
 	}
-	return d.setPower(ref, []states.Power{states.PowerRunning}, states.PowerRunning)
+	return d.setPower(ctx, ref, []states.Power{states.PowerRunning}, states.PowerRunning)
 }
 
 // PowerOff stops a guest.
-func (d *Driver) PowerOff(_ context.Context, ref virt.Ref, _ time.Duration) error {
-	return d.setPower(ref, nil, states.PowerShutdown)
+func (d *Driver) PowerOff(ctx context.Context, ref virt.Ref, _ time.Duration) error {
+	return d.setPower(ctx, ref, nil, states.PowerShutdown)
 }
 
 // PowerOn starts a guest.
-func (d *Driver) PowerOn(_ context.Context, ref virt.Ref) error {
-	return d.setPower(ref, nil, states.PowerRunning)
+func (d *Driver) PowerOn(ctx context.Context, ref virt.Ref) error {
+	return d.setPower(ctx, ref, nil, states.PowerRunning)
 }
 
 // Info returns a guest's state.
@@ -297,23 +320,23 @@ func (d *Driver) Adopt(spec virt.Spec, power states.Power) {
 }
 
 // Pause pauses a guest.
-func (d *Driver) Pause(_ context.Context, ref virt.Ref) error {
-	return d.setPower(ref, []states.Power{states.PowerRunning}, states.PowerPaused)
+func (d *Driver) Pause(ctx context.Context, ref virt.Ref) error {
+	return d.setPower(ctx, ref, []states.Power{states.PowerRunning}, states.PowerPaused)
 }
 
 // Unpause resumes a paused guest.
-func (d *Driver) Unpause(_ context.Context, ref virt.Ref) error {
-	return d.setPower(ref, []states.Power{states.PowerPaused}, states.PowerRunning)
+func (d *Driver) Unpause(ctx context.Context, ref virt.Ref) error {
+	return d.setPower(ctx, ref, []states.Power{states.PowerPaused}, states.PowerRunning)
 }
 
 // Suspend suspends a guest.
-func (d *Driver) Suspend(_ context.Context, ref virt.Ref) error {
-	return d.setPower(ref, []states.Power{states.PowerRunning}, states.PowerSuspended)
+func (d *Driver) Suspend(ctx context.Context, ref virt.Ref) error {
+	return d.setPower(ctx, ref, []states.Power{states.PowerRunning}, states.PowerSuspended)
 }
 
 // Resume resumes a suspended guest.
-func (d *Driver) Resume(_ context.Context, ref virt.Ref) error {
-	return d.setPower(ref, []states.Power{states.PowerSuspended}, states.PowerRunning)
+func (d *Driver) Resume(ctx context.Context, ref virt.Ref) error {
+	return d.setPower(ctx, ref, []states.Power{states.PowerSuspended}, states.PowerRunning)
 }
 
 // Snapshot returns a small raw disk image (64 KiB, a note at its start), which
@@ -337,7 +360,10 @@ func (d *Driver) Snapshot(ctx context.Context, ref virt.Ref) (io.ReadCloser, str
 }
 
 // Rescue boots a guest from the rescue image.
-func (d *Driver) Rescue(_ context.Context, spec *virt.Spec) error {
+func (d *Driver) Rescue(ctx context.Context, spec *virt.Spec) error {
+	if err := d.act(ctx); err != nil {
+		return err
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	g, err := d.get(spec.Ref)
@@ -349,7 +375,10 @@ func (d *Driver) Rescue(_ context.Context, spec *virt.Spec) error {
 }
 
 // Unrescue boots a guest from its own disk again.
-func (d *Driver) Unrescue(_ context.Context, ref virt.Ref) error {
+func (d *Driver) Unrescue(ctx context.Context, ref virt.Ref) error {
+	if err := d.act(ctx); err != nil {
+		return err
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	g, err := d.get(ref)

@@ -35,7 +35,9 @@ func TestFakeActionsAreObservable(t *testing.T) {
 			t.Errorf("right after the request: status %s task %q, want %s with a task state %q", got.Status, got.TaskState, status, task)
 		}
 	}
-	seen(func() error { return servers.Reboot(ctx, sc, s.ID, servers.RebootOpts{Type: servers.SoftReboot}).ExtractErr() }, "REBOOT", "")
+	seen(func() error {
+		return servers.Reboot(ctx, sc, s.ID, servers.RebootOpts{Type: servers.SoftReboot}).ExtractErr()
+	}, "REBOOT", "")
 	waitStatus(t, sc, s.ID, "ACTIVE", 10*time.Second)
 	seen(func() error { return servers.Stop(ctx, sc, s.ID).ExtractErr() }, "ACTIVE", "powering-off")
 	waitStatus(t, sc, s.ID, "SHUTOFF", 10*time.Second)

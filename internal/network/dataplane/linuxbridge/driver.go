@@ -44,6 +44,7 @@ type Driver struct {
 	ports    map[string]dataplane.Port
 	portUp   map[string]bool // last status reported per port
 	dhcp     map[string]dataplane.DHCP
+	routers  map[string]dataplane.Router
 	peers    []string // other hosts' tunnel addresses
 
 	events chan dataplane.PortEvent
@@ -75,7 +76,7 @@ func New(cfg Config, opts Options) (*Driver, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Driver{cfg: cfg, opts: opts, host: netdev.Handle{NS: opts.Namespace}, log: opts.Log,
 		networks: map[string]dataplane.Network{}, ports: map[string]dataplane.Port{}, portUp: map[string]bool{},
-		dhcp:   map[string]dataplane.DHCP{},
+		dhcp: map[string]dataplane.DHCP{}, routers: map[string]dataplane.Router{},
 		events: make(chan dataplane.PortEvent, 4096), cancel: cancel, done: make(chan struct{})}
 	go d.watch(ctx)
 	return d, nil
@@ -97,7 +98,7 @@ func (d *Driver) Capabilities() dataplane.Capabilities {
 	return dataplane.Capabilities{
 		AgentType: "Linux bridge agent", Binary: "neutron-linuxbridge-agent",
 		VIFType: "bridge", VIFDetails: map[string]any{"port_filter": true, "connectivity": "l2"},
-		NetworkTypes: types, DHCP: true,
+		NetworkTypes: types, DHCP: true, L3: true,
 	}
 }
 
@@ -183,6 +184,9 @@ func (d *Driver) Resync(ctx context.Context, s dataplane.State) error {
 	if err := d.resyncDHCP(ctx, s.DHCP); err != nil {
 		errs = append(errs, err)
 	}
+	if err := d.resyncRouters(ctx, s.Routers); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -239,16 +243,8 @@ func (d *Driver) linkMap(ctx context.Context) (map[string]netdev.Link, error) {
 	return m, nil
 }
 
-// Routers and security groups come in later steps of the driver; until
+// Security groups come in a later step of the driver; until
 // then they say so.
-
-// EnsureRouter implements dataplane.Driver.
-func (d *Driver) EnsureRouter(ctx context.Context, r dataplane.Router) error {
-	return fmt.Errorf("routers: %w", dataplane.ErrNotSupported)
-}
-
-// DeleteRouter implements dataplane.Driver.
-func (d *Driver) DeleteRouter(ctx context.Context, routerID string) error { return nil }
 
 // ApplySecurityGroups implements dataplane.Driver.
 func (d *Driver) ApplySecurityGroups(ctx context.Context, fs []dataplane.PortFilter) error {

@@ -168,6 +168,12 @@ func (d *Dashboard) routes() {
 	m.HandleFunc("POST /auth/logout/", d.logout)
 	m.HandleFunc("POST /auth/switch/", d.action(d.switchProject))
 	m.HandleFunc("GET /project/{$}", d.overview)
+	m.HandleFunc("GET /project/instances/{$}", d.page("instances", d.listInstances))
+	m.HandleFunc("GET /project/instances/launch/{$}", d.page("launch", d.launchForm))
+	m.HandleFunc("POST /project/instances/launch/{$}", d.action(d.launch))
+	m.HandleFunc("GET /project/instances/{id}/{$}", d.page("instance", d.showInstance))
+	m.HandleFunc("GET /project/instances/{id}/console/", d.page("console", d.consoleLog))
+	m.HandleFunc("POST /project/instances/{id}/action/", d.action(d.instanceOp))
 	d.mux = m
 }
 
@@ -221,6 +227,10 @@ func (d *Dashboard) page(name string, fill func(*page) error) http.HandlerFunc {
 				return
 			}
 			p.fail(err)
+		}
+		if frag := r.URL.Query().Get("fragment"); frag == "rows" && d.pages[name].Lookup(frag) != nil {
+			d.renderAs(w, name, frag, p, http.StatusOK)
+			return
 		}
 		d.render(w, name, p, http.StatusOK)
 	}
@@ -302,6 +312,9 @@ func (d *Dashboard) begin(w http.ResponseWriter, r *http.Request) *page {
 		d.log.Warn("session not saved", "err", err)
 	}
 	w.Header().Set("Cache-Control", "no-store")
+	if m := d.takeFlash(w, r); m != "" {
+		p.Messages = append(p.Messages, m)
+	}
 	return p
 }
 
@@ -368,6 +381,12 @@ func (d *Dashboard) sameOrigin(r *http.Request) bool {
 // render executes a page template into a buffer, so that a template error
 // never sends half a page.
 func (d *Dashboard) render(w http.ResponseWriter, name string, data any, status int) {
+	d.renderAs(w, name, "layout", data, status)
+}
+
+// renderAs executes one template of a page (the whole page is "layout"; a
+// fragment the page's script refreshes is "rows").
+func (d *Dashboard) renderAs(w http.ResponseWriter, name, entry string, data any, status int) {
 	t := d.pages[name]
 	var buf bytes.Buffer
 	if t == nil {
@@ -375,7 +394,7 @@ func (d *Dashboard) render(w http.ResponseWriter, name string, data any, status 
 		http.Error(w, "The dashboard failed to show this page.", http.StatusInternalServerError)
 		return
 	}
-	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+	if err := t.ExecuteTemplate(&buf, entry, data); err != nil {
 		d.log.Error("template failed", "template", name, "err", err)
 		http.Error(w, "The dashboard failed to show this page; the error is in its log.", http.StatusInternalServerError)
 		return

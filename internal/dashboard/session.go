@@ -55,24 +55,30 @@ func newSealer(secret []byte) (*sealer, error) {
 	return &sealer{aead: aead}, nil
 }
 
-func (s *sealer) seal(v *session) (string, error) {
+func (s *sealer) seal(v *session) (string, error) { return s.sealAs(sessionCookie, v) }
+
+func (s *sealer) open(text string) (*session, error) { return s.openAs(sessionCookie, text) }
+
+// sealAs seals v for the cookie called name: a value sealed for one cookie
+// does not open as another.
+func (s *sealer) sealAs(name string, v *session) (string, error) {
 	plain, err := json.Marshal(v)
 	if err != nil {
 		return "", err
 	}
 	nonce := make([]byte, s.aead.NonceSize())
 	rand.Read(nonce)
-	out := s.aead.Seal(nonce, nonce, plain, []byte(sessionCookie))
+	out := s.aead.Seal(nonce, nonce, plain, []byte(name))
 	return base64.RawURLEncoding.EncodeToString(out), nil
 }
 
-func (s *sealer) open(text string) (*session, error) {
+func (s *sealer) openAs(name, text string) (*session, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(text)
 	if err != nil || len(raw) < s.aead.NonceSize() {
 		return nil, errors.New("malformed session cookie")
 	}
 	n := s.aead.NonceSize()
-	plain, err := s.aead.Open(nil, raw[:n], raw[n:], []byte(sessionCookie))
+	plain, err := s.aead.Open(nil, raw[:n], raw[n:], []byte(name))
 	if err != nil {
 		return nil, errors.New("session cookie fails authentication")
 	}
@@ -121,6 +127,31 @@ func (d *Dashboard) saveSession(w http.ResponseWriter, s *session) error {
 	}
 	http.SetCookie(w, d.cookie(sessionCookie, v, 0))
 	return nil
+}
+
+// flashCookie carries the message shown once on the page after a redirect
+// ("Request to stop instance x has been submitted."), sealed like the session.
+const flashCookie = "tenku_flash"
+
+func (d *Dashboard) flash(w http.ResponseWriter, msg string) {
+	v, err := d.sealer.sealAs(flashCookie, &session{CSRF: msg, Seen: d.now().Unix()})
+	if err == nil {
+		http.SetCookie(w, d.cookie(flashCookie, v, 60))
+	}
+}
+
+// takeFlash returns and clears the pending message.
+func (d *Dashboard) takeFlash(w http.ResponseWriter, r *http.Request) string {
+	c, err := r.Cookie(flashCookie)
+	if err != nil {
+		return ""
+	}
+	http.SetCookie(w, d.cookie(flashCookie, "", -1))
+	s, err := d.sealer.openAs(flashCookie, c.Value)
+	if err != nil {
+		return ""
+	}
+	return s.CSRF
 }
 
 func (d *Dashboard) clearSession(w http.ResponseWriter) {

@@ -1,0 +1,605 @@
+package dashboard
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	compute "github.com/tenku-cloud/tenku/api/compute"
+	image "github.com/tenku-cloud/tenku/api/image"
+	network "github.com/tenku-cloud/tenku/api/network"
+)
+
+// instance is a server as the pages show it: the API's record enriched with
+// the names of its image and flavor and its addresses in one line each.
+type instance struct {
+	compute.Server
+	ImageName string
+	Addresses []string
+}
+
+// TaskState is the task in progress ("" when none).
+func (i instance) TaskState() string {
+	if i.Server.TaskState == nil {
+		return ""
+	}
+	return *i.Server.TaskState
+}
+
+// Transitional reports whether the instance is changing (the list polls then).
+func (i instance) Transitional() bool {
+	return i.TaskState() != "" || i.Status == "BUILD" || strings.HasSuffix(i.Status, "REBOOT")
+}
+
+// PowerState names the hypervisor's power state.
+func (i instance) PowerState() string {
+	switch i.Server.PowerState {
+	case 1:
+		return "Running"
+	case 3:
+		return "Paused"
+	case 4:
+		return "Shut Down"
+	case 6:
+		return "Crashed"
+	case 7:
+		return "Suspended"
+	}
+	return "No State"
+}
+
+// KeyName is the key pair's name, or "".
+func (i instance) KeyName() string {
+	if i.Server.KeyName == nil {
+		return ""
+	}
+	return *i.Server.KeyName
+}
+
+// Actions lists what Nova's state tables allow in the instance's state.
+func (i instance) Actions() []instanceAction {
+	if i.TaskState() == "deleting" {
+		return nil
+	}
+	var out []instanceAction
+	switch i.VMState {
+	case "active":
+		out = append(out, instanceAction{"stop", "Shut Off"}, instanceAction{"reboot", "Soft Reboot"}, instanceAction{"hard_reboot", "Hard Reboot"})
+	case "stopped":
+		out = append(out, instanceAction{"start", "Start"})
+	case "error":
+		out = append(out, instanceAction{"hard_reboot", "Hard Reboot"})
+	}
+	return append(out, instanceAction{"delete", "Delete"})
+}
+
+type instanceAction struct{ Op, Label string }
+
+// pageAll fetches every page of a Nova or Neutron list by marker.
+func pageAll[T any](ctx context.Context, cl *cloud, service, path, key string, idOf func(T) string) ([]T, error) {
+	const limit = 1000
+	var all []T
+	marker := ""
+	for range 50 {
+		q := "limit=" + strconv.Itoa(limit)
+		if marker != "" {
+			q += "&marker=" + url.QueryEscape(marker)
+		}
+		sep := "?"
+		if strings.Contains(path, "?") {
+			sep = "&"
+		}
+		var page map[string][]T
+		if err := cl.get(ctx, service, path+sep+q, &page); err != nil {
+			return all, err
+		}
+		items := page[key]
+		all = append(all, items...)
+		if len(items) < limit {
+			break
+		}
+		marker = idOf(items[len(items)-1])
+	}
+	return all, nil
+}
+
+// images lists the images the project sees (every Glance page).
+func images(ctx context.Context, cl *cloud) ([]image.Image, error) {
+	var all []image.Image
+	next := "/v2/images?limit=1000"
+	for range 50 {
+		var page struct {
+			Images []image.Image `json:"images"`
+			Next   string        `json:"next"`
+		}
+		if err := cl.get(ctx, "image", next, &page); err != nil {
+			return all, err
+		}
+		all = append(all, page.Images...)
+		if page.Next == "" || !strings.HasPrefix(page.Next, "/v2/images") {
+			break
+		}
+		next = page.Next
+	}
+	return all, nil
+}
+
+func imageName(im image.Image) string {
+	if im.Name != nil && *im.Name != "" {
+		return *im.Name
+	}
+	return im.ID
+}
+
+func enrich(servers []compute.Server, imgs []image.Image) []instance {
+	names := make(map[string]string, len(imgs))
+	for _, im := range imgs {
+		names[im.ID] = imageName(im)
+	}
+	out := make([]instance, len(servers))
+	for i, s := range servers {
+		in := instance{Server: s, ImageName: names[s.Image.ID]}
+		if in.ImageName == "" {
+			in.ImageName = s.Image.ID
+		}
+		if s.Image.ID == "" {
+			in.ImageName = "(booted from volume)"
+		}
+		nets := make([]string, 0, len(s.Addresses))
+		for n := range s.Addresses {
+			nets = append(nets, n)
+		}
+		sort.Strings(nets)
+		for _, n := range nets {
+			var addrs []string
+			for _, a := range s.Addresses[n] {
+				if a.Type == "floating" {
+					addrs = append(addrs, a.Addr+" (floating)")
+				} else {
+					addrs = append(addrs, a.Addr)
+				}
+			}
+			in.Addresses = append(in.Addresses, n+": "+strings.Join(addrs, ", "))
+		}
+		out[i] = in
+	}
+	return out
+}
+
+type instancesData struct {
+	Instances []instance
+	Polling   bool
+}
+
+// listInstances gathers the project's servers and the images' names in one
+// parallel fan-out; the flavor comes embedded in each server (2.47).
+func (d *Dashboard) listInstances(p *page) error {
+	p.Title = "Instances"
+	var (
+		servers []compute.Server
+		imgs    []image.Image
+	)
+	errs := fanout(p.ctx,
+		func(ctx context.Context) (err error) {
+			servers, err = pageAll(ctx, p.cl, "compute", "/servers/detail", "servers", func(s compute.Server) string { return s.ID })
+			return
+		},
+		func(ctx context.Context) (err error) { imgs, err = images(ctx, p.cl); return },
+	)
+	if statusOf(errs[0]) == http.StatusUnauthorized {
+		return errs[0]
+	}
+	p.fail(errs[0])
+	if errs[0] == nil {
+		p.fail(errs[1]) // names missing is worth saying only when there are servers
+	}
+	sort.SliceStable(servers, func(i, j int) bool { return servers[i].Created > servers[j].Created })
+	data := &instancesData{Instances: enrich(servers, imgs)}
+	for _, in := range data.Instances {
+		if in.Transitional() {
+			data.Polling = true
+		}
+	}
+	p.Data = data
+	return nil
+}
+
+// timelineStep is one phase of the boot sequence (the seed's state table).
+type timelineStep struct {
+	Name   string
+	Label  string
+	State  string // done, current, failed, pending
+	Start  string
+	Finish string
+	Result string
+	Detail string
+}
+
+type actionView struct {
+	compute.InstanceAction
+	Failed bool
+}
+
+type instanceData struct {
+	Instance instance
+	Timeline []timelineStep
+	Actions  []actionView
+	Ports    []network.Port
+}
+
+// bootPhases are the task states of a server's creation, in order, and the
+// instance action events that record each.
+var bootPhases = []struct{ task, label string }{
+	{"scheduling", "Scheduling"},
+	{"networking", "Networking"},
+	{"block_device_mapping", "Block devices"},
+	{"spawning", "Spawning"},
+}
+
+// showInstance shows one server: its record, its ports, and every action with
+// its events (one call for the list, then the actions' details in parallel).
+func (d *Dashboard) showInstance(p *page) error {
+	id := p.r.PathValue("id")
+	var (
+		srv     struct{ Server compute.Server }
+		actions struct {
+			InstanceActions []compute.InstanceAction `json:"instanceActions"`
+		}
+		imgs  []image.Image
+		ports struct {
+			Ports []network.Port `json:"ports"`
+		}
+	)
+	errs := fanout(p.ctx,
+		func(ctx context.Context) error { return p.cl.get(ctx, "compute", "/servers/"+url.PathEscape(id), &srv) },
+		func(ctx context.Context) error {
+			return p.cl.get(ctx, "compute", "/servers/"+url.PathEscape(id)+"/os-instance-actions", &actions)
+		},
+		func(ctx context.Context) (err error) { imgs, err = images(ctx, p.cl); return },
+		func(ctx context.Context) error {
+			return p.cl.get(ctx, "network", "/v2.0/ports?device_id="+url.QueryEscape(id), &ports)
+		},
+	)
+	if errs[0] != nil {
+		p.Title = "Instance"
+		return errs[0]
+	}
+	for _, e := range errs[1:] {
+		p.fail(e)
+	}
+	acts := actions.InstanceActions
+	if len(acts) > 20 {
+		acts = acts[:20]
+	}
+	calls := make([]func(context.Context) error, len(acts))
+	for i := range acts {
+		calls[i] = func(ctx context.Context) error {
+			var one struct {
+				InstanceAction compute.InstanceAction `json:"instanceAction"`
+			}
+			if err := p.cl.get(ctx, "compute", "/servers/"+url.PathEscape(id)+"/os-instance-actions/"+url.PathEscape(acts[i].RequestID), &one); err != nil {
+				return err
+			}
+			acts[i].Events = one.InstanceAction.Events
+			return nil
+		}
+	}
+	for _, e := range fanout(p.ctx, calls...) {
+		p.fail(e)
+	}
+	in := enrich([]compute.Server{srv.Server}, imgs)[0]
+	p.Title = "Instance " + in.Name
+	data := &instanceData{Instance: in, Ports: ports.Ports}
+	var create *compute.InstanceAction
+	for i := range acts {
+		av := actionView{InstanceAction: acts[i]}
+		for _, ev := range acts[i].Events {
+			if ev.Result != nil && strings.EqualFold(*ev.Result, "error") {
+				av.Failed = true
+			}
+		}
+		data.Actions = append(data.Actions, av)
+		if acts[i].Action == "create" {
+			create = &acts[i]
+		}
+	}
+	data.Timeline = timeline(in, create)
+	p.Data = data
+	return nil
+}
+
+// timeline lays the boot sequence out from the server's state and the
+// events of its create action: each phase done, current, failed or pending.
+func timeline(in instance, create *compute.InstanceAction) []timelineStep {
+	events := map[string]compute.InstanceActionEvent{}
+	if create != nil {
+		for _, ev := range create.Events {
+			events[ev.Event] = ev
+		}
+	}
+	task := in.TaskState()
+	booted := in.Status != "BUILD" && in.VMState != "building"
+	current := -1
+	for i, ph := range bootPhases {
+		if ph.task == task && in.VMState == "building" {
+			current = i
+		}
+	}
+	var steps []timelineStep
+	failedAt := -1
+	for i, ph := range bootPhases {
+		st := timelineStep{Name: ph.task, Label: ph.label, State: "pending"}
+		best := 0
+		for name, ev := range events {
+			score := eventIsPhase(name, ph.task)
+			if score <= best {
+				continue
+			}
+			best = score
+			st.Start = ev.StartTime
+			if ev.FinishTime != nil {
+				st.Finish = *ev.FinishTime
+			}
+			if ev.Result != nil {
+				st.Result = *ev.Result
+			}
+			st.Detail = name
+			if ev.Details != nil {
+				st.Detail += ": " + *ev.Details
+			}
+		}
+		switch {
+		case strings.EqualFold(st.Result, "error"):
+			st.State, failedAt = "failed", i
+		case current == i:
+			st.State = "current"
+		case current > i:
+			st.State = "done"
+		case booted && in.VMState != "error":
+			st.State = "done"
+		case in.VMState == "error" && st.Result != "":
+			st.State = "done"
+		}
+		steps = append(steps, st)
+	}
+	final := timelineStep{Name: "active", Label: "Active", State: "pending"}
+	switch {
+	case in.VMState == "error":
+		final.Label, final.State = "Error", "failed"
+		if in.Fault != nil {
+			final.Detail = in.Fault.Message
+		}
+		if failedAt < 0 && in.Fault != nil {
+			// No event failed: the scheduler refused before any phase ran.
+			steps[0].State, steps[0].Detail = "failed", in.Fault.Message
+		}
+	case booted:
+		final.State = "done"
+		if in.LaunchedAt != nil {
+			final.Start = *in.LaunchedAt
+		}
+	}
+	return append(steps, final)
+}
+
+// eventIsPhase scores how well an instance action event names a phase: 2
+// for tenku's own (compute_build_networking, ..._block_device_mapping,
+// ..._spawning, conductor_schedule_and_build_instances), 1 for Nova's
+// coarser compute__do_build_and_run_instance, 0 for none.
+func eventIsPhase(event, phase string) int {
+	e := strings.ToLower(event)
+	switch phase {
+	case "scheduling":
+		if strings.Contains(e, "schedul") {
+			return 2
+		}
+	case "networking":
+		if strings.Contains(e, "network") || strings.Contains(e, "allocate") {
+			return 2
+		}
+	case "block_device_mapping":
+		if strings.Contains(e, "block_device") {
+			return 2
+		}
+	case "spawning":
+		if strings.Contains(e, "spawn") {
+			return 2
+		}
+		if strings.Contains(e, "build_and_run") {
+			return 1
+		}
+	}
+	return 0
+}
+
+// consoleLog shows the server's console output (os-getConsoleOutput).
+func (d *Dashboard) consoleLog(p *page) error {
+	id := p.r.PathValue("id")
+	lines := 200
+	if n, err := strconv.Atoi(p.r.URL.Query().Get("length")); err == nil && n > 0 && n <= 10000 {
+		lines = n
+	}
+	var (
+		srv struct{ Server compute.Server }
+		out struct {
+			Output string `json:"output"`
+		}
+	)
+	errs := fanout(p.ctx,
+		func(ctx context.Context) error { return p.cl.get(ctx, "compute", "/servers/"+url.PathEscape(id), &srv) },
+		func(ctx context.Context) error {
+			return p.cl.do(ctx, "compute", "POST", "/servers/"+url.PathEscape(id)+"/action", map[string]any{"os-getConsoleOutput": map[string]any{"length": lines}}, &out)
+		},
+	)
+	p.Title = "Console log"
+	if errs[0] != nil {
+		return errs[0]
+	}
+	p.fail(errs[1])
+	p.Title = "Console log of " + srv.Server.Name
+	p.Data = map[string]any{"ID": id, "Name": srv.Server.Name, "Output": out.Output, "Length": lines}
+	return nil
+}
+
+// instanceOp runs one action the instance page offers.
+func (d *Dashboard) instanceOp(p *page) (string, error) {
+	id := p.r.PathValue("id")
+	op := p.r.PostFormValue("op")
+	name := p.r.PostFormValue("name")
+	if name == "" {
+		name = id
+	}
+	path := "/servers/" + url.PathEscape(id) + "/action"
+	var err error
+	to := "/project/instances/" + url.PathEscape(id) + "/"
+	var verb string
+	switch op {
+	case "start":
+		err, verb = p.cl.do(p.ctx, "compute", "POST", path, map[string]any{"os-start": nil}, nil), "start"
+	case "stop":
+		err, verb = p.cl.do(p.ctx, "compute", "POST", path, map[string]any{"os-stop": nil}, nil), "shut off"
+	case "reboot":
+		err, verb = p.cl.do(p.ctx, "compute", "POST", path, map[string]any{"reboot": map[string]string{"type": "SOFT"}}, nil), "reboot"
+	case "hard_reboot":
+		err, verb = p.cl.do(p.ctx, "compute", "POST", path, map[string]any{"reboot": map[string]string{"type": "HARD"}}, nil), "hard reboot"
+	case "delete":
+		err, verb = p.cl.do(p.ctx, "compute", "DELETE", "/servers/"+url.PathEscape(id), nil, nil), "delete"
+		to = "/project/instances/"
+	default:
+		return "", &APIError{Service: "dashboard", Status: http.StatusBadRequest, Message: fmt.Sprintf("unknown action %q", op)}
+	}
+	if err != nil {
+		return "", err
+	}
+	d.flash(p.w, fmt.Sprintf("Request to %s instance %q has been submitted.", verb, name))
+	if p.r.PostFormValue("back") == "list" {
+		to = "/project/instances/"
+	}
+	return to, nil
+}
+
+type launchData struct {
+	Images         []image.Image
+	Flavors        []compute.Flavor
+	Networks       []network.Network
+	Keypairs       []compute.Keypair
+	SecurityGroups []network.SecurityGroup
+}
+
+// launchForm gathers the wizard's choices in one fan-out.
+func (d *Dashboard) launchForm(p *page) error {
+	p.Title = "Launch Instance"
+	data := &launchData{}
+	var (
+		flavors  compute.FlavorList
+		nets     struct{ Networks []network.Network }
+		keypairs struct {
+			Keypairs []struct{ Keypair compute.Keypair }
+		}
+		sgs struct {
+			SecurityGroups []network.SecurityGroup `json:"security_groups"`
+		}
+	)
+	errs := fanout(p.ctx,
+		func(ctx context.Context) (err error) { data.Images, err = images(ctx, p.cl); return },
+		func(ctx context.Context) error { return p.cl.get(ctx, "compute", "/flavors/detail", &flavors) },
+		func(ctx context.Context) error { return p.cl.get(ctx, "network", "/v2.0/networks", &nets) },
+		func(ctx context.Context) error { return p.cl.get(ctx, "compute", "/os-keypairs", &keypairs) },
+		func(ctx context.Context) error {
+			return p.cl.get(ctx, "network", "/v2.0/security-groups?project_id="+url.QueryEscape(p.s.ProjectID), &sgs)
+		},
+	)
+	for _, e := range errs {
+		if statusOf(e) == http.StatusUnauthorized {
+			return e
+		}
+		p.fail(e)
+	}
+	var active []image.Image
+	for _, im := range data.Images {
+		if im.Status == "active" {
+			active = append(active, im)
+		}
+	}
+	data.Images = active
+	sort.Slice(data.Images, func(i, j int) bool { return imageName(data.Images[i]) < imageName(data.Images[j]) })
+	data.Flavors = flavors.Flavors
+	sort.Slice(data.Flavors, func(i, j int) bool { return data.Flavors[i].RAM < data.Flavors[j].RAM })
+	for _, n := range nets.Networks {
+		if !n.External || n.Shared || n.ProjectID == p.s.ProjectID {
+			data.Networks = append(data.Networks, n)
+		}
+	}
+	for _, k := range keypairs.Keypairs {
+		data.Keypairs = append(data.Keypairs, k.Keypair)
+	}
+	data.SecurityGroups = sgs.SecurityGroups
+	p.Data = data
+	return nil
+}
+
+// launch creates count servers from the wizard's form.
+func (d *Dashboard) launch(p *page) (string, error) {
+	f := p.r
+	name := strings.TrimSpace(f.PostFormValue("name"))
+	count, err := strconv.Atoi(f.PostFormValue("count"))
+	if f.PostFormValue("count") == "" {
+		count, err = 1, nil
+	}
+	if err != nil || count < 1 || count > 100 {
+		return "", &APIError{Service: "dashboard", Status: http.StatusBadRequest, Message: "Count must be a number from 1 to 100."}
+	}
+	if name == "" {
+		return "", &APIError{Service: "dashboard", Status: http.StatusBadRequest, Message: "An instance needs a name."}
+	}
+	srv := map[string]any{
+		"name": name, "imageRef": f.PostFormValue("image"), "flavorRef": f.PostFormValue("flavor"),
+		"min_count": count, "max_count": count,
+	}
+	var nets []map[string]string
+	for _, n := range f.PostForm["network"] {
+		if n != "" {
+			nets = append(nets, map[string]string{"uuid": n})
+		}
+	}
+	if len(nets) > 0 {
+		srv["networks"] = nets
+	} else {
+		srv["networks"] = "auto"
+	}
+	if k := f.PostFormValue("key_name"); k != "" {
+		srv["key_name"] = k
+	}
+	var sgs []map[string]string
+	for _, g := range f.PostForm["security_group"] {
+		sgs = append(sgs, map[string]string{"name": g})
+	}
+	if len(sgs) > 0 {
+		srv["security_groups"] = sgs
+	}
+	if u := f.PostFormValue("user_data"); u != "" {
+		srv["user_data"] = base64.StdEncoding.EncodeToString([]byte(strings.ReplaceAll(u, "\r\n", "\n")))
+	}
+	if f.PostFormValue("config_drive") != "" {
+		srv["config_drive"] = true
+	}
+	var out struct {
+		Server struct {
+			ID string `json:"id"`
+		} `json:"server"`
+	}
+	if err := p.cl.do(p.ctx, "compute", "POST", "/servers", map[string]any{"server": srv}, &out); err != nil {
+		return "", err
+	}
+	if count == 1 && out.Server.ID != "" {
+		d.flash(p.w, fmt.Sprintf("Launched instance %q.", name))
+		return "/project/instances/" + url.PathEscape(out.Server.ID) + "/", nil
+	}
+	d.flash(p.w, fmt.Sprintf("Launched %d instances named %q.", count, name))
+	return "/project/instances/", nil
+}

@@ -1,0 +1,28 @@
+// tenku dashboard: small progressive enhancements; every page works without it.
+(function () {
+  "use strict";
+  // Confirm destructive forms.
+  document.addEventListener("submit", function (e) {
+    var msg = e.target.getAttribute("data-confirm");
+    if (msg && !window.confirm(msg)) { e.preventDefault(); }
+  });
+  // Refresh table rows while something is changing (no full reload).
+  function poll(body) {
+    var url = body.getAttribute("data-poll");
+    setTimeout(function () {
+      fetch(url, { credentials: "same-origin" }).then(function (r) {
+        if (!r.ok || r.redirected) { return null; }
+        return r.text();
+      }).then(function (html) {
+        if (html === null) { return; }
+        body.innerHTML = html;
+        if (body.querySelector("[data-transitional]")) { poll(body); }
+      }).catch(function () { poll(body); });
+    }, 2000);
+  }
+  document.querySelectorAll("[data-poll]").forEach(poll);
+  // Pages whose subject is changing reload their section.
+  document.querySelectorAll("[data-refresh]").forEach(function (el) {
+    setTimeout(function () { window.location.reload(); }, 1000 * Number(el.getAttribute("data-refresh")));
+  });
+})();

@@ -77,7 +77,8 @@ enable_service, disable_service) is read from --local-conf, ./local.conf,
 				DataDir: c.dataDir, HostIP: c.hostIP, Secrets: secrets, Services: services,
 				ConfigDir: c.configDir, DatabaseURL: c.databaseURL, BusURL: c.busURL, BusPrefix: c.busPrefix,
 				ImageDir: imageDir, Region: c.region, Log: log, TestData: true,
-				Ports: map[string]int{"horizon": dashPort},
+				Ports:                 map[string]int{"horizon": dashPort},
+				VolumeBackingFileSize: lc.Vars["VOLUME_BACKING_FILE_SIZE"],
 			})
 			if err != nil {
 				return err

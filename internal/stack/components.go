@@ -18,6 +18,8 @@ import (
 	fakedataplane "github.com/tenku-cloud/tenku/internal/network/dataplane/fake"
 	"github.com/tenku-cloud/tenku/internal/platform/authn"
 	"github.com/tenku-cloud/tenku/internal/platform/service"
+	"github.com/tenku-cloud/tenku/internal/volume"
+	filevolume "github.com/tenku-cloud/tenku/internal/volume/backend/file"
 )
 
 // Components lists every service tenku can run, in start order: Keystone first,
@@ -146,6 +148,46 @@ func Components() []Component {
 			},
 		},
 		{
+			// Cinder's API and scheduler (devstack's c-api, c-sch), published as
+			// block-storage and volumev3 at /v3/$(project_id)s as devstack does.
+			Name: "cinder", Type: "block-storage", Title: "Cinder", Port: 8776, Path: "/v3/$(project_id)s",
+			Aliases:  []CatalogAlias{{Name: "cinderv3", Type: "volumev3"}},
+			ConfFile: "cinder.conf", Devstack: []string{"c-api", "c-sch", "cinder"},
+			Config:     func() any { c := volume.DefaultConfig(); return &c },
+			Migrations: volume.Migrations,
+			Build: func(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
+				return volume.New(*cfg.(*volume.Config), d)
+			},
+		},
+		{
+			// This host's volume service (c-vol) on the file backend: sparse
+			// files under the data directory, VOLUME_BACKING_FILE_SIZE in all.
+			// Backups (c-bak) are not implemented yet; enabling c-bak enables
+			// nothing more than c-vol.
+			Name: "cinder-volume", Type: "volume-agent", Title: "Cinder volume service", Port: -1, User: "cinder",
+			ConfFile: "cinder.conf", Devstack: []string{"c-vol", "c-bak", "cinder-volume"},
+			Config: func() any { c := volume.DefaultConfig(); return &c },
+			Build: func(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
+				c := cfg.(*volume.Config)
+				if v := s.VolumeBackingFileSize; v != "" {
+					c.Backend.FileBackingSize = v
+				}
+				size, err := volume.ParseSize(c.Backend.FileBackingSize)
+				if err != nil {
+					return nil, fmt.Errorf("file_backing_size: %w", err)
+				}
+				dir := c.Backend.FileVolumesDir
+				if dir == "" {
+					dir = filepath.Join(d.DataDir, "volumes")
+				}
+				drv, err := filevolume.New(dir, size, c.Backend.VolumeBackendName)
+				if err != nil {
+					return nil, err
+				}
+				return volume.NewVolumeService(*c, d, drv)
+			},
+		},
+		{
 			// The dashboard (devstack's horizon): a web client of the public
 			// APIs, found through each user's catalog; not in the catalog itself.
 			Name: "horizon", Type: "dashboard", Title: "Horizon", Port: 8080, Internal: true,
@@ -209,6 +251,12 @@ func buildIdentity(ctx context.Context, s *Stack, cfg any, d service.Deps) (serv
 				Name: comp.Name, Type: comp.Type, Description: comp.Title + " (" + comp.Type + ")",
 				PublicURL: url, InternalURL: url, AdminURL: url,
 			})
+			for _, al := range comp.Aliases {
+				catalog = append(catalog, identity.CatalogService{
+					Name: al.Name, Type: al.Type, Description: comp.Title + " (" + al.Type + ")",
+					PublicURL: url, InternalURL: url, AdminURL: url,
+				})
+			}
 		}
 		err := identity.Bootstrap(ctx, d.DB, identity.BootstrapOptions{
 			AdminPassword: s.Secrets.AdminPassword, ServicePassword: s.Secrets.ServicePassword,

@@ -61,6 +61,10 @@ type Options struct {
 	AuthURL string
 	// Host names this host to the agents (default: the hostname).
 	Host string
+	// VolumeBackingFileSize is devstack's VOLUME_BACKING_FILE_SIZE: the
+	// capacity of this host's file volume backend (24G); empty keeps
+	// cinder.conf's.
+	VolumeBackingFileSize string
 	// Log receives the services' logs.
 	Log *slog.Logger
 	// Out receives the banner; nil means none.
@@ -82,6 +86,9 @@ type Component struct {
 	// Port is the default port; Path the suffix of the published endpoint.
 	Port int
 	Path string
+	// Aliases are further catalog entries (name and type) published at the
+	// same endpoint, as devstack publishes Cinder as volumev3 and block-storage.
+	Aliases []CatalogAlias
 	// ConfFile is the name of its optional config file in the config dir.
 	ConfFile string
 	// Devstack lists the devstack service names that enable it.
@@ -95,6 +102,9 @@ type Component struct {
 	// After runs once the component serves (loading images, default topology).
 	After func(ctx context.Context, s *Stack, svc service.Service) error
 }
+
+// CatalogAlias is a further catalog entry of a component.
+type CatalogAlias struct{ Name, Type string }
 
 // Stack is a running all-in-one cloud.
 type Stack struct {

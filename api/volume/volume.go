@@ -1,0 +1,168 @@
+package volume
+
+// Status is a volume's status, as Cinder names them.
+type Status string
+
+// Volume states. Transitional states (creating, deleting, extending, ...)
+// each have a timeout after which the service moves the volume on.
+const (
+	StatusCreating      Status = "creating"
+	StatusAvailable     Status = "available"
+	StatusReserved      Status = "reserved"
+	StatusAttaching     Status = "attaching"
+	StatusDetaching     Status = "detaching"
+	StatusInUse         Status = "in-use"
+	StatusDeleting      Status = "deleting"
+	StatusError         Status = "error"
+	StatusErrorDeleting Status = "error_deleting"
+	StatusExtending     Status = "extending"
+	StatusErrorExtend   Status = "error_extending"
+	StatusDownloading   Status = "downloading"
+)
+
+// AttachStatus is a volume's attach_status.
+type AttachStatus string
+
+// Attach states.
+const (
+	Detached  AttachStatus = "detached"
+	Attaching AttachStatus = "attaching"
+	Attached  AttachStatus = "attached"
+	Detaching AttachStatus = "detaching"
+	Reserved  AttachStatus = "reserved"
+)
+
+// Link is a link in a resource or a list's "_links".
+type Link struct {
+	Href string `json:"href"`
+	Rel  string `json:"rel"`
+	Type string `json:"type,omitempty"`
+}
+
+// Volume is a volume as GET /v3/{project_id}/volumes/{id} shows it. Fields
+// that only some microversions or only admins see are pointers or maps that
+// the renderer fills or leaves out.
+type Volume struct {
+	ID                 string            `json:"id"`
+	Name               *string           `json:"name"`
+	Description        *string           `json:"description"`
+	Size               int               `json:"size"`
+	Status             Status            `json:"status"`
+	AvailabilityZone   string            `json:"availability_zone"`
+	CreatedAt          string            `json:"created_at"`
+	UpdatedAt          *string           `json:"updated_at"`
+	Attachments        []Attachment      `json:"attachments"`
+	Bootable           string            `json:"bootable"`
+	Encrypted          bool              `json:"encrypted"`
+	Links              []Link            `json:"links"`
+	Metadata           map[string]string `json:"metadata"`
+	Multiattach        bool              `json:"multiattach"`
+	ReplicationStatus  *string           `json:"replication_status"`
+	SnapshotID         *string           `json:"snapshot_id"`
+	SourceVolID        *string           `json:"source_volid"`
+	ConsistencyGroupID *string           `json:"consistencygroup_id"`
+	UserID             string            `json:"user_id"`
+	VolumeType         string            `json:"volume_type"`
+	TenantID           *string           `json:"os-vol-tenant-attr:tenant_id,omitempty"`
+	Host               *string           `json:"os-vol-host-attr:host,omitempty"`
+	MigStatus          *string           `json:"os-vol-mig-status-attr:migstat,omitempty"`
+	NameID             *string           `json:"os-vol-mig-status-attr:name_id,omitempty"`
+	// GroupID is shown from 3.13.
+	GroupID *string `json:"group_id,omitempty"`
+	// ProviderID is shown from 3.21.
+	ProviderID *string `json:"provider_id,omitempty"`
+	// ServiceUUID and SharedTargets are shown from 3.48.
+	ServiceUUID   *string `json:"service_uuid,omitempty"`
+	SharedTargets *bool   `json:"shared_targets,omitempty"`
+	// ClusterName is shown from 3.61 to admins.
+	ClusterName *string `json:"cluster_name,omitempty"`
+	// VolumeTypeID is shown from 3.63.
+	VolumeTypeID *string `json:"volume_type_id,omitempty"`
+	// ConsumesQuota is shown from 3.65.
+	ConsumesQuota *bool `json:"consumes_quota,omitempty"`
+	// ImageMetadata is shown when the volume was made from an image.
+	ImageMetadata map[string]string `json:"volume_image_metadata,omitempty"`
+}
+
+// VolumeSummary is an entry of GET /v3/{project_id}/volumes (not detail).
+type VolumeSummary struct {
+	ID    string  `json:"id"`
+	Links []Link  `json:"links"`
+	Name  *string `json:"name"`
+}
+
+// Attachment is an entry of a volume's "attachments".
+type Attachment struct {
+	ID           string  `json:"id"`
+	AttachmentID string  `json:"attachment_id"`
+	VolumeID     string  `json:"volume_id"`
+	ServerID     *string `json:"server_id"`
+	HostName     *string `json:"host_name"`
+	Device       *string `json:"device"`
+	AttachedAt   *string `json:"attached_at"`
+}
+
+// CreateVolume is the body of POST /v3/{project_id}/volumes.
+type CreateVolume struct {
+	Volume struct {
+		Size             *int              `json:"size"`
+		Name             *string           `json:"name"`
+		Description      *string           `json:"description"`
+		DisplayName      *string           `json:"display_name"`
+		DisplayDesc      *string           `json:"display_description"`
+		VolumeType       *string           `json:"volume_type"`
+		AvailabilityZone *string           `json:"availability_zone"`
+		Metadata         map[string]string `json:"metadata"`
+		SnapshotID       *string           `json:"snapshot_id"`
+		SourceVolID      *string           `json:"source_volid"`
+		ImageRef         *string           `json:"imageRef"`
+		BackupID         *string           `json:"backup_id"`
+		Multiattach      *bool             `json:"multiattach"`
+		ConsistencyGroup *string           `json:"consistencygroup_id"`
+		GroupID          *string           `json:"group_id"`
+	} `json:"volume"`
+	SchedulerHints map[string]any `json:"OS-SCH-HNT:scheduler_hints"`
+}
+
+// UpdateVolume is the body of PUT /v3/{project_id}/volumes/{id}.
+type UpdateVolume struct {
+	Volume struct {
+		Name        *string           `json:"name"`
+		Description *string           `json:"description"`
+		DisplayName *string           `json:"display_name"`
+		DisplayDesc *string           `json:"display_description"`
+		Metadata    map[string]string `json:"metadata"`
+	} `json:"volume"`
+}
+
+// VolumeType is a volume type.
+type VolumeType struct {
+	ID          string            `json:"id"`
+	Name        string            `json:"name"`
+	Description *string           `json:"description"`
+	IsPublic    bool              `json:"is_public"`
+	AccessPub   bool              `json:"os-volume-type-access:is_public"`
+	ExtraSpecs  map[string]string `json:"extra_specs,omitempty"`
+	QoSSpecsID  *string           `json:"qos_specs_id"`
+}
+
+// DefaultTypeName is the volume type Cinder creates and uses when no other
+// default is configured.
+const DefaultTypeName = "__DEFAULT__"
+
+// Version is an entry of the version document.
+type Version struct {
+	ID         string      `json:"id"`
+	Status     string      `json:"status"`
+	Version    string      `json:"version"`
+	MinVersion string      `json:"min_version"`
+	Updated    string      `json:"updated"`
+	Links      []Link      `json:"links"`
+	MediaTypes []MediaType `json:"media-types"`
+}
+
+// MediaType is a media type a version serves.
+type MediaType struct {
+	Base string `json:"base"`
+	Type string `json:"type"`
+}

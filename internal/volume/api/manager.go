@@ -1,0 +1,106 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tenku-cloud/tenku/api/volume"
+	"github.com/tenku-cloud/tenku/internal/platform/bus"
+	"github.com/tenku-cloud/tenku/internal/volume/rpc"
+	"github.com/tenku-cloud/tenku/internal/volume/store"
+)
+
+// serveManager answers the volume services: their results, heartbeats and
+// reconciliation queries. Any cinder-api process may answer (queue group).
+func (a *API) serveManager(ctx context.Context) error {
+	sub, err := a.bus.Serve(ctx, rpc.ManagerSubject, bus.ServeOptions{Queue: rpc.ManagerQueue}, map[string]bus.Handler{
+		rpc.VolumeUpdate: func(ctx context.Context, raw json.RawMessage) (any, error) {
+			args, err := bus.Decode[rpc.UpdateArgs](raw)
+			if err != nil {
+				return nil, err
+			}
+			c := store.Change{Status: &args.Status}
+			if args.Reason != "" || args.Status == volume.StatusAvailable {
+				c.ErrorReason = &args.Reason
+			}
+			if args.Status == volume.StatusAvailable {
+				c.Launched = true
+			}
+			_, err = a.db.UpdateVolume(ctx, args.VolumeID, args.From, c)
+			return nil, err
+		},
+		rpc.VolumeDestroyed: func(ctx context.Context, raw json.RawMessage) (any, error) {
+			args, err := bus.Decode[rpc.DeleteArgs](raw)
+			if err != nil {
+				return nil, err
+			}
+			err = a.db.DestroyVolume(ctx, args.VolumeID, []volume.Status{volume.StatusDeleting})
+			if errors.Is(err, store.ErrNotFound) {
+				return nil, nil // already gone: idempotent
+			}
+			return nil, err
+		},
+		rpc.VolumesOnHost: func(ctx context.Context, raw json.RawMessage) (any, error) {
+			args, err := bus.Decode[rpc.HostArgs](raw)
+			if err != nil {
+				return nil, err
+			}
+			vols, err := a.db.ListVolumes(ctx, store.Filter{Host: args.Host})
+			if err != nil {
+				return nil, err
+			}
+			out := rpc.HostVolumes{Volumes: []rpc.HostVolume{}}
+			for _, v := range vols {
+				out.Volumes = append(out.Volumes, rpc.HostVolume{ID: v.ID, Size: v.Size, Status: v.Status})
+			}
+			if out.Deleted, err = a.db.DeletedOnHost(ctx, args.Host); err != nil {
+				return nil, err
+			}
+			return out, nil
+		},
+		rpc.ServiceReport: func(ctx context.Context, raw json.RawMessage) (any, error) {
+			args, err := bus.Decode[rpc.Report](raw)
+			if err != nil {
+				return nil, err
+			}
+			caps, err := json.Marshal(args.Stats)
+			if err != nil {
+				return nil, err
+			}
+			return nil, a.db.ReportService(ctx, store.ServiceRow{Host: args.Host, Binary: rpc.Binary, AvailabilityZone: args.AvailabilityZone, Capabilities: caps})
+		},
+	})
+	if err != nil {
+		return err
+	}
+	a.subs = append(a.subs, sub)
+	return nil
+}
+
+// Sweep moves volumes that stayed too long in a transitional state on:
+// creating → error, deleting → error_deleting (the user may delete
+// again), each with a reason. It runs every SweepInterval.
+func (a *API) Sweep(ctx context.Context) {
+	now := time.Now()
+	for _, s := range []struct {
+		from, to volume.Status
+		after    time.Duration
+	}{
+		{volume.StatusCreating, volume.StatusError, a.opt.CreateTimeout},
+		{volume.StatusDeleting, volume.StatusErrorDeleting, a.opt.DeleteTimeout},
+	} {
+		vols, err := a.db.ListVolumes(ctx, store.Filter{Status: string(s.from), OlderThan: now.Add(-s.after)})
+		if err != nil {
+			if ctx.Err() == nil {
+				a.log.WarnContext(ctx, "volume sweep failed", "err", err)
+			}
+			return
+		}
+		for _, v := range vols {
+			a.fail(ctx, v.ID, s.from, s.to, fmt.Sprintf("the volume stayed %s longer than %s", s.from, s.after))
+		}
+	}
+}

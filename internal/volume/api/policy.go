@@ -1,0 +1,93 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/tenku-cloud/tenku/internal/platform/authn"
+	"github.com/tenku-cloud/tenku/internal/platform/fault"
+	"github.com/tenku-cloud/tenku/internal/platform/policy"
+)
+
+// Check strings of Cinder's defaults (the new, scoped defaults: project
+// readers read, project members change, admins do everything).
+const (
+	ruleAdminAPI  = "rule:admin_api"
+	projectReader = "rule:admin_api or (role:reader and project_id:%(project_id)s)"
+	projectMember = "rule:admin_api or (role:member and project_id:%(project_id)s)"
+)
+
+func rule(name, check, desc string, ops ...policy.Operation) policy.Rule {
+	return policy.Rule{Name: name, Check: check, Description: desc, Operations: ops}
+}
+
+func op(method, path string) policy.Operation { return policy.Operation{Method: method, Path: path} }
+
+// DefaultRules are Cinder's policy names, so an operator's cinder
+// policy.yaml applies to the operations tenku has.
+func DefaultRules() []policy.Rule {
+	vol := "/volumes/{volume_id}"
+	typ := "/types/{volume_type_id}"
+	return []policy.Rule{
+		{Name: "context_is_admin", Check: "role:admin", Description: "Who is an administrator."},
+		{Name: "admin_api", Check: "is_admin:True or (role:admin and is_admin_project:True)", Description: "Administrative API callers."},
+		rule("volume:create", projectMember, "Create a volume.", op("POST", "/volumes")),
+		rule("volume:get", projectReader, "Show a volume.", op("GET", vol)),
+		rule("volume:get_all", projectReader, "List volumes.", op("GET", "/volumes"), op("GET", "/volumes/detail")),
+		rule("volume:update", projectMember, "Update a volume.", op("PUT", vol)),
+		rule("volume:delete", projectMember, "Delete a volume.", op("DELETE", vol)),
+		rule("volume:force_delete", ruleAdminAPI, "Force-delete a volume.", op("POST", vol+"/action (os-force_delete)")),
+		rule("volume_extension:volume_tenant_attribute", projectReader, "Show a volume's os-vol-tenant-attr:tenant_id.", op("GET", vol)),
+		rule("volume_extension:volume_host_attribute", ruleAdminAPI, "Show a volume's os-vol-host-attr:host.", op("GET", vol)),
+		rule("volume_extension:volume_mig_status_attribute", ruleAdminAPI, "Show a volume's migration status attributes.", op("GET", vol)),
+		rule("volume:get_all_tenants", ruleAdminAPI, "List the volumes of every project (all_tenants)."),
+		rule("volume_extension:types_manage", ruleAdminAPI, "Create, update and delete volume types.", op("POST", "/types"), op("PUT", typ), op("DELETE", typ)),
+		rule("volume_extension:type_get", "", "Show a volume type.", op("GET", typ)),
+		rule("volume_extension:type_get_all", "", "List volume types.", op("GET", "/types")),
+		rule("volume_extension:access_types_extra_specs", ruleAdminAPI, "Show a volume type's extra specs in type records."),
+		rule("volume_extension:access_types_qos_specs_id", ruleAdminAPI, "Show a volume type's qos_specs_id."),
+		rule("volume_extension:types_extra_specs:index", "", "List a volume type's extra specs.", op("GET", typ+"/extra_specs")),
+		rule("volume_extension:types_extra_specs:show", "", "Show an extra spec.", op("GET", typ+"/extra_specs/{key}")),
+		rule("volume_extension:types_extra_specs:create", ruleAdminAPI, "Set extra specs.", op("POST", typ+"/extra_specs")),
+		rule("volume_extension:types_extra_specs:update", ruleAdminAPI, "Update an extra spec.", op("PUT", typ+"/extra_specs/{key}")),
+		rule("volume_extension:types_extra_specs:delete", ruleAdminAPI, "Delete an extra spec.", op("DELETE", typ+"/extra_specs/{key}")),
+		rule("volume_extension:volume_type_access", "", "See private volume types shared with the project."),
+		rule("volume_extension:volume_type_access:addProjectAccess", ruleAdminAPI, "Share a private volume type.", op("POST", typ+"/action (addProjectAccess)")),
+		rule("volume_extension:volume_type_access:removeProjectAccess", ruleAdminAPI, "Stop sharing a private volume type.", op("POST", typ+"/action (removeProjectAccess)")),
+		rule("volume_extension:volume_type_access:get_all_for_type", ruleAdminAPI, "List the projects a type is shared with.", op("GET", typ+"/os-volume-type-access")),
+	}
+}
+
+// enforcer adapts the policy engine to rest.Enforcer; a refusal is
+// Cinder's 403.
+type enforcer struct{ e *policy.Enforcer }
+
+func (p enforcer) Enforce(ctx context.Context, rule string, target map[string]any, a *authn.Context) error {
+	err := p.e.Enforce(ctx, rule, target, credentials(a))
+	var pe *policy.Error
+	if errors.As(err, &pe) {
+		return fault.Forbidden("Policy doesn't allow %s to be performed.", rule)
+	}
+	return err
+}
+
+// allowed reports whether the caller passes a rule for a project's object.
+func (a *API) allowed(ctx context.Context, who *authn.Context, rule, project string) bool {
+	return a.pol.Enforce(ctx, rule, map[string]any{"project_id": project}, credentials(who)) == nil
+}
+
+func (a *API) isAdmin(ctx context.Context, who *authn.Context) bool {
+	if who == nil {
+		return false
+	}
+	return a.allowed(ctx, who, "context_is_admin", who.ProjectID)
+}
+
+// credentials are the caller's policy values, with Cinder's is_admin
+// (the context_is_admin default, role:admin) among them.
+func credentials(a *authn.Context) policy.Credentials {
+	c := policy.FromAuthn(a)
+	c.Extra = map[string]any{"is_admin": slices.Contains(c.Roles, "admin")}
+	return c
+}

@@ -1,0 +1,648 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/tenku-cloud/tenku/api/volume"
+	"github.com/tenku-cloud/tenku/internal/platform/authn"
+	"github.com/tenku-cloud/tenku/internal/platform/fault"
+	"github.com/tenku-cloud/tenku/internal/platform/rest"
+	"github.com/tenku-cloud/tenku/internal/volume/rpc"
+	"github.com/tenku-cloud/tenku/internal/volume/store"
+)
+
+func (a *API) volumeRoutes() []rest.Route {
+	p := "/v3/{project_id}/volumes"
+	return []rest.Route{
+		{Method: "GET", Path: p, Policy: "volume:get_all", Handler: a.listVolumes(false)},
+		{Method: "GET", Path: p + "/detail", Policy: "volume:get_all", Handler: a.listVolumes(true)},
+		{Method: "POST", Path: p, Status: http.StatusAccepted, Policy: "volume:create", Handler: a.createVolume},
+		{Method: "GET", Path: p + "/{volume_id}", Handler: a.showVolume},
+		{Method: "PUT", Path: p + "/{volume_id}", Handler: a.updateVolume},
+		{Method: "DELETE", Path: p + "/{volume_id}", Status: http.StatusAccepted, Handler: a.deleteVolume},
+	}
+}
+
+func volumeNotFound(id string) error {
+	return fault.NotFound("Volume %s could not be found.", id).WithType("VolumeNotFound")
+}
+
+// getVolume loads a volume the caller may see: their project's, or any
+// for an administrator; others are 404, as Cinder scopes its queries.
+func (a *API) getVolume(ctx context.Context, r *rest.Request, id string) (*store.Volume, error) {
+	v, err := a.db.GetVolume(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, volumeNotFound(id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if r.Auth != nil && v.ProjectID != r.Auth.ProjectID && !a.isAdmin(ctx, r.Auth) {
+		return nil, volumeNotFound(id)
+	}
+	return v, nil
+}
+
+// enforceVolume checks a rule against a volume's project.
+func (a *API) enforceVolume(ctx context.Context, r *rest.Request, rule string, v *store.Volume) error {
+	return r.Enforce(ctx, rule, map[string]any{"project_id": v.ProjectID, "user_id": v.UserID, "id": v.ID})
+}
+
+func (a *API) links(r *rest.Request, project, kind, id string) []volume.Link {
+	b := a.base(r)
+	return []volume.Link{
+		{Href: b + "/v3/" + project + "/" + kind + "/" + id, Rel: "self"},
+		{Href: b + "/" + project + "/" + kind + "/" + id, Rel: "bookmark"},
+	}
+}
+
+// renderer renders volumes for one request, caching type names and the
+// caller's attribute rights.
+type renderer struct {
+	a       *API
+	r       *rest.Request
+	ctx     context.Context
+	types   map[string]string
+	admin   bool
+	tenants map[string]bool
+}
+
+func (a *API) renderer(ctx context.Context, r *rest.Request) *renderer {
+	return &renderer{a: a, r: r, ctx: ctx, types: map[string]string{}, admin: a.isAdmin(ctx, r.Auth), tenants: map[string]bool{}}
+}
+
+func (rd *renderer) typeName(id string) string {
+	if n, ok := rd.types[id]; ok {
+		return n
+	}
+	n := ""
+	if t, err := rd.a.db.GetTypeAny(rd.ctx, id); err == nil {
+		n = t.Name
+	}
+	rd.types[id] = n
+	return n
+}
+
+func (rd *renderer) detail(v *store.Volume) volume.Volume {
+	ver := rd.r.Version
+	out := volume.Volume{
+		ID: v.ID, Name: v.Name, Description: v.Description, Size: v.Size, Status: v.Status,
+		AvailabilityZone: v.AvailabilityZone, CreatedAt: fmtTime(v.CreatedAt),
+		Attachments: []volume.Attachment{}, Bootable: strconv.FormatBool(v.Bootable),
+		Links: rd.a.links(rd.r, v.ProjectID, "volumes", v.ID), Metadata: v.Metadata,
+		Multiattach: v.Multiattach, ReplicationStatus: strp("disabled"),
+		SnapshotID: nilIfEmpty(v.SnapshotID), SourceVolID: nilIfEmpty(v.SourceVolID),
+		UserID: v.UserID, VolumeType: rd.typeName(v.TypeID),
+	}
+	if out.Metadata == nil {
+		out.Metadata = map[string]string{}
+	}
+	if !v.UpdatedAt.IsZero() {
+		out.UpdatedAt = strp(fmtTime(v.UpdatedAt))
+	}
+	allowedTenant, ok := rd.tenants[v.ProjectID]
+	if !ok {
+		allowedTenant = rd.a.allowed(rd.ctx, rd.r.Auth, "volume_extension:volume_tenant_attribute", v.ProjectID)
+		rd.tenants[v.ProjectID] = allowedTenant
+	}
+	if allowedTenant {
+		out.TenantID = strp(v.ProjectID)
+	}
+	if rd.admin {
+		host := v.Host
+		out.Host = &host
+	}
+	if ver.AtLeast(rest.V(3, 13)) {
+		out.GroupID = nil
+	}
+	if ver.AtLeast(rest.V(3, 48)) {
+		f := false
+		out.SharedTargets = &f
+	}
+	if ver.AtLeast(rest.V(3, 63)) {
+		out.VolumeTypeID = strp(v.TypeID)
+	}
+	if ver.AtLeast(rest.V(3, 65)) {
+		t := true
+		out.ConsumesQuota = &t
+	}
+	return out
+}
+
+func (a *API) showVolume(ctx context.Context, r *rest.Request) (any, error) {
+	v, err := a.getVolume(ctx, r, r.Param("volume_id"))
+	if err != nil {
+		return nil, err
+	}
+	if err := a.enforceVolume(ctx, r, "volume:get", v); err != nil {
+		return nil, err
+	}
+	return map[string]any{"volume": a.renderer(ctx, r).detail(v)}, nil
+}
+
+// parseSort reads sort=key:dir,key or the legacy sort_key/sort_dir.
+func parseSort(q map[string][]string) ([]store.SortKey, error) {
+	get := func(k string) string {
+		if v := q[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	sort, key, dir := get("sort"), get("sort_key"), get("sort_dir")
+	if sort != "" && (key != "" || dir != "") {
+		return nil, fault.BadRequest("The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.")
+	}
+	checkDir := func(d string) (bool, error) {
+		switch strings.ToLower(d) {
+		case "", "desc":
+			return true, nil
+		case "asc":
+			return false, nil
+		}
+		return false, fault.BadRequest("Unknown sort direction, must be 'desc' or 'asc'")
+	}
+	var out []store.SortKey
+	if sort == "" {
+		if key == "" {
+			return nil, nil
+		}
+		desc, err := checkDir(dir)
+		if err != nil {
+			return nil, err
+		}
+		sort = key
+		for _, k := range strings.Split(key, ",") {
+			out = append(out, store.SortKey{Key: strings.TrimSpace(k), Desc: desc})
+		}
+	} else {
+		for _, part := range strings.Split(sort, ",") {
+			k, d, _ := strings.Cut(strings.TrimSpace(part), ":")
+			desc, err := checkDir(d)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, store.SortKey{Key: strings.TrimSpace(k), Desc: desc})
+		}
+	}
+	for _, k := range out {
+		if _, ok := store.SortColumns[k.Key]; !ok || k.Key == "" {
+			return nil, fault.BadRequest("Invalid input received: Invalid sort key %s.", k.Key)
+		}
+	}
+	return out, nil
+}
+
+// parseMetadataFilter reads metadata={'k': 'v'} (a Python dict, as the
+// cinder client sends it) or JSON.
+func parseMetadataFilter(s string) (map[string]string, error) {
+	var m map[string]string
+	if err := json.Unmarshal([]byte(s), &m); err == nil {
+		return m, nil
+	}
+	if err := json.Unmarshal([]byte(strings.ReplaceAll(s, "'", "\"")), &m); err == nil {
+		return m, nil
+	}
+	return nil, fault.BadRequest("Invalid input received: metadata filter %q is not a dict.", s)
+}
+
+func truthy(s string) (bool, bool) {
+	switch strings.ToLower(s) {
+	case "1", "t", "true", "on", "y", "yes":
+		return true, true
+	case "0", "f", "false", "off", "n", "no":
+		return false, true
+	}
+	return false, false
+}
+
+func (a *API) listVolumes(detail bool) rest.Handler {
+	return func(ctx context.Context, r *rest.Request) (any, error) {
+		q := r.HTTP.URL.Query()
+		f := store.Filter{ProjectID: r.Auth.ProjectID}
+		admin := a.isAdmin(ctx, r.Auth)
+		if all, ok := truthy(q.Get("all_tenants")); ok && all && admin {
+			f.ProjectID = ""
+			if p := q.Get("project_id"); p != "" {
+				f.ProjectID = p
+			}
+		}
+		if q.Has("name") {
+			n := q.Get("name")
+			f.Name = &n
+		} else if q.Has("display_name") {
+			n := q.Get("display_name")
+			f.Name = &n
+		}
+		f.Status = q.Get("status")
+		f.AvailabilityZone = q.Get("availability_zone")
+		if b := q.Get("bootable"); b != "" {
+			v, ok := truthy(b)
+			if !ok {
+				return nil, fault.BadRequest("Invalid input received: bootable=%s is not a boolean.", b)
+			}
+			f.Bootable = &v
+		}
+		if admin {
+			f.Host = q.Get("host")
+		}
+		if m := q.Get("metadata"); m != "" {
+			md, err := parseMetadataFilter(m)
+			if err != nil {
+				return nil, err
+			}
+			f.Metadata = md
+		}
+		var err error
+		if f.Sort, err = parseSort(q); err != nil {
+			return nil, err
+		}
+		page, err := r.Page(a.opt.MaxLimit, a.opt.MaxLimit)
+		if err != nil {
+			return nil, fault.BadRequest("Invalid input received: %s", fault.As(err).Message)
+		}
+		offset := 0
+		if s := q.Get("offset"); s != "" {
+			if offset, err = strconv.Atoi(s); err != nil || offset < 0 {
+				return nil, fault.BadRequest("Invalid input received: offset must be a non-negative integer, got %q.", s)
+			}
+		}
+		vols, err := a.db.ListVolumes(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		total := len(vols)
+		if page.Marker != "" {
+			i := slices.IndexFunc(vols, func(v *store.Volume) bool { return v.ID == page.Marker })
+			if i < 0 {
+				return nil, fault.NotFound("Marker %s could not be found.", page.Marker)
+			}
+			vols = vols[i+1:]
+		}
+		vols = vols[min(offset, len(vols)):]
+		more := false
+		if page.Limit >= 0 && len(vols) > page.Limit {
+			vols, more = vols[:page.Limit], true
+		}
+		out := map[string]any{}
+		if detail {
+			rd := a.renderer(ctx, r)
+			list := make([]volume.Volume, len(vols))
+			for i, v := range vols {
+				list[i] = rd.detail(v)
+			}
+			out["volumes"] = list
+		} else {
+			list := make([]volume.VolumeSummary, len(vols))
+			for i, v := range vols {
+				list[i] = volume.VolumeSummary{ID: v.ID, Name: v.Name, Links: a.links(r, v.ProjectID, "volumes", v.ID)}
+			}
+			out["volumes"] = list
+		}
+		if more && len(vols) > 0 {
+			out["volumes_links"] = []volume.Link{{Href: r.NextURL(a.base(r), vols[len(vols)-1].ID), Rel: "next"}}
+		}
+		if r.Version.AtLeast(rest.V(3, 45)) {
+			if wc, _ := truthy(q.Get("with_count")); wc {
+				out["count"] = total
+			}
+		}
+		return out, nil
+	}
+}
+
+// checkText checks a name or description: a string of at most 255 characters.
+func checkText(field string, s *string) error {
+	if s != nil && len([]rune(*s)) > 255 {
+		return fault.BadRequest("Invalid input for field/attribute %s. Value: %s. '%s' is too long", field, *s, *s)
+	}
+	return nil
+}
+
+func checkMetadata(md map[string]string) error {
+	for k, v := range md {
+		if k == "" || len([]rune(k)) > 255 {
+			return fault.BadRequest("Invalid input for field/attribute metadata. Value: %v. Metadata keys must be 1 to 255 characters long.", md)
+		}
+		if len([]rune(v)) > 255 {
+			return fault.BadRequest("Invalid input for field/attribute metadata. Value: %v. Metadata values must be at most 255 characters long.", md)
+		}
+	}
+	return nil
+}
+
+// createBody is POST /volumes, with size kept raw to check its type.
+type createBody struct {
+	Volume *struct {
+		Size             json.RawMessage   `json:"size"`
+		Name             *string           `json:"name"`
+		Description      *string           `json:"description"`
+		DisplayName      *string           `json:"display_name"`
+		DisplayDesc      *string           `json:"display_description"`
+		VolumeType       *string           `json:"volume_type"`
+		AvailabilityZone *string           `json:"availability_zone"`
+		Metadata         map[string]string `json:"metadata"`
+		SnapshotID       *string           `json:"snapshot_id"`
+		SourceVolID      *string           `json:"source_volid"`
+		ImageRef         *string           `json:"imageRef"`
+		ImageID          *string           `json:"image_id"`
+		BackupID         *string           `json:"backup_id"`
+		Multiattach      *bool             `json:"multiattach"`
+		ConsistencyGroup *string           `json:"consistencygroup_id"`
+		GroupID          *string           `json:"group_id"`
+	} `json:"volume"`
+	Hints map[string]any `json:"OS-SCH-HNT:scheduler_hints"`
+}
+
+func parseSize(raw json.RawMessage) (*int, error) {
+	s := strings.TrimSpace(string(raw))
+	if s == "" || s == "null" {
+		return nil, nil
+	}
+	var n int
+	if strings.HasPrefix(s, `"`) {
+		var str string
+		if err := json.Unmarshal(raw, &str); err != nil {
+			return nil, err
+		}
+		v, err := strconv.Atoi(str)
+		if err != nil || strings.ContainsAny(str, "+- ") {
+			return nil, fault.BadRequest("Invalid input for field/attribute size. Value: %s. '%s' does not match '^[0-9]+$'", str, str)
+		}
+		n = v
+	} else if err := json.Unmarshal(raw, &n); err != nil {
+		return nil, fault.BadRequest("Invalid input for field/attribute size. Value: %s. %s is not of type 'integer', 'string', 'null'", s, s)
+	}
+	if n < 1 {
+		return nil, fault.BadRequest("Invalid input for field/attribute size. Value: %d. %d is less than the minimum of 1", n, n)
+	}
+	if n > 2147483647 {
+		return nil, fault.BadRequest("Invalid input for field/attribute size. Value: %d. %d is greater than the maximum of 2147483647", n, n)
+	}
+	return &n, nil
+}
+
+// resolveType finds a volume type by name or id that the caller may use.
+func (a *API) resolveType(ctx context.Context, who *authn.Context, ref string) (*store.Type, error) {
+	t, err := a.db.GetTypeByName(ctx, ref)
+	if errors.Is(err, store.ErrNotFound) {
+		t, err = a.db.GetType(ctx, ref)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fault.NotFound("Volume type with name %s could not be found.", ref).WithType("VolumeTypeNotFoundByName")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !t.IsPublic && !a.isAdmin(ctx, who) {
+		projects, err := a.db.TypeProjects(ctx, t.ID)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(projects, who.ProjectID) {
+			return nil, fault.NotFound("Volume type with name %s could not be found.", ref).WithType("VolumeTypeNotFoundByName")
+		}
+	}
+	return t, nil
+}
+
+// zones lists the availability zones that have volume services, and the
+// configured storage zone.
+func (a *API) zones(ctx context.Context) ([]string, error) {
+	svcs, err := a.db.ListServices(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []string{a.opt.StorageAZ}
+	for _, s := range svcs {
+		if !slices.Contains(out, s.AvailabilityZone) {
+			out = append(out, s.AvailabilityZone)
+		}
+	}
+	return out, nil
+}
+
+func (a *API) createVolume(ctx context.Context, r *rest.Request) (any, error) {
+	var body createBody
+	if err := r.Decode(&body); err != nil {
+		return nil, err
+	}
+	b := body.Volume
+	if b == nil {
+		return nil, fault.BadRequest("Missing required element 'volume' in request body.")
+	}
+	size, err := parseSize(b.Size)
+	if err != nil {
+		return nil, err
+	}
+	name, desc := b.Name, b.Description
+	if name == nil {
+		name = b.DisplayName
+	}
+	if desc == nil {
+		desc = b.DisplayDesc
+	}
+	if err := checkText("name", name); err != nil {
+		return nil, err
+	}
+	if err := checkText("description", desc); err != nil {
+		return nil, err
+	}
+	if err := checkMetadata(b.Metadata); err != nil {
+		return nil, err
+	}
+	switch {
+	case b.SnapshotID != nil && *b.SnapshotID != "":
+		return nil, fault.NotFound("Snapshot %s could not be found.", *b.SnapshotID).WithType("SnapshotNotFound")
+	case b.BackupID != nil && *b.BackupID != "":
+		return nil, fault.NotFound("Backup %s could not be found.", *b.BackupID).WithType("BackupNotFound")
+	case b.SourceVolID != nil && *b.SourceVolID != "":
+		if _, err := a.getVolume(ctx, r, *b.SourceVolID); err != nil {
+			return nil, err
+		}
+		return nil, fault.NotImplemented("Creating a volume from another volume is not implemented by tenku yet.")
+	case b.ImageRef != nil && *b.ImageRef != "", b.ImageID != nil && *b.ImageID != "":
+		return nil, fault.NotImplemented("Creating a volume from an image is not implemented by tenku yet.")
+	case b.ConsistencyGroup != nil && *b.ConsistencyGroup != "", b.GroupID != nil && *b.GroupID != "":
+		return nil, fault.NotImplemented("Volume groups are not implemented by tenku.")
+	}
+	if size == nil {
+		return nil, fault.BadRequest("Invalid input received: Volume size must be specified when no snapshot, source volume, image or backup is given.")
+	}
+	typeRef := a.opt.DefaultType
+	if b.VolumeType != nil && *b.VolumeType != "" {
+		typeRef = *b.VolumeType
+	}
+	vt, err := a.resolveType(ctx, r.Auth, typeRef)
+	if err != nil {
+		return nil, err
+	}
+	az := a.opt.DefaultAZ
+	if b.AvailabilityZone != nil && *b.AvailabilityZone != "" {
+		az = *b.AvailabilityZone
+		zones, err := a.zones(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(zones, az) {
+			return nil, fault.BadRequest("Invalid input received: Availability zone '%s' is invalid.", az).WithType("InvalidAvailabilityZone")
+		}
+	}
+	multi := false
+	if b.Multiattach != nil {
+		multi = *b.Multiattach
+	}
+	if ms := vt.ExtraSpecs["multiattach"]; ms == "<is> True" {
+		multi = true
+	}
+	v := &store.Volume{
+		ID: uuid.NewString(), ProjectID: r.Auth.ProjectID, UserID: r.Auth.UserID, Name: name, Description: desc,
+		Size: *size, Status: volume.StatusCreating, AttachStatus: volume.Detached, AvailabilityZone: az,
+		TypeID: vt.ID, Multiattach: multi, Metadata: maps.Clone(b.Metadata),
+	}
+	if v.Metadata == nil {
+		v.Metadata = map[string]string{}
+	}
+	if err := a.db.CreateVolume(ctx, v); err != nil {
+		return nil, err
+	}
+	args := rpc.CreateArgs{VolumeID: v.ID, Size: v.Size, AvailabilityZone: az, ExtraSpecs: vt.ExtraSpecs}
+	if err := a.bus.Cast(ctx, rpc.SchedulerSubject, rpc.CreateVolume, args); err != nil {
+		a.fail(ctx, v.ID, volume.StatusCreating, volume.StatusError, fmt.Sprintf("could not reach the scheduler: %v", err))
+		return nil, fault.Unavailable("The volume scheduler could not be reached.")
+	}
+	return map[string]any{"volume": a.renderer(ctx, r).detail(v)}, nil
+}
+
+// fail moves a volume to an error state with a reason (best effort).
+func (a *API) fail(ctx context.Context, id string, from, to volume.Status, reason string) {
+	if _, err := a.db.UpdateVolume(context.WithoutCancel(ctx), id, []volume.Status{from}, store.Change{Status: &to, ErrorReason: &reason}); err != nil {
+		a.log.WarnContext(ctx, "volume state not recorded", "volume", id, "status", to, "err", err)
+	} else {
+		a.log.WarnContext(ctx, "volume failed", "volume", id, "status", to, "reason", reason)
+	}
+}
+
+func (a *API) updateVolume(ctx context.Context, r *rest.Request) (any, error) {
+	var upd volume.UpdateVolume
+	raw, err := r.RawJSON()
+	if err != nil {
+		return nil, err
+	}
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return nil, fault.BadRequest("Malformed request body: %v", err)
+	}
+	if _, ok := probe["volume"]; !ok {
+		return nil, fault.BadRequest("Missing required element 'volume' in request body.")
+	}
+	if err := json.Unmarshal(raw, &upd); err != nil {
+		return nil, fault.BadRequest("Invalid input for field/attribute volume. %v", err)
+	}
+	u := upd.Volume
+	name, desc := u.Name, u.Description
+	if name == nil {
+		name = u.DisplayName
+	}
+	if desc == nil {
+		desc = u.DisplayDesc
+	}
+	if err := checkText("name", name); err != nil {
+		return nil, err
+	}
+	if err := checkText("description", desc); err != nil {
+		return nil, err
+	}
+	if err := checkMetadata(u.Metadata); err != nil {
+		return nil, err
+	}
+	v, err := a.getVolume(ctx, r, r.Param("volume_id"))
+	if err != nil {
+		return nil, err
+	}
+	if err := a.enforceVolume(ctx, r, "volume:update", v); err != nil {
+		return nil, err
+	}
+	var c store.Change
+	if name != nil {
+		c.Name = &name
+	}
+	if desc != nil {
+		c.Description = &desc
+	}
+	if u.Metadata != nil {
+		c.Metadata = u.Metadata
+	}
+	nv, err := a.db.UpdateVolume(ctx, v.ID, nil, c)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, volumeNotFound(v.ID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"volume": a.renderer(ctx, r).detail(nv)}, nil
+}
+
+// deletable are the states a volume may be deleted from.
+var deletable = []volume.Status{volume.StatusAvailable, volume.StatusError, volume.StatusErrorExtend, volume.StatusErrorDeleting, "error_restoring", "error_managing"}
+
+func (a *API) deleteVolume(ctx context.Context, r *rest.Request) (any, error) {
+	v, err := a.getVolume(ctx, r, r.Param("volume_id"))
+	if err != nil {
+		return nil, err
+	}
+	if err := a.enforceVolume(ctx, r, "volume:delete", v); err != nil {
+		return nil, err
+	}
+	q := r.HTTP.URL.Query()
+	if force, _ := truthy(q.Get("force")); force {
+		if err := a.enforceVolume(ctx, r, "volume:force_delete", v); err != nil {
+			return nil, err
+		}
+	}
+	if !slices.Contains(deletable, v.Status) || v.AttachStatus != volume.Detached {
+		return nil, fault.BadRequest("Invalid volume: Volume status must be available or error or error_restoring or error_extending or error_managing and must not be migrating, attached, belong to a group, have snapshots or be awaiting a transfer; it is %s.", v.Status).WithType("InvalidVolume")
+	}
+	return nil, a.startDelete(ctx, v, deletable)
+}
+
+// startDelete moves a volume to deleting and asks its volume service to
+// remove it; a volume that was never placed is destroyed at once.
+func (a *API) startDelete(ctx context.Context, v *store.Volume, from []volume.Status) error {
+	if v.Host == "" {
+		err := a.db.DestroyVolume(ctx, v.ID, from)
+		if errors.Is(err, store.ErrState) {
+			return fault.BadRequest("Invalid volume: the volume changed state; try again.").WithType("InvalidVolume")
+		}
+		return err
+	}
+	st := volume.StatusDeleting
+	if _, err := a.db.UpdateVolume(ctx, v.ID, from, store.Change{Status: &st}); err != nil {
+		if errors.Is(err, store.ErrState) {
+			return fault.BadRequest("Invalid volume: the volume changed state; try again.").WithType("InvalidVolume")
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			return volumeNotFound(v.ID)
+		}
+		return err
+	}
+	if err := a.bus.Cast(ctx, rpc.VolumeSubject(serviceHost(v.Host)), rpc.DeleteVolume, rpc.DeleteArgs{VolumeID: v.ID}); err != nil {
+		a.log.WarnContext(ctx, "delete not sent; the sweep retries", "volume", v.ID, "err", err)
+	}
+	return nil
+}
+
+// serviceHost strips the pool from host@backend#pool.
+func serviceHost(h string) string {
+	s, _, _ := strings.Cut(h, "#")
+	return s
+}

@@ -1,0 +1,53 @@
+// Package backend is the interface between the volume service
+// (internal/volume/manager) and the storage that keeps volumes: Cinder's
+// volume driver, narrowed. Concrete drivers live in subpackages (file) and
+// only the assembly picks one.
+//
+// backend imports only the standard library.
+package backend
+
+import (
+	"context"
+	"errors"
+)
+
+// GiB is a gibibyte: volume sizes are whole GiB, as in Cinder.
+const GiB = int64(1) << 30
+
+// Stats is a backend's capacity report, in GiB, as Cinder's
+// get_volume_stats reports it to the scheduler.
+type Stats struct {
+	BackendName       string  `json:"volume_backend_name"`
+	VendorName        string  `json:"vendor_name"`
+	DriverVersion     string  `json:"driver_version"`
+	StorageProtocol   string  `json:"storage_protocol"`
+	TotalCapacityGB   float64 `json:"total_capacity_gb"`
+	FreeCapacityGB    float64 `json:"free_capacity_gb"`
+	ProvisionedGB     float64 `json:"provisioned_capacity_gb"`
+	ReservedPercent   int     `json:"reserved_percentage"`
+	ThinProvisioning  bool    `json:"thin_provisioning_support"`
+	ThickProvisioning bool    `json:"thick_provisioning_support"`
+	MaxOverSubRatio   float64 `json:"max_over_subscription_ratio"`
+	Multiattach       bool    `json:"multiattach"`
+}
+
+// Driver keeps volumes. Every method is idempotent where the name says so:
+// the volume service retries after a crash.
+type Driver interface {
+	// Name is the driver's name in logs ("file").
+	Name() string
+	// Stats reports capacity.
+	Stats(ctx context.Context) (Stats, error)
+	// Create makes a blank volume of size GiB. A volume that exists with
+	// that size is left as it is (idempotent); no space is ErrNoSpace.
+	Create(ctx context.Context, id string, sizeGiB int) error
+	// Exists reports whether a volume is kept, and its size in GiB.
+	Exists(ctx context.Context, id string) (bool, int, error)
+	// Delete removes a volume; a missing one is no error.
+	Delete(ctx context.Context, id string) error
+	// List returns the ids of every volume kept (to find orphans).
+	List(ctx context.Context) ([]string, error)
+}
+
+// ErrNoSpace: the backend has no room for the volume.
+var ErrNoSpace = errors.New("not enough free capacity on the backend")

@@ -1,0 +1,228 @@
+// Package manager is the volume service (cinder-volume) of one backend on
+// one host: it makes and removes volumes on its backend driver when the
+// scheduler and cinder-api ask, reports capacity every report_interval,
+// and on start reconciles its backend with the database: a volume left
+// creating is finished (or made again), one left deleting is removed,
+// files of deleted volumes are removed, and an available volume whose
+// data is missing goes to error with a reason.
+//
+// It never opens the database: results go to the manager side of
+// cinder-api over the bus (internal/volume/rpc).
+//
+// manager imports api/volume, volume/{backend,rpc} and platform/{bus,fault}.
+package manager
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/tenku-cloud/tenku/api/volume"
+	"github.com/tenku-cloud/tenku/internal/platform/bus"
+	"github.com/tenku-cloud/tenku/internal/platform/fault"
+	"github.com/tenku-cloud/tenku/internal/volume/backend"
+	"github.com/tenku-cloud/tenku/internal/volume/rpc"
+)
+
+// Options configure a volume service.
+type Options struct {
+	// Host is host@backend.
+	Host             string
+	AvailabilityZone string
+	ReportInterval   time.Duration
+	Log              *slog.Logger
+}
+
+// Manager is one backend's volume service.
+type Manager struct {
+	opt    Options
+	bus    *bus.Bus
+	drv    backend.Driver
+	log    *slog.Logger
+	sub    *bus.Subscription
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New returns a volume service for a driver.
+func New(opt Options, b *bus.Bus, drv backend.Driver) (*Manager, error) {
+	if opt.Host == "" || b == nil || drv == nil {
+		return nil, errors.New("volume service: host, bus and driver are required")
+	}
+	if opt.ReportInterval <= 0 {
+		opt.ReportInterval = 10 * time.Second
+	}
+	if opt.AvailabilityZone == "" {
+		opt.AvailabilityZone = "nova"
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Manager{opt: opt, bus: b, drv: drv, log: opt.Log}, nil
+}
+
+// Name names the service in logs.
+func (m *Manager) Name() string { return "cinder-volume" }
+
+// Start reports, reconciles, then serves.
+func (m *Manager) Start(ctx context.Context) error {
+	if err := m.report(ctx); err != nil {
+		return fmt.Errorf("volume service %s: first report: %w", m.opt.Host, err)
+	}
+	if err := m.Reconcile(ctx); err != nil {
+		return fmt.Errorf("volume service %s: reconcile: %w", m.opt.Host, err)
+	}
+	sub, err := m.bus.Serve(ctx, rpc.VolumeSubject(m.opt.Host), bus.ServeOptions{Concurrency: 16}, map[string]bus.Handler{
+		rpc.CreateVolume: func(ctx context.Context, raw json.RawMessage) (any, error) {
+			args, err := bus.Decode[rpc.CreateArgs](raw)
+			if err != nil {
+				return nil, err
+			}
+			m.create(ctx, args.VolumeID, args.Size)
+			return nil, nil
+		},
+		rpc.DeleteVolume: func(ctx context.Context, raw json.RawMessage) (any, error) {
+			args, err := bus.Decode[rpc.DeleteArgs](raw)
+			if err != nil {
+				return nil, err
+			}
+			m.delete(ctx, args.VolumeID)
+			return nil, nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+	m.sub = sub
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.cancel = cancel
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		t := time.NewTicker(m.opt.ReportInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-bg.Done():
+				return
+			case <-t.C:
+				if err := m.report(bg); err != nil && bg.Err() == nil {
+					m.log.WarnContext(bg, "capacity report failed", "err", err)
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+// Shutdown stops serving and reporting.
+func (m *Manager) Shutdown(ctx context.Context) error {
+	if m.sub != nil {
+		m.sub.Stop()
+	}
+	if m.cancel != nil {
+		m.cancel()
+	}
+	m.wg.Wait()
+	return nil
+}
+
+func (m *Manager) report(ctx context.Context) error {
+	st, err := m.drv.Stats(ctx)
+	if err != nil {
+		return err
+	}
+	return m.bus.Call(ctx, rpc.ManagerSubject, rpc.ServiceReport, rpc.Report{Host: m.opt.Host, AvailabilityZone: m.opt.AvailabilityZone, Stats: st}, nil)
+}
+
+// update records a state change, retrying while the manager is unreachable.
+func (m *Manager) update(ctx context.Context, id string, from []volume.Status, to volume.Status, reason string) {
+	m.call(ctx, rpc.VolumeUpdate, rpc.UpdateArgs{VolumeID: id, From: from, Status: to, Reason: reason})
+}
+
+func (m *Manager) call(ctx context.Context, method string, args any) {
+	ctx = context.WithoutCancel(ctx)
+	var err error
+	for i := range 5 {
+		if err = m.bus.Call(ctx, rpc.ManagerSubject, method, args, nil); err == nil {
+			return
+		}
+		if fault.Is(err, 503) || fault.Is(err, 504) {
+			time.Sleep(time.Duration(i+1) * 200 * time.Millisecond)
+			continue
+		}
+		break
+	}
+	m.log.WarnContext(ctx, "volume state not recorded; reconciliation or the sweep will", "method", method, "args", fmt.Sprintf("%+v", args), "err", err)
+}
+
+func (m *Manager) create(ctx context.Context, id string, size int) {
+	err := m.drv.Create(ctx, id, size)
+	if err != nil {
+		m.log.WarnContext(ctx, "volume not created", "volume", id, "err", err)
+		m.update(ctx, id, []volume.Status{volume.StatusCreating}, volume.StatusError, err.Error())
+		return
+	}
+	m.log.InfoContext(ctx, "volume created", "volume", id, "size", size)
+	m.update(ctx, id, []volume.Status{volume.StatusCreating}, volume.StatusAvailable, "")
+}
+
+func (m *Manager) delete(ctx context.Context, id string) {
+	if err := m.drv.Delete(ctx, id); err != nil {
+		m.log.WarnContext(ctx, "volume not deleted", "volume", id, "err", err)
+		m.update(ctx, id, []volume.Status{volume.StatusDeleting}, volume.StatusErrorDeleting, err.Error())
+		return
+	}
+	m.log.InfoContext(ctx, "volume deleted", "volume", id)
+	m.call(ctx, rpc.VolumeDestroyed, rpc.DeleteArgs{VolumeID: id})
+}
+
+// Reconcile brings the backend and the records of this host together.
+func (m *Manager) Reconcile(ctx context.Context) error {
+	var hv rpc.HostVolumes
+	if err := m.bus.Call(ctx, rpc.ManagerSubject, rpc.VolumesOnHost, rpc.HostArgs{Host: m.opt.Host}, &hv); err != nil {
+		return err
+	}
+	ids, err := m.drv.List(ctx)
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	for _, v := range hv.Volumes {
+		known[v.ID] = true
+		switch v.Status {
+		case volume.StatusCreating:
+			// Create is idempotent: it finishes or makes the volume again.
+			m.create(ctx, v.ID, v.Size)
+		case volume.StatusDeleting:
+			m.delete(ctx, v.ID)
+		case volume.StatusAvailable, volume.StatusInUse, volume.StatusReserved:
+			ok, _, err := m.drv.Exists(ctx, v.ID)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				m.update(ctx, v.ID, []volume.Status{v.Status}, volume.StatusError, "the volume's data is missing from the backend")
+			}
+		}
+	}
+	for _, id := range ids {
+		if known[id] {
+			continue
+		}
+		if slices.Contains(hv.Deleted, id) {
+			m.log.InfoContext(ctx, "removing the data of a deleted volume", "volume", id)
+			if err := m.drv.Delete(ctx, id); err != nil {
+				m.log.WarnContext(ctx, "orphan not removed", "volume", id, "err", err)
+			}
+			continue
+		}
+		m.log.WarnContext(ctx, "backend holds a volume this cloud has no record of; left in place", "volume", id)
+	}
+	return nil
+}

@@ -1,0 +1,96 @@
+// Package rpc is the block storage service's bus protocol:
+//
+//	cinder-api ──cast create_volume──▶ volume.scheduler (queue "scheduler")
+//	scheduler  ──cast create_volume──▶ volume.<host@backend>
+//	cinder-api ──cast delete_volume──▶ volume.<host@backend>
+//	volume service ──call volume_update / volume_destroyed / volumes_on_host / service_report──▶ volume.manager (queue "manager")
+//
+// Volume services never open the database: they report to the manager
+// (run beside cinder-api), so a volume service on another host needs only
+// the bus.
+//
+// rpc imports api/volume, platform/bus and volume/backend.
+package rpc
+
+import (
+	"github.com/tenku-cloud/tenku/api/volume"
+	"github.com/tenku-cloud/tenku/internal/platform/bus"
+	"github.com/tenku-cloud/tenku/internal/volume/backend"
+)
+
+// Subjects and queue groups.
+const (
+	SchedulerSubject = "volume.scheduler"
+	SchedulerQueue   = "scheduler"
+	ManagerSubject   = "volume.manager"
+	ManagerQueue     = "manager"
+	VolumeTopic      = "volume"
+)
+
+// VolumeSubject is the subject of one volume service (host@backend).
+func VolumeSubject(host string) string { return bus.HostSubject(VolumeTopic, host) }
+
+// Methods.
+const (
+	CreateVolume    = "create_volume"
+	DeleteVolume    = "delete_volume"
+	VolumeUpdate    = "volume_update"
+	VolumeDestroyed = "volume_destroyed"
+	VolumesOnHost   = "volumes_on_host"
+	ServiceReport   = "service_report"
+)
+
+// Binary names the volume service in os-services.
+const Binary = "cinder-volume"
+
+// CreateArgs ask for a volume to be made.
+type CreateArgs struct {
+	VolumeID         string            `json:"volume_id"`
+	Size             int               `json:"size"`
+	AvailabilityZone string            `json:"availability_zone"`
+	ExtraSpecs       map[string]string `json:"extra_specs,omitempty"`
+	// Host is the backend chosen by the scheduler (host@backend#pool).
+	Host string `json:"host,omitempty"`
+}
+
+// DeleteArgs ask for a volume to be removed.
+type DeleteArgs struct {
+	VolumeID string `json:"volume_id"`
+}
+
+// UpdateArgs move a volume from one of From to Status.
+type UpdateArgs struct {
+	VolumeID string          `json:"volume_id"`
+	From     []volume.Status `json:"from"`
+	Status   volume.Status   `json:"status"`
+	Reason   string          `json:"reason,omitempty"`
+}
+
+// HostArgs name a host.
+type HostArgs struct {
+	Host string `json:"host"`
+}
+
+// HostVolume is a volume placed on a host, for reconciliation.
+type HostVolume struct {
+	ID     string        `json:"id"`
+	Size   int           `json:"size"`
+	Status volume.Status `json:"status"`
+}
+
+// HostVolumes answer VolumesOnHost.
+type HostVolumes struct {
+	Volumes []HostVolume `json:"volumes"`
+	// Deleted are the ids of deleted volumes that were placed on the host:
+	// their files, if a crash left any, are removed. Files with no record
+	// at all are kept (they might belong to another cloud sharing the
+	// directory) and reported in the log.
+	Deleted []string `json:"deleted"`
+}
+
+// Report is a volume service's heartbeat.
+type Report struct {
+	Host             string        `json:"host"`
+	AvailabilityZone string        `json:"availability_zone"`
+	Stats            backend.Stats `json:"stats"`
+}

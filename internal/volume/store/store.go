@@ -1,0 +1,452 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tenku-cloud/tenku/api/volume"
+	"github.com/tenku-cloud/tenku/internal/platform/fault"
+	"github.com/tenku-cloud/tenku/internal/platform/store"
+)
+
+//go:embed migrations/*.sql
+var migrationsFS embed.FS
+
+// Migrations is the block storage service's schema.
+var Migrations = store.Migrations{Service: "volume", FS: migrationsFS, Dir: "migrations"}
+
+// Errors the store returns.
+var (
+	ErrNotFound  = fault.NotFound("not found")
+	ErrDuplicate = fault.Conflict("duplicate")
+	// ErrState: the row is not in a state the change may leave.
+	ErrState = fault.Conflict("state changed")
+)
+
+// DB is the block storage database.
+type DB struct{ s *store.DB }
+
+// New wraps a migrated database.
+func New(s *store.DB) *DB { return &DB{s: s} }
+
+// Volume is a volume row with its metadata.
+type Volume struct {
+	ID               string
+	ProjectID        string
+	UserID           string
+	Name             *string
+	Description      *string
+	Size             int
+	Status           volume.Status
+	AttachStatus     volume.AttachStatus
+	AvailabilityZone string
+	TypeID           string
+	Host             string
+	Bootable         bool
+	Multiattach      bool
+	SnapshotID       string
+	SourceVolID      string
+	ImageID          string
+	ErrorReason      string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	LaunchedAt       time.Time
+	Deleted          bool
+	Metadata         map[string]string
+}
+
+const volCols = "id, project_id, user_id, name, description, size, status, attach_status, availability_zone, " +
+	"volume_type_id, host, bootable, multiattach, snapshot_id, source_volid, image_id, error_reason, created_at, updated_at, launched_at, deleted"
+
+func scanVolume(sc interface{ Scan(...any) error }) (*Volume, error) {
+	var (
+		v                            Volume
+		name, desc                   sql.NullString
+		host, snap, src, img, reason store.NullString
+		status, attach               string
+		created, updated             store.Time
+		launched                     sql.Null[store.Time]
+	)
+	err := sc.Scan(&v.ID, &v.ProjectID, &v.UserID, &name, &desc, &v.Size, &status, &attach, &v.AvailabilityZone,
+		&v.TypeID, &host, &v.Bootable, &v.Multiattach, &snap, &src, &img, &reason, &created, &updated, &launched, &v.Deleted)
+	if err != nil {
+		return nil, err
+	}
+	if name.Valid {
+		v.Name = &name.String
+	}
+	if desc.Valid {
+		v.Description = &desc.String
+	}
+	v.Host, v.SnapshotID, v.SourceVolID, v.ImageID, v.ErrorReason = string(host), string(snap), string(src), string(img), string(reason)
+	v.Status, v.AttachStatus = volume.Status(status), volume.AttachStatus(attach)
+	v.CreatedAt, v.UpdatedAt = created.Time, updated.Time
+	if launched.Valid {
+		v.LaunchedAt = launched.V.Time
+	}
+	v.Metadata = map[string]string{}
+	return &v, nil
+}
+
+func nullStr(p *string) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return store.TimeOf(t)
+}
+
+// CreateVolume inserts a volume with its metadata.
+func (d *DB) CreateVolume(ctx context.Context, v *Volume) error {
+	if v.CreatedAt.IsZero() {
+		v.CreatedAt = store.Now()
+	}
+	v.UpdatedAt = v.CreatedAt
+	return d.s.Tx(ctx, func(tx *store.Tx) error {
+		_, err := tx.Exec(ctx, "INSERT INTO volumes ("+volCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			v.ID, v.ProjectID, v.UserID, nullStr(v.Name), nullStr(v.Description), v.Size, string(v.Status), string(v.AttachStatus),
+			v.AvailabilityZone, v.TypeID, store.NullString(v.Host), v.Bootable, v.Multiattach, store.NullString(v.SnapshotID),
+			store.NullString(v.SourceVolID), store.NullString(v.ImageID), store.NullString(v.ErrorReason),
+			store.TimeOf(v.CreatedAt), store.TimeOf(v.UpdatedAt), nullTime(v.LaunchedAt), false)
+		if err != nil {
+			if store.IsUnique(err) {
+				return ErrDuplicate
+			}
+			return fmt.Errorf("create volume: %w", err)
+		}
+		return putMeta(ctx, tx, v.ID, v.Metadata)
+	})
+}
+
+func putMeta(ctx context.Context, tx *store.Tx, id string, md map[string]string) error {
+	if _, err := tx.Exec(ctx, "DELETE FROM volume_metadata WHERE volume_id = ?", id); err != nil {
+		return err
+	}
+	for _, k := range slices.Sorted(maps.Keys(md)) {
+		if _, err := tx.Exec(ctx, "INSERT INTO volume_metadata (volume_id, meta_key, meta_value) VALUES (?, ?, ?)", id, k, md[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// GetVolume returns an undeleted volume.
+func (d *DB) GetVolume(ctx context.Context, id string) (*Volume, error) {
+	v, err := scanVolume(d.s.QueryRow(ctx, "SELECT "+volCols+" FROM volumes WHERE id = ? AND deleted = ?", id, false))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get volume: %w", err)
+	}
+	if err := d.loadMeta(ctx, []*Volume{v}); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func (d *DB) loadMeta(ctx context.Context, vols []*Volume) error {
+	if len(vols) == 0 {
+		return nil
+	}
+	byID := make(map[string]*Volume, len(vols))
+	ids := make([]string, 0, len(vols))
+	for _, v := range vols {
+		byID[v.ID] = v
+		ids = append(ids, v.ID)
+	}
+	for chunk := range slices.Chunk(ids, 500) {
+		in, args := store.In(chunk)
+		rows, err := d.s.Query(ctx, "SELECT volume_id, meta_key, meta_value FROM volume_metadata WHERE volume_id IN "+in, args...)
+		if err != nil {
+			return fmt.Errorf("volume metadata: %w", err)
+		}
+		for rows.Next() {
+			var id, k, val string
+			if err := rows.Scan(&id, &k, &val); err != nil {
+				rows.Close()
+				return err
+			}
+			byID[id].Metadata[k] = val
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Filter selects volumes for ListVolumes.
+type Filter struct {
+	// ProjectID limits the list to one project; empty means every project.
+	ProjectID        string
+	Name             *string
+	Status           string
+	AvailabilityZone string
+	Bootable         *bool
+	Host             string
+	// Statuses, when set, selects volumes in any of them.
+	Statuses []volume.Status
+	Metadata map[string]string
+	// Sort is a list of (column, desc) pairs; ListVolumes adds id.
+	Sort []SortKey
+	// OlderThan selects volumes last updated before it.
+	OlderThan time.Time
+}
+
+// SortKey is a sort column and direction.
+type SortKey struct {
+	Key  string
+	Desc bool
+}
+
+// SortColumns maps the API's sort keys to columns.
+var SortColumns = map[string]string{
+	"id": "id", "name": "name", "display_name": "name", "size": "size", "status": "status",
+	"created_at": "created_at", "updated_at": "updated_at", "availability_zone": "availability_zone",
+	"bootable": "bootable", "project_id": "project_id", "volume_type_id": "volume_type_id", "host": "host",
+	"description": "description", "display_description": "description", "user_id": "user_id",
+}
+
+// ListVolumes returns the undeleted volumes the filter selects, sorted.
+func (d *DB) ListVolumes(ctx context.Context, f Filter) ([]*Volume, error) {
+	var where []string
+	args := []any{false}
+	where = append(where, "deleted = ?")
+	add := func(cond string, a ...any) { where = append(where, cond); args = append(args, a...) }
+	if f.ProjectID != "" {
+		add("project_id = ?", f.ProjectID)
+	}
+	if f.Name != nil {
+		add("name = ?", *f.Name)
+	}
+	if f.Status != "" {
+		add("status = ?", f.Status)
+	}
+	if len(f.Statuses) > 0 {
+		in, a := store.In(f.Statuses)
+		add("status IN "+in, a...)
+	}
+	if f.AvailabilityZone != "" {
+		add("availability_zone = ?", f.AvailabilityZone)
+	}
+	if f.Bootable != nil {
+		add("bootable = ?", *f.Bootable)
+	}
+	if f.Host != "" {
+		add("(host = ? OR host LIKE ?)", f.Host, f.Host+"#%")
+	}
+	if !f.OlderThan.IsZero() {
+		add("updated_at < ?", store.TimeOf(f.OlderThan))
+	}
+	for _, k := range slices.Sorted(maps.Keys(f.Metadata)) {
+		add("EXISTS (SELECT 1 FROM volume_metadata m WHERE m.volume_id = volumes.id AND m.meta_key = ? AND m.meta_value = ?)", k, f.Metadata[k])
+	}
+	var order []string
+	seenID := false
+	for _, s := range f.Sort {
+		col, ok := SortColumns[s.Key]
+		if !ok {
+			return nil, fault.BadRequest("Invalid sort key: %s", s.Key)
+		}
+		dir := "ASC"
+		if s.Desc {
+			dir = "DESC"
+		}
+		order = append(order, col+" "+dir)
+		seenID = seenID || col == "id"
+	}
+	if len(order) == 0 {
+		order = append(order, "created_at DESC")
+	}
+	if !seenID {
+		order = append(order, "id DESC")
+	}
+	rows, err := d.s.Query(ctx, "SELECT "+volCols+" FROM volumes WHERE "+strings.Join(where, " AND ")+" ORDER BY "+strings.Join(order, ", "), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list volumes: %w", err)
+	}
+	var out []*Volume
+	for rows.Next() {
+		v, err := scanVolume(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, d.loadMeta(ctx, out)
+}
+
+// Change is what UpdateVolume sets; nil fields stay.
+type Change struct {
+	Name        **string
+	Description **string
+	Status      *volume.Status
+	Host        *string
+	Size        *int
+	Bootable    *bool
+	ErrorReason *string
+	Launched    bool
+	Metadata    map[string]string
+}
+
+// UpdateVolume applies a change to a volume if its status is one of from
+// (any status when from is empty): a compare-and-swap. A volume in another
+// state is ErrState; a missing one ErrNotFound.
+func (d *DB) UpdateVolume(ctx context.Context, id string, from []volume.Status, c Change) (*Volume, error) {
+	now := store.Now()
+	set := []string{"updated_at = ?"}
+	args := []any{store.TimeOf(now)}
+	if c.Name != nil {
+		set, args = append(set, "name = ?"), append(args, nullStr(*c.Name))
+	}
+	if c.Description != nil {
+		set, args = append(set, "description = ?"), append(args, nullStr(*c.Description))
+	}
+	if c.Status != nil {
+		set, args = append(set, "status = ?"), append(args, string(*c.Status))
+	}
+	if c.Host != nil {
+		set, args = append(set, "host = ?"), append(args, store.NullString(*c.Host))
+	}
+	if c.Size != nil {
+		set, args = append(set, "size = ?"), append(args, *c.Size)
+	}
+	if c.Bootable != nil {
+		set, args = append(set, "bootable = ?"), append(args, *c.Bootable)
+	}
+	if c.ErrorReason != nil {
+		set, args = append(set, "error_reason = ?"), append(args, store.NullString(*c.ErrorReason))
+	}
+	if c.Launched {
+		set, args = append(set, "launched_at = ?"), append(args, store.TimeOf(now))
+	}
+	q := "UPDATE volumes SET " + strings.Join(set, ", ") + " WHERE id = ? AND deleted = ?"
+	args = append(args, id, false)
+	if len(from) > 0 {
+		in, a := store.In(from)
+		q += " AND status IN " + in
+		args = append(args, a...)
+	}
+	var out *Volume
+	err := d.s.Tx(ctx, func(tx *store.Tx) error {
+		res, err := tx.Exec(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			var st string
+			err := tx.QueryRow(ctx, "SELECT status FROM volumes WHERE id = ? AND deleted = ?", id, false).Scan(&st)
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound
+			}
+			if err != nil {
+				return err
+			}
+			return ErrState
+		}
+		if c.Metadata != nil {
+			if err := putMeta(ctx, tx, id, c.Metadata); err != nil {
+				return err
+			}
+		}
+		out, err = scanVolume(tx.QueryRow(ctx, "SELECT "+volCols+" FROM volumes WHERE id = ?", id))
+		return err
+	})
+	if err != nil {
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrState) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("update volume %s: %w", id, err)
+	}
+	return out, d.loadMeta(ctx, []*Volume{out})
+}
+
+// DestroyVolume marks a volume deleted if its status is one of from.
+func (d *DB) DestroyVolume(ctx context.Context, id string, from []volume.Status) error {
+	now := store.TimeOf(store.Now())
+	q := "UPDATE volumes SET deleted = ?, deleted_at = ?, updated_at = ?, status = ? WHERE id = ? AND deleted = ?"
+	args := []any{true, now, now, "deleted", id, false}
+	if len(from) > 0 {
+		in, a := store.In(from)
+		q += " AND status IN " + in
+		args = append(args, a...)
+	}
+	return d.s.Tx(ctx, func(tx *store.Tx) error {
+		res, err := tx.Exec(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			var st string
+			if err := tx.QueryRow(ctx, "SELECT status FROM volumes WHERE id = ? AND deleted = ?", id, false).Scan(&st); errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound
+			} else if err != nil {
+				return err
+			}
+			return ErrState
+		}
+		_, err = tx.Exec(ctx, "DELETE FROM volume_metadata WHERE volume_id = ?", id)
+		return err
+	})
+}
+
+// HostAllocated returns the GiB of the undeleted volumes placed on a host
+// (host@backend, with or without #pool).
+func (d *DB) HostAllocated(ctx context.Context, host string) (int64, error) {
+	var n sql.NullInt64
+	err := d.s.QueryRow(ctx, "SELECT SUM(size) FROM volumes WHERE deleted = ? AND (host = ? OR host LIKE ?)", false, host, host+"#%").Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("allocated capacity: %w", err)
+	}
+	return n.Int64, nil
+}
+
+// ProjectUsage returns a project's volume count and GiB.
+func (d *DB) ProjectUsage(ctx context.Context, project string) (count, gigabytes int64, err error) {
+	var g sql.NullInt64
+	err = d.s.QueryRow(ctx, "SELECT COUNT(*), SUM(size) FROM volumes WHERE deleted = ? AND project_id = ?", false, project).Scan(&count, &g)
+	return count, g.Int64, err
+}
+
+// Store returns the underlying database.
+func (d *DB) Store() *store.DB { return d.s }
+
+// DeletedOnHost returns the ids of deleted volumes that were placed on a
+// host (host@backend), so that a volume service can remove files a crash
+// left behind.
+func (d *DB) DeletedOnHost(ctx context.Context, host string) ([]string, error) {
+	rows, err := d.s.Query(ctx, "SELECT id FROM volumes WHERE deleted = ? AND (host = ? OR host LIKE ?)", true, host, host+"#%")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}

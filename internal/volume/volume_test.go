@@ -1,0 +1,230 @@
+package volume_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumes"
+	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumetypes"
+	"github.com/gophercloud/gophercloud/v2/pagination"
+
+	"github.com/tenku-cloud/tenku/internal/stack"
+	"github.com/tenku-cloud/tenku/internal/testkit"
+)
+
+func startCloud(t *testing.T, size string) *testkit.Cloud {
+	t.Helper()
+	return testkit.StartWith(t, testkit.Options{
+		Services: []string{"keystone", "cinder", "cinder-volume"},
+		Tweak:    func(o *stack.Options) { o.VolumeBackingFileSize = size },
+	})
+}
+
+func waitStatus(t *testing.T, c *gophercloud.ServiceClient, id string, want ...string) *volumes.Volume {
+	t.Helper()
+	var v *volumes.Volume
+	testkit.Eventually(t, 10*time.Second, func() bool {
+		var err error
+		v, err = volumes.Get(context.Background(), c, id).Extract()
+		if err != nil {
+			return false
+		}
+		for _, w := range want {
+			if v.Status == w {
+				return true
+			}
+		}
+		return false
+	}, "volume %s never reached %v", id, want)
+	return v
+}
+
+// raw sends a request with a token and returns status and decoded body.
+func raw(t *testing.T, c *gophercloud.ServiceClient, method, path, body string, hdr ...string) (int, map[string]any, http.Header) {
+	t.Helper()
+	req, err := http.NewRequest(method, strings.TrimSuffix(c.ResourceBaseURL(), "/")+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Auth-Token", c.TokenID)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	return resp.StatusCode, m, resp.Header
+}
+
+func TestVolumeLifecycle(t *testing.T) {
+	c := startCloud(t, "3G")
+	ctx := context.Background()
+	demo := c.Client(t, "demo", "demo", "volumev3")
+	admin := c.Client(t, "admin", "admin", "volumev3")
+
+	v, err := volumes.Create(ctx, demo, volumes.CreateOpts{Size: 1, Name: "v1", Metadata: map[string]string{"k": "v"}}, nil).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Status != "creating" || v.VolumeType != "__DEFAULT__" || v.AvailabilityZone != "nova" {
+		t.Fatalf("created %+v", v)
+	}
+	v = waitStatus(t, demo, v.ID, "available")
+	if v.Size != 1 || v.Name != "v1" || v.Metadata["k"] != "v" || v.Bootable != "false" {
+		t.Fatalf("volume %+v", v)
+	}
+	// The data is a sparse file of the volume's size under the data directory.
+	file := filepath.Join(c.DataDir, "cinder-volume", "volumes", "volume-"+v.ID)
+	if fi, err := os.Stat(file); err != nil || fi.Size() != 1<<30 {
+		t.Fatalf("volume file %v %v", fi, err)
+	}
+	// Admins see the host; members do not.
+	av, err := volumes.Get(ctx, admin, v.ID).Extract()
+	if err != nil || !strings.HasSuffix(av.Host, "@file#file") {
+		t.Fatalf("admin view host %q %v", av.Host, err)
+	}
+	if v.Host != "" {
+		t.Fatalf("member sees the host %q", v.Host)
+	}
+
+	name := "v1-renamed"
+	if u, err := volumes.Update(ctx, demo, v.ID, volumes.UpdateOpts{Name: &name}).Extract(); err != nil || u.Name != name {
+		t.Fatalf("update %+v %v", u, err)
+	}
+
+	// Two more, to page through; the third does not fit the 3 GiB backend.
+	v2, _ := volumes.Create(ctx, demo, volumes.CreateOpts{Size: 1, Name: "v2"}, nil).Extract()
+	v3, _ := volumes.Create(ctx, demo, volumes.CreateOpts{Size: 2, Name: "big"}, nil).Extract()
+	waitStatus(t, demo, v2.ID, "available")
+	waitStatus(t, demo, v3.ID, "error")
+
+	var ids []string
+	err = volumes.List(demo, volumes.ListOpts{Limit: 1, Sort: "name:asc"}).EachPage(ctx, func(ctx context.Context, p pagination.Page) (bool, error) {
+		vs, err := volumes.ExtractVolumes(p)
+		for _, x := range vs {
+			ids = append(ids, x.Name)
+		}
+		return true, err
+	})
+	if err != nil || strings.Join(ids, ",") != "big,v1-renamed,v2" {
+		t.Fatalf("paged list %v %v", ids, err)
+	}
+	all, _ := volumes.List(demo, volumes.ListOpts{Status: "error"}).AllPages(ctx)
+	errs, _ := volumes.ExtractVolumes(all)
+	if len(errs) != 1 || errs[0].ID != v3.ID {
+		t.Fatalf("status filter %+v", errs)
+	}
+	all, _ = volumes.List(demo, volumes.ListOpts{Metadata: map[string]string{"k": "v"}}).AllPages(ctx)
+	withMeta, _ := volumes.ExtractVolumes(all)
+	if len(withMeta) != 1 || withMeta[0].ID != v.ID {
+		t.Fatalf("metadata filter %+v", withMeta)
+	}
+
+	// Bad input gets Cinder's error bodies.
+	for _, tc := range []struct {
+		method, path, body string
+		status             int
+		key                string
+	}{
+		{"POST", "/volumes", `{"volume": {"size": 0}}`, 400, "badRequest"},
+		{"POST", "/volumes", `{"volume": {"size": "x"}}`, 400, "badRequest"},
+		{"POST", "/volumes", `{"volume": {}}`, 400, "badRequest"},
+		{"POST", "/volumes", `{"volume": {"size": 1, "volume_type": "nope"}}`, 404, "itemNotFound"},
+		{"POST", "/volumes", `{"volume": {"size": 1, "availability_zone": "mars"}}`, 400, "badRequest"},
+		{"POST", "/volumes", `{"volume": {"size": 1, "snapshot_id": "00000000-0000-0000-0000-000000000000"}}`, 404, "itemNotFound"},
+		{"POST", "/volumes", `{"volume": {"size": 1, "imageRef": "00000000-0000-0000-0000-000000000000"}}`, 501, "notImplemented"},
+		{"POST", "/volumes", `not json`, 400, "badRequest"},
+		{"GET", "/volumes/00000000-0000-0000-0000-000000000000", "", 404, "itemNotFound"},
+		{"GET", "/volumes?sort=bogus", "", 400, "badRequest"},
+		{"GET", "/volumes?limit=-1", "", 400, "badRequest"},
+		{"GET", "/volumes?marker=nope", "", 404, "itemNotFound"},
+		{"POST", "/types", `{"volume_type": {"name": "t"}}`, 403, "forbidden"},
+	} {
+		st, body, _ := raw(t, demo, tc.method, tc.path, tc.body)
+		if st != tc.status || body[tc.key] == nil {
+			t.Errorf("%s %s %s: %d %v", tc.method, tc.path, tc.body, st, body)
+		}
+	}
+
+	// Microversions.
+	if st, _, h := raw(t, demo, "GET", "/volumes", "", "OpenStack-API-Version", "volume 3.0"); st != 200 || h.Get("OpenStack-API-Version") != "volume 3.0" {
+		t.Errorf("3.0: %d %v", st, h)
+	}
+	if st, _, _ := raw(t, demo, "GET", "/volumes", "", "OpenStack-API-Version", "volume 9.0"); st != 406 {
+		t.Errorf("9.0: %d", st)
+	}
+
+	// Types: the admin makes a private one with a backend name nothing has.
+	vt, err := volumetypes.Create(ctx, admin, volumetypes.CreateOpts{Name: "nowhere", ExtraSpecs: map[string]string{"volume_backend_name": "lvm"}}).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nv, err := volumes.Create(ctx, demo, volumes.CreateOpts{Size: 1, VolumeType: "nowhere"}, nil).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, demo, nv.ID, "error")
+	if err := volumetypes.Delete(ctx, admin, vt.ID).ExtractErr(); err == nil {
+		t.Fatal("deleted a type in use")
+	}
+
+	// Delete: the file goes, the volume goes.
+	if err := volumes.Delete(ctx, demo, v.ID, nil).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 10*time.Second, func() bool {
+		_, err := volumes.Get(ctx, demo, v.ID).Extract()
+		return gophercloud.ResponseCodeIs(err, 404)
+	}, "volume not deleted")
+	if _, err := os.Stat(file); !os.IsNotExist(err) {
+		t.Fatalf("volume file left: %v", err)
+	}
+	for _, id := range []string{v2.ID, v3.ID, nv.ID} {
+		if err := volumes.Delete(ctx, demo, id, nil).ExtractErr(); err != nil {
+			t.Fatalf("delete %s: %v", id, err)
+		}
+	}
+	if err := volumetypes.Delete(ctx, admin, vt.ID).ExtractErr(); err != nil {
+		testkit.Eventually(t, 10*time.Second, func() bool {
+			return volumetypes.Delete(ctx, admin, vt.ID).ExtractErr() == nil
+		}, "type not deletable after its volumes went: %v", err)
+	}
+}
+
+func TestVersions(t *testing.T) {
+	c := startCloud(t, "")
+	demo := c.Client(t, "demo", "demo", "volumev3")
+	root := strings.TrimSuffix(demo.ResourceBaseURL(), "/")
+	root = root[:strings.Index(root, "/v3/")]
+	resp, err := http.Get(root + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		Versions []struct {
+			ID, Status, Version string
+			MinVersion          string `json:"min_version"`
+		} `json:"versions"`
+	}
+	json.NewDecoder(resp.Body).Decode(&doc)
+	if resp.StatusCode != 300 || len(doc.Versions) != 1 || doc.Versions[0].Status != "CURRENT" {
+		t.Fatalf("versions %d %+v", resp.StatusCode, doc)
+	}
+}

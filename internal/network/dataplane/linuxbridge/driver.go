@@ -45,6 +45,11 @@ type Driver struct {
 	portUp   map[string]bool // last status reported per port
 	dhcp     map[string]dataplane.DHCP
 	routers  map[string]dataplane.Router
+	filters  map[string]dataplane.PortFilter
+	members  map[memberKey][]string
+	sgIndex  map[string]int // port → its mark
+	sgNext   int
+	brnf     bool     // br_netfilter switched on in the host namespace
 	peers    []string // other hosts' tunnel addresses
 
 	events chan dataplane.PortEvent
@@ -77,6 +82,7 @@ func New(cfg Config, opts Options) (*Driver, error) {
 	d := &Driver{cfg: cfg, opts: opts, host: netdev.Handle{NS: opts.Namespace}, log: opts.Log,
 		networks: map[string]dataplane.Network{}, ports: map[string]dataplane.Port{}, portUp: map[string]bool{},
 		dhcp: map[string]dataplane.DHCP{}, routers: map[string]dataplane.Router{},
+		filters: map[string]dataplane.PortFilter{}, members: map[memberKey][]string{}, sgIndex: map[string]int{},
 		events: make(chan dataplane.PortEvent, 4096), cancel: cancel, done: make(chan struct{})}
 	go d.watch(ctx)
 	return d, nil
@@ -187,6 +193,9 @@ func (d *Driver) Resync(ctx context.Context, s dataplane.State) error {
 	if err := d.resyncRouters(ctx, s.Routers); err != nil {
 		errs = append(errs, err)
 	}
+	if err := d.resyncFilters(ctx, s.Filters, s.MemberSets); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -242,22 +251,3 @@ func (d *Driver) linkMap(ctx context.Context) (map[string]netdev.Link, error) {
 	}
 	return m, nil
 }
-
-// Security groups come in a later step of the driver; until
-// then they say so.
-
-// ApplySecurityGroups implements dataplane.Driver.
-func (d *Driver) ApplySecurityGroups(ctx context.Context, fs []dataplane.PortFilter) error {
-	return fmt.Errorf("security groups: %w", dataplane.ErrNotSupported)
-}
-
-// RemoveSecurityGroups implements dataplane.Driver.
-func (d *Driver) RemoveSecurityGroups(ctx context.Context, ids []string) error { return nil }
-
-// SetMemberSets implements dataplane.Driver.
-func (d *Driver) SetMemberSets(ctx context.Context, sets []dataplane.MemberSet) error {
-	return fmt.Errorf("security groups: %w", dataplane.ErrNotSupported)
-}
-
-// RemoveMemberSets implements dataplane.Driver.
-func (d *Driver) RemoveMemberSets(ctx context.Context, groups []string) error { return nil }

@@ -174,6 +174,26 @@ func (d *Dashboard) routes() {
 	m.HandleFunc("GET /project/instances/{id}/{$}", d.page("instance", d.showInstance))
 	m.HandleFunc("GET /project/instances/{id}/console/", d.page("console", d.consoleLog))
 	m.HandleFunc("POST /project/instances/{id}/action/", d.action(d.instanceOp))
+	m.HandleFunc("GET /project/networks/{$}", d.page("networks", d.networksPage))
+	m.HandleFunc("POST /project/networks/create/{$}", d.action(d.createNetwork))
+	m.HandleFunc("POST /project/networks/{id}/delete/{$}", d.action(d.deleteNetworkThing("networks")))
+	m.HandleFunc("POST /project/routers/create/{$}", d.action(d.createRouter))
+	m.HandleFunc("POST /project/routers/{id}/interface/{$}", d.action(d.routerInterface))
+	m.HandleFunc("POST /project/routers/{id}/delete/{$}", d.action(d.deleteNetworkThing("routers")))
+	m.HandleFunc("POST /project/floating_ips/allocate/{$}", d.action(d.allocateFIP))
+	m.HandleFunc("POST /project/floating_ips/{id}/associate/{$}", d.action(d.associateFIP))
+	m.HandleFunc("POST /project/floating_ips/{id}/delete/{$}", d.action(d.deleteNetworkThing("floatingips")))
+	m.HandleFunc("GET /project/security_groups/{$}", d.page("security", d.securityGroups))
+	m.HandleFunc("POST /project/security_groups/create/{$}", d.action(d.createSecurityGroup))
+	m.HandleFunc("POST /project/security_groups/{id}/rules/{$}", d.action(d.addRule))
+	m.HandleFunc("POST /project/security_groups/{id}/delete/{$}", d.action(d.deleteNetworkThing("security-groups")))
+	m.HandleFunc("POST /project/security_group_rules/{id}/delete/{$}", d.action(d.deleteRule))
+	m.HandleFunc("GET /project/key_pairs/{$}", d.page("keypairs", d.keypairs))
+	m.HandleFunc("POST /project/key_pairs/create/{$}", d.createKeypair)
+	m.HandleFunc("POST /project/key_pairs/{name}/delete/{$}", d.action(d.deleteKeypair))
+	m.HandleFunc("GET /project/images/{$}", d.page("images", d.imagesPage))
+	m.HandleFunc("POST /project/images/upload/{$}", d.uploadImage)
+	m.HandleFunc("POST /project/images/{id}/delete/{$}", d.action(d.deleteImage))
 	d.mux = m
 }
 
@@ -262,6 +282,9 @@ func (d *Dashboard) action(do func(*page) (string, error)) http.HandlerFunc {
 			p.fail(err)
 			d.render(w, "error", p, http.StatusOK)
 			return
+		}
+		if to == "" {
+			return // do answered itself
 		}
 		http.Redirect(w, r, to, http.StatusSeeOther)
 	}
@@ -416,6 +439,12 @@ var funcs = template.FuncMap{
 		return p
 	},
 	"join": strings.Join,
+	"deref": func(s *string) string {
+		if s == nil {
+			return ""
+		}
+		return *s
+	},
 	"since": func(t time.Time) string {
 		if t.IsZero() {
 			return ""

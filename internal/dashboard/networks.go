@@ -1,0 +1,326 @@
+package dashboard
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	compute "github.com/tenku-cloud/tenku/api/compute"
+	network "github.com/tenku-cloud/tenku/api/network"
+)
+
+type netRow struct {
+	network.Network
+	SubnetList []network.Subnet
+}
+
+type networksData struct {
+	Networks    []netRow
+	External    []network.Network
+	Routers     []network.Router
+	FloatingIPs []network.FloatingIP
+	Ports       []network.Port // instances' ports, to associate floating IPs
+	Servers     map[string]string
+	Topology    *topology
+}
+
+// networksPage gathers networks, subnets, routers, floating IPs, ports and
+// servers in one parallel fan-out and draws the topology from them.
+func (d *Dashboard) networksPage(p *page) error {
+	p.Title = "Networks"
+	var (
+		nets struct{ Networks []network.Network }
+		subs struct{ Subnets []network.Subnet }
+		rts  struct{ Routers []network.Router }
+		fips struct {
+			FloatingIPs []network.FloatingIP `json:"floatingips"`
+		}
+		ports   struct{ Ports []network.Port }
+		servers []compute.Server
+	)
+	pid := url.QueryEscape(p.s.ProjectID)
+	calls := []func(context.Context) error{
+		func(ctx context.Context) error { return p.cl.get(ctx, "network", "/v2.0/networks", &nets) },
+		func(ctx context.Context) error { return p.cl.get(ctx, "network", "/v2.0/subnets", &subs) },
+		func(ctx context.Context) error { return p.cl.get(ctx, "network", "/v2.0/routers?project_id="+pid, &rts) },
+		func(ctx context.Context) error { return p.cl.get(ctx, "network", "/v2.0/floatingips?project_id="+pid, &fips) },
+		func(ctx context.Context) error { return p.cl.get(ctx, "network", "/v2.0/ports?project_id="+pid, &ports) },
+	}
+	if p.cl.has("compute") {
+		calls = append(calls, func(ctx context.Context) (err error) {
+			servers, err = pageAll(ctx, p.cl, "compute", "/servers/detail", "servers", func(s compute.Server) string { return s.ID })
+			return
+		})
+	}
+	errs := fanout(p.ctx, calls...)
+	for _, e := range errs {
+		if statusOf(e) == http.StatusUnauthorized {
+			return e
+		}
+		p.fail(e)
+	}
+	bySubnet := map[string][]network.Subnet{}
+	for _, s := range subs.Subnets {
+		bySubnet[s.NetworkID] = append(bySubnet[s.NetworkID], s)
+	}
+	data := &networksData{Routers: rts.Routers, FloatingIPs: fips.FloatingIPs, Servers: map[string]string{}}
+	for _, s := range servers {
+		data.Servers[s.ID] = s.Name
+	}
+	sort.Slice(nets.Networks, func(i, j int) bool { return nets.Networks[i].Name < nets.Networks[j].Name })
+	for _, n := range nets.Networks {
+		if n.External {
+			data.External = append(data.External, n)
+		}
+		data.Networks = append(data.Networks, netRow{Network: n, SubnetList: bySubnet[n.ID]})
+	}
+	for _, pt := range ports.Ports {
+		if strings.HasPrefix(pt.DeviceOwner, "compute:") {
+			data.Ports = append(data.Ports, pt)
+		}
+	}
+	data.Topology = drawTopology(nets.Networks, rts.Routers, ports.Ports, servers)
+	p.Data = data
+	return nil
+}
+
+// topology is the network picture: external networks on top, routers below,
+// then project networks, then instances, with lines for every connection.
+type topology struct {
+	Width, Height int
+	Nodes         []topoNode
+	Links         []topoLink
+}
+
+type topoNode struct {
+	ID, Label, Kind string
+	X, Y, W, H      int
+}
+
+type topoLink struct{ X1, Y1, X2, Y2 int }
+
+func drawTopology(nets []network.Network, routers []network.Router, ports []network.Port, servers []compute.Server) *topology {
+	t := &topology{}
+	pos := map[string]*topoNode{}
+	place := func(row int, kind string, items []struct{ id, label string }) {
+		for i, it := range items {
+			n := topoNode{ID: it.id, Label: it.label, Kind: kind, X: 20 + i*170, Y: 20 + row*110, W: 150, H: 44}
+			t.Nodes = append(t.Nodes, n)
+			t.Width = max(t.Width, n.X+n.W+20)
+		}
+	}
+	var ext, proj, rts, vms []struct{ id, label string }
+	for _, n := range nets {
+		if n.External {
+			ext = append(ext, struct{ id, label string }{n.ID, n.Name})
+		} else {
+			proj = append(proj, struct{ id, label string }{n.ID, n.Name})
+		}
+	}
+	for _, r := range routers {
+		rts = append(rts, struct{ id, label string }{r.ID, r.Name})
+	}
+	for _, s := range servers {
+		vms = append(vms, struct{ id, label string }{s.ID, s.Name})
+	}
+	place(0, "external", ext)
+	place(1, "router", rts)
+	place(2, "network", proj)
+	place(3, "instance", vms)
+	t.Height = 20 + 4*110
+	for i := range t.Nodes {
+		pos[t.Nodes[i].ID] = &t.Nodes[i]
+	}
+	link := func(a, b string) {
+		na, nb := pos[a], pos[b]
+		if na == nil || nb == nil {
+			return
+		}
+		if na.Y > nb.Y {
+			na, nb = nb, na
+		}
+		t.Links = append(t.Links, topoLink{na.X + na.W/2, na.Y + na.H, nb.X + nb.W/2, nb.Y})
+	}
+	for _, r := range routers {
+		if r.ExternalGatewayInfo != nil {
+			link(r.ExternalGatewayInfo.NetworkID, r.ID)
+		}
+	}
+	for _, pt := range ports {
+		switch {
+		case strings.HasPrefix(pt.DeviceOwner, "network:router_interface"):
+			link(pt.DeviceID, pt.NetworkID)
+		case strings.HasPrefix(pt.DeviceOwner, "compute:"):
+			link(pt.NetworkID, pt.DeviceID)
+		}
+	}
+	if len(t.Nodes) == 0 {
+		return nil
+	}
+	return t
+}
+
+func (d *Dashboard) createNetwork(p *page) (string, error) {
+	f := p.r
+	name := strings.TrimSpace(f.PostFormValue("name"))
+	var out struct{ Network network.Network }
+	if err := p.cl.do(p.ctx, "network", "POST", "/v2.0/networks", map[string]any{"network": map[string]any{"name": name, "admin_state_up": true}}, &out); err != nil {
+		return "", err
+	}
+	if cidr := strings.TrimSpace(f.PostFormValue("cidr")); cidr != "" {
+		sub := map[string]any{"network_id": out.Network.ID, "cidr": cidr, "ip_version": 4, "name": f.PostFormValue("subnet_name"), "enable_dhcp": true}
+		if strings.Contains(cidr, ":") {
+			sub["ip_version"] = 6
+		}
+		if gw := strings.TrimSpace(f.PostFormValue("gateway_ip")); gw != "" {
+			sub["gateway_ip"] = gw
+		}
+		if err := p.cl.do(p.ctx, "network", "POST", "/v2.0/subnets", map[string]any{"subnet": sub}, nil); err != nil {
+			d.flash(p.w, fmt.Sprintf("Created network %q, but not its subnet.", name))
+			return "", err
+		}
+	}
+	d.flash(p.w, fmt.Sprintf("Created network %q.", name))
+	return "/project/networks/", nil
+}
+
+func (d *Dashboard) createRouter(p *page) (string, error) {
+	f := p.r
+	name := strings.TrimSpace(f.PostFormValue("name"))
+	r := map[string]any{"name": name, "admin_state_up": true}
+	if ext := f.PostFormValue("external_network"); ext != "" {
+		r["external_gateway_info"] = map[string]any{"network_id": ext}
+	}
+	var out struct{ Router network.Router }
+	if err := p.cl.do(p.ctx, "network", "POST", "/v2.0/routers", map[string]any{"router": r}, &out); err != nil {
+		return "", err
+	}
+	if sub := f.PostFormValue("subnet"); sub != "" {
+		if err := p.cl.do(p.ctx, "network", "PUT", "/v2.0/routers/"+url.PathEscape(out.Router.ID)+"/add_router_interface", map[string]any{"subnet_id": sub}, nil); err != nil {
+			return "", err
+		}
+	}
+	d.flash(p.w, fmt.Sprintf("Created router %q.", name))
+	return "/project/networks/", nil
+}
+
+func (d *Dashboard) routerInterface(p *page) (string, error) {
+	id := url.PathEscape(p.r.PathValue("id"))
+	op := "add_router_interface"
+	if p.r.PostFormValue("op") == "remove" {
+		op = "remove_router_interface"
+	}
+	if err := p.cl.do(p.ctx, "network", "PUT", "/v2.0/routers/"+id+"/"+op, map[string]any{"subnet_id": p.r.PostFormValue("subnet")}, nil); err != nil {
+		return "", err
+	}
+	d.flash(p.w, "The router's interfaces were changed.")
+	return "/project/networks/", nil
+}
+
+func (d *Dashboard) deleteNetworkThing(kind string) func(p *page) (string, error) {
+	return func(p *page) (string, error) {
+		if err := p.cl.do(p.ctx, "network", "DELETE", "/v2.0/"+kind+"/"+url.PathEscape(p.r.PathValue("id")), nil, nil); err != nil {
+			return "", err
+		}
+		d.flash(p.w, "Deleted.")
+		if kind == "security-groups" {
+			return "/project/security_groups/", nil
+		}
+		return "/project/networks/", nil
+	}
+}
+
+func (d *Dashboard) allocateFIP(p *page) (string, error) {
+	body := map[string]any{"floatingip": map[string]any{"floating_network_id": p.r.PostFormValue("pool")}}
+	var out struct {
+		FloatingIP network.FloatingIP `json:"floatingip"`
+	}
+	if err := p.cl.do(p.ctx, "network", "POST", "/v2.0/floatingips", body, &out); err != nil {
+		return "", err
+	}
+	d.flash(p.w, fmt.Sprintf("Allocated floating IP %s.", out.FloatingIP.FloatingIPAddress))
+	return "/project/networks/#floating", nil
+}
+
+func (d *Dashboard) associateFIP(p *page) (string, error) {
+	var port any
+	if v := p.r.PostFormValue("port_id"); v != "" {
+		port = v
+	}
+	if err := p.cl.do(p.ctx, "network", "PUT", "/v2.0/floatingips/"+url.PathEscape(p.r.PathValue("id")), map[string]any{"floatingip": map[string]any{"port_id": port}}, nil); err != nil {
+		return "", err
+	}
+	if port == nil {
+		d.flash(p.w, "Disassociated the floating IP.")
+	} else {
+		d.flash(p.w, "Associated the floating IP.")
+	}
+	return "/project/networks/#floating", nil
+}
+
+type securityData struct {
+	Groups []network.SecurityGroup
+}
+
+func (d *Dashboard) securityGroups(p *page) error {
+	p.Title = "Security Groups"
+	var sgs struct {
+		SecurityGroups []network.SecurityGroup `json:"security_groups"`
+	}
+	if err := p.cl.get(p.ctx, "network", "/v2.0/security-groups?project_id="+url.QueryEscape(p.s.ProjectID), &sgs); err != nil {
+		return err
+	}
+	sort.Slice(sgs.SecurityGroups, func(i, j int) bool { return sgs.SecurityGroups[i].Name < sgs.SecurityGroups[j].Name })
+	p.Data = &securityData{Groups: sgs.SecurityGroups}
+	return nil
+}
+
+func (d *Dashboard) createSecurityGroup(p *page) (string, error) {
+	name := strings.TrimSpace(p.r.PostFormValue("name"))
+	body := map[string]any{"security_group": map[string]any{"name": name, "description": p.r.PostFormValue("description")}}
+	if err := p.cl.do(p.ctx, "network", "POST", "/v2.0/security-groups", body, nil); err != nil {
+		return "", err
+	}
+	d.flash(p.w, fmt.Sprintf("Created security group %q.", name))
+	return "/project/security_groups/", nil
+}
+
+func (d *Dashboard) addRule(p *page) (string, error) {
+	f := p.r
+	rule := map[string]any{"security_group_id": f.PathValue("id"), "direction": f.PostFormValue("direction"), "ethertype": "IPv4"}
+	if proto := f.PostFormValue("protocol"); proto != "" && proto != "any" {
+		rule["protocol"] = proto
+	}
+	for _, k := range []string{"port_range_min", "port_range_max"} {
+		if v := f.PostFormValue(k); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return "", &APIError{Service: "dashboard", Status: http.StatusBadRequest, Message: k + " must be a number"}
+			}
+			rule[k] = n
+		}
+	}
+	if cidr := strings.TrimSpace(f.PostFormValue("remote_ip_prefix")); cidr != "" {
+		rule["remote_ip_prefix"] = cidr
+		if strings.Contains(cidr, ":") {
+			rule["ethertype"] = "IPv6"
+		}
+	}
+	if err := p.cl.do(p.ctx, "network", "POST", "/v2.0/security-group-rules", map[string]any{"security_group_rule": rule}, nil); err != nil {
+		return "", err
+	}
+	d.flash(p.w, "Added the rule.")
+	return "/project/security_groups/", nil
+}
+
+func (d *Dashboard) deleteRule(p *page) (string, error) {
+	if err := p.cl.do(p.ctx, "network", "DELETE", "/v2.0/security-group-rules/"+url.PathEscape(p.r.PathValue("id")), nil, nil); err != nil {
+		return "", err
+	}
+	d.flash(p.w, "Deleted the rule.")
+	return "/project/security_groups/", nil
+}

@@ -46,9 +46,15 @@ func (d *Dashboard) networksPage(p *page) error {
 	calls := []func(context.Context) error{
 		func(ctx context.Context) error { return p.cl.get(ctx, "network", "/v2.0/networks", &nets) },
 		func(ctx context.Context) error { return p.cl.get(ctx, "network", "/v2.0/subnets", &subs) },
-		func(ctx context.Context) error { return p.cl.get(ctx, "network", "/v2.0/routers?project_id="+pid, &rts) },
-		func(ctx context.Context) error { return p.cl.get(ctx, "network", "/v2.0/floatingips?project_id="+pid, &fips) },
-		func(ctx context.Context) error { return p.cl.get(ctx, "network", "/v2.0/ports?project_id="+pid, &ports) },
+		func(ctx context.Context) error {
+			return p.cl.get(ctx, "network", "/v2.0/routers?project_id="+pid, &rts)
+		},
+		func(ctx context.Context) error {
+			return p.cl.get(ctx, "network", "/v2.0/floatingips?project_id="+pid, &fips)
+		},
+		func(ctx context.Context) error {
+			return p.cl.get(ctx, "network", "/v2.0/ports?project_id="+pid, &ports)
+		},
 	}
 	if p.cl.has("compute") {
 		calls = append(calls, func(ctx context.Context) (err error) {

@@ -31,6 +31,13 @@ type DefaultOptions struct {
 	PublicEndpoint          string        `opt:"public_endpoint" help:"URL announced in version documents and links; empty means the URL the client used."`
 	CreateTimeout           time.Duration `opt:"volume_create_timeout" help:"tenku: seconds a volume may stay creating before it goes to error."`
 	DeleteTimeout           time.Duration `opt:"volume_delete_timeout" help:"tenku: seconds a volume may stay deleting before it goes to error_deleting."`
+	QuotaVolumes            int64         `opt:"quota_volumes" help:"Volumes a project may have; -1 is unlimited."`
+	QuotaGigabytes          int64         `opt:"quota_gigabytes" help:"GiB of volumes a project may have; -1 is unlimited."`
+	QuotaSnapshots          int64         `opt:"quota_snapshots" help:"Snapshots a project may have (tenku has no snapshots yet)."`
+	QuotaBackups            int64         `opt:"quota_backups" help:"Backups a project may have (tenku has no backups yet)."`
+	QuotaBackupGigabytes    int64         `opt:"quota_backup_gigabytes" help:"GiB of backups a project may have."`
+	QuotaGroups             int64         `opt:"quota_groups" help:"Volume groups a project may have (tenku has no groups)."`
+	PerVolumeSizeLimit      int64         `opt:"per_volume_size_limit" help:"Largest volume in GiB; -1 is unlimited."`
 }
 
 // BackendOptions are the [backend_defaults] options of this host's one
@@ -61,6 +68,8 @@ func DefaultConfig() Config {
 			OSAPIMaxLimit: 1000, DefaultVolumeType: volume.DefaultTypeName, StorageAvailabilityZone: "nova",
 			ServiceDownTime: 60 * time.Second, ReportInterval: 10 * time.Second,
 			CreateTimeout: 10 * time.Minute, DeleteTimeout: 10 * time.Minute,
+			QuotaVolumes: 10, QuotaGigabytes: 1000, QuotaSnapshots: 10, QuotaBackups: 10, QuotaBackupGigabytes: 1000,
+			QuotaGroups: 10, PerVolumeSizeLimit: -1,
 		},
 		Backend:  BackendOptions{VolumeDriver: "file", VolumeBackendName: "file", FileBackingSize: "24G"},
 		Policy:   PolicyOptions{EnforceScope: true, EnforceNewDefaults: true},

@@ -52,6 +52,12 @@ func New(cfg Config, d service.Deps) (*Service, error) {
 		DefaultAZ: cfg.Default.DefaultAvailabilityZone, ServiceDownTime: cfg.Default.ServiceDownTime,
 		CreateTimeout: cfg.Default.CreateTimeout, DeleteTimeout: cfg.Default.DeleteTimeout,
 		MaxRequestBody: cfg.Middware.MaxRequestBodySize,
+		Quotas: api.QuotaDefaults{
+			Volumes: cfg.Default.QuotaVolumes, Gigabytes: cfg.Default.QuotaGigabytes, Snapshots: cfg.Default.QuotaSnapshots,
+			Backups: cfg.Default.QuotaBackups, BackupGigabytes: cfg.Default.QuotaBackupGigabytes, Groups: cfg.Default.QuotaGroups,
+			PerVolumeGigabytes: cfg.Default.PerVolumeSizeLimit,
+		},
+		Host: schedulerHost(cfg, d),
 	})
 	if err != nil {
 		return nil, err
@@ -79,8 +85,7 @@ func (s *Service) Shutdown(ctx context.Context) error {
 	return s.api.Close(ctx)
 }
 
-// BackendHost is the volume service's name, host@backend.
-func BackendHost(cfg Config, d service.Deps) string {
+func schedulerHost(cfg Config, d service.Deps) string {
 	h := cfg.Default.Host
 	if h == "" {
 		h = d.Host
@@ -88,7 +93,12 @@ func BackendHost(cfg Config, d service.Deps) string {
 	if h == "" {
 		h, _ = os.Hostname()
 	}
-	return h + "@" + cfg.Backend.VolumeBackendName
+	return h
+}
+
+// BackendHost is the volume service's name, host@backend.
+func BackendHost(cfg Config, d service.Deps) string {
+	return schedulerHost(cfg, d) + "@" + cfg.Backend.VolumeBackendName
 }
 
 // NewVolumeService builds cinder-volume for this host's backend driver.

@@ -3,6 +3,7 @@ package volume_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -182,6 +183,85 @@ func TestVolumeLifecycle(t *testing.T) {
 	waitStatus(t, demo, nv.ID, "error")
 	if err := volumetypes.Delete(ctx, admin, vt.ID).ExtractErr(); err == nil {
 		t.Fatal("deleted a type in use")
+	}
+
+	// Actions: extend (beyond the backend it fails and the volume stays usable),
+	// bootable, reset-status (admin only), metadata.
+	act := func(cl *gophercloud.ServiceClient, id, body string) int {
+		st, _, _ := raw(t, cl, "POST", "/volumes/"+id+"/action", body)
+		return st
+	}
+	if st := act(demo, v.ID, `{"os-extend": {"new_size": 1}}`); st != 400 {
+		t.Errorf("extend to the same size: %d", st)
+	}
+	if st := act(demo, v.ID, `{"os-extend": {"new_size": 2}}`); st != 202 {
+		t.Fatalf("extend: %d", st)
+	}
+	if ev := waitStatus(t, demo, v.ID, "available"); ev.Size != 2 {
+		t.Fatalf("extended size %d", ev.Size)
+	}
+	if fi, err := os.Stat(file); err != nil || fi.Size() != 2<<30 {
+		t.Fatalf("extended file %v %v", fi, err)
+	}
+	if st := act(demo, v.ID, `{"os-extend": {"new_size": 50}}`); st != 202 {
+		t.Fatalf("extend: %d", st)
+	}
+	waitStatus(t, demo, v.ID, "error_extending")
+	if st := act(demo, v.ID, `{"os-reset_status": {"status": "available"}}`); st != 403 {
+		t.Errorf("member reset-status: %d", st)
+	}
+	if st := act(admin, v.ID, `{"os-reset_status": {"status": "available"}}`); st != 202 {
+		t.Errorf("admin reset-status: %d", st)
+	}
+	if st := act(demo, v.ID, `{"os-set_bootable": {"bootable": true}}`); st != 200 {
+		t.Errorf("set bootable: %d", st)
+	}
+	if st := act(demo, v.ID, `{"os-attach": {"mountpoint": "/dev/vdb"}}`); st != 501 {
+		t.Errorf("attach (not implemented): %d", st)
+	}
+	if st := act(demo, v.ID, `{"os-bogus": {}}`); st != 400 {
+		t.Errorf("unknown action: %d", st)
+	}
+	if st, body, _ := raw(t, demo, "POST", "/volumes/"+v.ID+"/metadata", `{"metadata": {"x": "y"}}`); st != 200 || body["metadata"].(map[string]any)["k"] != "v" {
+		t.Errorf("metadata merge: %d %v", st, body)
+	}
+	if st, _, _ := raw(t, demo, "DELETE", "/volumes/"+v.ID+"/metadata/nokey", ""); st != 404 {
+		t.Errorf("delete missing metadata key: %d", st)
+	}
+	bv := waitStatus(t, demo, v.ID, "available")
+	if bv.Bootable != "true" || bv.Metadata["x"] != "y" {
+		t.Fatalf("after actions %+v", bv)
+	}
+
+	// Quotas: the admin lowers demo's to the volumes it has; one more is 413.
+	st, lim, _ := raw(t, demo, "GET", "/limits", "")
+	abs, _ := lim["limits"].(map[string]any)["absolute"].(map[string]any)
+	if st != 200 || abs["totalVolumesUsed"] != 4.0 || abs["maxTotalVolumes"] != 10.0 {
+		t.Fatalf("limits %d %v", st, lim)
+	}
+	if st, _, _ := raw(t, admin, "PUT", "/os-quota-sets/"+v.TenantID, `{"quota_set": {"volumes": 4}}`); st != 200 {
+		t.Fatalf("set quota %d", st)
+	}
+	if st, body, _ := raw(t, demo, "POST", "/volumes", `{"volume": {"size": 1}}`); st != 413 || body["overLimit"] == nil {
+		t.Errorf("over quota: %d %v", st, body)
+	}
+	if st, body, _ := raw(t, demo, "GET", "/os-quota-sets/"+v.TenantID+"?usage=True", ""); st != 200 || body["quota_set"].(map[string]any)["volumes"].(map[string]any)["in_use"] != 4.0 {
+		t.Errorf("quota usage %d %v", st, body)
+	}
+	raw(t, admin, "DELETE", "/os-quota-sets/"+v.TenantID, "")
+
+	// Zones, services and pools.
+	if st, body, _ := raw(t, demo, "GET", "/os-availability-zone", ""); st != 200 || !strings.Contains(fmt.Sprint(body), "zoneName:nova") {
+		t.Errorf("zones %d %v", st, body)
+	}
+	if st, body, _ := raw(t, admin, "GET", "/os-services", ""); st != 200 || !strings.Contains(fmt.Sprint(body), "cinder-volume") || !strings.Contains(fmt.Sprint(body), "cinder-scheduler") {
+		t.Errorf("services %d %v", st, body)
+	}
+	if st, _, _ := raw(t, demo, "GET", "/os-services", ""); st != 403 {
+		t.Errorf("member lists services: %d", st)
+	}
+	if st, body, _ := raw(t, admin, "GET", "/scheduler-stats/get_pools?detail=True", ""); st != 200 || !strings.Contains(fmt.Sprint(body), "total_capacity_gb:3") {
+		t.Errorf("pools %d %v", st, body)
 	}
 
 	// Delete: the file goes, the volume goes.

@@ -59,6 +59,10 @@ type Options struct {
 	SweepInterval time.Duration
 	// MaxRequestBody bounds JSON bodies.
 	MaxRequestBody int64
+	// Quotas are the default quotas ([DEFAULT] quota_volumes, ...).
+	Quotas QuotaDefaults
+	// Host names this process in os-services (cinder-scheduler's host).
+	Host string
 }
 
 // API serves the Block Storage API and the manager's bus methods.
@@ -127,7 +131,7 @@ func New(opt Options) (*API, error) {
 		SchemaError: func(field, reason string) *fault.Error {
 			return fault.BadRequest("Invalid input for field/attribute %s. %s", field, reason)
 		},
-	}, a.versionRoutes(), a.volumeRoutes(), a.typeRoutes())
+	}, a.versionRoutes(), a.volumeRoutes(), a.typeRoutes(), a.actionRoutes(), a.miscRoutes())
 	if err != nil {
 		return nil, err
 	}
@@ -154,6 +158,7 @@ func (a *API) Start(ctx context.Context) error {
 		t := time.NewTicker(a.opt.SweepInterval)
 		defer t.Stop()
 		for {
+			a.heartbeat(bgCtx)
 			a.Sweep(bgCtx)
 			select {
 			case <-bgCtx.Done():

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/tenku-cloud/tenku/api/volume"
@@ -26,8 +27,11 @@ func (a *API) serveManager(ctx context.Context) error {
 			if args.Reason != "" || args.Status == volume.StatusAvailable {
 				c.ErrorReason = &args.Reason
 			}
-			if args.Status == volume.StatusAvailable {
+			if args.Status == volume.StatusAvailable && slices.Contains(args.From, volume.StatusCreating) {
 				c.Launched = true
+			}
+			if args.Size > 0 {
+				c.Size = &args.Size
 			}
 			_, err = a.db.UpdateVolume(ctx, args.VolumeID, args.From, c)
 			return nil, err
@@ -91,6 +95,7 @@ func (a *API) Sweep(ctx context.Context) {
 	}{
 		{volume.StatusCreating, volume.StatusError, a.opt.CreateTimeout},
 		{volume.StatusDeleting, volume.StatusErrorDeleting, a.opt.DeleteTimeout},
+		{volume.StatusExtending, volume.StatusErrorExtend, a.opt.CreateTimeout},
 	} {
 		vols, err := a.db.ListVolumes(ctx, store.Filter{Status: string(s.from), OlderThan: now.Add(-s.after)})
 		if err != nil {

@@ -512,7 +512,17 @@ func (a *API) createVolume(ctx context.Context, r *rest.Request) (any, error) {
 	if v.Metadata == nil {
 		v.Metadata = map[string]string{}
 	}
-	if err := a.db.CreateVolume(ctx, v); err != nil {
+	lim, err := a.limits(ctx, v.ProjectID)
+	if err != nil {
+		return nil, err
+	}
+	if lim.PerVolumeGigabytes >= 0 && int64(v.Size) > lim.PerVolumeGigabytes {
+		return nil, overPerVolume(v.Size, lim.PerVolumeGigabytes)
+	}
+	if err := a.db.CreateVolumeWithin(ctx, v, lim); err != nil {
+		if qe := quotaFault(err); qe != nil {
+			return nil, qe
+		}
 		return nil, err
 	}
 	args := rpc.CreateArgs{VolumeID: v.ID, Size: v.Size, AvailabilityZone: az, ExtraSpecs: vt.ExtraSpecs}

@@ -43,6 +43,9 @@ type Driver interface {
 	Create(ctx context.Context, id string, sizeGiB int) error
 	// Exists reports whether a volume is kept, and its size in GiB.
 	Exists(ctx context.Context, id string) (bool, int, error)
+	// Extend grows a volume to size GiB; a volume already that size is left
+	// as it is. No space is ErrNoSpace.
+	Extend(ctx context.Context, id string, sizeGiB int) error
 	// Delete removes a volume; a missing one is no error.
 	Delete(ctx context.Context, id string) error
 	// List returns the ids of every volume kept (to find orphans).

@@ -86,6 +86,14 @@ func (m *Manager) Start(ctx context.Context) error {
 			m.create(ctx, args.VolumeID, args.Size)
 			return nil, nil
 		},
+		rpc.ExtendVolume: func(ctx context.Context, raw json.RawMessage) (any, error) {
+			args, err := bus.Decode[rpc.ExtendArgs](raw)
+			if err != nil {
+				return nil, err
+			}
+			m.extend(ctx, args.VolumeID, args.NewSize)
+			return nil, nil
+		},
 		rpc.DeleteVolume: func(ctx context.Context, raw json.RawMessage) (any, error) {
 			args, err := bus.Decode[rpc.DeleteArgs](raw)
 			if err != nil {
@@ -172,6 +180,16 @@ func (m *Manager) create(ctx context.Context, id string, size int) {
 	m.update(ctx, id, []volume.Status{volume.StatusCreating}, volume.StatusAvailable, "")
 }
 
+func (m *Manager) extend(ctx context.Context, id string, size int) {
+	if err := m.drv.Extend(ctx, id, size); err != nil {
+		m.log.WarnContext(ctx, "volume not extended", "volume", id, "err", err)
+		m.update(ctx, id, []volume.Status{volume.StatusExtending}, volume.StatusErrorExtend, err.Error())
+		return
+	}
+	m.log.InfoContext(ctx, "volume extended", "volume", id, "size", size)
+	m.call(ctx, rpc.VolumeUpdate, rpc.UpdateArgs{VolumeID: id, From: []volume.Status{volume.StatusExtending}, Status: volume.StatusAvailable, Size: size})
+}
+
 func (m *Manager) delete(ctx context.Context, id string) {
 	if err := m.drv.Delete(ctx, id); err != nil {
 		m.log.WarnContext(ctx, "volume not deleted", "volume", id, "err", err)
@@ -201,6 +219,18 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 			m.create(ctx, v.ID, v.Size)
 		case volume.StatusDeleting:
 			m.delete(ctx, v.ID)
+		case volume.StatusExtending:
+			// The target size was in the lost message: record what the
+			// backend holds, which is the old size or the new one.
+			ok, size, err := m.drv.Exists(ctx, v.ID)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				m.update(ctx, v.ID, []volume.Status{v.Status}, volume.StatusError, "the volume's data is missing from the backend")
+				continue
+			}
+			m.call(ctx, rpc.VolumeUpdate, rpc.UpdateArgs{VolumeID: v.ID, From: []volume.Status{volume.StatusExtending}, Status: volume.StatusAvailable, Size: max(size, v.Size)})
 		case volume.StatusAvailable, volume.StatusInUse, volume.StatusReserved:
 			ok, _, err := m.drv.Exists(ctx, v.ID)
 			if err != nil {

@@ -34,6 +34,7 @@ func VolumeSubject(host string) string { return bus.HostSubject(VolumeTopic, hos
 const (
 	CreateVolume    = "create_volume"
 	DeleteVolume    = "delete_volume"
+	ExtendVolume    = "extend_volume"
 	VolumeUpdate    = "volume_update"
 	VolumeDestroyed = "volume_destroyed"
 	VolumesOnHost   = "volumes_on_host"
@@ -53,6 +54,12 @@ type CreateArgs struct {
 	Host string `json:"host,omitempty"`
 }
 
+// ExtendArgs ask for a volume to grow.
+type ExtendArgs struct {
+	VolumeID string `json:"volume_id"`
+	NewSize  int    `json:"new_size"`
+}
+
 // DeleteArgs ask for a volume to be removed.
 type DeleteArgs struct {
 	VolumeID string `json:"volume_id"`
@@ -64,6 +71,8 @@ type UpdateArgs struct {
 	From     []volume.Status `json:"from"`
 	Status   volume.Status   `json:"status"`
 	Reason   string          `json:"reason,omitempty"`
+	// Size, when set, records the volume's new size (after an extend).
+	Size int `json:"size,omitempty"`
 }
 
 // HostArgs name a host.

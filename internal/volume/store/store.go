@@ -111,11 +111,128 @@ func nullTime(t time.Time) any {
 
 // CreateVolume inserts a volume with its metadata.
 func (d *DB) CreateVolume(ctx context.Context, v *Volume) error {
+	return d.s.Tx(ctx, func(tx *store.Tx) error { return createVolume(ctx, tx, v) })
+}
+
+// Limits are a project's quotas; a negative limit is unlimited.
+type Limits struct {
+	Volumes, Gigabytes, PerVolumeGigabytes int64
+}
+
+// QuotaError says which quota a change would exceed.
+type QuotaError struct {
+	Resource string
+	Limit    int64
+	InUse    int64
+	Asked    int64
+}
+
+func (e *QuotaError) Error() string {
+	return fmt.Sprintf("quota %s exceeded: %d of %d in use, %d asked", e.Resource, e.InUse, e.Limit, e.Asked)
+}
+
+// lockProject serialises quota checks of one project until the
+// transaction ends (SQLite's single writer already does).
+func (d *DB) lockProject(ctx context.Context, tx *store.Tx, project string) error {
+	if d.s.Dialect == store.SQLite {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, d.s.InsertIgnore("quota_locks", []string{"project_id"}), project); err != nil {
+		return err
+	}
+	var p string
+	return tx.QueryRow(ctx, "SELECT project_id FROM quota_locks WHERE project_id = ? FOR UPDATE", project).Scan(&p)
+}
+
+func checkLimits(ctx context.Context, tx *store.Tx, project string, l Limits, addVolumes, addGB int64) error {
+	var count int64
+	var g sql.NullInt64
+	if err := tx.QueryRow(ctx, "SELECT COUNT(*), SUM(size) FROM volumes WHERE deleted = ? AND project_id = ?", false, project).Scan(&count, &g); err != nil {
+		return err
+	}
+	if addVolumes > 0 && l.Volumes >= 0 && count+addVolumes > l.Volumes {
+		return &QuotaError{Resource: "volumes", Limit: l.Volumes, InUse: count, Asked: addVolumes}
+	}
+	if addGB > 0 && l.Gigabytes >= 0 && g.Int64+addGB > l.Gigabytes {
+		return &QuotaError{Resource: "gigabytes", Limit: l.Gigabytes, InUse: g.Int64, Asked: addGB}
+	}
+	return nil
+}
+
+// CreateVolumeWithin inserts a volume if the project's quotas allow it:
+// the check and the insert hold the project's lock, so concurrent creates
+// never both pass the last unit. A refusal is a *QuotaError.
+func (d *DB) CreateVolumeWithin(ctx context.Context, v *Volume, l Limits) error {
+	return d.s.Tx(ctx, func(tx *store.Tx) error {
+		if err := d.lockProject(ctx, tx, v.ProjectID); err != nil {
+			return err
+		}
+		if err := checkLimits(ctx, tx, v.ProjectID, l, 1, int64(v.Size)); err != nil {
+			return err
+		}
+		return createVolume(ctx, tx, v)
+	})
+}
+
+// StartExtend moves an available volume to extending if the project's
+// gigabytes quota allows the growth, under the project's lock.
+func (d *DB) StartExtend(ctx context.Context, v *Volume, newSize int, l Limits) error {
+	return d.s.Tx(ctx, func(tx *store.Tx) error {
+		if err := d.lockProject(ctx, tx, v.ProjectID); err != nil {
+			return err
+		}
+		if err := checkLimits(ctx, tx, v.ProjectID, l, 0, int64(newSize-v.Size)); err != nil {
+			return err
+		}
+		res, err := tx.Exec(ctx, "UPDATE volumes SET status = ?, updated_at = ? WHERE id = ? AND deleted = ? AND status = ?",
+			string(volume.StatusExtending), store.TimeOf(store.Now()), v.ID, false, string(volume.StatusAvailable))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrState
+		}
+		return nil
+	})
+}
+
+// Quotas returns a project's quota overrides.
+func (d *DB) Quotas(ctx context.Context, project string) (map[string]int64, error) {
+	rows, err := d.s.Query(ctx, "SELECT resource, hard_limit FROM quotas WHERE project_id = ?", project)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var r string
+		var n int64
+		if err := rows.Scan(&r, &n); err != nil {
+			return nil, err
+		}
+		out[r] = n
+	}
+	return out, rows.Err()
+}
+
+// SetQuota sets a project's limit of a resource.
+func (d *DB) SetQuota(ctx context.Context, project, resource string, limit int64) error {
+	_, err := d.s.Exec(ctx, d.s.Upsert("quotas", []string{"project_id", "resource", "hard_limit"}, []string{"project_id", "resource"}, []string{"hard_limit"}), project, resource, limit)
+	return err
+}
+
+// DeleteQuotas returns a project to the default quotas.
+func (d *DB) DeleteQuotas(ctx context.Context, project string) error {
+	_, err := d.s.Exec(ctx, "DELETE FROM quotas WHERE project_id = ?", project)
+	return err
+}
+
+func createVolume(ctx context.Context, tx *store.Tx, v *Volume) error {
 	if v.CreatedAt.IsZero() {
 		v.CreatedAt = store.Now()
 	}
 	v.UpdatedAt = v.CreatedAt
-	return d.s.Tx(ctx, func(tx *store.Tx) error {
+	{
 		_, err := tx.Exec(ctx, "INSERT INTO volumes ("+volCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			v.ID, v.ProjectID, v.UserID, nullStr(v.Name), nullStr(v.Description), v.Size, string(v.Status), string(v.AttachStatus),
 			v.AvailabilityZone, v.TypeID, store.NullString(v.Host), v.Bootable, v.Multiattach, store.NullString(v.SnapshotID),
@@ -128,7 +245,7 @@ func (d *DB) CreateVolume(ctx context.Context, v *Volume) error {
 			return fmt.Errorf("create volume: %w", err)
 		}
 		return putMeta(ctx, tx, v.ID, v.Metadata)
-	})
+	}
 }
 
 func putMeta(ctx context.Context, tx *store.Tx, id string, md map[string]string) error {

@@ -154,6 +154,34 @@ func (d *Driver) Create(ctx context.Context, id string, sizeGiB int) error {
 	return nil
 }
 
+// Extend grows the volume file (sparse) to size GiB.
+func (d *Driver) Extend(ctx context.Context, id string, sizeGiB int) error {
+	if err := validID(id); err != nil {
+		return err
+	}
+	size := int64(sizeGiB) * backend.GiB
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	fi, err := os.Stat(d.Path(id))
+	if err != nil {
+		return err
+	}
+	if fi.Size() >= size {
+		if fi.Size() == size {
+			return nil
+		}
+		return fmt.Errorf("volume %s is larger (%d bytes) than %d GiB; volumes never shrink", id, fi.Size(), sizeGiB)
+	}
+	prov, err := d.provisioned()
+	if err != nil {
+		return err
+	}
+	if prov-fi.Size()+size > d.capacity {
+		return backend.ErrNoSpace
+	}
+	return os.Truncate(d.Path(id), size)
+}
+
 // Exists reports whether the volume file exists and its size in GiB.
 func (d *Driver) Exists(ctx context.Context, id string) (bool, int, error) {
 	if err := validID(id); err != nil {

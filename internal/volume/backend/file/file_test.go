@@ -50,6 +50,15 @@ func TestFileBackend(t *testing.T) {
 	if ok, size, _ := d.Exists(ctx, "a"); !ok || size != 2 {
 		t.Fatalf("exists %v %d", ok, size)
 	}
+	if err := d.Extend(ctx, "a", 4); !errors.Is(err, backend.ErrNoSpace) {
+		t.Fatalf("extend beyond capacity: %v", err)
+	}
+	if err := d.Extend(ctx, "a", 3); err != nil {
+		t.Fatal(err)
+	}
+	if ok, size, _ := d.Exists(ctx, "a"); !ok || size != 3 {
+		t.Fatalf("extended to %d", size)
+	}
 	if err := d.Delete(ctx, "a"); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,365 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tenku-cloud/tenku/internal/platform/fault"
+	"github.com/tenku-cloud/tenku/internal/platform/rest"
+	"github.com/tenku-cloud/tenku/internal/volume/rpc"
+	"github.com/tenku-cloud/tenku/internal/volume/store"
+)
+
+// QuotaDefaults are the default quotas of every project; -1 is unlimited.
+// Snapshots, backups and groups are counted when they exist; tenku has
+// none yet, so their usage is 0.
+type QuotaDefaults struct {
+	Volumes, Gigabytes, Snapshots, Backups, BackupGigabytes, Groups, PerVolumeGigabytes int64
+}
+
+// quotaResources are the resources of a quota set, in Cinder's names.
+var quotaResources = []string{"volumes", "gigabytes", "snapshots", "backups", "backup_gigabytes", "groups", "per_volume_gigabytes"}
+
+func (q QuotaDefaults) value(res string) int64 {
+	switch res {
+	case "volumes":
+		return q.Volumes
+	case "gigabytes":
+		return q.Gigabytes
+	case "snapshots":
+		return q.Snapshots
+	case "backups":
+		return q.Backups
+	case "backup_gigabytes":
+		return q.BackupGigabytes
+	case "groups":
+		return q.Groups
+	case "per_volume_gigabytes":
+		return q.PerVolumeGigabytes
+	}
+	return -1
+}
+
+// quotaSet returns a project's effective quotas.
+func (a *API) quotaSet(ctx context.Context, project string) (map[string]int64, error) {
+	over, err := a.db.Quotas(ctx, project)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int64{}
+	for _, r := range quotaResources {
+		out[r] = a.opt.Quotas.value(r)
+		if v, ok := over[r]; ok {
+			out[r] = v
+		}
+	}
+	return out, nil
+}
+
+func (a *API) limits(ctx context.Context, project string) (store.Limits, error) {
+	q, err := a.quotaSet(ctx, project)
+	if err != nil {
+		return store.Limits{}, err
+	}
+	return store.Limits{Volumes: q["volumes"], Gigabytes: q["gigabytes"], PerVolumeGigabytes: q["per_volume_gigabytes"]}, nil
+}
+
+func quotaFault(err error) error {
+	var qe *store.QuotaError
+	if !errors.As(err, &qe) {
+		return nil
+	}
+	if qe.Resource == "volumes" {
+		return fault.New(413, "VolumeLimitExceeded: Maximum number of volumes allowed (%d) exceeded for quota 'volumes'.", qe.Limit).WithType("VolumeLimitExceeded")
+	}
+	return fault.New(413, "VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed gigabytes quota. Requested %dG, quota is %dG and %dG has been consumed.", qe.Asked, qe.Limit, qe.InUse).WithType("VolumeSizeExceedsAvailableQuota")
+}
+
+func overPerVolume(size int, limit int64) error {
+	return fault.New(413, "VolumeSizeExceedsLimit: Requested volume size %dG is larger than maximum allowed limit %dG.", size, limit).WithType("VolumeSizeExceedsLimit")
+}
+
+func (a *API) miscRoutes() []rest.Route {
+	p := "/v3/{project_id}"
+	return []rest.Route{
+		{Method: "GET", Path: p + "/limits", Policy: "limits_extension:used_limits", Handler: a.showLimits},
+		{Method: "GET", Path: p + "/os-quota-sets/{target}", Handler: a.showQuotas},
+		{Method: "GET", Path: p + "/os-quota-sets/{target}/defaults", Handler: a.showQuotaDefaults},
+		{Method: "PUT", Path: p + "/os-quota-sets/{target}", Policy: "volume_extension:quotas:update", Handler: a.updateQuotas},
+		{Method: "DELETE", Path: p + "/os-quota-sets/{target}", Policy: "volume_extension:quotas:delete", Handler: a.deleteQuotas},
+		{Method: "GET", Path: p + "/os-availability-zone", Policy: "volume_extension:availability_zone_list", Handler: a.listZones},
+		{Method: "GET", Path: p + "/os-services", Policy: "volume_extension:services:index", Handler: a.listServices},
+		{Method: "PUT", Path: p + "/os-services/{action}", Policy: "volume_extension:services:update", Handler: a.updateService},
+		{Method: "GET", Path: p + "/scheduler-stats/get_pools", Policy: "scheduler_extension:scheduler_stats:get_pools", Handler: a.getPools},
+	}
+}
+
+func (a *API) showLimits(ctx context.Context, r *rest.Request) (any, error) {
+	project := r.Auth.ProjectID
+	q, err := a.quotaSet(ctx, project)
+	if err != nil {
+		return nil, err
+	}
+	n, g, err := a.db.ProjectUsage(ctx, project)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"limits": map[string]any{"rate": []any{}, "absolute": map[string]int64{
+		"maxTotalVolumes": q["volumes"], "maxTotalVolumeGigabytes": q["gigabytes"], "maxTotalSnapshots": q["snapshots"],
+		"maxTotalBackups": q["backups"], "maxTotalBackupGigabytes": q["backup_gigabytes"],
+		"totalVolumesUsed": n, "totalGigabytesUsed": g, "totalSnapshotsUsed": 0, "totalBackupsUsed": 0, "totalBackupGigabytesUsed": 0,
+	}}}, nil
+}
+
+func (a *API) quotaTarget(ctx context.Context, r *rest.Request, rule string) (string, error) {
+	target := r.Param("target")
+	if err := r.Enforce(ctx, rule, map[string]any{"project_id": target}); err != nil {
+		return "", err
+	}
+	return target, nil
+}
+
+func (a *API) showQuotas(ctx context.Context, r *rest.Request) (any, error) {
+	target, err := a.quotaTarget(ctx, r, "volume_extension:quotas:show")
+	if err != nil {
+		return nil, err
+	}
+	q, err := a.quotaSet(ctx, target)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{"id": target}
+	usage, _ := truthy(r.HTTP.URL.Query().Get("usage"))
+	n, g := int64(0), int64(0)
+	if usage {
+		if n, g, err = a.db.ProjectUsage(ctx, target); err != nil {
+			return nil, err
+		}
+	}
+	for _, res := range quotaResources {
+		if !usage {
+			out[res] = q[res]
+			continue
+		}
+		inUse := int64(0)
+		switch res {
+		case "volumes":
+			inUse = n
+		case "gigabytes":
+			inUse = g
+		}
+		out[res] = map[string]int64{"limit": q[res], "in_use": inUse, "reserved": 0, "allocated": 0}
+	}
+	return map[string]any{"quota_set": out}, nil
+}
+
+func (a *API) showQuotaDefaults(ctx context.Context, r *rest.Request) (any, error) {
+	target, err := a.quotaTarget(ctx, r, "volume_extension:quotas:show")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{"id": target}
+	for _, res := range quotaResources {
+		out[res] = a.opt.Quotas.value(res)
+	}
+	return map[string]any{"quota_set": out}, nil
+}
+
+func (a *API) updateQuotas(ctx context.Context, r *rest.Request) (any, error) {
+	var b struct {
+		QuotaSet map[string]json.RawMessage `json:"quota_set"`
+	}
+	if err := r.Decode(&b); err != nil {
+		return nil, err
+	}
+	if b.QuotaSet == nil {
+		return nil, fault.BadRequest("Missing required element 'quota_set' in request body.")
+	}
+	target := r.Param("target")
+	set := map[string]int64{}
+	for k, raw := range b.QuotaSet {
+		if k == "id" || k == "tenant_id" {
+			continue
+		}
+		known := false
+		for _, res := range quotaResources {
+			known = known || res == k
+		}
+		if !known {
+			return nil, fault.BadRequest("Bad key(s) in quota set: %s", k)
+		}
+		var n int64
+		if err := json.Unmarshal(raw, &n); err != nil {
+			var s string
+			if json.Unmarshal(raw, &s) != nil {
+				return nil, fault.BadRequest("Invalid input received: Quota %s must be an integer.", k)
+			}
+			if _, err := fmt.Sscan(strings.TrimSpace(s), &n); err != nil {
+				return nil, fault.BadRequest("Invalid input received: Quota %s must be an integer.", k)
+			}
+		}
+		if n < -1 {
+			return nil, fault.BadRequest("Invalid input received: Quota limit %d for %s must be -1 or greater.", n, k)
+		}
+		set[k] = n
+	}
+	for k, n := range set {
+		if err := a.db.SetQuota(ctx, target, k, n); err != nil {
+			return nil, err
+		}
+	}
+	q, err := a.quotaSet(ctx, target)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{}
+	for k, v := range q {
+		out[k] = v
+	}
+	return map[string]any{"quota_set": out}, nil
+}
+
+func (a *API) deleteQuotas(ctx context.Context, r *rest.Request) (any, error) {
+	return nil, a.db.DeleteQuotas(ctx, r.Param("target"))
+}
+
+func (a *API) listZones(ctx context.Context, r *rest.Request) (any, error) {
+	svcs, err := a.db.ListServices(ctx)
+	if err != nil {
+		return nil, err
+	}
+	state := map[string]bool{}
+	var order []string
+	for _, s := range svcs {
+		if s.Binary != rpc.Binary {
+			continue
+		}
+		if _, ok := state[s.AvailabilityZone]; !ok {
+			order = append(order, s.AvailabilityZone)
+		}
+		state[s.AvailabilityZone] = state[s.AvailabilityZone] || (!s.Disabled && a.up(s))
+	}
+	out := []map[string]any{}
+	for _, z := range order {
+		out = append(out, map[string]any{"zoneName": z, "zoneState": map[string]bool{"available": state[z]}})
+	}
+	return map[string]any{"availabilityZoneInfo": out}, nil
+}
+
+func (a *API) up(s store.ServiceRow) bool { return time.Since(s.UpdatedAt) <= a.opt.ServiceDownTime }
+
+func (a *API) listServices(ctx context.Context, r *rest.Request) (any, error) {
+	svcs, err := a.db.ListServices(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q := r.HTTP.URL.Query()
+	out := []map[string]any{}
+	for _, s := range svcs {
+		if h := q.Get("host"); h != "" && h != s.Host {
+			continue
+		}
+		if b := q.Get("binary"); b != "" && b != s.Binary {
+			continue
+		}
+		status, state := "enabled", "up"
+		if s.Disabled {
+			status = "disabled"
+		}
+		if !a.up(s) {
+			state = "down"
+		}
+		out = append(out, map[string]any{
+			"binary": s.Binary, "host": s.Host, "zone": s.AvailabilityZone, "status": status, "state": state,
+			"updated_at": fmtTime(s.UpdatedAt), "disabled_reason": nilIfEmpty(s.DisabledReason),
+		})
+	}
+	return map[string]any{"services": out}, nil
+}
+
+func (a *API) updateService(ctx context.Context, r *rest.Request) (any, error) {
+	action := r.Param("action")
+	var disabled bool
+	switch action {
+	case "enable":
+	case "disable", "disable-log-reason":
+		disabled = true
+	default:
+		return nil, fault.NotFound("Unknown action %s.", action)
+	}
+	var b struct {
+		Host           string `json:"host"`
+		Binary         string `json:"binary"`
+		DisabledReason string `json:"disabled_reason"`
+	}
+	if err := r.Decode(&b); err != nil {
+		return nil, err
+	}
+	if b.Host == "" || b.Binary == "" {
+		return nil, fault.BadRequest("Missing required element 'host' and 'binary' in request body.")
+	}
+	reason := ""
+	if disabled {
+		reason = b.DisabledReason
+	}
+	if err := a.db.SetServiceDisabled(ctx, b.Host, b.Binary, disabled, reason); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, fault.NotFound("Service %s could not be found.", b.Host).WithType("ServiceNotFound")
+		}
+		return nil, err
+	}
+	status := "enabled"
+	if disabled {
+		status = "disabled"
+	}
+	return map[string]any{"host": b.Host, "binary": b.Binary, "status": status, "disabled": disabled, "disabled_reason": nilIfEmpty(reason)}, nil
+}
+
+func (a *API) getPools(ctx context.Context, r *rest.Request) (any, error) {
+	svcs, err := a.db.ListServices(ctx)
+	if err != nil {
+		return nil, err
+	}
+	detail, _ := truthy(r.HTTP.URL.Query().Get("detail"))
+	out := []map[string]any{}
+	for _, s := range svcs {
+		if s.Binary != rpc.Binary || !a.up(s) {
+			continue
+		}
+		var caps map[string]any
+		if err := json.Unmarshal(s.Capabilities, &caps); err != nil {
+			continue
+		}
+		name, _ := caps["volume_backend_name"].(string)
+		if name == "" {
+			name = "pool"
+		}
+		pool := map[string]any{"name": s.Host + "#" + name}
+		if detail {
+			alloc, err := a.db.HostAllocated(ctx, s.Host)
+			if err != nil {
+				return nil, err
+			}
+			caps["allocated_capacity_gb"] = alloc
+			caps["pool_name"] = name
+			caps["timestamp"] = fmtTime(s.UpdatedAt)
+			pool["capabilities"] = caps
+		}
+		out = append(out, pool)
+	}
+	return map[string]any{"pools": out}, nil
+}
+
+// heartbeat records this process's scheduler in os-services.
+func (a *API) heartbeat(ctx context.Context) {
+	if a.opt.Host == "" {
+		return
+	}
+	if err := a.db.ReportService(ctx, store.ServiceRow{Host: a.opt.Host, Binary: "cinder-scheduler", AvailabilityZone: a.opt.StorageAZ}); err != nil && ctx.Err() == nil {
+		a.log.WarnContext(ctx, "scheduler heartbeat failed", "err", err)
+	}
+}

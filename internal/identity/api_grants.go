@@ -132,12 +132,12 @@ func (s *Service) putGrant(g grantRoute, inherited bool) rest.Handler {
 		if err != nil {
 			return nil, err
 		}
+		// As Keystone: a domain-specific role must match the domain of a
+		// project it is granted on; on a domain target it is not checked.
 		if d := gr.role.DomainID; d != "" {
 			switch {
 			case gr.project != nil && gr.project.DomainID != d:
 				return nil, fault.Forbidden("Project %s must be in the same domain as the role %s being assigned.", gr.project.ID, gr.role.ID).WithType("DomainSpecificRoleMismatch")
-			case gr.domain != nil && gr.domain.ID != d:
-				return nil, fault.Forbidden("Domain %s must be the domain of the role %s being assigned.", gr.domain.ID, gr.role.ID).WithType("DomainSpecificRoleMismatch")
 			case g.target == "system":
 				return nil, fault.BadRequest("Domain-specific roles cannot be granted on the system.").WithType("ValidationError")
 			}

@@ -152,8 +152,9 @@ func (a *API) createKeypair(ctx context.Context, r *rest.Request) (any, error) {
 	kp := &objects.Keypair{Name: k.Name, UserID: user, Type: k.Type}
 	private := ""
 	if k.PublicKey != nil {
-		kp.PublicKey = strings.TrimSpace(*k.PublicKey)
-		if kp.Fingerprint, err = fingerprint(kp.Type, kp.PublicKey); err != nil {
+		// Stored and returned exactly as given (a trailing newline too), as Nova.
+		kp.PublicKey = *k.PublicKey
+		if kp.Fingerprint, err = fingerprint(kp.Type, strings.TrimSpace(kp.PublicKey)); err != nil {
 			return nil, err
 		}
 	} else {

@@ -178,8 +178,13 @@ func sgProperty(v any, name string) (string, error) {
 		return "", fault.BadRequest("Security group %s is not a string or unicode", name)
 	}
 	// The length is checked on the trimmed value; Neutron gets the value as given.
-	if n := len([]rune(strings.TrimSpace(s))); n < 1 || n > 255 {
-		if n < 1 {
+	// A name needs a character; a description may be empty (Nova: 0-255).
+	min := 1
+	if name == "description" {
+		min = 0
+	}
+	if n := len([]rune(strings.TrimSpace(s))); n < min || n > 255 {
+		if n < min {
 			return "", fault.BadRequest("%s has a minimum character requirement of 1.", name)
 		}
 		return "", fault.BadRequest("%s has more than 255 characters.", name)

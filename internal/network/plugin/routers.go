@@ -101,12 +101,15 @@ func (p *Plugin) setGateway(ctx context.Context, q nstore.Q, r *nstore.Router, g
 	}
 	if r.GWPortID != "" && r.GWNetworkID == g.NetworkID {
 		r.EnableSNAT = snat
-		if g.ExternalFixedIPs == nil {
+		if g.ExternalFixedIPs == nil || len(*g.ExternalFixedIPs) == 0 {
 			return nil, nil
 		}
 		pt, err := q.Port(ctx, r.GWPortID)
 		if err != nil {
 			return nil, err
+		}
+		if !externalIPChange(pt.FixedIPs, *g.ExternalFixedIPs) {
+			return nil, nil
 		}
 		subnets, err := q.NetworkSubnets(ctx, net.ID)
 		if err != nil {
@@ -166,6 +169,45 @@ func (p *Plugin) setGateway(ctx context.Context, q nstore.Q, r *nstore.Router, g
 }
 
 func boolp(b bool) *bool { return &b }
+
+// externalIPChange reports whether requested external fixed IPs differ from
+// the gateway port's, as Neutron's _check_for_external_ip_change: the set of
+// subnets named, then the set of addresses named, against the port's; when
+// both match the port is left alone (a subnet-only entry on a subnet the port
+// already has an address on asks for nothing new).
+func externalIPChange(have []netapi.FixedIP, req []FixedIPSpec) bool {
+	subnets, addrs := map[string]bool{}, map[string]bool{}
+	for _, f := range have {
+		subnets[f.SubnetID] = true
+		addrs[f.IPAddress] = true
+	}
+	reqSubnets, reqAddrs := map[string]bool{}, map[string]bool{}
+	for _, f := range req {
+		if f.SubnetID != "" {
+			reqSubnets[f.SubnetID] = true
+		}
+		if f.IPAddress != "" {
+			a := f.IPAddress
+			if p, err := ipam.ParseAddr(a); err == nil {
+				a = p.String()
+			}
+			reqAddrs[a] = true
+		}
+	}
+	return !sameSet(subnets, reqSubnets) || !sameSet(addrs, reqAddrs)
+}
+
+func sameSet(a, b map[string]bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if !b[k] {
+			return false
+		}
+	}
+	return true
+}
 
 func extIPs(ips []netapi.FixedIP) []netapi.ExternalFixedIP {
 	out := make([]netapi.ExternalFixedIP, len(ips))

@@ -5,6 +5,16 @@ package linuxbridge
 type Config struct {
 	LinuxBridge LinuxBridgeConfig `section:"linux_bridge"`
 	VXLAN       VXLANConfig       `section:"vxlan"`
+	Metadata    MetadataConfig    `section:"DEFAULT"`
+}
+
+// MetadataConfig is what Neutron's metadata_agent.ini says of Nova's
+// metadata API ([DEFAULT]).
+type MetadataConfig struct {
+	NovaMetadataHost     string `opt:"nova_metadata_host" help:"Host of Nova's metadata API the metadata proxy forwards guests' requests to."`
+	NovaMetadataPort     int    `opt:"nova_metadata_port" help:"Port of Nova's metadata API."`
+	NovaMetadataProtocol string `opt:"nova_metadata_protocol" help:"http or https."`
+	SharedSecret         string `opt:"metadata_proxy_shared_secret" help:"Secret the proxy signs X-Instance-ID with (HMAC-SHA256); the same as [neutron] metadata_proxy_shared_secret in nova.conf. Empty: no metadata proxy."`
 }
 
 // LinuxBridgeConfig is the [linux_bridge] section.
@@ -21,5 +31,6 @@ type VXLANConfig struct {
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{VXLAN: VXLANConfig{EnableVXLAN: true, UDPDstPort: 4789}}
+	return Config{VXLAN: VXLANConfig{EnableVXLAN: true, UDPDstPort: 4789},
+		Metadata: MetadataConfig{NovaMetadataHost: "127.0.0.1", NovaMetadataPort: 8775, NovaMetadataProtocol: "http"}}
 }

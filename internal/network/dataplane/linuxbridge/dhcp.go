@@ -65,8 +65,21 @@ func (d *Driver) ensureDHCP(ctx context.Context, c dataplane.DHCP) error {
 	}
 	ns := d.dhcpNS(c.Network.ID)
 	inner := nsDevice("ns-", c.Port.ID)
-	if err := d.plugNamespacePort(ctx, ns, c.Network, c.Port.ID, inner, c.Port.MAC, c.Port.Addresses); err != nil {
+	addrs := c.Port.Addresses
+	isolated := c.MetadataRoute && d.metadataEnabled()
+	if isolated {
+		// Isolated metadata: the proxy answers on 169.254.169.254 itself.
+		addrs = append(append([]dataplane.Address(nil), addrs...), dataplane.Address{IP: metadataIP, PrefixLen: 32})
+	}
+	if err := d.plugNamespacePort(ctx, ns, c.Network, c.Port.ID, inner, c.Port.MAC, addrs); err != nil {
 		return fmt.Errorf("dhcp %s: %w", c.Network.ID, err)
+	}
+	if isolated {
+		if err := d.ensureProxy("dhcp:"+c.Network.ID, ns, metadataIP+":80", []string{c.Network.ID}); err != nil {
+			return fmt.Errorf("dhcp %s: %w", c.Network.ID, err)
+		}
+	} else {
+		d.stopProxy("dhcp:" + c.Network.ID)
 	}
 	cfg.Namespace, cfg.Interface = ns, inner
 	if err := d.dhcpServer(c.Network.ID).Apply(ctx, cfg); err != nil {
@@ -296,6 +309,7 @@ func (d *Driver) DeleteDHCP(ctx context.Context, networkID string) error {
 }
 
 func (d *Driver) deleteDHCP(ctx context.Context, networkID string) error {
+	d.stopProxy("dhcp:" + networkID)
 	if err := d.dhcpServer(networkID).Remove(ctx); err != nil {
 		return err
 	}
@@ -351,6 +365,7 @@ func (d *Driver) resyncDHCP(ctx context.Context, want []dataplane.DHCP) error {
 	prefix := d.dhcpNS("")
 	for _, ns := range names {
 		if id, ok := strings.CutPrefix(ns, prefix); ok && !keep[id] {
+			d.stopProxy("dhcp:" + id)
 			errs = append(errs, d.dhcpServer(id).Remove(ctx), d.deleteNamespace(ctx, ns))
 		}
 	}

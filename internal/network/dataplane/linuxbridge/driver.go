@@ -28,7 +28,11 @@ type Options struct {
 	// PollInterval is how often taps are looked for (500 ms when 0): a
 	// tap may appear after its port is bound.
 	PollInterval time.Duration
-	Log          *slog.Logger
+	// MetadataLookup finds the instance behind a guest's address for the
+	// metadata proxy; nil uses the ports bound to this host (whose
+	// project is taken to be their network's).
+	MetadataLookup MetadataLookup
+	Log            *slog.Logger
 }
 
 // Driver is the Linux bridge data plane. Create it with New; Close stops its
@@ -49,7 +53,8 @@ type Driver struct {
 	members  map[memberKey][]string
 	sgIndex  map[string]int // port → its mark
 	sgNext   int
-	brnf     bool     // br_netfilter switched on in the host namespace
+	brnf     bool // br_netfilter switched on in the host namespace
+	proxies  map[string]*proxy
 	peers    []string // other hosts' tunnel addresses
 
 	events chan dataplane.PortEvent
@@ -83,7 +88,8 @@ func New(cfg Config, opts Options) (*Driver, error) {
 		networks: map[string]dataplane.Network{}, ports: map[string]dataplane.Port{}, portUp: map[string]bool{},
 		dhcp: map[string]dataplane.DHCP{}, routers: map[string]dataplane.Router{},
 		filters: map[string]dataplane.PortFilter{}, members: map[memberKey][]string{}, sgIndex: map[string]int{},
-		events: make(chan dataplane.PortEvent, 4096), cancel: cancel, done: make(chan struct{})}
+		proxies: map[string]*proxy{},
+		events:  make(chan dataplane.PortEvent, 4096), cancel: cancel, done: make(chan struct{})}
 	go d.watch(ctx)
 	return d, nil
 }
@@ -92,6 +98,11 @@ func New(cfg Config, opts Options) (*Driver, error) {
 func (d *Driver) Close() error {
 	d.cancel()
 	<-d.done
+	d.mu.Lock()
+	for k := range d.proxies {
+		d.stopProxy(k)
+	}
+	d.mu.Unlock()
 	return nil
 }
 
@@ -104,7 +115,7 @@ func (d *Driver) Capabilities() dataplane.Capabilities {
 	return dataplane.Capabilities{
 		AgentType: "Linux bridge agent", Binary: "neutron-linuxbridge-agent",
 		VIFType: "bridge", VIFDetails: map[string]any{"port_filter": true, "connectivity": "l2"},
-		NetworkTypes: types, DHCP: true, L3: true,
+		NetworkTypes: types, DHCP: true, L3: true, Metadata: d.metadataEnabled(),
 	}
 }
 

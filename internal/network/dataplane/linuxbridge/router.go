@@ -83,8 +83,19 @@ func (d *Driver) ensureRouter(ctx context.Context, r dataplane.Router) error {
 	if err := d.routerRoutes(ctx, in, r, gwDev); err != nil {
 		return fmt.Errorf("router %s: %w", r.ID, err)
 	}
-	if err := (nft.Handle{NS: ns}).ReplaceTable(ctx, "ip", natTable, natRules(r, gwDev)); err != nil {
+	if err := (nft.Handle{NS: ns}).ReplaceTable(ctx, "ip", natTable, natRules(r, gwDev, d.metadataEnabled())); err != nil {
 		return fmt.Errorf("router %s: %w", r.ID, err)
+	}
+	if d.metadataEnabled() && len(r.Interfaces) > 0 {
+		var nets []string
+		for _, rp := range r.Interfaces {
+			nets = append(nets, rp.Network.ID)
+		}
+		if err := d.ensureProxy("router:"+r.ID, ns, fmt.Sprintf("0.0.0.0:%d", MetadataPort), nets); err != nil {
+			return fmt.Errorf("router %s: %w", r.ID, err)
+		}
+	} else {
+		d.stopProxy("router:" + r.ID)
 	}
 	d.routers[r.ID] = r
 	return nil
@@ -162,8 +173,14 @@ func (d *Driver) routerRoutes(ctx context.Context, in netdev.Handle, r dataplane
 // floating IPs DNAT in and SNAT out; other traffic leaving through the
 // gateway SNAT to the gateway address, unless enable_snat is off; traffic
 // between the router's own subnets is never translated.
-func natRules(r dataplane.Router, gwDev string) string {
+func natRules(r dataplane.Router, gwDev string, metadata bool) string {
 	var pre, out, post []string
+	if metadata {
+		// Guests' metadata requests go to the proxy (Neutron's rule).
+		for _, rp := range r.Interfaces {
+			pre = append(pre, fmt.Sprintf("iifname %s ip daddr %s tcp dport 80 redirect to :%d", nft.Quote(nsDevice("qr-", rp.PortID)), metadataIP, MetadataPort))
+		}
+	}
 	fips := append([]dataplane.FloatingIP(nil), r.FloatingIPs...)
 	sort.Slice(fips, func(i, j int) bool { return fips[i].FloatingIP < fips[j].FloatingIP })
 	for _, f := range fips {
@@ -206,6 +223,7 @@ func (d *Driver) DeleteRouter(ctx context.Context, id string) error {
 }
 
 func (d *Driver) deleteRouter(ctx context.Context, id string) error {
+	d.stopProxy("router:" + id)
 	if err := d.deleteNamespace(ctx, d.routerNS(id)); err != nil {
 		return err
 	}
@@ -231,6 +249,7 @@ func (d *Driver) resyncRouters(ctx context.Context, want []dataplane.Router) err
 	prefix := d.routerNS("")
 	for _, ns := range names {
 		if id, ok := strings.CutPrefix(ns, prefix); ok && !keep[id] {
+			d.stopProxy("router:" + id)
 			errs = append(errs, d.deleteNamespace(ctx, ns))
 		}
 	}

@@ -42,7 +42,9 @@ func fakeNova(t *testing.T, secret string) (host string, port int) {
 func getFrom(t *testing.T, g, url string, hdr map[string]string) (int, string) {
 	t.Helper()
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) { return netdev.Dial(g, network, addr) },
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return netdev.Dial(g, network, addr)
+		},
 	}}
 	req, _ := http.NewRequest("GET", url, nil)
 	for k, v := range hdr {

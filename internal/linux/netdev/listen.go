@@ -80,4 +80,3 @@ func NamespaceID(ns string) (uint64, error) {
 	}
 	return st.Ino, nil
 }
-

@@ -346,6 +346,9 @@ func (a *API) jsonBody(r *rest.Request) (any, error) {
 	if len(strings.TrimSpace(string(buf))) == 0 {
 		return nil, nil
 	}
+	if rest.CheckJSON(buf) != nil {
+		return nil, badRequest("Malformed JSON in request body.")
+	}
 	dec := json.NewDecoder(strings.NewReader(string(buf)))
 	dec.UseNumber()
 	var v any

@@ -574,6 +574,9 @@ func (r *Request) RawJSON() ([]byte, error) {
 	if len(bytes.TrimSpace(buf)) == 0 {
 		return nil, fault.BadRequest("The request body is empty; a JSON body is required.")
 	}
+	if err := CheckJSON(buf); err != nil {
+		return nil, fault.BadRequest("Malformed request body: %v", err)
+	}
 	if r.route != nil && r.route.schema != nil {
 		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(buf))
 		if err != nil {

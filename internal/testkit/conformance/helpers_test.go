@@ -9,6 +9,7 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/tokens"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
 
@@ -30,6 +31,20 @@ func startCloud(t *testing.T, conf map[string]string) *testkit.Cloud {
 		}
 	}
 	return testkit.StartWith(t, testkit.Options{Tweak: func(o *stack.Options) { o.ConfigDir = etc }})
+}
+
+// projectID is the id of the project a user of the same name is scoped to.
+func projectID(t *testing.T, c *testkit.Cloud, name string) string {
+	t.Helper()
+	res, ok := c.Provider(t, name, name).GetAuthResult().(tokens.CreateResult)
+	if !ok {
+		t.Fatal("no token result")
+	}
+	p, err := res.ExtractProject()
+	if err != nil || p == nil {
+		t.Fatalf("project of %s: %v", name, err)
+	}
+	return p.ID
 }
 
 // computeClient is a compute client at a microversion.

@@ -2,6 +2,8 @@ package stack
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -276,54 +278,82 @@ func Start(ctx context.Context, all []Component, o Options) (*Stack, error) {
 	s.group.Start(ctx, &service.Func{N: "bus", OnStop: func(context.Context) error { b.Close(); return nil }})
 
 	for _, c := range comps {
-		cfg := c.Config()
-		if err := s.loadConfig(c, cfg); err != nil {
+		if err := s.startComponent(ctx, c, b, listeners[c.Name], func() { handedOff[c.Name] = true }); err != nil {
 			return nil, err
-		}
-		var db *store.DB
-		if c.Migrations.FS != nil {
-			if db, err = s.openDB(ctx, c); err != nil {
-				return nil, err
-			}
-		}
-		d := service.Deps{
-			Log: s.Log.With("service", c.Name), DB: db, Bus: b,
-			AuthURL:     s.URLs["keystone"],
-			Credentials: s.ServiceCredentials(c.user()),
-			PublicURL:   s.URLs[c.Name], Region: s.Region,
-			DataDir:    filepath.Join(s.DataDir, c.Name),
-			Host:       s.host(),
-			PolicyFile: filepath.Join(s.ConfigDir, c.Name+"-policy.yaml"),
-		}
-		if c.Name != "keystone" {
-			d.Auth, err = s.validator(ctx, c.user())
-			if err != nil {
-				return nil, err
-			}
-		}
-		svc, err := c.Build(ctx, s, cfg, d)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", c.Name, err)
-		}
-		if err := s.group.Start(ctx, svc); err != nil {
-			return nil, err
-		}
-		if h, ok := svc.(http.Handler); ok && listeners[c.Name] != nil {
-			srv := &served{name: c.Name, ln: listeners[c.Name], handler: h, log: d.Log}
-			handedOff[c.Name] = true
-			if err := s.group.Start(ctx, srv); err != nil {
-				return nil, err
-			}
-		}
-		if c.After != nil {
-			if err := c.After(ctx, s, svc); err != nil {
-				return nil, fmt.Errorf("%s: %w", c.Name, err)
-			}
 		}
 	}
 	s.Ready = time.Since(s.started)
 	ok = true
 	return s, nil
+}
+
+// startComponent configures, builds and starts one component on the stack's
+// bus, serving it on ln when it is an HTTP handler (handOff then records that
+// the listener belongs to it).
+func (s *Stack) startComponent(ctx context.Context, c Component, b *bus.Bus, ln net.Listener, handOff func()) error {
+	cfg := c.Config()
+	if err := s.loadConfig(c, cfg); err != nil {
+		return err
+	}
+	var err error
+	var db *store.DB
+	if c.Migrations.FS != nil {
+		if db, err = s.openDB(ctx, c); err != nil {
+			return err
+		}
+	}
+	// Start-up writes seed data (service records, default security groups,
+	// flavors, metadefs, keys): replicas starting together take turns per
+	// service, so each finds what the one before it wrote.
+	if db != nil {
+		release, err := db.Lock(ctx, startLock(s.DatabaseURL(c.Name)))
+		if err != nil {
+			return fmt.Errorf("%s: %w", c.Name, err)
+		}
+		defer release()
+	}
+	d := service.Deps{
+		Log: s.Log.With("service", c.Name), DB: db, Bus: b,
+		AuthURL:     s.URLs["keystone"],
+		Credentials: s.ServiceCredentials(c.user()),
+		PublicURL:   s.URLs[c.Name], Region: s.Region,
+		DataDir:    filepath.Join(s.DataDir, c.Name),
+		Host:       s.host(),
+		PolicyFile: filepath.Join(s.ConfigDir, c.Name+"-policy.yaml"),
+	}
+	if c.Name != "keystone" {
+		d.Auth, err = s.validator(ctx, c.user())
+		if err != nil {
+			return err
+		}
+	}
+	svc, err := c.Build(ctx, s, cfg, d)
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.Name, err)
+	}
+	if err := s.group.Start(ctx, svc); err != nil {
+		return err
+	}
+	if h, ok := svc.(http.Handler); ok && ln != nil {
+		srv := &served{name: c.Name, ln: ln, handler: h, log: d.Log}
+		handOff()
+		if err := s.group.Start(ctx, srv); err != nil {
+			return err
+		}
+	}
+	if c.After != nil {
+		if err := c.After(ctx, s, svc); err != nil {
+			return fmt.Errorf("%s: %w", c.Name, err)
+		}
+	}
+	return nil
+}
+
+// startLock names the start-up lock of one service's database: a hash, since
+// MySQL's lock names are server-wide and at most 64 bytes.
+func startLock(databaseURL string) string {
+	h := sha256.Sum256([]byte(databaseURL))
+	return "tenku_start_" + hex.EncodeToString(h[:12])
 }
 
 // ServiceCredentials are the credentials of a component's service user.

@@ -134,7 +134,7 @@ func (db *DB) Migrate(ctx context.Context, m Migrations) (int, error) {
 			return 0, fmt.Errorf("set database collation: %w", err)
 		}
 	}
-	unlock, err := db.lock(ctx, "tenku_migrate")
+	unlock, err := db.Lock(ctx, "tenku_migrate")
 	if err != nil {
 		return 0, err
 	}
@@ -228,9 +228,11 @@ func (db *DB) Version(ctx context.Context, service string) (int, error) {
 	return int(*v), nil
 }
 
-// lock takes a database-wide named lock (advisory on PostgreSQL, GET_LOCK on
-// MySQL; SQLite needs none beyond its single writer).
-func (db *DB) lock(ctx context.Context, name string) (func(), error) {
+// Lock takes a named lock shared by every process using the database server
+// (an advisory lock on PostgreSQL, GET_LOCK on MySQL, which waits up to two
+// minutes; SQLite needs none beyond its single writer) and returns its release.
+// Names are at most 64 bytes.
+func (db *DB) Lock(ctx context.Context, name string) (func(), error) {
 	switch db.Dialect {
 	case Postgres:
 		conn, err := db.w.Conn(ctx)
@@ -239,7 +241,7 @@ func (db *DB) lock(ctx context.Context, name string) (func(), error) {
 		}
 		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(hashtext($1))", name); err != nil {
 			conn.Close()
-			return nil, fmt.Errorf("migration lock: %w", err)
+			return nil, fmt.Errorf("lock %s: %w", name, err)
 		}
 		return func() {
 			conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(hashtext($1))", name)
@@ -253,7 +255,7 @@ func (db *DB) lock(ctx context.Context, name string) (func(), error) {
 		var got *int64
 		if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, 120)", name).Scan(&got); err != nil || got == nil || *got != 1 {
 			conn.Close()
-			return nil, fmt.Errorf("migration lock %s not acquired: %v", name, err)
+			return nil, fmt.Errorf("lock %s not acquired: %v", name, err)
 		}
 		return func() {
 			conn.ExecContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK(?)", name)

@@ -11,9 +11,10 @@
 // state, deletes of absent things succeed, and Resync replaces whatever the
 // host has with the desired state after an agent restart.
 //
-// Implementations: dataplane/fake (in memory, with fault injection) and, in a
-// later issue, dataplane/linuxbridge. Only cmd/tenku and internal/stack pick
-// one.
+// Implementations: dataplane/fake (in memory, with fault injection) and
+// dataplane/linuxbridge (bridges, VXLAN, dnsmasq, namespaces, nftables);
+// dataplanetest is the contract both pass. Only cmd/tenku and internal/stack
+// pick one.
 //
 // dataplane imports only the standard library.
 package dataplane

@@ -71,6 +71,17 @@ func (d *Driver) ensureDHCP(ctx context.Context, c dataplane.DHCP) error {
 		// Isolated metadata: the proxy answers on 169.254.169.254 itself.
 		addrs = append(append([]dataplane.Address(nil), addrs...), dataplane.Address{IP: metadataIP, PrefixLen: 32})
 	}
+	// A namespace or port deleted behind our back leaves dnsmasq bound to
+	// what is gone: it starts again once they are made again.
+	if ok, _ := netdev.NamespaceExists(ctx, ns); !ok {
+		if err := d.dhcpServer(c.Network.ID).Stop(ctx); err != nil {
+			return err
+		}
+	} else if ok, _ := (netdev.Handle{NS: ns}).Exists(ctx, inner); !ok {
+		if err := d.dhcpServer(c.Network.ID).Stop(ctx); err != nil {
+			return err
+		}
+	}
 	if err := d.plugNamespacePort(ctx, ns, c.Network, c.Port.ID, inner, c.Port.MAC, addrs); err != nil {
 		return fmt.Errorf("dhcp %s: %w", c.Network.ID, err)
 	}

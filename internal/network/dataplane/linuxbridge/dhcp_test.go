@@ -140,6 +140,13 @@ func TestDHCP(t *testing.T) {
 	if got, err := udhcpc(t, g1); err != nil || got["ip"] != "10.40.0.21" {
 		t.Fatalf("after resync: %v %v", got, err)
 	}
+	// The namespace deleted behind the driver's back (dnsmasq lives on in
+	// it, nameless): the next ensure serves from a new one.
+	must(t, netdev.DeleteNamespace(ctx, h.d.dhcpNS(n.ID)))
+	must(t, h.d.EnsureDHCP(ctx, svc))
+	if got, err := udhcpc(t, g1); err != nil || got["ip"] != "10.40.0.21" {
+		t.Fatalf("after the namespace was deleted: %v %v", got, err)
+	}
 	for i := 0; i < 2; i++ {
 		must(t, h.d.DeleteDHCP(ctx, n.ID))
 	}

@@ -50,11 +50,11 @@ func TestRouter(t *testing.T) {
 	for _, n := range []dataplane.Network{a, b, pub} {
 		must(t, h.d.EnsureNetwork(ctx, n))
 	}
-	_, ga := routedGuest(t, h, a, "10.50.0.10/24", "10.50.0.1")
-	_, gb := routedGuest(t, h, b, "10.51.0.10/24", "10.51.0.1")
+	pa, ga := routedGuest(t, h, a, "10.50.0.10/24", "10.50.0.1")
+	pb, gb := routedGuest(t, h, b, "10.51.0.10/24", "10.51.0.1")
 	// The outside knows only its own subnet: replies reach guests only
 	// through NAT.
-	_, out := routedGuest(t, h, pub, "172.24.4.1/24", "")
+	po, out := routedGuest(t, h, pub, "172.24.4.1/24", "")
 	gw := routerPort(pub, "172.24.4.10", 24, "172.24.4.1")
 	r := dataplane.Router{ID: dataplanetest.ID(), AdminStateUp: true, EnableSNAT: true, Gateway: &gw,
 		Interfaces: []dataplane.RouterPort{routerPort(a, "10.50.0.1", 24, ""), routerPort(b, "10.51.0.1", 24, "")}}
@@ -96,6 +96,11 @@ func TestRouter(t *testing.T) {
 	if err := h.d.EnsureRouter(ctx, bad); err == nil {
 		t.Fatal("a route Linux refuses was accepted")
 	}
+	pingEventually(t, ga, "172.24.4.1")
+	// The namespace deleted behind the driver's back: Resync makes it again.
+	must(t, netdev.DeleteNamespace(ctx, h.d.routerNS(r.ID)))
+	must(t, h.d.Resync(ctx, dataplane.State{Networks: []dataplane.Network{a, b, pub}, Routers: []dataplane.Router{r},
+		Ports: []dataplane.Port{pa, pb, po}}))
 	pingEventually(t, ga, "172.24.4.1")
 	// Resync without the router removes it; deleting twice is fine.
 	must(t, h.d.Resync(ctx, dataplane.State{Networks: []dataplane.Network{a, b, pub}}))

@@ -1,7 +1,9 @@
 package rest
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -21,12 +23,27 @@ func ParseVersion(s string) (Version, error) {
 	if !ok {
 		return Version{}, fmt.Errorf("invalid version %q", s)
 	}
-	maj, err1 := strconv.Atoi(a)
-	min, err2 := strconv.Atoi(b)
+	maj, err1 := atoiSaturating(a)
+	min, err2 := atoiSaturating(b)
 	if err1 != nil || err2 != nil || maj < 0 || min < 0 || strings.HasPrefix(b, "+") || strings.HasPrefix(a, "+") {
 		return Version{}, fmt.Errorf("invalid version %q", s)
 	}
 	return Version{maj, min}, nil
+}
+
+// atoiSaturating parses decimal digits; a well-formed number too large for an
+// int is the largest int (so "2.100000000000000000000" is a version above
+// every maximum, answered 406 as OpenStack's unbounded integers do, not a
+// malformed one).
+func atoiSaturating(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		var ne *strconv.NumError
+		if errors.As(err, &ne) && ne.Err == strconv.ErrRange && s != "" && s[0] != '-' && s[0] != '+' {
+			return math.MaxInt32, nil
+		}
+	}
+	return n, err
 }
 
 // String returns "major.minor".

@@ -89,7 +89,8 @@ func New(cfg conf.Config, d Deps) (*API, error) {
 		Microversion:     &rest.Microversion{ServiceType: "compute", Legacy: "X-OpenStack-Nova-API-Version", Min: MinVersion, Max: MaxVersion},
 		MaxBody:          1 << 20,
 		RequestIDHeaders: []string{"X-Compute-Request-Id"},
-		BadContentType:   http.StatusBadRequest,
+		PlainTextIsJSON:  true,
+		CheckAuth:        checkURLProject,
 		SchemaError:      schemaError,
 		Log:              d.Log,
 		AccessLogLevel:   slog.LevelDebug,
@@ -109,7 +110,7 @@ var projectInPath = regexp.MustCompile(`^/v2(\.1)?/([0-9a-fA-F]{32}|[0-9a-fA-F-]
 // endpoint form "/v2.1/%(tenant_id)s") is dropped, as Nova accepts both.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if m := projectInPath.FindStringSubmatch(r.URL.Path); m != nil {
-		r2 := r.Clone(r.Context())
+		r2 := r.Clone(context.WithValue(r.Context(), urlProjectKey{}, m[2]))
 		r2.URL.Path = "/v2.1" + m[3]
 		if m[3] == "" {
 			r2.URL.Path = "/v2.1/"
@@ -134,6 +135,18 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r = r2
 	}
 	a.router.ServeHTTP(w, r)
+}
+
+type urlProjectKey struct{}
+
+// checkURLProject refuses a /v2.1/{project_id}/... URL whose project is not
+// the token's, as Nova does (for every caller, admins too).
+func checkURLProject(hr *http.Request, a *authn.Context) error {
+	p, _ := hr.Context().Value(urlProjectKey{}).(string)
+	if p == "" || a == nil || p == a.ProjectID {
+		return nil
+	}
+	return fault.BadRequest("Malformed request URL: URL's project_id '%s' doesn't match Context's project_id '%s'", p, a.ProjectID)
 }
 
 // enforcer adapts the policy engine to the router.

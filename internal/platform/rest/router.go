@@ -87,6 +87,12 @@ type Options struct {
 	RequestIDHeaders []string
 	// BadContentType is the status for a body that is not JSON; 0 means 415.
 	BadContentType int
+	// PlainTextIsJSON reads a text/plain body as JSON (Nova treats text/plain
+	// as no content type and deserializes the body as JSON).
+	PlainTextIsJSON bool
+	// CheckAuth, when set, vets the caller once the token is validated (Nova
+	// compares the project id of a /v2.1/{project_id}/... URL with it).
+	CheckAuth func(hr *http.Request, a *authn.Context) error
 	// SchemaError formats a schema violation; nil gives Keystone's wording.
 	SchemaError func(field, reason string) *fault.Error
 	// AuthURL is Keystone's public URL, sent in WWW-Authenticate on 401s.
@@ -355,6 +361,12 @@ func (rt *Router) serve(ctx context.Context, req *Request) {
 			}
 			req.Auth = a
 			ctx = authn.With(ctx, a)
+			if rt.opt.CheckAuth != nil {
+				if err := rt.opt.CheckAuth(hr, a); err != nil {
+					rt.writeError(ctx, req, err)
+					return
+				}
+			}
 		}
 	}
 	if route.Policy != "" {
@@ -551,6 +563,9 @@ func (r *Request) IsJSON() bool {
 	}
 	ct, _, _ = strings.Cut(ct, ";")
 	ct = strings.ToLower(strings.TrimSpace(ct))
+	if ct == "text/plain" && r.router.opt.PlainTextIsJSON {
+		return true
+	}
 	return ct == "application/json" || strings.HasSuffix(ct, "+json") || (strings.HasPrefix(ct, "application/") && strings.HasSuffix(ct, "-json"))
 }
 

@@ -55,7 +55,9 @@ type Driver struct {
 	sgNext   int
 	brnf     bool // br_netfilter switched on in the host namespace
 	proxies  map[string]*proxy
-	peers    []string // other hosts' tunnel addresses
+	sgSets   map[memberKey]bool // member sets the tables hold
+	sgDevice map[int]string     // mark → device the tables filter
+	peers    []string           // other hosts' tunnel addresses
 
 	events chan dataplane.PortEvent
 	cancel context.CancelFunc

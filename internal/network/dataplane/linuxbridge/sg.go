@@ -33,6 +33,15 @@ func (d *Driver) ApplySecurityGroups(ctx context.Context, fs []dataplane.PortFil
 			return fmt.Errorf("port %s: %w", f.PortID, err)
 		}
 	}
+	if ok, err := d.applyIncremental(ctx, fs); ok {
+		if err != nil {
+			return err
+		}
+		for _, f := range fs {
+			d.filters[f.PortID] = f
+		}
+		return nil
+	}
 	old := map[string]dataplane.PortFilter{}
 	for _, f := range fs {
 		if o, ok := d.filters[f.PortID]; ok {
@@ -82,8 +91,15 @@ func (d *Driver) SetMemberSets(ctx context.Context, sets []dataplane.MemberSet) 
 			}
 		}
 	}
+	ok, err := d.setsIncremental(ctx, sets)
+	if ok && err != nil {
+		return err
+	}
 	for _, m := range sets {
 		d.members[memberKey{m.GroupID, m.EtherType}] = append([]string(nil), m.CIDRs...)
+	}
+	if ok {
+		return nil
 	}
 	return d.applyFilters(ctx)
 }
@@ -170,6 +186,7 @@ func (d *Driver) applyFilters(ctx context.Context) error {
 			enabled = append(enabled, f)
 		}
 	}
+	d.sgSets, d.sgDevice = map[memberKey]bool{}, map[int]string{}
 	if len(enabled) == 0 {
 		return h.Run(ctx, fmt.Sprintf("add table bridge %[1]s\ndelete table bridge %[1]s\nadd table inet %[1]s\ndelete table inet %[1]s\n", sgTable))
 	}
@@ -245,7 +262,17 @@ func (d *Driver) applyFilters(ctx context.Context) error {
 	fmt.Fprintf(&b, "  chain filter_fw {\n    type filter hook forward priority 0; policy accept;\n"+
 		"    meta mark & 0x0000ffff vmap { %s }\n    meta mark & 0xffff0000 vmap { %s }\n  }\n}\n",
 		strings.Join(egress, ", "), strings.Join(ingress, ", "))
-	return h.Run(ctx, b.String())
+	if err := h.Run(ctx, b.String()); err != nil {
+		d.sgSets, d.sgDevice = map[memberKey]bool{}, map[int]string{} // unknown: the next change rewrites all
+		return err
+	}
+	for _, k := range keys {
+		d.sgSets[k] = true
+	}
+	for _, f := range enabled {
+		d.sgDevice[d.sgIndex[f.PortID]] = f.Device
+	}
+	return nil
 }
 
 func (d *Driver) indexUsed(n int) bool {
@@ -269,6 +296,10 @@ func setName(k memberKey) string {
 // with the allowed address pairs), as Neutron's filter does, and the mark
 // saying which port the frame came from.
 func spoofChain(f dataplane.PortFilter, n int) string {
+	return fmt.Sprintf("  chain from_%d {\n%s  }\n", n, indent(spoofRules(f, n)))
+}
+
+func spoofRules(f dataplane.PortFilter, n int) []string {
 	macs := []string{strings.ToLower(f.MAC)}
 	var v4, v6 []string
 	for _, ip := range f.IPs {
@@ -309,7 +340,7 @@ func spoofChain(f dataplane.PortFilter, n int) string {
 	} else {
 		rules = append(rules, "ether type arp drop", "ether type ip drop")
 	}
-	return fmt.Sprintf("  chain from_%d {\n%s  }\n", n, indent(rules))
+	return rules
 }
 
 func containsFold(list []string, s string) bool {
@@ -326,8 +357,13 @@ func containsFold(list []string, s string) bool {
 // Both drop what no rule allows; DHCP and IPv6 neighbour discovery are
 // always allowed, as Neutron's filter does.
 func ruleChains(f dataplane.PortFilter, n int) string {
-	eg := []string{}
-	in := []string{}
+	eg, in := ruleLists(f)
+	return fmt.Sprintf("  chain egress_%d {\n%s  }\n  chain ingress_%d {\n%s  }\n", n, indent(eg), n, indent(in))
+}
+
+func ruleLists(f dataplane.PortFilter) (eg, in []string) {
+	eg = []string{}
+	in = []string{}
 	if f.Stateful {
 		eg = append(eg, "ct state established,related return", "ct state invalid drop")
 		in = append(in, "ct state established,related accept", "ct state invalid drop")
@@ -348,7 +384,75 @@ func ruleChains(f dataplane.PortFilter, n int) string {
 	}
 	eg = append(eg, "drop")
 	in = append(in, "drop")
-	return fmt.Sprintf("  chain egress_%d {\n%s  }\n  chain ingress_%d {\n%s  }\n", n, indent(eg), n, indent(in))
+	return eg, in
+}
+
+// remoteSets lists the member sets a filter's rules name.
+func remoteSets(f dataplane.PortFilter) []memberKey {
+	var out []memberKey
+	for _, r := range f.Rules {
+		if r.RemoteGroupID != "" {
+			out = append(out, memberKey{r.RemoteGroupID, r.EtherType})
+		}
+	}
+	return out
+}
+
+// applyIncremental changes only the chains of ports the tables already
+// have (a rule change: a few lines in one batch, not the whole table); it
+// reports false when the change needs the whole table. d.mu is held.
+func (d *Driver) applyIncremental(ctx context.Context, fs []dataplane.PortFilter) (bool, error) {
+	for _, f := range fs {
+		n, ok := d.sgIndex[f.PortID]
+		if !ok || !f.Enabled || d.sgDevice[n] != f.Device {
+			return false, nil
+		}
+		for _, k := range remoteSets(f) {
+			if !d.sgSets[k] {
+				return false, nil
+			}
+		}
+	}
+	var b strings.Builder
+	for _, f := range fs {
+		n := d.sgIndex[f.PortID]
+		fmt.Fprintf(&b, "flush chain bridge %s from_%d\n", sgTable, n)
+		for _, r := range spoofRules(f, n) {
+			fmt.Fprintf(&b, "add rule bridge %s from_%d %s\n", sgTable, n, r)
+		}
+		eg, in := ruleLists(f)
+		for _, c := range []struct {
+			name  string
+			rules []string
+		}{{fmt.Sprintf("egress_%d", n), eg}, {fmt.Sprintf("ingress_%d", n), in}} {
+			fmt.Fprintf(&b, "flush chain inet %s %s\n", sgTable, c.name)
+			for _, r := range c.rules {
+				fmt.Fprintf(&b, "add rule inet %s %s %s\n", sgTable, c.name, r)
+			}
+		}
+	}
+	return true, nft.Handle{NS: d.opts.Namespace}.Run(ctx, b.String())
+}
+
+// setsIncremental replaces the elements of sets the table already has.
+func (d *Driver) setsIncremental(ctx context.Context, sets []dataplane.MemberSet) (bool, error) {
+	for _, m := range sets {
+		if !d.sgSets[memberKey{m.GroupID, m.EtherType}] {
+			return false, nil
+		}
+	}
+	var b strings.Builder
+	for _, m := range sets {
+		name := setName(memberKey{m.GroupID, m.EtherType})
+		fmt.Fprintf(&b, "flush set inet %s %s\n", sgTable, name)
+		if len(m.CIDRs) > 0 {
+			fmt.Fprintf(&b, "add element inet %s %s { %s }\n", sgTable, name, strings.Join(m.CIDRs, ", "))
+		}
+	}
+	if b.Len() == 0 {
+		return true, nil
+	}
+	return true, nft.Handle{NS: d.opts.Namespace}.Run(ctx, b.String())
 }
 
 // ruleMatch turns a rule into an nft match.

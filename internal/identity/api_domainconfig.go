@@ -163,6 +163,7 @@ func (s *Service) putDomainConfig(ctx context.Context, r *rest.Request) (any, er
 	if err := s.st.PutDomainConfig(ctx, d.ID, c); err != nil {
 		return nil, err
 	}
+	s.changed(ctx)
 	return &rest.Response{Status: status, Body: map[string]any{"config": visible(c)}}, nil
 }
 
@@ -246,6 +247,7 @@ func (s *Service) patchDomainConfig(ctx context.Context, r *rest.Request) (any, 
 	if err := s.st.PutDomainConfig(ctx, d.ID, cur); err != nil {
 		return nil, err
 	}
+	s.changed(ctx)
 	return map[string]any{"config": visible(cur)}, nil
 }
 
@@ -261,6 +263,7 @@ func (s *Service) deleteDomainConfig(ctx context.Context, r *rest.Request) (any,
 	if err := checkGroupOption(group, option); err != nil {
 		return nil, err
 	}
+	defer s.changed(ctx)
 	if group == "" {
 		return nil, s.st.DeleteDomainConfig(ctx, d.ID)
 	}

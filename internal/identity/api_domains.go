@@ -233,6 +233,9 @@ func (s *Service) deleteDomainCascade(ctx context.Context, d *store.Project) err
 				return err
 			}
 		}
+		if err := tx.DeleteIDMappings(ctx, d.ID); err != nil {
+			return err
+		}
 		users, err := tx.ListUsers(ctx, d.ID)
 		if err != nil {
 			return err

@@ -74,14 +74,14 @@ func (s *Service) resolveGrant(ctx context.Context, r *rest.Request, g grantRout
 	vals := map[string]any{}
 	var err error
 	if g.actor == "user_id" {
-		if out.user, err = s.st.GetUser(ctx, r.Param("user_id")); err != nil {
+		if out.user, err = s.lookupUserID(ctx, r.Param("user_id")); err != nil {
 			return nil, err
 		}
 		out.a.ActorID = out.user.ID
 		target["user"] = userTarget(out.user)
 		vals["user_id"] = out.user.ID
 	} else {
-		if out.group, err = s.st.GetGroup(ctx, r.Param("group_id")); err != nil {
+		if out.group, err = s.lookupGroupID(ctx, r.Param("group_id")); err != nil {
 			return nil, err
 		}
 		out.a.ActorID = out.group.ID

@@ -167,6 +167,9 @@ func (s *Service) createUser(ctx context.Context, r *rest.Request) (any, error) 
 	if _, err := s.st.GetDomain(ctx, domainID); err != nil {
 		return nil, err
 	}
+	if err := s.readOnlyDomain(ctx, domainID); err != nil {
+		return nil, err
+	}
 	u := &store.User{ID: hexID(), DomainID: domainID, Name: str(obj, "name"), Enabled: boolean(obj, "enabled", true),
 		DefaultProjectID: str(obj, "default_project_id"), Options: userOptionsOf(obj, nil),
 		Extra: extraOf(obj, userColumns...)}
@@ -252,7 +255,7 @@ func (s *Service) listUsers(ctx context.Context, r *rest.Request) (any, error) {
 	if domain == "" && a.DomainID != "" {
 		domain = a.DomainID
 	}
-	users, err := s.st.ListUsers(ctx, domain)
+	users, err := s.listUsersOf(ctx, domain)
 	if err != nil {
 		return nil, err
 	}
@@ -321,7 +324,7 @@ func indexColon(s string) int {
 }
 
 func (s *Service) userOr404(ctx context.Context, id string) (*store.User, error) {
-	return s.st.GetUser(ctx, id)
+	return s.lookupUserID(ctx, id)
 }
 
 func (s *Service) getUser(ctx context.Context, r *rest.Request) (any, error) {
@@ -345,6 +348,9 @@ func (s *Service) updateUser(ctx context.Context, r *rest.Request) (any, error) 
 		return nil, err
 	}
 	if err := r.Enforce(ctx, "identity:update_user", map[string]any{"target": map[string]any{"user": userTarget(u)}, "user_id": u.ID}); err != nil {
+		return nil, err
+	}
+	if err := s.readOnlyDomain(ctx, u.DomainID); err != nil {
 		return nil, err
 	}
 	if d := str(obj, "domain_id"); d != "" && d != u.DomainID {
@@ -419,6 +425,9 @@ func (s *Service) deleteUser(ctx context.Context, r *rest.Request) (any, error) 
 	if err := r.Enforce(ctx, "identity:delete_user", map[string]any{"target": map[string]any{"user": userTarget(u)}, "user_id": u.ID}); err != nil {
 		return nil, err
 	}
+	if err := s.readOnlyDomain(ctx, u.DomainID); err != nil {
+		return nil, err
+	}
 	if err := s.st.Tx(ctx, func(tx *store.Store) error { return purgeUser(ctx, tx, u.ID) }); err != nil {
 		return nil, err
 	}
@@ -433,11 +442,14 @@ func (s *Service) changePassword(ctx context.Context, r *rest.Request) (any, err
 		return nil, err
 	}
 	orig, newPW := str(obj, "original_password"), str(obj, "password")
-	u, err := s.st.GetUser(ctx, r.Param("user_id"))
+	u, err := s.lookupUserID(ctx, r.Param("user_id"))
 	if err != nil {
 		if fault.IsNotFound(err) {
 			return nil, fault.Unauthorized("Error when changing user password: Invalid user / password")
 		}
+		return nil, err
+	}
+	if err := s.readOnlyDomain(ctx, u.DomainID); err != nil {
 		return nil, err
 	}
 	if s.accountLocked(ctx, u) {
@@ -509,18 +521,14 @@ func (s *Service) listUserGroups(ctx context.Context, r *rest.Request) (any, err
 	if err := r.Enforce(ctx, "identity:list_groups_for_user", map[string]any{"target": map[string]any{"user": userTarget(u)}, "user_id": u.ID}); err != nil {
 		return nil, err
 	}
-	ids, err := s.st.GroupIDsOfUser(ctx, u.ID)
+	groups, err := s.groupsOfUser(ctx, u)
 	if err != nil {
 		return nil, err
 	}
 	base := s.baseURL(r)
 	fs := newFilters(r.HTTP.URL.Query(), "name", "domain_id")
 	items := []any{}
-	for _, id := range ids {
-		g, err := s.st.GetGroup(ctx, id)
-		if err != nil {
-			continue
-		}
+	for _, g := range groups {
 		if fs.match(groupAttr(g)) {
 			items = append(items, s.renderGroup(base, g))
 		}
@@ -596,6 +604,9 @@ func (s *Service) createGroup(ctx context.Context, r *rest.Request) (any, error)
 	if _, err := s.st.GetDomain(ctx, domainID); err != nil {
 		return nil, err
 	}
+	if err := s.readOnlyDomain(ctx, domainID); err != nil {
+		return nil, err
+	}
 	g := &store.Group{ID: hexID(), DomainID: domainID, Name: str(obj, "name"), Description: str(obj, "description"),
 		Extra: extraOf(obj, "id", "name", "domain_id", "description", "links")}
 	if err := s.st.CreateGroup(ctx, g); err != nil {
@@ -620,7 +631,17 @@ func (s *Service) listGroups(ctx context.Context, r *rest.Request) (any, error) 
 	if err := r.Enforce(ctx, "identity:list_groups", target); err != nil {
 		return nil, err
 	}
-	groups, err := s.st.ListGroups(ctx)
+	gdom := q.Get("domain_id")
+	if gdom == "" {
+		gdom = a.DomainID
+	}
+	var groups []*store.Group
+	var err error
+	if s.directory(ctx, gdom) != nil {
+		groups, err = s.listGroupsOf(ctx, gdom)
+	} else {
+		groups, err = s.st.ListGroups(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -639,7 +660,7 @@ func (s *Service) listGroups(ctx context.Context, r *rest.Request) (any, error) 
 }
 
 func (s *Service) groupOr404(ctx context.Context, id string) (*store.Group, error) {
-	return s.st.GetGroup(ctx, id)
+	return s.lookupGroupID(ctx, id)
 }
 
 func (s *Service) getGroup(ctx context.Context, r *rest.Request) (any, error) {
@@ -663,6 +684,9 @@ func (s *Service) updateGroup(ctx context.Context, r *rest.Request) (any, error)
 		return nil, err
 	}
 	if err := r.Enforce(ctx, "identity:update_group", map[string]any{"target": map[string]any{"group": groupTarget(g)}, "group_id": g.ID}); err != nil {
+		return nil, err
+	}
+	if err := s.readOnlyDomain(ctx, g.DomainID); err != nil {
 		return nil, err
 	}
 	if d := str(obj, "domain_id"); d != "" && d != g.DomainID {
@@ -690,6 +714,9 @@ func (s *Service) deleteGroup(ctx context.Context, r *rest.Request) (any, error)
 	if err := r.Enforce(ctx, "identity:delete_group", map[string]any{"target": map[string]any{"group": groupTarget(g)}, "group_id": g.ID}); err != nil {
 		return nil, err
 	}
+	if err := s.readOnlyDomain(ctx, g.DomainID); err != nil {
+		return nil, err
+	}
 	err = s.st.Tx(ctx, func(tx *store.Store) error {
 		if err := tx.DeleteAssignmentsOf(ctx, g.ID); err != nil {
 			return err
@@ -711,7 +738,7 @@ func (s *Service) listGroupUsers(ctx context.Context, r *rest.Request) (any, err
 	if err := r.Enforce(ctx, "identity:list_users_in_group", map[string]any{"target": map[string]any{"group": groupTarget(g)}, "group_id": g.ID}); err != nil {
 		return nil, err
 	}
-	ids, err := s.st.UserIDsOfGroup(ctx, g.ID)
+	members, err := s.usersOfGroup(ctx, g)
 	if err != nil {
 		return nil, err
 	}
@@ -723,8 +750,8 @@ func (s *Service) listGroupUsers(ctx context.Context, r *rest.Request) (any, err
 	}
 	base := s.baseURL(r)
 	var users []*store.User
-	for _, id := range ids {
-		if u, err := s.st.GetUser(ctx, id); err == nil && fs.match(userAttr(s, u)) && pwFilter(u) {
+	for _, u := range members {
+		if fs.match(userAttr(s, u)) && pwFilter(u) {
 			users = append(users, u)
 		}
 	}
@@ -755,6 +782,9 @@ func (s *Service) addGroupUser(ctx context.Context, r *rest.Request) (any, error
 	if err != nil {
 		return nil, err
 	}
+	if err := s.sameBackend(ctx, g, u); err != nil {
+		return nil, err
+	}
 	if err := s.st.AddMember(ctx, u.ID, g.ID); err != nil {
 		return nil, err
 	}
@@ -767,7 +797,7 @@ func (s *Service) checkGroupUser(ctx context.Context, r *rest.Request) (any, err
 	if err != nil {
 		return nil, err
 	}
-	ok, err := s.st.IsMember(ctx, u.ID, g.ID)
+	ok, err := s.isMember(ctx, u, g)
 	if err != nil {
 		return nil, err
 	}
@@ -780,6 +810,9 @@ func (s *Service) checkGroupUser(ctx context.Context, r *rest.Request) (any, err
 func (s *Service) removeGroupUser(ctx context.Context, r *rest.Request) (any, error) {
 	g, u, err := s.groupAndUser(ctx, r, "identity:remove_user_from_group")
 	if err != nil {
+		return nil, err
+	}
+	if err := s.sameBackend(ctx, g, u); err != nil {
 		return nil, err
 	}
 	ok, err := s.st.RemoveMember(ctx, u.ID, g.ID)

@@ -322,9 +322,9 @@ func refString(ref *wire.NameRef) string {
 // lookupUser finds a user by id, or by name and domain.
 func (s *Service) lookupUser(ctx context.Context, u *wire.AuthUser) (*store.User, error) {
 	if u.ID != nil {
-		user, err := s.st.GetUser(ctx, *u.ID)
+		user, err := s.lookupUserID(ctx, *u.ID)
 		if err != nil {
-			if fault.IsNotFound(err) {
+			if fault.IsNotFound(err) || fault.Is(err, 503) {
 				return nil, unauthorized()
 			}
 			return nil, err
@@ -343,9 +343,9 @@ func (s *Service) lookupUser(ctx context.Context, u *wire.AuthUser) (*store.User
 	if err != nil {
 		return nil, err
 	}
-	user, err := s.st.GetUserByName(ctx, *u.Name, d.ID)
+	user, err := s.getUserByName(ctx, *u.Name, d.ID)
 	if err != nil {
-		if fault.IsNotFound(err) {
+		if fault.IsNotFound(err) || fault.Is(err, 503) {
 			return nil, unauthorized()
 		}
 		return nil, err
@@ -419,6 +419,13 @@ func (s *Service) accountLocked(ctx context.Context, u *store.User) bool {
 
 // checkUserPassword checks pw against the user's current password.
 func (s *Service) checkUserPassword(ctx context.Context, userID, pw string) (bool, error) {
+	if m, ok := s.mapping(ctx, userID); ok && m.EntityType == "user" {
+		ld := s.directory(ctx, m.DomainID)
+		if ld == nil {
+			return false, nil
+		}
+		return s.checkDirectoryPassword(ctx, ld, m.LocalID, pw), nil
+	}
 	ps, err := s.st.Passwords(ctx, userID, 1)
 	if err != nil {
 		return false, err

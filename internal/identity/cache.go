@@ -39,6 +39,8 @@ type snapshot struct {
 	assignments []store.Assignment
 	byActor     map[string][]store.Assignment
 	groupsOf    map[string][]string // user → groups
+	// extraGroups returns the directory groups of a user of an LDAP domain.
+	extraGroups func(userID string) []string
 
 	services  []*store.Service
 	endpoints []*store.Endpoint
@@ -94,7 +96,7 @@ func (s *Service) snapshot(ctx context.Context) (*snapshot, error) {
 
 func (s *Service) loadSnapshot(ctx context.Context, gen uint64) (*snapshot, error) {
 	st := s.st
-	sn := &snapshot{gen: gen, loadedAt: time.Now(),
+	sn := &snapshot{gen: gen, loadedAt: time.Now(), extraGroups: s.directoryGroupIDs,
 		projects: map[string]*store.Project{}, children: map[string][]string{}, domainsByName: map[string]*store.Project{},
 		roles: map[string]*store.Role{}, implies: map[string][]string{}, byActor: map[string][]store.Assignment{},
 		groupsOf: map[string][]string{}, regions: map[string]*store.Region{},
@@ -202,7 +204,7 @@ func (s *Service) user(ctx context.Context, id string) (*store.User, error) {
 			return e.user, nil
 		}
 	}
-	u, err := s.st.GetUser(ctx, id)
+	u, err := s.lookupUserID(ctx, id)
 	if err != nil {
 		return nil, err
 	}

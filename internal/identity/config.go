@@ -63,6 +63,9 @@ type IdentitySection struct {
 	PasswordHashRounds    int    `opt:"password_hash_rounds" help:"The bcrypt cost (0: bcrypt's default 12, as Keystone)."`
 	MaxPasswordLength     int    `opt:"max_password_length" help:"Maximum password length; longer passwords are truncated unless [DEFAULT] strict_password_check."`
 	ListLimit             int    `opt:"list_limit" help:"Maximum number of users or groups in a list (0: [DEFAULT] list_limit)."`
+	DomainSpecificDrivers bool   `opt:"domain_specific_drivers_enabled" help:"Let domains choose their own identity driver (sql or ldap), from keystone.DOMAIN.conf files in domain_config_dir or from the database."`
+	DomainConfigsFromDB   bool   `opt:"domain_configurations_from_database" help:"Read the domain-specific configuration from the database (the /v3/domains/{id}/config API) instead of domain_config_dir."`
+	DomainConfigDir       string `opt:"domain_config_dir" help:"Where the keystone.DOMAIN_NAME.conf files of domain-specific drivers are."`
 }
 
 // ResourceSection is keystone.conf [resource].
@@ -142,7 +145,7 @@ func DefaultConfig() Config {
 			AllowRescopeScopedToken: true, RevokeByID: true, CacheOnIssue: true, Provider: "fernet"},
 		FernetTokens: FernetSection{MaxActiveKeys: 3},
 		Auth:         AuthSection{Methods: fernet.DefaultMethods()},
-		Identity: IdentitySection{DefaultDomainID: "default", PasswordHashAlgorithm: "bcrypt",
+		Identity: IdentitySection{DefaultDomainID: "default", PasswordHashAlgorithm: "bcrypt", DomainConfigDir: "/etc/keystone/domains",
 			MaxPasswordLength: 4096},
 		Resource:           ResourceSection{ProjectNameURLSafe: "off", DomainNameURLSafe: "off"},
 		Assignment:         AssignmentSection{ProhibitedImpliedRole: []string{"admin"}},

@@ -16,7 +16,11 @@ import (
 
 // actors returns the user and its groups.
 func (sn *snapshot) actors(userID string) []string {
-	return append([]string{userID}, sn.groupsOf[userID]...)
+	out := append([]string{userID}, sn.groupsOf[userID]...)
+	if sn.extraGroups != nil {
+		out = append(out, sn.extraGroups(userID)...)
+	}
+	return out
 }
 
 // ancestors returns a project's parent projects, nearest first (not its domain).

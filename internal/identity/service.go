@@ -40,6 +40,9 @@ type Service struct {
 	router *rest.Router
 	quiet  *rest.Router
 
+	dirOnce sync.Once
+	dir     *directories
+
 	mu     sync.Mutex
 	cancel context.CancelFunc
 	done   chan struct{}

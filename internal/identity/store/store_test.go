@@ -296,3 +296,33 @@ func TestConfigConsumersLimits(t *testing.T) {
 		}
 	})
 }
+
+func TestIDMapping(t *testing.T) {
+	// Keystone's sha256 generator over domain_id, entity_type, local_id
+	if got := store.PublicID("d", "alice", "user"); got != "7383357de46da793d8a927f799924013d3653efcfb86d62ca1e31e9ad6b60817" {
+		t.Fatalf("public id %q", got)
+	}
+	storetest.Each(t, func(t *testing.T, db *pstore.DB) {
+		ctx := context.Background()
+		s := open(t, db)
+		m := store.IDMapping{PublicID: store.PublicID("d1", "alice", "user"), DomainID: "d1", LocalID: "alice", EntityType: "user"}
+		for i := 0; i < 2; i++ { // idempotent: replicas race to record the same mapping
+			if err := s.PutIDMapping(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, ok, err := s.GetIDMapping(ctx, m.PublicID)
+		if err != nil || !ok || got != m {
+			t.Fatalf("mapping %+v %v %v", got, ok, err)
+		}
+		if _, ok, err := s.GetIDMapping(ctx, "nope"); ok || err != nil {
+			t.Fatalf("missing mapping: %v %v", ok, err)
+		}
+		if err := s.DeleteIDMappings(ctx, "d1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, _ := s.GetIDMapping(ctx, m.PublicID); ok {
+			t.Fatal("mapping survived its domain")
+		}
+	})
+}

@@ -172,6 +172,14 @@ func configCmd() *cobra.Command {
 				if err := config.Sample(w, c.Config()); err != nil {
 					return err
 				}
+				if c.DriverConfigs != nil {
+					for _, dc := range c.DriverConfigs() {
+						fmt.Fprintln(w)
+						if err := config.Sample(w, dc); err != nil {
+							return err
+						}
+					}
+				}
 				fmt.Fprintln(w)
 			}
 			if found == 0 {

@@ -9,13 +9,11 @@ import (
 
 	"github.com/tenku-cloud/tenku/internal/compute"
 	computeagent "github.com/tenku-cloud/tenku/internal/compute/agent"
-	fakevirt "github.com/tenku-cloud/tenku/internal/compute/virt/fake"
 	"github.com/tenku-cloud/tenku/internal/dashboard"
 	"github.com/tenku-cloud/tenku/internal/identity"
 	"github.com/tenku-cloud/tenku/internal/image"
 	"github.com/tenku-cloud/tenku/internal/network"
 	networkagent "github.com/tenku-cloud/tenku/internal/network/agent"
-	fakedataplane "github.com/tenku-cloud/tenku/internal/network/dataplane/fake"
 	"github.com/tenku-cloud/tenku/internal/platform/authn"
 	"github.com/tenku-cloud/tenku/internal/platform/service"
 	"github.com/tenku-cloud/tenku/internal/volume"
@@ -92,19 +90,26 @@ func Components() []Component {
 		},
 		{
 			// The host's network agent (devstack's q-agt, q-dhcp, q-l3, q-meta in
-			// one), on the fake data plane until the Linux one lands.
+			// one), on the data plane [agent] dataplane_driver names.
 			Name: "neutron-agent", Type: "network-agent", Title: "Neutron agent", Port: -1, User: "neutron",
 			ConfFile: "neutron_agent.ini", Devstack: []string{"q-agt", "q-dhcp", "q-l3", "q-meta", "neutron-agent"},
-			Config: func() any { return &agentFile{Agent: networkagent.DefaultConfig()} },
+			Config:        func() any { return &agentFile{Agent: networkagent.DefaultConfig()} },
+			DriverConfigs: func() []any { return driverConfigs(DataplaneDrivers) },
 			Build: func(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
-				return networkagent.New(cfg.(*agentFile).Agent, d, fakedataplane.New())
+				c := cfg.(*agentFile).Agent
+				drv, err := newDriver(DataplaneDrivers, "[agent] dataplane_driver", c.DataplaneDriver, s.File("neutron_agent.ini"), driverDeps(d))
+				if err != nil {
+					return nil, err
+				}
+				return networkagent.New(c, d, drv)
 			},
 		},
 		{
 			Name: "nova", Type: "compute", Title: "Nova", Port: 8774, Path: "/v2.1",
 			ConfFile: "nova.conf", Devstack: []string{"n-api", "n-cond", "n-sch", "nova"},
-			Config:     func() any { c := compute.DefaultConfig(); return &c },
-			Migrations: compute.Migrations,
+			Config:        func() any { c := compute.DefaultConfig(); return &c },
+			DriverConfigs: func() []any { return driverConfigs(ComputeDrivers) },
+			Migrations:    compute.Migrations,
 			Build: func(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
 				var opts []compute.Option
 				if s.TestData {
@@ -136,14 +141,18 @@ func Components() []Component {
 			},
 		},
 		{
-			// This host's compute agent (n-cpu), on the fake hypervisor driver
-			// until the QEMU one lands.
+			// This host's compute agent (n-cpu), on the hypervisor driver
+			// [DEFAULT] compute_driver names.
 			Name: "nova-compute", Type: "compute-agent", Title: "Nova compute agent", Port: -1, User: "nova",
 			ConfFile: "nova.conf", Devstack: []string{"n-cpu", "nova-compute"},
-			Config: func() any { c := compute.DefaultConfig(); return &c },
+			Config:        func() any { c := compute.DefaultConfig(); return &c },
+			DriverConfigs: func() []any { return driverConfigs(ComputeDrivers) },
 			Build: func(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
 				c := cfg.(*compute.Config)
-				drv := fakevirt.New(fakevirt.FromConf(c.Fake))
+				drv, err := newDriver(ComputeDrivers, "[DEFAULT] compute_driver", c.Default.ComputeDriver, s.File("nova.conf"), driverDeps(d))
+				if err != nil {
+					return nil, err
+				}
 				return computeagent.New(*c, d, drv)
 			},
 		},
@@ -198,6 +207,10 @@ func Components() []Component {
 			},
 		},
 	}
+}
+
+func driverDeps(d service.Deps) DriverDeps {
+	return DriverDeps{Host: d.Host, DataDir: d.DataDir, Log: d.Log}
 }
 
 // handlerService serves a handler with nothing to start or stop.

@@ -97,6 +97,10 @@ type Component struct {
 	Devstack []string
 	// Config returns a pointer to its default configuration.
 	Config func() any
+	// DriverConfigs returns the configurations of the drivers the component
+	// may choose from its file (driverConfigs): their options are known and
+	// shown in the sample file.
+	DriverConfigs func() []any
 	// Migrations is its schema; a zero value means it has no database.
 	Migrations store.Migrations
 	// Build constructs it; it runs after Keystone is up.
@@ -122,7 +126,9 @@ type Stack struct {
 	// identity is Keystone when it runs in this process.
 	identity *identity.Service
 	// nova is Nova when it runs in this process.
-	nova    *compute.Service
+	nova *compute.Service
+	// files are the config files read, by name (nil when absent).
+	files   map[string]config.File
 	group   service.Group
 	started time.Time
 	// Ready is the time from start to serving.
@@ -395,15 +401,51 @@ func (s *Stack) loadConfig(c Component, cfg any) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
+	if s.files == nil {
+		s.files = map[string]config.File{}
+	}
+	s.files[c.ConfFile] = f
 	unknown, err := config.Apply(cfg, f)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
+	}
+	if c.DriverConfigs != nil && len(unknown) > 0 {
+		// An option is unknown only when no driver the file may choose knows it.
+		still := map[string]bool{}
+		for _, u := range unknown {
+			still[u] = true
+		}
+		for _, dc := range c.DriverConfigs() {
+			du, err := config.Apply(dc, f)
+			if err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			known := map[string]bool{}
+			for _, u := range unknown {
+				known[u] = true
+			}
+			for _, u := range du {
+				delete(known, u)
+			}
+			for u := range known {
+				delete(still, u)
+			}
+		}
+		unknown = unknown[:0]
+		for u := range still {
+			unknown = append(unknown, u)
+		}
+		sort.Strings(unknown)
 	}
 	for _, u := range unknown {
 		s.Log.Warn("unknown option ignored", "file", path, "option", u)
 	}
 	return nil
 }
+
+// File returns the parsed config file of that name, or nil when the stack
+// read none.
+func (s *Stack) File(name string) config.File { return s.files[name] }
 
 // DatabaseURL returns the database URL of a component.
 func (s *Stack) DatabaseURL(name string) string {

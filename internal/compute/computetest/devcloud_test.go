@@ -303,7 +303,7 @@ func novaComponent(net *fakes.Network) stack.Component {
 		Migrations: compute.Migrations,
 		Build: func(ctx context.Context, s *stack.Stack, cfg any, d service.Deps) (service.Service, error) {
 			c := cfg.(*compute.Config)
-			opts := []compute.Option{compute.WithDefaultFlavors(), compute.WithAgent(fake.New(fake.FromConf(c.Fake)))}
+			opts := []compute.Option{compute.WithDefaultFlavors(), compute.WithAgent(fake.New(fake.DefaultConfig()))}
 			var aopts []agent.Option
 			if net != nil {
 				c.Default.VIFPluggingTimeout = 0
@@ -318,7 +318,7 @@ func novaComponent(net *fakes.Network) stack.Component {
 			for _, h := range devHosts(d.Host)[1:] {
 				hd := d
 				hd.Host, hd.DataDir = h, filepath.Join(d.DataDir, h)
-				ag, err := agent.New(*c, hd, fake.New(fake.FromConf(c.Fake)), aopts...)
+				ag, err := agent.New(*c, hd, fake.New(fake.DefaultConfig()), aopts...)
 				if err != nil {
 					return nil, err
 				}

@@ -17,7 +17,6 @@ type Config struct {
 	FilterScheduler FilterScheduler `section:"filter_scheduler"`
 	Compute         Compute         `section:"compute"`
 	Neutron         Neutron         `section:"neutron"`
-	Fake            FakeDriver      `section:"fake_driver"`
 }
 
 // Neutron is nova.conf's [neutron] section (the endpoint comes from the
@@ -30,6 +29,9 @@ type Neutron struct {
 
 // DefaultSection is nova.conf's [DEFAULT] section.
 type DefaultSection struct {
+	// ComputeDriver is read by the assembly, which builds the driver.
+	ComputeDriver string `opt:"compute_driver" help:"Hypervisor driver of this compute host, by name (fake; Nova's class names such as fake.FakeDriver are accepted). Each driver reads its own section."`
+
 	DefaultAvailabilityZone string `opt:"default_availability_zone" help:"Availability zone of compute hosts that belong to no zoned aggregate."`
 	DefaultScheduleZone     string `opt:"default_schedule_zone" help:"Availability zone given to instances whose request names none; empty lets the scheduler choose."`
 	AllowResizeToSameHost   bool   `opt:"allow_resize_to_same_host" help:"Allow the destination of a resize to be the instance's own host (devstack turns this on)."`
@@ -124,27 +126,13 @@ type Compute struct {
 	LiveMigrationWaitForVIFPlug             bool          `opt:"live_migration_wait_for_vif_plug" help:"Wait for network-vif-plugged on the destination before a live migration switches over."`
 }
 
-// FakeDriver is the [fake_driver] section: the resources the fake
-// hypervisor reports and knobs that inject faults.
-type FakeDriver struct {
-	VCPUs         int           `opt:"vcpus" help:"vCPUs the fake hypervisor reports."`
-	MemoryMB      int           `opt:"memory_mb" help:"Memory in MiB the fake hypervisor reports."`
-	DiskGB        int           `opt:"local_gb" help:"Local disk in GiB the fake hypervisor reports."`
-	HoldBuild     time.Duration `opt:"hold_build" help:"Keep every spawn waiting this long (instances stay BUILD/spawning)."`
-	FailSpawn     bool          `opt:"fail_spawn" help:"Fail every spawn (to exercise reschedules and ERROR)."`
-	FailSpawnNth  int           `opt:"fail_spawn_every" help:"Fail every Nth spawn; 0 never."`
-	FailDestroy   bool          `opt:"fail_delete" help:"Fail every destroy."`
-	SpawnDelay    time.Duration `opt:"spawn_delay" help:"Time a spawn takes."`
-	SnapshotDelay time.Duration `opt:"snapshot_delay" help:"Time taking a snapshot takes (the server stays in image_snapshot meanwhile)."`
-	ActionDelay   time.Duration `opt:"action_delay" help:"Time each reboot, stop, start, pause, unpause, suspend, resume, rescue and unrescue takes (the server shows REBOOT, ... meanwhile)."`
-}
-
 // Default returns Nova's defaults, with the few devstack changes that make a
 // one-host cloud work (allow_resize_to_same_host).
 func Default() Config {
 	sc := scheduler.DefaultConfig()
 	return Config{
 		Default: DefaultSection{
+			ComputeDriver:              "fake",
 			DefaultAvailabilityZone:    "nova",
 			AllowResizeToSameHost:      true,
 			InternalServiceAZ:          "internal",
@@ -195,7 +183,6 @@ func Default() Config {
 			ShutdownTimeout:                         60 * time.Second,
 			ResourceUpdateInterval:                  60 * time.Second,
 		},
-		Fake: FakeDriver{VCPUs: 32, MemoryMB: 131072, DiskGB: 2000, SnapshotDelay: time.Second},
 	}
 }
 
@@ -244,8 +231,6 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("password_length must be positive")
 	case c.Scheduler.Workers < 1:
 		return fmt.Errorf("[scheduler] workers must be at least 1")
-	case c.Fake.VCPUs < 0 || c.Fake.MemoryMB < 0 || c.Fake.DiskGB < 0:
-		return fmt.Errorf("[fake_driver] resources must not be negative")
 	}
 	return nil
 }

@@ -19,7 +19,7 @@ func TestDefaultValidAndSample(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"[DEFAULT]", "#vif_plugging_timeout = ", "[quota]", "#instances = 10", "[scheduler]",
-		"#max_attempts = 3", "[filter_scheduler]", "#enabled_filters = ComputeFilter", "[fake_driver]"} {
+		"#max_attempts = 3", "[filter_scheduler]", "#enabled_filters = ComputeFilter", "#compute_driver = fake"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("sample lacks %q", want)
 		}
@@ -31,14 +31,13 @@ func TestApplyAndValidate(t *testing.T) {
 	f, err := config.Parse(strings.NewReader(`
 [DEFAULT]
 vif_plugging_timeout = 5
+compute_driver = libvirt.LibvirtDriver
 allow_resize_to_same_host = false
 [scheduler]
 max_attempts = 5
 [filter_scheduler]
 enabled_filters = ComputeFilter,RamFilter
 ram_weight_multiplier = -1.0
-[fake_driver]
-fail_spawn = true
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +45,7 @@ fail_spawn = true
 	if _, err := config.Apply(&c, f); err != nil {
 		t.Fatal(err)
 	}
-	if c.Default.VIFPluggingTimeout != 5*time.Second || c.Default.AllowResizeToSameHost || c.Scheduler.MaxAttempts != 5 || !c.Fake.FailSpawn {
+	if c.Default.VIFPluggingTimeout != 5*time.Second || c.Default.AllowResizeToSameHost || c.Scheduler.MaxAttempts != 5 || c.Default.ComputeDriver != "libvirt.LibvirtDriver" {
 		t.Fatalf("applied: %+v", c)
 	}
 	sc := c.SchedulerConfig()

@@ -21,11 +21,13 @@ type Config struct {
 	ReportInterval   time.Duration `opt:"report_interval" help:"Seconds between heartbeats of the network agent to the server (agent_down_time should be at least twice this)."`
 	ResyncInterval   time.Duration `opt:"resync_interval" help:"Seconds between full resynchronisations of the host with the server's desired state (0 disables the periodic resync; one always runs at start)."`
 	AvailabilityZone string        `opt:"availability_zone" help:"Availability zone of this host's DHCP and L3 agents."`
+	// DataplaneDriver is read by the assembly, which builds the driver.
+	DataplaneDriver string `opt:"dataplane_driver" help:"Name of this host's data plane driver (fake keeps the data plane in memory)."`
 }
 
 // DefaultConfig returns Neutron's defaults.
 func DefaultConfig() Config {
-	return Config{ReportInterval: 30 * time.Second, ResyncInterval: 5 * time.Minute, AvailabilityZone: "nova"}
+	return Config{ReportInterval: 30 * time.Second, ResyncInterval: 5 * time.Minute, AvailabilityZone: "nova", DataplaneDriver: "fake"}
 }
 
 // Agent runs one host's data plane.

@@ -5,6 +5,6 @@
 // hypervisor: an agent restarted with the same Driver finds its instances
 // still there, as a QEMU guest outlives its agent.
 //
-// fake imports the standard library, compute/conf, compute/states and
-// compute/virt.
+// fake imports the standard library, compute/states and compute/virt. Its
+// Config is nova.conf's [fake_driver] section; internal/stack reads it.
 package fake

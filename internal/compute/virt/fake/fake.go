@@ -8,33 +8,51 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tenku-cloud/tenku/internal/compute/conf"
 	"github.com/tenku-cloud/tenku/internal/compute/states"
 	"github.com/tenku-cloud/tenku/internal/compute/virt"
 )
 
-// Config sets the fake hypervisor's resources and faults.
+// Config sets the fake hypervisor's resources and faults: nova.conf's
+// [fake_driver] section.
 type Config struct {
-	VCPUs    int
-	MemoryMB int
-	DiskGB   int
+	VCPUs    int `opt:"vcpus" help:"vCPUs the fake hypervisor reports."`
+	MemoryMB int `opt:"memory_mb" help:"Memory in MiB the fake hypervisor reports."`
+	DiskGB   int `opt:"local_gb" help:"Local disk in GiB the fake hypervisor reports."`
 	// HoldBuild keeps every spawn waiting this long (or until its context
 	// ends).
-	HoldBuild time.Duration
+	HoldBuild time.Duration `opt:"hold_build" help:"Keep every spawn waiting this long (instances stay BUILD/spawning)."`
 	// SpawnDelay is how long a spawn takes.
-	SpawnDelay time.Duration
+	SpawnDelay time.Duration `opt:"spawn_delay" help:"Time a spawn takes."`
 	// FailSpawn fails every spawn; FailSpawnEvery fails every Nth.
-	FailSpawn      bool
-	FailSpawnEvery int
+	FailSpawn      bool `opt:"fail_spawn" help:"Fail every spawn (to exercise reschedules and ERROR)."`
+	FailSpawnEvery int  `opt:"fail_spawn_every" help:"Fail every Nth spawn; 0 never."`
 	// FailDestroy fails every destroy.
-	FailDestroy bool
+	FailDestroy bool `opt:"fail_delete" help:"Fail every destroy."`
 	// SnapshotDelay is how long taking a snapshot takes (the server stays in
 	// image_snapshot meanwhile).
-	SnapshotDelay time.Duration
+	SnapshotDelay time.Duration `opt:"snapshot_delay" help:"Time taking a snapshot takes (the server stays in image_snapshot meanwhile)."`
 	// ActionDelay is how long each power action takes (reboot, stop, start,
 	// pause, unpause, suspend, resume, rescue, unrescue), so that the task
 	// states a client watches (REBOOT, ...) last as on a real hypervisor.
-	ActionDelay time.Duration
+	ActionDelay time.Duration `opt:"action_delay" help:"Time each reboot, stop, start, pause, unpause, suspend, resume, rescue and unrescue takes (the server shows REBOOT, ... meanwhile)."`
+}
+
+// DefaultConfig is what nova.conf's [fake_driver] holds when it says nothing.
+func DefaultConfig() Config {
+	return Config{VCPUs: 32, MemoryMB: 131072, DiskGB: 2000, SnapshotDelay: time.Second}
+}
+
+// Validate rejects a configuration the driver cannot run with.
+func (c Config) Validate() error {
+	switch {
+	case c.VCPUs < 0 || c.MemoryMB < 0 || c.DiskGB < 0:
+		return fmt.Errorf("[fake_driver] resources must not be negative")
+	case c.HoldBuild < 0 || c.SpawnDelay < 0 || c.SnapshotDelay < 0 || c.ActionDelay < 0:
+		return fmt.Errorf("[fake_driver] delays must not be negative")
+	case c.FailSpawnEvery < 0:
+		return fmt.Errorf("[fake_driver] fail_spawn_every must not be negative")
+	}
+	return nil
 }
 
 type guest struct {
@@ -69,12 +87,6 @@ var (
 	_ virt.Diagnostician     = (*Driver)(nil)
 	_ virt.CrashDumper       = (*Driver)(nil)
 )
-
-// FromConf is the driver configuration of nova.conf's [fake_driver].
-func FromConf(c conf.FakeDriver) Config {
-	return Config{VCPUs: c.VCPUs, MemoryMB: c.MemoryMB, DiskGB: c.DiskGB, HoldBuild: c.HoldBuild, SpawnDelay: c.SpawnDelay, SnapshotDelay: c.SnapshotDelay,
-		ActionDelay: c.ActionDelay, FailSpawn: c.FailSpawn, FailSpawnEvery: c.FailSpawnNth, FailDestroy: c.FailDestroy}
-}
 
 // New returns a fake hypervisor.
 func New(cfg Config) *Driver {

@@ -1,0 +1,154 @@
+package stack
+
+import (
+	"fmt"
+	"log/slog"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/tenku-cloud/tenku/internal/compute/virt"
+	fakevirt "github.com/tenku-cloud/tenku/internal/compute/virt/fake"
+	"github.com/tenku-cloud/tenku/internal/network/dataplane"
+	fakedataplane "github.com/tenku-cloud/tenku/internal/network/dataplane/fake"
+	"github.com/tenku-cloud/tenku/internal/platform/config"
+)
+
+// Adding a driver is one entry in ComputeDrivers or DataplaneDrivers: its
+// name, the spellings it also answers to, the section of the agent's file it
+// reads (its own Config, with opt tags) and its constructor. Nothing else in
+// the stack names a concrete driver.
+
+// DriverDeps is what the assembly hands a driver's constructor.
+type DriverDeps struct {
+	// Host is this host's name.
+	Host string
+	// DataDir is the agent's data directory (instances, images); a driver
+	// keeps files of its own in a subdirectory named for it unless its
+	// config names another place.
+	DataDir string
+	Log     *slog.Logger
+}
+
+// Driver describes one driver the assembly can choose by name.
+type Driver[T any] struct {
+	// Aliases are other names the driver answers to (Nova's class paths,
+	// "fake.FakeDriver").
+	Aliases []string
+	// Section is the config file section the driver's configuration is
+	// read from ("fake_driver"); empty when Config's value is itself a
+	// struct of sections, or the driver has no configuration.
+	Section string
+	// Config returns a pointer to the driver's default configuration; nil
+	// when it has none.
+	Config func() any
+	// New builds the driver from its configuration (nil without Config).
+	New func(cfg any, d DriverDeps) (T, error)
+}
+
+// ComputeDrivers are the hypervisor drivers nova-compute can run, chosen by
+// nova.conf's [DEFAULT] compute_driver.
+var ComputeDrivers = map[string]Driver[virt.Driver]{
+	"fake": {
+		Aliases: []string{"fake.FakeDriver", "fake.SmallFakeDriver", "fake.MediumFakeDriver"},
+		Section: "fake_driver",
+		Config:  func() any { c := fakevirt.DefaultConfig(); return &c },
+		New: func(cfg any, d DriverDeps) (virt.Driver, error) {
+			c := *cfg.(*fakevirt.Config)
+			if err := c.Validate(); err != nil {
+				return nil, err
+			}
+			return fakevirt.New(c), nil
+		},
+	},
+}
+
+// DataplaneDrivers are the data planes the network agent can run, chosen by
+// neutron_agent.ini's [agent] dataplane_driver.
+var DataplaneDrivers = map[string]Driver[dataplane.Driver]{
+	"fake": {
+		New: func(any, DriverDeps) (dataplane.Driver, error) { return fakedataplane.New(), nil },
+	},
+}
+
+// newDriver builds the driver named name (or one of its aliases) from
+// drivers, reading its configuration from f. option names the choosing
+// option for the error an unknown name gives.
+func newDriver[T any](drivers map[string]Driver[T], option, name string, f config.File, d DriverDeps) (T, error) {
+	var zero T
+	key, drv, ok := lookupDriver(drivers, name)
+	if !ok {
+		return zero, fmt.Errorf("%s = %q: no such driver (known: %s)", option, name, driverNames(drivers))
+	}
+	var cfg any
+	if drv.Config != nil {
+		cfg = drv.Config()
+		if f != nil {
+			if _, err := config.Apply(driverFile(drv.Section, cfg), f); err != nil {
+				return zero, fmt.Errorf("%s driver: %w", key, err)
+			}
+		}
+	}
+	out, err := drv.New(cfg, d)
+	if err != nil {
+		return zero, fmt.Errorf("%s driver: %w", key, err)
+	}
+	return out, nil
+}
+
+func lookupDriver[T any](drivers map[string]Driver[T], name string) (string, Driver[T], bool) {
+	if d, ok := drivers[name]; ok {
+		return name, d, true
+	}
+	for key, d := range drivers {
+		for _, a := range d.Aliases {
+			// Nova's class paths are written with or without their package.
+			if name == a || name == "nova.virt."+a {
+				return key, d, true
+			}
+		}
+	}
+	return "", Driver[T]{}, false
+}
+
+func driverNames[T any](drivers map[string]Driver[T]) string {
+	var names []string
+	for key, d := range drivers {
+		names = append(names, key)
+		names = append(names, d.Aliases...)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+// driverConfigs returns every driver's default configuration as a config
+// struct of sections, for the sample file and so that their options are not
+// reported unknown.
+func driverConfigs[T any](drivers map[string]Driver[T]) []any {
+	var keys []string
+	for k := range drivers {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []any
+	for _, k := range keys {
+		if d := drivers[k]; d.Config != nil {
+			out = append(out, driverFile(d.Section, d.Config()))
+		}
+	}
+	return out
+}
+
+// driverFile returns cfg as a struct of sections: cfg itself when section is
+// empty, else a struct whose one field, tagged section, points at cfg.
+func driverFile(section string, cfg any) any {
+	if section == "" {
+		return cfg
+	}
+	t := reflect.StructOf([]reflect.StructField{{
+		Name: "Section", Type: reflect.TypeOf(cfg), Tag: reflect.StructTag(`section:"` + section + `"`),
+	}})
+	v := reflect.New(t)
+	v.Elem().Field(0).Set(reflect.ValueOf(cfg))
+	return v.Interface()
+}

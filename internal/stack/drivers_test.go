@@ -1,0 +1,132 @@
+package stack
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tenku-cloud/tenku/internal/compute"
+	"github.com/tenku-cloud/tenku/internal/compute/virt"
+	"github.com/tenku-cloud/tenku/internal/platform/config"
+	"github.com/tenku-cloud/tenku/internal/platform/service"
+)
+
+func component(t *testing.T, name string) Component {
+	t.Helper()
+	for _, c := range Components() {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no component %s", name)
+	return Component{}
+}
+
+func TestComputeDriverByNameWithItsSection(t *testing.T) {
+	f, err := config.Parse(strings.NewReader("[fake_driver]\nvcpus = 7\nmemory_mb = 512\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"fake", "fake.FakeDriver", "nova.virt.fake.FakeDriver"} {
+		drv, err := newDriver(ComputeDrivers, "[DEFAULT] compute_driver", name, f, DriverDeps{DataDir: t.TempDir()})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		r, err := drv.HostResources(context.Background())
+		if err != nil || r.VCPUs != 7 || r.MemoryMB != 512 || r.DiskGB != 2000 {
+			t.Fatalf("%s: resources %+v, %v: [fake_driver] not applied over the defaults", name, r, err)
+		}
+	}
+}
+
+func TestUnknownDriverFailsWithTheKnownNames(t *testing.T) {
+	_, err := newDriver(ComputeDrivers, "[DEFAULT] compute_driver", "vmwareapi.VMwareVCDriver", nil, DriverDeps{})
+	if err == nil {
+		t.Fatal("unknown compute driver accepted")
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "\n") || !strings.Contains(msg, `compute_driver = "vmwareapi.VMwareVCDriver"`) || !strings.Contains(msg, "fake.FakeDriver") {
+		t.Fatalf("error %q: want one line naming the option, the value and the known names", msg)
+	}
+	_, err = newDriver(DataplaneDrivers, "[agent] dataplane_driver", "openvswitch", nil, DriverDeps{})
+	if err == nil || !strings.Contains(err.Error(), "known: fake") {
+		t.Fatalf("unknown data plane driver: %v", err)
+	}
+
+	// The component fails start-up with that line, before building the agent.
+	c := component(t, "nova-compute")
+	cfg := c.Config().(*compute.Config)
+	cfg.Default.ComputeDriver = "nosuch"
+	_, err = c.Build(context.Background(), &Stack{}, cfg, service.Deps{DataDir: t.TempDir(), Log: slog.New(slog.DiscardHandler)})
+	if err == nil || !strings.Contains(err.Error(), `compute_driver = "nosuch": no such driver (known: `) {
+		t.Fatalf("nova-compute with an unknown driver: %v", err)
+	}
+	a := component(t, "neutron-agent")
+	acfg := a.Config().(*agentFile)
+	acfg.Agent.DataplaneDriver = "nosuch"
+	_, err = a.Build(context.Background(), &Stack{}, acfg, service.Deps{DataDir: t.TempDir(), Log: slog.New(slog.DiscardHandler)})
+	if err == nil || !strings.Contains(err.Error(), `dataplane_driver = "nosuch": no such driver`) {
+		t.Fatalf("neutron-agent with an unknown driver: %v", err)
+	}
+}
+
+func TestBadDriverConfigFails(t *testing.T) {
+	f, err := config.Parse(strings.NewReader("[fake_driver]\nvcpus = -1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newDriver(ComputeDrivers, "[DEFAULT] compute_driver", "fake", f, DriverDeps{}); err == nil || !strings.Contains(err.Error(), "fake_driver") {
+		t.Fatalf("negative vcpus: %v", err)
+	}
+}
+
+// A driver's options are known to the file that chooses it; others still warn.
+func TestDriverOptionsAreNotUnknown(t *testing.T) {
+	dir := t.TempDir()
+	conf := "[DEFAULT]\ncompute_driver = fake\n[fake_driver]\nvcpus = 3\nno_such_knob = 1\n"
+	if err := os.WriteFile(filepath.Join(dir, "nova.conf"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	s := &Stack{Options: Options{ConfigDir: dir, Log: slog.New(slog.NewTextHandler(&logs, nil))}}
+	c := component(t, "nova-compute")
+	cfg := c.Config()
+	if err := s.loadConfig(c, cfg); err != nil {
+		t.Fatal(err)
+	}
+	out := logs.String()
+	if strings.Contains(out, "vcpus") || strings.Contains(out, "compute_driver") || !strings.Contains(out, "no_such_knob") {
+		t.Fatalf("warnings: %s", out)
+	}
+	drv, err := newDriver(ComputeDrivers, "[DEFAULT] compute_driver", cfg.(*compute.Config).Default.ComputeDriver, s.File("nova.conf"), DriverDeps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := drv.HostResources(context.Background()); r.VCPUs != 3 {
+		t.Fatalf("vcpus %d, want 3 from the stack's nova.conf", r.VCPUs)
+	}
+	var _ virt.Driver = drv
+}
+
+func TestEveryDriverConfigSamples(t *testing.T) {
+	for name, d := range ComputeDrivers {
+		if d.Config == nil {
+			continue
+		}
+		var b bytes.Buffer
+		if err := config.Sample(&b, driverFile(d.Section, d.Config())); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if d.Section != "" && !strings.Contains(b.String(), "["+d.Section+"]") {
+			t.Fatalf("%s sample lacks its section:\n%s", name, b.String())
+		}
+	}
+	var b bytes.Buffer
+	if err := config.Sample(&b, driverFile("fake_driver", ComputeDrivers["fake"].Config())); err != nil || !strings.Contains(b.String(), "#vcpus = 32") {
+		t.Fatalf("fake sample: %v\n%s", err, b.String())
+	}
+}

@@ -107,8 +107,12 @@ func New(cfg Config, deps service.Deps, opts ...Option) (*Service, error) {
 		}
 	}
 	st := cstore.New(deps.DB)
+	var verifier func(ctx context.Context, token, projectID string) error
+	if deps.AuthURL != "" {
+		verifier = clients.ProjectVerifier(deps.AuthURL, nil)
+	}
 	a, err := api.New(cfg, api.Deps{Store: st, Bus: deps.Bus, Images: o.images, Network: o.network, Auth: deps.Auth,
-		Log: deps.Log, PublicURL: deps.PublicURL, PolicyFile: deps.PolicyFile})
+		Log: deps.Log, PublicURL: deps.PublicURL, PolicyFile: deps.PolicyFile, VerifyProject: verifier})
 	if err != nil {
 		return nil, err
 	}

@@ -51,6 +51,9 @@ type Deps struct {
 	PolicyFile string
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
+	// VerifyProject checks with Keystone that a project exists (quota
+	// updates); nil checks nothing.
+	VerifyProject func(ctx context.Context, token, projectID string) error
 }
 
 // API is nova-api.

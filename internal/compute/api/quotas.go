@@ -261,6 +261,11 @@ func (a *API) updateQuotas(ctx context.Context, r *rest.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if v := a.d.VerifyProject; v != nil && r.Auth != nil {
+		if err := v(ctx, r.Auth.Token, project); err != nil {
+			return nil, err
+		}
+	}
 	if !force {
 		usage, err := a.quota.usage(ctx, project, user)
 		if err != nil {

@@ -20,7 +20,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -301,6 +303,7 @@ type cloud struct {
 	publicNetworkID           string
 	publicRouterID            string
 	extensions                []string
+	dashboardURL              string // tenku stack's dashboard, when it answers
 }
 
 func discover(ctx context.Context, data string) (*cloud, error) {
@@ -323,6 +326,19 @@ func discover(ctx context.Context, data string) (*cloud, error) {
 		c.authURL = string(m[1])
 	} else {
 		return nil, errors.New("no OS_AUTH_URL in openrc")
+	}
+	// The dashboard is not in the catalog (Horizon is not): tenku stack serves
+	// it on port 8080 of the host that serves Keystone.
+	if u, err := url.Parse(c.authURL); err == nil {
+		dash := "http://" + net.JoinHostPort(u.Hostname(), "8080") + "/"
+		dreq, _ := http.NewRequestWithContext(ctx, "GET", dash, nil)
+		if resp, err := http.DefaultClient.Do(dreq); err == nil {
+			page, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+			resp.Body.Close()
+			if resp.StatusCode == 200 && bytes.Contains(page, []byte("id_username")) {
+				c.dashboardURL = dash
+			}
+		}
 	}
 	body := fmt.Sprintf(`{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin","domain":{"id":"default"},"password":%q}}},
 		"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}`, c.password)
@@ -508,7 +524,10 @@ func tempestConf(c *cloud, logDir string) string {
 		"security_compliance", "true", "project_tags", "true", "application_credentials", "true", "access_rules", "true",
 		"domain_specific_drivers", "false", "immutable_user_source", "false")
 	section("service_available", "glance", yes(has("image")), "nova", yes(has("compute")), "neutron", yes(has("network")),
-		"cinder", yes(has("volumev3") || has("block-storage")), "swift", "false", "horizon", yes(has("dashboard")))
+		"cinder", yes(has("volumev3") || has("block-storage")), "swift", "false", "horizon", yes(has("dashboard") || c.dashboardURL != ""))
+	if c.dashboardURL != "" {
+		section("dashboard", "dashboard_url", c.dashboardURL, "login_url", c.dashboardURL+"auth/login/")
+	}
 	section("image", "region", c.region, "endpoint_type", "publicURL",
 		"container_formats", "bare,ami,ari,aki,ovf,ova,docker,compressed", "disk_formats", "raw,ami,ari,aki,ploop",
 		// ListUserImagesTest uploads random bytes under the first formats; like

@@ -522,7 +522,7 @@ func tempestConf(c *cloud, logDir string) string {
 		"user_unique_last_password_count", strconv.Itoa(uniquePasswords))
 	section("identity-feature-enabled", "api_v2", "false", "api_v2_admin", "false", "api_v3", "true", "trust", "true",
 		"security_compliance", "true", "project_tags", "true", "application_credentials", "true", "access_rules", "true",
-		"domain_specific_drivers", "false", "immutable_user_source", "false")
+		"domain_specific_drivers", "true", "immutable_user_source", "false")
 	section("service_available", "glance", yes(has("image")), "nova", yes(has("compute")), "neutron", yes(has("network")),
 		"cinder", yes(has("volumev3") || has("block-storage")), "swift", "false", "horizon", yes(has("dashboard") || c.dashboardURL != ""))
 	if c.dashboardURL != "" {

@@ -16,6 +16,7 @@ import (
 	"github.com/tenku-cloud/tenku/internal/platform/config"
 	"github.com/tenku-cloud/tenku/internal/platform/store"
 	"github.com/tenku-cloud/tenku/internal/stack"
+	"github.com/tenku-cloud/tenku/internal/testimage"
 )
 
 func manageCmd() *cobra.Command {
@@ -23,7 +24,7 @@ func manageCmd() *cobra.Command {
 		Use:   "manage",
 		Short: "Operator tasks: database schema, bootstrap, Fernet keys, sample configuration",
 	}
-	cmd.AddCommand(dbCmd(), configCmd())
+	cmd.AddCommand(dbCmd(), configCmd(), buildTestImageCmd())
 	cmd.AddCommand(manageIdentityCmds()...)
 	return cmd
 }
@@ -300,4 +301,35 @@ default port on --host-ip. Running it again is harmless.`,
 	rotate.Flags().IntVar(&maxKeys, "max-active-keys", identity.DefaultConfig().FernetTokens.MaxActiveKeys, "keys kept, staged and primary included")
 	fernetCmd.AddCommand(rotate)
 	return []*cobra.Command{bootstrap, fernetCmd}
+}
+
+func buildTestImageCmd() *cobra.Command {
+	var dataDir, dir, cache string
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "build-test-image",
+		Short: "Build the cirros-like test image from Debian packages (disk.qcow2, vmlinuz, initrd.img) into <data-dir>/images/testimage",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if dir == "" {
+				dir = filepath.Join(mustAbs(dataDir), "images", "testimage")
+			}
+			img, err := testimage.Build(cmd.Context(), testimage.Options{Dir: dir, CacheDir: cache, Log: os.Stderr, Force: force})
+			if err != nil {
+				return err
+			}
+			state := "built"
+			if img.Reused {
+				state = "up to date"
+			}
+			fmt.Printf("%s: %s\nkernel: %s\nramdisk: %s\ncommand line: %s\n", state, img.Disk, img.Kernel, img.Initrd, testimage.CommandLine)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&dataDir, "data-dir", envOr("TENKU_DATA_DIR", defaultDataDir()), "data directory")
+	f.StringVar(&dir, "dir", "", "output directory (default <data-dir>/images/testimage)")
+	f.StringVar(&cache, "cache-dir", "", "where downloaded .deb files are kept (default <dir>/debs)")
+	f.BoolVar(&force, "force", false, "rebuild even when the directory holds an up-to-date build")
+	return cmd
 }

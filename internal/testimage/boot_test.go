@@ -1,0 +1,264 @@
+package testimage
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tenku-cloud/tenku/internal/compute/metadata"
+)
+
+// debCache is where tests keep downloaded packages between runs
+// ($TENKU_TESTIMAGE_CACHE, else the user's cache directory).
+func debCache(t *testing.T) string {
+	if d := os.Getenv("TENKU_TESTIMAGE_CACHE"); d != "" {
+		return d
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		t.Skipf("no cache directory: %v", err)
+	}
+	return filepath.Join(d, "tenku", "testimage-debs")
+}
+
+var (
+	buildOnce sync.Once
+	built     *Image
+	buildErr  error
+	buildDir  string
+)
+
+// testImage builds the image once per test binary.
+func testImage(t *testing.T) *Image {
+	t.Helper()
+	for _, tool := range []string{"qemu-system-x86_64", "qemu-img", "dpkg-deb", "mkfs.ext4", "debugfs"} {
+		if _, err := lookTool(tool); err != nil {
+			t.Skipf("%s is not installed (scripts/install-deps installs it)", tool)
+		}
+	}
+	if _, err := lookTool("apt-get"); err != nil {
+		t.Skip("apt-get is not available to download the image's packages")
+	}
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "tenku-testimage-")
+		if buildErr != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		built, buildErr = Build(ctx, Options{Dir: buildDir, CacheDir: debCache(t)})
+	})
+	if buildErr != nil {
+		t.Fatalf("build: %v", buildErr)
+	}
+	return built
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// guest is a QEMU process booting the test image.
+type guest struct {
+	cmd     *exec.Cmd
+	console *lockedBuffer
+	monitor string
+	done    chan error
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// boot starts the image under TCG with an overlay disk, the config drive
+// (if any) as an IDE CD-ROM as Nova attaches it, and extra QEMU arguments.
+func boot(t *testing.T, img *Image, configDrive string, extra ...string) *guest {
+	t.Helper()
+	dir := t.TempDir()
+	overlay := filepath.Join(dir, "disk.qcow2")
+	if out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", img.Disk, overlay).CombinedOutput(); err != nil {
+		t.Fatalf("qemu-img create: %v: %s", err, out)
+	}
+	g := &guest{console: &lockedBuffer{}, monitor: filepath.Join(dir, "mon.sock"), done: make(chan error, 1)}
+	args := []string{"-accel", "tcg", "-m", "256", "-smp", "1", "-nographic", "-nodefaults", "-no-reboot",
+		"-serial", "stdio", "-monitor", "unix:" + g.monitor + ",server=on,wait=off",
+		"-kernel", img.Kernel, "-initrd", img.Initrd, "-append", CommandLine,
+		"-drive", "file=" + overlay + ",if=virtio,format=qcow2",
+		"-device", "virtio-rng-pci"}
+	if configDrive != "" {
+		args = append(args, "-drive", "file="+configDrive+",if=ide,media=cdrom,format=raw,readonly=on")
+	}
+	args = append(args, extra...)
+	g.cmd = exec.Command("qemu-system-x86_64", args...)
+	g.cmd.Stdout, g.cmd.Stderr = g.console, g.console
+	if err := g.cmd.Start(); err != nil {
+		t.Fatalf("qemu: %v", err)
+	}
+	go func() { g.done <- g.cmd.Wait() }()
+	t.Cleanup(func() {
+		select {
+		case <-g.done:
+		default:
+			g.cmd.Process.Kill()
+			<-g.done
+		}
+		if t.Failed() {
+			t.Logf("console:\n%s", g.console.String())
+		}
+	})
+	return g
+}
+
+// waitConsole waits for every string to appear on the serial console.
+func (g *guest) waitConsole(t *testing.T, timeout time.Duration, want ...string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		out := g.console.String()
+		missing := ""
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				missing = w
+				break
+			}
+		}
+		if missing == "" {
+			return
+		}
+		select {
+		case err := <-g.done:
+			g.done <- err
+			t.Fatalf("qemu exited (%v) before the console showed %q", err, missing)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the console did not show %q within %v", missing, timeout)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// hmp sends one human monitor command.
+func (g *guest) hmp(t *testing.T, command string) {
+	t.Helper()
+	c, err := net.DialTimeout("unix", g.monitor, 5*time.Second)
+	if err != nil {
+		t.Fatalf("monitor: %v", err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	// The greeting ends with a prompt; so does the command's answer.
+	prompt := func() {
+		var got []byte
+		buf := make([]byte, 4096)
+		for !bytes.Contains(got, []byte("(qemu) ")) {
+			n, err := c.Read(buf)
+			if err != nil {
+				t.Fatalf("monitor: %v (read %q)", err, got)
+			}
+			got = append(got, buf[:n]...)
+		}
+	}
+	prompt()
+	if _, err := c.Write([]byte(command + "\n")); err != nil {
+		t.Fatalf("monitor: %v", err)
+	}
+	prompt()
+}
+
+const testUUID = "3f1c2b7e-8d4a-4e5f-9b6c-0a1d2e3f4a5b"
+
+func configDrive(t *testing.T, in *metadata.Instance) string {
+	t.Helper()
+	files, err := in.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "config.iso")
+	if err := metadata.WriteConfigDrive(p, files); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestBootWithConfigDrive boots the image under TCG with a config drive and
+// reads the banner: the instance id, the static address network_data.json
+// gave, the hostname, the user_data script's run; then an ACPI power-down
+// makes the guest power itself off.
+func TestBootWithConfigDrive(t *testing.T) {
+	img := testImage(t)
+	const mac = "fa:16:3e:12:34:56"
+	in := &metadata.Instance{UUID: testUUID, Name: "tvm1", Hostname: "tvm1.novalocal", ProjectID: "p1", AvailabilityZone: "nova",
+		UserData: []byte("#!/bin/sh\necho user-data-ran-$(hostname) > /dev/console\n"),
+		Links: []metadata.Link{{ID: "tap12345678-9a", PortID: "12345678-9abc", MAC: mac, MTU: 1450, Type: "bridge", NetworkID: "n1",
+			Addrs: []metadata.Addr{{Address: "10.42.7.5", CIDR: "10.42.7.0/24", Gateway: "10.42.7.1", DNS: []string{"10.42.7.2"}}}}}}
+	// A user-mode NIC restricted to the guest: no traffic leaves QEMU.
+	g := boot(t, img, configDrive(t, in), "-netdev", "user,id=n0,restrict=on", "-device", "virtio-net-pci,netdev=n0,mac="+mac)
+	g.waitConsole(t, 150*time.Second,
+		"=== tenku-testimage: instance-id "+testUUID+" ===",
+		"=== tenku-testimage: datasource configdrive",
+		"=== tenku-testimage: hostname tvm1 ===",
+		"=== tenku-testimage: eth0 "+mac+" 10.42.7.5/24",
+		"user-data-ran-tvm1",
+		"=== tenku-testimage: ready ===")
+	// acpid must be listening before the button is pressed.
+	time.Sleep(2 * time.Second)
+	g.hmp(t, "system_powerdown")
+	select {
+	case <-g.done:
+		g.done <- nil
+	case <-time.After(60 * time.Second):
+		t.Fatal("the guest ignored the ACPI power-down for 60 s")
+	}
+	if !strings.Contains(g.console.String(), "ACPI power button") {
+		t.Fatalf("the guest stopped without its acpid action")
+	}
+}
+
+// TestBuildIsReproducible builds again into another directory from the
+// cache and compares the files.
+func TestBuildIsReproducible(t *testing.T) {
+	img := testImage(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	again, err := Build(ctx, Options{Dir: t.TempDir(), CacheDir: debCache(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, sum := range img.SHA256 {
+		if again.SHA256[name] != sum {
+			t.Errorf("%s differs between two builds: %s, %s", name, sum, again.SHA256[name])
+		}
+	}
+	if again.Reused {
+		t.Fatal("a build into an empty directory says it reused one")
+	}
+	reuse, err := Build(ctx, Options{Dir: filepath.Dir(again.Disk), CacheDir: debCache(t)})
+	if err != nil || !reuse.Reused {
+		t.Fatalf("a second build into the same directory was not reused: %v", err)
+	}
+}

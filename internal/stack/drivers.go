@@ -58,7 +58,7 @@ var ComputeDrivers = map[string]Driver[virt.Driver]{
 			if err := c.Validate(); err != nil {
 				return nil, err
 			}
-			return fakevirt.New(c), nil
+			return fakevirt.Open(c)
 		},
 	},
 }

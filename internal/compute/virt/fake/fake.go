@@ -3,8 +3,12 @@ package fake
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -34,6 +38,11 @@ type Config struct {
 	// ActionDelay is how long each power action takes (reboot, stop, start,
 	// pause, unpause, suspend, resume, rescue, unrescue), so that the task
 	// states a client watches (REBOOT, ...) last as on a real hypervisor.
+	// StateDir, when set, keeps the guests in a file there, so that a new
+	// Driver on the same directory (an agent restarted in a new process)
+	// finds them, as a QEMU guest outlives its agent. Empty keeps them in
+	// memory only.
+	StateDir    string        `opt:"state_dir" help:"Directory the fake hypervisor keeps its guests in across restarts of the agent; empty keeps them in memory only."`
 	ActionDelay time.Duration `opt:"action_delay" help:"Time each reboot, stop, start, pause, unpause, suspend, resume, rescue and unrescue takes (the server shows REBOOT, ... meanwhile)."`
 }
 
@@ -72,6 +81,7 @@ type Driver struct {
 	events   chan virt.Event
 	spawns   int
 	failNext int
+	saveErr  error
 }
 
 var (
@@ -88,7 +98,66 @@ var (
 	_ virt.CrashDumper       = (*Driver)(nil)
 )
 
-// New returns a fake hypervisor.
+// Open returns a fake hypervisor holding the guests saved in cfg.StateDir.
+func Open(cfg Config) (*Driver, error) {
+	d := New(cfg)
+	if cfg.StateDir == "" {
+		return d, nil
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("fake driver: %w", err)
+	}
+	data, err := os.ReadFile(filepath.Join(cfg.StateDir, stateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return d, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("fake driver: %w", err)
+	}
+	var saved []savedGuest
+	if err := json.Unmarshal(data, &saved); err != nil {
+		return nil, fmt.Errorf("fake driver: %s: %w", filepath.Join(cfg.StateDir, stateFile), err)
+	}
+	for _, s := range saved {
+		g := &guest{spec: s.Spec, power: s.Power, started: s.Started, rescued: s.Rescued}
+		g.console.WriteString(s.Console)
+		d.guests[s.Spec.UUID] = g
+	}
+	return d, nil
+}
+
+const stateFile = "guests.json"
+
+type savedGuest struct {
+	Spec    virt.Spec
+	Power   states.Power
+	Started time.Time
+	Console string
+	Rescued bool
+}
+
+// saveLocked writes the guests to the state directory, if there is one; a
+// failure is reported by the next ListInstances.
+func (d *Driver) saveLocked() {
+	if d.cfg.StateDir == "" {
+		return
+	}
+	saved := make([]savedGuest, 0, len(d.guests))
+	for _, g := range d.guests {
+		saved = append(saved, savedGuest{Spec: g.spec, Power: g.power, Started: g.started, Console: g.console.String(), Rescued: g.rescued})
+	}
+	data, err := json.Marshal(saved)
+	if err == nil {
+		path := filepath.Join(d.cfg.StateDir, stateFile)
+		if err = os.WriteFile(path+".tmp", data, 0o600); err == nil {
+			err = os.Rename(path+".tmp", path)
+		}
+	}
+	d.saveErr = err
+}
+
+// New returns a fake hypervisor with no guests (it does not read
+// cfg.StateDir; Open does).
 func New(cfg Config) *Driver {
 	if cfg.VCPUs == 0 && cfg.MemoryMB == 0 && cfg.DiskGB == 0 {
 		cfg.VCPUs, cfg.MemoryMB, cfg.DiskGB = 32, 131072, 2000
@@ -127,6 +196,9 @@ func (d *Driver) Init(_ context.Context, host string) error {
 func (d *Driver) ListInstances(context.Context) ([]virt.InstanceInfo, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.saveErr != nil {
+		return nil, fmt.Errorf("fake driver: saving guests: %w", d.saveErr)
+	}
 	out := make([]virt.InstanceInfo, 0, len(d.guests))
 	for _, g := range d.guests {
 		out = append(out, d.info(g))
@@ -174,6 +246,7 @@ func (d *Driver) Spawn(ctx context.Context, spec *virt.Spec) error {
 		"[    1.622000] cloud-init: hostname set to %s\n%s login: \n", spec.Hostname, spec.Hostname)
 	d.mu.Lock()
 	d.guests[spec.UUID] = g
+	d.saveLocked()
 	d.mu.Unlock()
 	return nil
 }
@@ -186,6 +259,7 @@ func (d *Driver) Destroy(_ context.Context, ref virt.Ref, _ virt.DestroyOptions)
 		return fmt.Errorf("fake driver: destroy of %s failed (fault injected)", ref.UUID)
 	}
 	delete(d.guests, ref.UUID)
+	d.saveLocked()
 	return nil
 }
 
@@ -236,6 +310,7 @@ func (d *Driver) setPower(ctx context.Context, ref virt.Ref, from []states.Power
 		g.started = time.Now()
 	}
 	g.power = to
+	d.saveLocked()
 	return nil
 }
 
@@ -296,6 +371,7 @@ func (d *Driver) Crash(uuid string) {
 	d.mu.Lock()
 	if g, ok := d.guests[uuid]; ok {
 		g.power = states.PowerShutdown
+		d.saveLocked()
 	}
 	d.mu.Unlock()
 	select {
@@ -329,6 +405,7 @@ func (d *Driver) Adopt(spec virt.Spec, power states.Power) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.guests[spec.UUID] = &guest{spec: spec, power: power, started: time.Now()}
+	d.saveLocked()
 }
 
 // Pause pauses a guest.
@@ -383,6 +460,7 @@ func (d *Driver) Rescue(ctx context.Context, spec *virt.Spec) error {
 		return err
 	}
 	g.rescued, g.power = true, states.PowerRunning
+	d.saveLocked()
 	return nil
 }
 
@@ -398,6 +476,7 @@ func (d *Driver) Unrescue(ctx context.Context, ref virt.Ref) error {
 		return err
 	}
 	g.rescued, g.power = false, states.PowerRunning
+	d.saveLocked()
 	return nil
 }
 
@@ -413,6 +492,7 @@ func (d *Driver) LiveMigrate(_ context.Context, ref virt.Ref, _ string) error {
 		return err
 	}
 	delete(d.guests, ref.UUID)
+	d.saveLocked()
 	return nil
 }
 
@@ -421,6 +501,7 @@ func (d *Driver) PostLiveMigrationAtDestination(_ context.Context, spec *virt.Sp
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.guests[spec.UUID] = &guest{spec: *spec, power: states.PowerRunning, started: time.Now()}
+	d.saveLocked()
 	return nil
 }
 
@@ -433,6 +514,7 @@ func (d *Driver) AttachInterface(_ context.Context, ref virt.Ref, nic virt.NIC) 
 		return err
 	}
 	g.spec.NICs = append(g.spec.NICs, nic)
+	d.saveLocked()
 	return nil
 }
 
@@ -451,6 +533,7 @@ func (d *Driver) DetachInterface(_ context.Context, ref virt.Ref, nic virt.NIC) 
 		}
 	}
 	g.spec.NICs = out
+	d.saveLocked()
 	return nil
 }
 
@@ -463,6 +546,7 @@ func (d *Driver) AttachVolume(_ context.Context, ref virt.Ref, disk virt.Disk) e
 		return err
 	}
 	g.spec.Disks = append(g.spec.Disks, disk)
+	d.saveLocked()
 	return nil
 }
 
@@ -481,6 +565,7 @@ func (d *Driver) DetachVolume(_ context.Context, ref virt.Ref, disk virt.Disk) e
 		}
 	}
 	g.spec.Disks = out
+	d.saveLocked()
 	return nil
 }
 
@@ -526,5 +611,6 @@ func (d *Driver) TriggerCrashDump(_ context.Context, ref virt.Ref) error {
 		return err
 	}
 	g.console.WriteString("\nNMI received: dumping\n")
+	d.saveLocked()
 	return nil
 }

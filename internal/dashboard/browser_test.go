@@ -90,7 +90,7 @@ func TestBrowserLaunchInstance(t *testing.T) {
 	n := 0
 	shot := func(name string) {
 		t.Helper()
-		buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+		buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100 makes a PNG; other qualities make JPEG
 		if err != nil {
 			fail("screenshot "+name, err)
 		}

@@ -129,3 +129,28 @@ func TestKeypairsAndImages(t *testing.T) {
 		t.Fatalf("uploaded image not active with its size:\n%s", page)
 	}
 }
+
+func TestVolumesPage(t *testing.T) {
+	c := testkit.StartWith(t, testkit.Options{})
+	if _, ok := c.URLs["cinder"]; !ok {
+		t.Skip("this stack has no Cinder")
+	}
+	b := newBrowser(t, c.URLs["horizon"])
+	_, page := b.login("demo", testkit.Password)
+	if !strings.Contains(page, `href="/project/volumes/"`) {
+		t.Fatal("the menu lacks Volumes while the catalog has Cinder")
+	}
+	for _, want := range []string{"Volumes</strong>", "Volume Storage"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("overview lacks %q", want)
+		}
+	}
+	_, page = b.get("/project/volumes/")
+	noError(t, "volumes", page)
+	_, page = b.post("/project/volumes/create/", url.Values{"csrfmiddlewaretoken": {field(page, "csrfmiddlewaretoken")}, "name": {"dash-vol"}, "size": {"1"}})
+	noError(t, "create volume", page)
+	testkit.Eventually(t, 30*time.Second, func() bool {
+		_, page = b.get("/project/volumes/")
+		return regexp.MustCompile(`<td>dash-vol</td><td>1 GiB</td><td>available</td>`).MatchString(page)
+	}, "dash-vol never became available")
+}

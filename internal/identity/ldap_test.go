@@ -2,6 +2,7 @@ package identity
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -208,4 +209,46 @@ func TestLDAPDomainFile(t *testing.T) {
 		t.Fatalf("carol is disabled: %d", st)
 	}
 	c.login("admin", adminPW, "")
+}
+
+// A directory that accepts connections and never answers: corp's logins
+// answer 401 within the timeout (the PATCH takes effect at once), Default's
+// work meanwhile.
+func TestLDAPDirectoryTimeout(t *testing.T) {
+	c, _, admin, corp := ldapCloud(t)
+	l, err := net.Listen("tcp", "127.42.9.3:0")
+	if err != nil {
+		t.Skip(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	if st, _, b := c.call("PATCH", "/v3/domains/"+corp+"/config/ldap", admin, `{"config":{"ldap":{"url":"ldap://`+l.Addr().String()+`"}}}`); st != 200 {
+		t.Fatalf("patch: %d %v", st, b)
+	}
+	done := make(chan int, 1)
+	start := time.Now()
+	go func() { st, _ := corpLogin(c, "alice", "alice-pw", corp, ""); done <- st }()
+	c.login("admin", adminPW, "")
+	select {
+	case st := <-done:
+		if st != 401 || time.Since(start) > 3*time.Second {
+			t.Fatalf("alice against a silent directory: %d after %v", st, time.Since(start))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("login hung past the connection timeout")
+	}
 }

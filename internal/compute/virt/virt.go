@@ -128,6 +128,10 @@ type Spec struct {
 	Flavor    Flavor
 	// Image is the cached base image the root disk is made from.
 	Image Image
+	// Kernel and Ramdisk are cached files for a direct kernel boot (the
+	// image's kernel_id and ramdisk_id, AMI-style), or "".
+	Kernel  string
+	Ramdisk string
 	// Disks are the guest's disks in boot order: root, ephemeral, swap,
 	// volumes, and the config drive last.
 	Disks []Disk

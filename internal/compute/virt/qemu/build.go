@@ -1,0 +1,252 @@
+package qemu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/tenku-cloud/tenku/internal/compute/virt"
+	"github.com/tenku-cloud/tenku/internal/linux/netdev"
+	"github.com/tenku-cloud/tenku/internal/linux/qemuimg"
+)
+
+// defaultCmdline is Nova's kernel command line for a direct kernel boot
+// whose image names none.
+const defaultCmdline = "root=/dev/vda console=tty0 console=ttyS0 console=hvc0"
+
+// TapName is the host-side device of a port ("tap" and 11 characters of
+// its id), as Nova names it.
+func TapName(portID string) string {
+	if len(portID) > 11 {
+		portID = portID[:11]
+	}
+	return "tap" + portID
+}
+
+// BridgeName is the Linux bridge of a network when the port's binding
+// names none ("brq" and 11 characters of the network id), as Neutron's
+// linuxbridge agent names it.
+func BridgeName(networkID string) string {
+	if len(networkID) > 11 {
+		networkID = networkID[:11]
+	}
+	return "brq" + networkID
+}
+
+// build makes the guest's disks and its QEMU command line.
+func (d *Driver) build(ctx context.Context, spec *virt.Spec, dir string) (*record, error) {
+	rec := &record{UUID: spec.UUID, Name: spec.Name, VCPUs: spec.Flavor.VCPUs, MemoryMB: spec.Flavor.MemoryMB, Accel: d.accel}
+	if rec.Name == "" {
+		rec.Name = "instance-" + spec.UUID
+	}
+	if rec.VCPUs <= 0 {
+		rec.VCPUs = 1
+	}
+	if rec.MemoryMB <= 0 {
+		return nil, fmt.Errorf("flavor %q has no memory", spec.Flavor.Name)
+	}
+	props := spec.ImageProperties
+	machine := d.cfg.MachineType
+	if m := props["hw_machine_type"]; m != "" {
+		machine = m
+	}
+	if machine != "pc" && machine != "q35" && !strings.HasPrefix(machine, "pc-") {
+		return nil, fmt.Errorf("image property hw_machine_type = %q: not an x86 machine this driver runs", machine)
+	}
+	cpu := "qemu64"
+	accel := "tcg"
+	if d.accel == "kvm" {
+		cpu, accel = "host", "kvm"
+	}
+	if rec.VCPUs > 1 && accel == "tcg" {
+		accel = "tcg,thread=multi"
+	}
+	args := []string{
+		"-name", "guest=" + rec.Name + ",debug-threads=on",
+		"-uuid", spec.UUID,
+		"-machine", machine, "-accel", accel, "-cpu", cpu,
+		"-m", strconv.Itoa(rec.MemoryMB), "-smp", strconv.Itoa(rec.VCPUs),
+		"-smbios", "type=1,manufacturer=OpenStack Foundation,product=OpenStack Nova,version=tenku,serial=" + spec.UUID + ",uuid=" + spec.UUID + ",family=Virtual Machine",
+		"-no-user-config", "-nodefaults", "-display", "none",
+		"-qmp", "unix:" + filepath.Join(dir, qmpSocket) + ",server=on,wait=off",
+		"-chardev", "file,id=charserial0,path=" + filepath.Join(dir, consoleFile) + ",append=on",
+		"-device", "isa-serial,chardev=charserial0,id=serial0",
+	}
+	if spec.Rescue {
+		return nil, virt.ErrNotSupported
+	}
+	// Direct kernel boot (AMI-style kernel_id / ramdisk_id).
+	if spec.Kernel != "" {
+		args = append(args, "-kernel", spec.Kernel)
+		if spec.Ramdisk != "" {
+			args = append(args, "-initrd", spec.Ramdisk)
+		}
+		cl := props["os_command_line"]
+		if cl == "" {
+			cl = defaultCmdline
+		}
+		args = append(args, "-append", cl)
+	}
+	diskBus := props["hw_disk_bus"]
+	scsi := false
+	for i, dk := range spec.Disks {
+		drive := fmt.Sprintf("drive-disk%d", i)
+		switch dk.Kind {
+		case virt.DiskRoot:
+			if err := d.rootDisk(ctx, spec, dk); err != nil {
+				return nil, err
+			}
+		case virt.DiskEphemeral, virt.DiskSwap:
+			size := int64(dk.SizeGB) << 30
+			if dk.Kind == virt.DiskSwap || size == 0 {
+				size = int64(dk.SizeMB) << 20
+			}
+			if size <= 0 {
+				continue
+			}
+			if err := qemuimg.Create(ctx, dk.Path, format(dk), size); err != nil {
+				return nil, err
+			}
+		case virt.DiskConfig:
+			args = append(args, "-drive", "file="+escape(dk.Path)+",format=raw,if=none,id="+drive+",readonly=on",
+				"-device", "ide-cd,bus=ide.1,unit=0,drive="+drive+",id=cdrom0")
+			continue
+		case virt.DiskVolume:
+			if dk.Path == "" {
+				return nil, fmt.Errorf("volume %s: no file to attach (connection %v)", dk.Serial, dk.Connection)
+			}
+		default:
+			return nil, fmt.Errorf("disk kind %q unknown", dk.Kind)
+		}
+		if _, err := os.Stat(dk.Path); err != nil {
+			return nil, fmt.Errorf("disk %s: %w", dk.Path, err)
+		}
+		rec.Disks = append(rec.Disks, dk)
+		args = append(args, "-drive", "file="+escape(dk.Path)+",format="+format(dk)+",if=none,id="+drive+",cache=writeback,discard=unmap")
+		bus := dk.Bus
+		if diskBus != "" && dk.Kind != virt.DiskVolume {
+			bus = diskBus
+		}
+		dev := []string{}
+		switch bus {
+		case "", "virtio":
+			dev = append(dev, "virtio-blk-pci", "drive="+drive, fmt.Sprintf("id=disk%d", i))
+		case "scsi":
+			if !scsi {
+				args = append(args, "-device", "virtio-scsi-pci,id=scsi0")
+				scsi = true
+			}
+			dev = append(dev, "scsi-hd", "bus=scsi0.0", "drive="+drive, fmt.Sprintf("id=disk%d", i))
+		case "ide":
+			dev = append(dev, "ide-hd", "bus=ide.0", "drive="+drive, fmt.Sprintf("id=disk%d", i))
+		default:
+			return nil, fmt.Errorf("disk bus %q not supported by this driver", bus)
+		}
+		if dk.Serial != "" {
+			dev = append(dev, "serial="+escape(dk.Serial))
+		}
+		if dk.BootIndex >= 0 && dk.Kind != virt.DiskConfig && spec.Kernel == "" {
+			dev = append(dev, "bootindex="+strconv.Itoa(dk.BootIndex+1))
+		}
+		args = append(args, "-device", strings.Join(dev, ","))
+	}
+	model := props["hw_vif_model"]
+	for i, n := range spec.NICs {
+		if _, err := net.ParseMAC(n.MAC); err != nil {
+			return nil, fmt.Errorf("port %s: bad MAC %q", n.PortID, n.MAC)
+		}
+		tap := netdev.Tap{Name: n.Tap, MTU: n.MTU, GuestMAC: n.MAC, Bridge: n.Bridge}
+		if tap.Name == "" {
+			tap.Name = TapName(n.PortID)
+		}
+		if tap.Bridge == "" && n.NetworkID != "" {
+			tap.Bridge = BridgeName(n.NetworkID)
+		}
+		rec.Taps = append(rec.Taps, tap)
+		id := fmt.Sprintf("hostnet%d", i)
+		args = append(args, "-netdev", "tap,id="+id+",ifname="+tap.Name+",script=no,downscript=no")
+		dev := ""
+		switch model {
+		case "", "virtio":
+			dev = "virtio-net-pci,netdev=" + id + ",mac=" + n.MAC + fmt.Sprintf(",id=net%d", i)
+			if n.MTU > 0 {
+				dev += ",host_mtu=" + strconv.Itoa(n.MTU)
+			}
+		case "e1000", "rtl8139":
+			dev = model + ",netdev=" + id + ",mac=" + n.MAC + fmt.Sprintf(",id=net%d", i)
+		default:
+			return nil, fmt.Errorf("image property hw_vif_model = %q: not supported by this driver", model)
+		}
+		args = append(args, "-device", dev)
+	}
+	rec.Args = args
+	return rec, nil
+}
+
+func format(dk virt.Disk) string {
+	if dk.Format == "" {
+		return "qcow2"
+	}
+	return dk.Format
+}
+
+// escape doubles commas, QEMU's escape inside an option value.
+func escape(s string) string { return strings.ReplaceAll(s, ",", ",,") }
+
+// rootDisk makes the root disk: a qcow2 overlay on the cached base image,
+// grown to the flavor's root size. A base in a format QEMU should not read
+// directly is converted to raw beside it once.
+func (d *Driver) rootDisk(ctx context.Context, spec *virt.Spec, dk virt.Disk) error {
+	base := dk.BackingFile
+	if base == "" {
+		base = spec.Image.Path
+	}
+	if base == "" {
+		return errors.New("root disk: no base image")
+	}
+	bfmt := spec.Image.Format
+	switch bfmt {
+	case "raw", "qcow2":
+	case "":
+		bfmt = "raw"
+	case "vmdk", "vdi", "vhd", "vhdx", "qed":
+		qf := bfmt
+		if qf == "vhd" {
+			qf = "vpc"
+		}
+		raw := base + ".raw"
+		if _, err := os.Stat(raw); err != nil {
+			tmp := raw + ".part"
+			if err := qemuimg.Convert(ctx, base, qf, tmp, "raw"); err != nil {
+				os.Remove(tmp)
+				return err
+			}
+			if err := os.Rename(tmp, raw); err != nil {
+				return err
+			}
+		}
+		base, bfmt = raw, "raw"
+	default:
+		return fmt.Errorf("image %s: disk_format %q cannot back a root disk", spec.Image.ID, bfmt)
+	}
+	info, err := qemuimg.Inspect(ctx, base, bfmt)
+	if err != nil {
+		return err
+	}
+	if info.BackingFile != "" {
+		return fmt.Errorf("image %s has a backing file: refused", spec.Image.ID)
+	}
+	if info.FormatSpecific != nil && info.FormatSpecific.Data.DataFile != "" {
+		return fmt.Errorf("image %s has an external data file: refused", spec.Image.ID)
+	}
+	size := int64(dk.SizeGB) << 30
+	if size > 0 && size < info.VirtualSize {
+		return fmt.Errorf("Flavor's disk is too small for requested image. Flavor disk is %d bytes, image is %d bytes.", size, info.VirtualSize)
+	}
+	return qemuimg.CreateOverlay(ctx, dk.Path, base, bfmt, size)
+}

@@ -1,0 +1,53 @@
+package qemu
+
+import (
+	"fmt"
+	"time"
+)
+
+// Config is nova.conf's [libvirt] section as far as this driver reads it
+// (Nova's option names, so an operator's file carries over).
+type Config struct {
+	// VirtType is kvm or qemu (TCG). kvm is used only when a probe boots
+	// code under it; otherwise the driver falls back to TCG and says so.
+	VirtType string `opt:"virt_type" help:"kvm or qemu (TCG). kvm is used only when a probe shows it works on this host; otherwise the driver falls back to qemu."`
+	// Emulator is the QEMU binary.
+	Emulator string `opt:"emulator" help:"The QEMU system emulator binary."`
+	// MachineType is the default machine ("pc", "q35"); an image's
+	// hw_machine_type overrides it.
+	MachineType string `opt:"hw_machine_type" help:"Default machine type (pc, q35); an image's hw_machine_type property overrides it."`
+	// WaitSoftReboot is how long a soft reboot waits for the guest to shut
+	// down before it reboots hard.
+	WaitSoftReboot time.Duration `opt:"wait_soft_reboot_seconds" help:"Time a soft reboot waits for the guest to shut down before rebooting it hard."`
+	// InstancesPath holds one directory per instance (Nova's
+	// instances_path); the assembly sets it to the agent's.
+	InstancesPath string
+}
+
+// DefaultConfig is what [libvirt] holds when it says nothing.
+func DefaultConfig() Config {
+	return Config{VirtType: "kvm", Emulator: "qemu-system-x86_64", MachineType: "pc", WaitSoftReboot: 120 * time.Second}
+}
+
+// Validate rejects a configuration the driver cannot run with.
+func (c Config) Validate() error {
+	switch c.VirtType {
+	case "kvm", "qemu":
+	default:
+		return fmt.Errorf("[libvirt] virt_type = %q: this driver runs kvm or qemu", c.VirtType)
+	}
+	switch c.MachineType {
+	case "pc", "q35", "":
+	default:
+		if len(c.MachineType) < 3 || (c.MachineType[:3] != "pc-") {
+			return fmt.Errorf("[libvirt] hw_machine_type = %q: expected pc, q35 or a versioned pc-* machine", c.MachineType)
+		}
+	}
+	if c.WaitSoftReboot < 0 {
+		return fmt.Errorf("[libvirt] wait_soft_reboot_seconds must not be negative")
+	}
+	if c.InstancesPath == "" {
+		return fmt.Errorf("qemu driver: no instances path")
+	}
+	return nil
+}

@@ -1,0 +1,21 @@
+// Package qemu is the QEMU hypervisor driver: one QEMU process per
+// instance, started detached from the agent (internal/linux/proc: its own
+// session and process group, a pidfile), controlled over QMP on a unix
+// socket in the instance directory (internal/linux/qmp). The instance
+// directory holds guest.json (the command line and taps, so a restarted
+// agent can find, re-attach and restart the guest), qemu.pid, qmp.sock,
+// console.log (the serial console) and the disks: a qcow2 overlay on the
+// agent's cached base image sized to the flavor (internal/linux/qemuimg,
+// always with explicit formats), ephemeral and swap disks, and the config
+// drive as an IDE CD-ROM. NICs are virtio-net on taps named tap<port[:11]>
+// with the port's MAC and the network's MTU, enslaved to the bridge the
+// port's binding names (brq<net[:11]> otherwise), which the driver ensures
+// idempotently as os-vif's linux_bridge plugin does.
+//
+// KVM is used only when [libvirt] virt_type = kvm and a probe boots the
+// firmware under it; otherwise TCG.
+//
+// Not done yet: snapshot, rescue, resize, live migration, volume and
+// interface hot-plug, remote consoles; ephemeral and swap disks are blank
+// (not formatted as Nova formats them).
+package qemu

@@ -46,6 +46,8 @@ type Conductor struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// sweeper runs sweepStranded until ctx ends.
+	sweeper sync.WaitGroup
 }
 
 // New returns a conductor. sched, when given, is told when compute nodes
@@ -87,6 +89,11 @@ func (c *Conductor) Start(ctx context.Context) error {
 		return err
 	}
 	c.sub = sub
+	c.sweeper.Add(1)
+	go func() {
+		defer c.sweeper.Done()
+		c.sweepStranded(c.ctx)
+	}()
 	return nil
 }
 
@@ -99,6 +106,7 @@ func (c *Conductor) Stop() {
 	if c.cancel != nil {
 		c.cancel()
 	}
+	c.sweeper.Wait()
 }
 
 // async runs work the caller need not wait for (a build's scheduling) in a

@@ -143,7 +143,7 @@ type VolumeType struct {
 	IsPublic    bool              `json:"is_public"`
 	AccessPub   bool              `json:"os-volume-type-access:is_public"`
 	ExtraSpecs  map[string]string `json:"extra_specs,omitempty"`
-	QoSSpecsID  *string           `json:"qos_specs_id"`
+	QoSSpecsID  *string           `json:"qos_specs_id,omitempty"`
 }
 
 // DefaultTypeName is the volume type Cinder creates and uses when no other

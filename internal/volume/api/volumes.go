@@ -530,7 +530,10 @@ func (a *API) createVolume(ctx context.Context, r *rest.Request) (any, error) {
 		a.fail(ctx, v.ID, volume.StatusCreating, volume.StatusError, fmt.Sprintf("could not reach the scheduler: %v", err))
 		return nil, fault.Unavailable("The volume scheduler could not be reached.")
 	}
-	return map[string]any{"volume": a.renderer(ctx, r).detail(v)}, nil
+	// The create response has no extended attributes, as in Cinder.
+	out := a.renderer(ctx, r).detail(v)
+	out.TenantID, out.Host = nil, nil
+	return map[string]any{"volume": out}, nil
 }
 
 // fail moves a volume to an error state with a reason (best effort).

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	netapi "github.com/tenku-cloud/tenku/api/network"
 	"github.com/tenku-cloud/tenku/internal/compute/clients"
 	"github.com/tenku-cloud/tenku/internal/compute/objects"
 	"github.com/tenku-cloud/tenku/internal/compute/rpc"
@@ -350,13 +351,9 @@ func (a *Agent) waitPlugged(ctx context.Context, inst *objects.Instance, vifs []
 	return nil
 }
 
-// tapName is Nova's tap device name for a port.
-func tapName(portID string) string {
-	if len(portID) > 11 {
-		portID = portID[:11]
-	}
-	return "tap" + portID
-}
+// tapName is Nova's tap device name for a port, as api/network defines it
+// for the data planes too.
+func tapName(portID string) string { return netapi.TapName(portID) }
 
 // fillVIF completes a VIF with what the bound port and its network say.
 func (a *Agent) fillVIF(ctx context.Context, v *objects.VIF, p *clients.Port) error {

@@ -3,6 +3,8 @@ package dataplane
 import (
 	"context"
 	"errors"
+
+	netapi "github.com/tenku-cloud/tenku/api/network"
 )
 
 // Segment is how a network is carried between hosts.
@@ -29,11 +31,13 @@ type Network struct {
 	External     bool   `json:"external,omitempty"`
 }
 
-// BridgeName returns the bridge a network's ports plug into.
-func BridgeName(networkID string) string { return "brq" + prefix(networkID, 11) }
+// BridgeName returns the bridge a network's ports plug into (api/network
+// defines the name).
+func BridgeName(networkID string) string { return netapi.BridgeName(networkID) }
 
-// TapName returns the device name of a VM port.
-func TapName(portID string) string { return "tap" + prefix(portID, 11) }
+// TapName returns the device name of a VM port (api/network defines the
+// name).
+func TapName(portID string) string { return netapi.TapName(portID) }
 
 // RouterNamespace returns the namespace of a router.
 func RouterNamespace(routerID string) string { return "qrouter-" + routerID }

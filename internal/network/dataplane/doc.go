@@ -16,5 +16,6 @@
 // dataplanetest is the contract both pass. Only cmd/tenku and internal/stack
 // pick one.
 //
-// dataplane imports only the standard library.
+// dataplane imports only the standard library and api/network (the device
+// names).
 package dataplane

@@ -515,7 +515,7 @@ func (c *cache) dhcp(ctx context.Context, n *netapi.Network, port *netapi.Port) 
 		return d, err
 	}
 	d.Port = dp
-	d.Port.Device = "tap" + dp.ID[:min(11, len(dp.ID))]
+	d.Port.Device = dataplane.TapName(dp.ID)
 	subs, err := c.subnetsOf(ctx, n.ID)
 	if err != nil {
 		return d, err

@@ -3,6 +3,7 @@ package stack
 import (
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	fakevirt "github.com/tenku-cloud/tenku/internal/compute/virt/fake"
 	"github.com/tenku-cloud/tenku/internal/network/dataplane"
 	fakedataplane "github.com/tenku-cloud/tenku/internal/network/dataplane/fake"
+	"github.com/tenku-cloud/tenku/internal/network/dataplane/linuxbridge"
 	"github.com/tenku-cloud/tenku/internal/platform/config"
 )
 
@@ -68,6 +70,16 @@ var ComputeDrivers = map[string]Driver[virt.Driver]{
 var DataplaneDrivers = map[string]Driver[dataplane.Driver]{
 	"fake": {
 		New: func(any, DriverDeps) (dataplane.Driver, error) { return fakedataplane.New(), nil },
+	},
+	// Neutron's Linux bridge, DHCP, L3 and metadata agents on this host
+	// ([linux_bridge], [vxlan] and metadata_agent.ini's [DEFAULT] options).
+	"linuxbridge": {
+		Aliases: []string{"linux_bridge"},
+		Config:  func() any { c := linuxbridge.DefaultConfig(); return &c },
+		New: func(cfg any, d DriverDeps) (dataplane.Driver, error) {
+			return linuxbridge.New(*cfg.(*linuxbridge.Config), linuxbridge.Options{
+				StateDir: filepath.Join(d.DataDir, "linuxbridge"), Log: d.Log})
+		},
 	},
 }
 

@@ -67,6 +67,12 @@ func check(pkg, imp string) string {
 	if !own {
 		return ""
 	}
+	if strings.HasPrefix(pkg, "internal/linux/") && heavyPlatform(imp) {
+		return "host primitives import no rest, store or bus"
+	}
+	if iface, ok := driverInterface(pkg); ok && !driverMayImport(pkg, iface, imp) {
+		return "a driver imports only its interface package, internal/linux/*, api/* and small platform helpers"
+	}
 	if s := serviceOf(pkg); s != "" {
 		if o := serviceOf(imp); o != "" && o != s {
 			return "a service never imports another service's internals (talk over REST)"
@@ -84,6 +90,43 @@ func check(pkg, imp string) string {
 	return ""
 }
 
+// driverInterfaces are the interface packages whose subpackages are drivers.
+var driverInterfaces = []string{"internal/compute/virt", "internal/network/dataplane"}
+
+// driverInterface returns the interface package of a driver package.
+func driverInterface(pkg string) (string, bool) {
+	for _, i := range driverInterfaces {
+		if strings.HasPrefix(pkg, i+"/") {
+			return i, true
+		}
+	}
+	return "", false
+}
+
+func heavyPlatform(imp string) bool {
+	for _, h := range []string{"internal/platform/rest", "internal/platform/store", "internal/platform/bus"} {
+		if imp == h || strings.HasPrefix(imp, h+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func driverMayImport(pkg, iface, imp string) bool {
+	own := strings.SplitN(strings.TrimPrefix(pkg, iface+"/"), "/", 2)[0] // the driver: "qemu"
+	switch {
+	case imp == iface, strings.HasPrefix(imp, iface+"/"+own+"/"), imp == iface+"/"+own:
+		return true
+	case iface == "internal/compute/virt" && imp == "internal/compute/states":
+		return true // the interface's own vocabulary
+	case strings.HasPrefix(imp, "internal/linux/"), strings.HasPrefix(imp, "api/"):
+		return true
+	case strings.HasPrefix(imp, "internal/platform/"):
+		return !heavyPlatform(imp)
+	}
+	return false
+}
+
 func TestCheckCatchesViolations(t *testing.T) {
 	bad := [][2]string{
 		{"api/compute", module + "internal/platform/fault"},
@@ -93,6 +136,11 @@ func TestCheckCatchesViolations(t *testing.T) {
 		{"internal/compute/api", module + "internal/image/store"},
 		{"internal/compute/agent", module + "internal/compute/virt/fake"},
 		{"internal/identity", module + "internal/stack"},
+		{"internal/linux/proc", module + "internal/platform/bus"},
+		{"internal/compute/virt/qemu", module + "internal/compute/objects"},
+		{"internal/compute/virt/qemu", module + "internal/platform/store"},
+		{"internal/network/dataplane/linuxbridge", module + "internal/network/plugin"},
+		{"internal/network/dataplane/linuxbridge", module + "internal/compute/virt/fake"},
 	}
 	for _, b := range bad {
 		if check(b[0], b[1]) == "" {
@@ -105,6 +153,12 @@ func TestCheckCatchesViolations(t *testing.T) {
 		{"internal/compute/api", module + "api/compute"},
 		{"internal/stack", module + "internal/compute/virt/fake"},
 		{"internal/compute/virt/fake", module + "internal/compute/virt"},
+		{"internal/compute/virt/qemu", module + "internal/linux/qmp"},
+		{"internal/compute/virt/qemu", module + "internal/compute/virt/qemu/qmp"},
+		{"internal/compute/virt/qemu", module + "internal/compute/states"},
+		{"internal/network/dataplane/linuxbridge", module + "internal/linux/nft"},
+		{"internal/network/dataplane/linuxbridge", module + "internal/network/dataplane"},
+		{"internal/network/dataplane/fake", module + "api/network"},
 	}
 	for _, g := range good {
 		if e := check(g[0], g[1]); e != "" {

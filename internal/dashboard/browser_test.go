@@ -87,6 +87,22 @@ func TestBrowserLaunchInstance(t *testing.T) {
 		}
 		return v
 	}
+	// until waits for the text of sel to contain want (a form's answer is a
+	// new page; the old one answers queries until it arrives).
+	until := func(sel, want string) string {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			v := text(sel)
+			if strings.Contains(v, want) {
+				return v
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never showed %q; it shows %q", sel, want, v)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
 	n := 0
 	shot := func(name string) {
 		t.Helper()
@@ -158,8 +174,8 @@ func TestBrowserLaunchInstance(t *testing.T) {
 		chromedp.SendKeys(css("#id_subnet_name"), "browser-sub"),
 		chromedp.SendKeys(css("#id_cidr"), "10.99.0.0/24"),
 		chromedp.Click(css("#create_network")),
-		chromedp.WaitVisible(css(".alert.info")),
 	)
+	until("#networks", "browser-sub 10.99.0.0/24")
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(function(){var s=document.getElementById("id_external_network"); s.selectedIndex=s.options.length-1;
 		var r=document.getElementById("id_router_subnet"); for (var i=0;i<r.options.length;i++){ if (r.options[i].text.indexOf("browser-sub")===0) r.selectedIndex=i; } return true})()`)); err != nil {
 		fail("pick the router's networks", err)
@@ -167,15 +183,17 @@ func TestBrowserLaunchInstance(t *testing.T) {
 	do("create a router",
 		chromedp.SendKeys(css("#id_router_name"), "browser-router"),
 		chromedp.Click(css("#create_router")),
-		chromedp.WaitVisible(css("#topology")),
 	)
+	until("#topology", "browser-router")
 	if topo := text("#topology"); !strings.Contains(topo, "browser-router") || !strings.Contains(topo, "browser-net") || !strings.Contains(topo, "browser-vm") {
-		t.Fatalf("topology: %q", topo)
+		t.Fatalf("topology: %q\nalerts: %q\nnetworks: %q", topo, text("main"), text("#networks"))
 	}
 	shot("network-topology")
 
-	do("allocate a floating IP", chromedp.Click(css("#allocate_fip")), chromedp.WaitVisible(css("#floatingips tbody tr")))
-	do("associate it", chromedp.Click(css("#floatingips tbody tr form.inline button")), chromedp.WaitVisible(css("#floatingips")))
+	do("allocate a floating IP", chromedp.Click(css("#allocate_fip")))
+	until("main", "Allocated floating IP")
+	do("associate it", chromedp.Click(css("#floatingips tbody tr form.inline button")))
+	until("main", "Associated the floating IP")
 	if fips := text("#floatingips tbody"); !strings.Contains(fips, "10.") {
 		t.Fatalf("floating IP not mapped: %q", fips)
 	}
@@ -191,8 +209,8 @@ func TestBrowserLaunchInstance(t *testing.T) {
 		chromedp.SendKeys(css("#id_image_name"), "browser-image"),
 		chromedp.SetUploadFiles(css("#id_file"), []string{img}),
 		chromedp.Click(css("#upload_image")),
-		chromedp.WaitVisible(css(".alert.info")),
 	)
+	until("main", "Uploaded image")
 	if imgs := text("#images"); !strings.Contains(imgs, "browser-image") {
 		t.Fatalf("images: %q", imgs)
 	}

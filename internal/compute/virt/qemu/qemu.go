@@ -230,7 +230,12 @@ func (d *Driver) load(ctx context.Context, dir string) (*guest, error) {
 	defer g.mu.Unlock()
 	if p, err := proc.Find(filepath.Join(dir, pidFile)); err == nil {
 		if err := d.attach(ctx, g, p); err != nil {
-			d.log.Warn("re-attaching a running guest failed", "instance_id", rec.UUID, "pid", p.PID, "err", err)
+			// QEMU serves one monitor client at a time: another holder
+			// keeps it; the process still runs and is controlled by pid.
+			d.log.Warn("re-attaching a running guest's monitor failed", "instance_id", rec.UUID, "pid", p.PID, "err", err)
+			d.mu.Lock()
+			g.proc, g.started = p, processStart(p)
+			d.mu.Unlock()
 		} else {
 			d.log.Info("re-attached a running guest", "instance_id", rec.UUID, "pid", p.PID)
 		}
@@ -241,7 +246,7 @@ func (d *Driver) load(ctx context.Context, dir string) (*guest, error) {
 // attach connects to a running QEMU's monitor and watches its events.
 func (d *Driver) attach(ctx context.Context, g *guest, p *proc.Process) error {
 	sock := filepath.Join(g.dir, qmpSocket)
-	actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	var c *qmp.Client
 	var err error
@@ -323,7 +328,7 @@ func (d *Driver) ListInstances(ctx context.Context) ([]virt.InstanceInfo, error)
 	}
 	var out []virt.InstanceInfo
 	for _, e := range ents {
-		if !e.IsDir() || strings.HasPrefix(e.Name(), "_") {
+		if st, err := os.Stat(filepath.Join(d.cfg.InstancesPath, e.Name())); err != nil || !st.IsDir() || strings.HasPrefix(e.Name(), "_") {
 			continue
 		}
 		g, err := d.lookup(ctx, e.Name())
@@ -392,6 +397,14 @@ func (d *Driver) Spawn(ctx context.Context, spec *virt.Spec) (err error) {
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
+	}
+	if link := d.dirOf(spec.UUID); filepath.Clean(dir) != link {
+		// an instance directory elsewhere is found again through a link
+		os.MkdirAll(d.cfg.InstancesPath, 0o755)
+		os.Remove(link)
+		if err := os.Symlink(dir, link); err != nil {
+			return err
+		}
 	}
 	g := &guest{dir: dir}
 	g.mu.Lock()
@@ -544,8 +557,13 @@ func (d *Driver) teardown(ctx context.Context, g *guest, keepDisks bool) error {
 				errs = append(errs, err)
 			}
 		}
-	} else if err := os.RemoveAll(g.dir); err != nil {
-		errs = append(errs, err)
+	} else {
+		if err := os.RemoveAll(g.dir); err != nil {
+			errs = append(errs, err)
+		}
+		if link := d.dirOf(rec.UUID); rec.UUID != "" && link != filepath.Clean(g.dir) {
+			os.Remove(link)
+		}
 	}
 	return errors.Join(errs...)
 }

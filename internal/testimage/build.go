@@ -452,6 +452,10 @@ func (b *builder) writeFile(rel string, data []byte, mode os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}
+	// Never write through a link (an applet's name links to busybox).
+	if fi, err := os.Lstat(p); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		os.Remove(p)
+	}
 	if err := os.WriteFile(p, data, mode); err != nil {
 		return err
 	}

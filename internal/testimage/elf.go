@@ -295,6 +295,8 @@ func (b *builder) mkfs(ctx context.Context, raw string) error {
 		"-E", "hash_seed="+fsUUID+",root_owner=0:0,lazy_itable_init=0,lazy_journal_init=0", "-d", b.root, raw); err != nil {
 		return err
 	}
+	// sudo is setuid root (mkfs.ext4 -d does not keep the bit).
+	cmds.WriteString("sif /usr/bin/sudo mode 0104755\n")
 	script := filepath.Join(b.work, "owners.debugfs")
 	if err := os.WriteFile(script, []byte(cmds.String()), 0o644); err != nil {
 		return err

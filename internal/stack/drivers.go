@@ -10,6 +10,7 @@ import (
 
 	"github.com/tenku-cloud/tenku/internal/compute/virt"
 	fakevirt "github.com/tenku-cloud/tenku/internal/compute/virt/fake"
+	"github.com/tenku-cloud/tenku/internal/compute/virt/qemu"
 	"github.com/tenku-cloud/tenku/internal/network/dataplane"
 	fakedataplane "github.com/tenku-cloud/tenku/internal/network/dataplane/fake"
 	"github.com/tenku-cloud/tenku/internal/network/dataplane/linuxbridge"
@@ -61,6 +62,21 @@ var ComputeDrivers = map[string]Driver[virt.Driver]{
 				return nil, err
 			}
 			return fakevirt.Open(c)
+		},
+	},
+	// One QEMU process per guest, controlled over QMP (Nova's libvirt
+	// driver's job, read from its [libvirt] section); guests live in the
+	// agent's instances directory.
+	"qemu": {
+		Aliases: []string{"libvirt.LibvirtDriver", "libvirt"},
+		Section: "libvirt",
+		Config:  func() any { c := qemu.DefaultConfig(); return &c },
+		New: func(cfg any, d DriverDeps) (virt.Driver, error) {
+			c := *cfg.(*qemu.Config)
+			if c.InstancesPath == "" {
+				c.InstancesPath = filepath.Join(d.DataDir, "instances")
+			}
+			return qemu.New(c, d.Log)
 		},
 	},
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -128,5 +129,35 @@ func TestEveryDriverConfigSamples(t *testing.T) {
 	var b bytes.Buffer
 	if err := config.Sample(&b, driverFile("fake_driver", ComputeDrivers["fake"].Config())); err != nil || !strings.Contains(b.String(), "#vcpus = 32") {
 		t.Fatalf("fake sample: %v\n%s", err, b.String())
+	}
+}
+
+func TestQEMUDriverByNovaNameReadsLibvirtSection(t *testing.T) {
+	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("qemu-system-x86_64 must be installed in CI (scripts/install-deps)")
+		}
+		t.Skip("no qemu-system-x86_64")
+	}
+	f, err := config.Parse(strings.NewReader("[libvirt]\nvirt_type = qemu\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, name := range []string{"qemu", "libvirt.LibvirtDriver", "nova.virt.libvirt.LibvirtDriver"} {
+		drv, err := newDriver(ComputeDrivers, "[DEFAULT] compute_driver", name, f, DriverDeps{DataDir: dir, Host: "h1"})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if c := drv.Capabilities(); c.HypervisorType != "QEMU" {
+			t.Fatalf("%s: hypervisor type %q", name, c.HypervisorType)
+		}
+	}
+	bad, err := config.Parse(strings.NewReader("[libvirt]\nvirt_type = xen\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newDriver(ComputeDrivers, "[DEFAULT] compute_driver", "qemu", bad, DriverDeps{DataDir: dir}); err == nil || !strings.Contains(err.Error(), "virt_type") {
+		t.Fatalf("virt_type = xen: %v", err)
 	}
 }

@@ -765,7 +765,7 @@ func (d *Driver) Suspend(ctx context.Context, ref virt.Ref) error {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	p, c := d.running(g)
+	_, c := d.running(g)
 	if c == nil {
 		return fmt.Errorf("instance %s is not running", ref.UUID)
 	}
@@ -806,7 +806,6 @@ func (d *Driver) Suspend(ctx context.Context, ref virt.Ref) error {
 	if err := d.writeRecord(g); err != nil {
 		return err
 	}
-	_ = p
 	if err := d.stop(ctx, g, 0); err != nil {
 		return err
 	}
@@ -842,9 +841,6 @@ func (d *Driver) resume(ctx context.Context, g *guest) error {
 		return errors.New("resumed guest has no monitor")
 	}
 	for {
-		var mi struct {
-			Status string `json:"status"`
-		}
 		st, err := c.QueryStatus(ctx)
 		if err != nil {
 			return err
@@ -852,7 +848,6 @@ func (d *Driver) resume(ctx context.Context, g *guest) error {
 		if st.Status != "inmigrate" {
 			break
 		}
-		_ = mi
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

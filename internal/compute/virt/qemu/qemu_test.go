@@ -1,7 +1,6 @@
 package qemu
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"syscall"
@@ -42,5 +41,4 @@ func TestContract(t *testing.T) {
 		},
 		Timeout: time.Minute,
 	})
-	_ = os.Getpid
 }

@@ -1,5 +1,7 @@
 package volume
 
+import "encoding/json"
+
 // Status is a volume's status, as Cinder names them.
 type Status string
 
@@ -104,24 +106,29 @@ type Attachment struct {
 
 // CreateVolume is the body of POST /v3/{project_id}/volumes.
 type CreateVolume struct {
-	Volume struct {
-		Size             *int              `json:"size"`
-		Name             *string           `json:"name"`
-		Description      *string           `json:"description"`
-		DisplayName      *string           `json:"display_name"`
-		DisplayDesc      *string           `json:"display_description"`
-		VolumeType       *string           `json:"volume_type"`
-		AvailabilityZone *string           `json:"availability_zone"`
-		Metadata         map[string]string `json:"metadata"`
-		SnapshotID       *string           `json:"snapshot_id"`
-		SourceVolID      *string           `json:"source_volid"`
-		ImageRef         *string           `json:"imageRef"`
-		BackupID         *string           `json:"backup_id"`
-		Multiattach      *bool             `json:"multiattach"`
-		ConsistencyGroup *string           `json:"consistencygroup_id"`
-		GroupID          *string           `json:"group_id"`
-	} `json:"volume"`
-	SchedulerHints map[string]any `json:"OS-SCH-HNT:scheduler_hints"`
+	Volume         *CreateVolumeParams `json:"volume"`
+	SchedulerHints map[string]any      `json:"OS-SCH-HNT:scheduler_hints"`
+}
+
+// CreateVolumeParams are the new volume's attributes. Size stays raw: Cinder
+// takes an integer or a string of digits and says which it refused.
+type CreateVolumeParams struct {
+	Size             json.RawMessage   `json:"size"`
+	Name             *string           `json:"name"`
+	Description      *string           `json:"description"`
+	DisplayName      *string           `json:"display_name"`
+	DisplayDesc      *string           `json:"display_description"`
+	VolumeType       *string           `json:"volume_type"`
+	AvailabilityZone *string           `json:"availability_zone"`
+	Metadata         map[string]string `json:"metadata"`
+	SnapshotID       *string           `json:"snapshot_id"`
+	SourceVolID      *string           `json:"source_volid"`
+	ImageRef         *string           `json:"imageRef"`
+	ImageID          *string           `json:"image_id"`
+	BackupID         *string           `json:"backup_id"`
+	Multiattach      *bool             `json:"multiattach"`
+	ConsistencyGroup *string           `json:"consistencygroup_id"`
+	GroupID          *string           `json:"group_id"`
 }
 
 // UpdateVolume is the body of PUT /v3/{project_id}/volumes/{id}.

@@ -340,29 +340,6 @@ func checkMetadata(md map[string]string) error {
 	return nil
 }
 
-// createBody is POST /volumes, with size kept raw to check its type.
-type createBody struct {
-	Volume *struct {
-		Size             json.RawMessage   `json:"size"`
-		Name             *string           `json:"name"`
-		Description      *string           `json:"description"`
-		DisplayName      *string           `json:"display_name"`
-		DisplayDesc      *string           `json:"display_description"`
-		VolumeType       *string           `json:"volume_type"`
-		AvailabilityZone *string           `json:"availability_zone"`
-		Metadata         map[string]string `json:"metadata"`
-		SnapshotID       *string           `json:"snapshot_id"`
-		SourceVolID      *string           `json:"source_volid"`
-		ImageRef         *string           `json:"imageRef"`
-		ImageID          *string           `json:"image_id"`
-		BackupID         *string           `json:"backup_id"`
-		Multiattach      *bool             `json:"multiattach"`
-		ConsistencyGroup *string           `json:"consistencygroup_id"`
-		GroupID          *string           `json:"group_id"`
-	} `json:"volume"`
-	Hints map[string]any `json:"OS-SCH-HNT:scheduler_hints"`
-}
-
 func parseSize(raw json.RawMessage) (*int, error) {
 	s := strings.TrimSpace(string(raw))
 	if s == "" || s == "null" {
@@ -432,7 +409,7 @@ func (a *API) zones(ctx context.Context) ([]string, error) {
 }
 
 func (a *API) createVolume(ctx context.Context, r *rest.Request) (any, error) {
-	var body createBody
+	var body volume.CreateVolume
 	if err := r.Decode(&body); err != nil {
 		return nil, err
 	}

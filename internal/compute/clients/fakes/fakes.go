@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	netapi "github.com/tenku-cloud/tenku/api/network"
 	"io"
 	"net"
 	"sync"
@@ -377,7 +378,7 @@ func (f *Network) BindPort(_ context.Context, id string, b clients.PortBinding) 
 	}
 	p.BindingHostID, p.DeviceID, p.DeviceOwner = b.HostID, b.DeviceID, b.DeviceOwner
 	p.BindingVIFType, p.BindingVNICType = "bridge", "normal"
-	p.BindingVIFDetails = map[string]any{"bridge_name": "brq" + p.NetworkID[:11]}
+	p.BindingVIFDetails = map[string]any{"bridge_name": netapi.BridgeName(p.NetworkID)}
 	p.Status = f.BoundStatus
 	if f.Notify != nil && !f.closed {
 		notify, delay, dev := f.Notify, f.NotifyDelay, b.DeviceID

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	netapi "github.com/tenku-cloud/tenku/api/network"
 	"net"
 	"os"
 	"path/filepath"
@@ -18,25 +19,6 @@ import (
 // defaultCmdline is Nova's kernel command line for a direct kernel boot
 // whose image names none.
 const defaultCmdline = "root=/dev/vda console=tty0 console=ttyS0 console=hvc0"
-
-// TapName is the host-side device of a port ("tap" and 11 characters of
-// its id), as Nova names it.
-func TapName(portID string) string {
-	if len(portID) > 11 {
-		portID = portID[:11]
-	}
-	return "tap" + portID
-}
-
-// BridgeName is the Linux bridge of a network when the port's binding
-// names none ("brq" and 11 characters of the network id), as Neutron's
-// linuxbridge agent names it.
-func BridgeName(networkID string) string {
-	if len(networkID) > 11 {
-		networkID = networkID[:11]
-	}
-	return "brq" + networkID
-}
 
 // build makes the guest's disks and its QEMU command line.
 func (d *Driver) build(ctx context.Context, spec *virt.Spec, dir string) (*record, error) {
@@ -162,10 +144,10 @@ func (d *Driver) build(ctx context.Context, spec *virt.Spec, dir string) (*recor
 		}
 		tap := netdev.Tap{Name: n.Tap, MTU: n.MTU, GuestMAC: n.MAC, Bridge: n.Bridge}
 		if tap.Name == "" {
-			tap.Name = TapName(n.PortID)
+			tap.Name = netapi.TapName(n.PortID)
 		}
 		if tap.Bridge == "" && n.NetworkID != "" {
-			tap.Bridge = BridgeName(n.NetworkID)
+			tap.Bridge = netapi.BridgeName(n.NetworkID)
 		}
 		rec.Taps = append(rec.Taps, tap)
 		id := fmt.Sprintf("hostnet%d", i)

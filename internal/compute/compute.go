@@ -18,6 +18,7 @@ import (
 	"github.com/tenku-cloud/tenku/internal/compute/virt"
 	"github.com/tenku-cloud/tenku/internal/platform/bus"
 	"github.com/tenku-cloud/tenku/internal/platform/logging"
+	"github.com/tenku-cloud/tenku/internal/platform/rest"
 	"github.com/tenku-cloud/tenku/internal/platform/service"
 	"github.com/tenku-cloud/tenku/internal/platform/store"
 )
@@ -138,6 +139,9 @@ func New(cfg Config, deps service.Deps, opts ...Option) (*Service, error) {
 
 // ServeHTTP serves the Compute API.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.api.ServeHTTP(w, r) }
+
+// Routes lists the routes of the Compute API.
+func (s *Service) Routes() []rest.Route { return s.api.Routes() }
 
 // Name names the service.
 func (s *Service) Name() string { return "nova" }

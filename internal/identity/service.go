@@ -134,6 +134,9 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.router.ServeHTTP(w, r)
 }
 
+// Routes lists the routes of the Keystone API.
+func (s *Service) Routes() []rest.Route { return append(s.router.Routes(), s.quiet.Routes()...) }
+
 // Start watches for changes made by other Keystone processes (the database
 // epoch, and the bus when there is one).
 func (s *Service) Start(ctx context.Context) error {

@@ -15,6 +15,7 @@ import (
 	"github.com/tenku-cloud/tenku/internal/image/db"
 	"github.com/tenku-cloud/tenku/internal/image/store"
 	"github.com/tenku-cloud/tenku/internal/platform/logging"
+	"github.com/tenku-cloud/tenku/internal/platform/rest"
 	"github.com/tenku-cloud/tenku/internal/platform/service"
 )
 
@@ -122,6 +123,9 @@ func (s *Service) Name() string { return "glance" }
 
 // ServeHTTP serves the Glance API.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.api.ServeHTTP(w, r) }
+
+// Routes lists the routes of the Glance API.
+func (s *Service) Routes() []rest.Route { return s.api.Routes() }
 
 // Start recovers what a crash of this worker left half done, removes
 // orphaned data, loads the standard metadata definitions and starts the

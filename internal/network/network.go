@@ -18,6 +18,7 @@ import (
 	"github.com/tenku-cloud/tenku/internal/platform/bus"
 	"github.com/tenku-cloud/tenku/internal/platform/fault"
 	"github.com/tenku-cloud/tenku/internal/platform/logging"
+	"github.com/tenku-cloud/tenku/internal/platform/rest"
 	"github.com/tenku-cloud/tenku/internal/platform/service"
 )
 
@@ -108,6 +109,9 @@ func (s *Service) Name() string { return "neutron" }
 
 // ServeHTTP serves the Neutron API.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.api.ServeHTTP(w, r) }
+
+// Routes lists the routes of the Neutron API.
+func (s *Service) Routes() []rest.Route { return s.api.Routes() }
 
 // Start serves agents and starts pushing changes and notifying Nova.
 func (s *Service) Start(ctx context.Context) error {

@@ -127,6 +127,8 @@ type Stack struct {
 	identity *identity.Service
 	// nova is Nova when it runs in this process.
 	nova *compute.Service
+	// services are the built components, by name.
+	services map[string]service.Service
 	// files are the config files read, by name (nil when absent).
 	files   map[string]config.File
 	group   service.Group
@@ -206,7 +208,7 @@ func Names(all []Component) string {
 
 // Start brings the enabled components up, Keystone first.
 func Start(ctx context.Context, all []Component, o Options) (*Stack, error) {
-	s := &Stack{Options: o, URLs: map[string]string{}, Addrs: map[string]string{}, DBs: map[string]*store.DB{}, started: time.Now()}
+	s := &Stack{Options: o, URLs: map[string]string{}, Addrs: map[string]string{}, DBs: map[string]*store.DB{}, services: map[string]service.Service{}, started: time.Now()}
 	if s.Log == nil {
 		s.Log = slog.New(slog.DiscardHandler)
 	}
@@ -293,6 +295,9 @@ func Start(ctx context.Context, all []Component, o Options) (*Stack, error) {
 	return s, nil
 }
 
+// Service returns the running component of that name, or nil.
+func (s *Stack) Service(name string) service.Service { return s.services[name] }
+
 // startComponent configures, builds and starts one component on the stack's
 // bus, serving it on ln when it is an HTTP handler (handOff then records that
 // the listener belongs to it).
@@ -340,6 +345,7 @@ func (s *Stack) startComponent(ctx context.Context, c Component, b *bus.Bus, ln 
 	if err := s.group.Start(ctx, svc); err != nil {
 		return err
 	}
+	s.services[c.Name] = svc
 	if h, ok := svc.(http.Handler); ok && ln != nil {
 		srv := &served{name: c.Name, ln: ln, handler: h, log: d.Log}
 		handOff()

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/tenku-cloud/tenku/internal/platform/logging"
+	"github.com/tenku-cloud/tenku/internal/platform/rest"
 	"github.com/tenku-cloud/tenku/internal/platform/service"
 	"github.com/tenku-cloud/tenku/internal/volume/api"
 	"github.com/tenku-cloud/tenku/internal/volume/backend"
@@ -70,6 +71,9 @@ func (s *Service) Name() string { return "cinder" }
 
 // ServeHTTP serves the Block Storage API.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.api.ServeHTTP(w, r) }
+
+// Routes lists the routes of the Block Storage API.
+func (s *Service) Routes() []rest.Route { return s.api.Routes() }
 
 // Start starts the manager side of the API, the sweep and the scheduler.
 func (s *Service) Start(ctx context.Context) error {

@@ -109,6 +109,9 @@ func New(cfg conf.Config, d Deps) (*API, error) {
 // still publish.
 var projectInPath = regexp.MustCompile(`^/v2(\.1)?/([0-9a-fA-F]{32}|[0-9a-fA-F-]{36})(/.*)?$`)
 
+// Routes lists the API's routes.
+func (a *API) Routes() []rest.Route { return a.router.Routes() }
+
 // ServeHTTP serves the API. A project id after the version segment (the old
 // endpoint form "/v2.1/%(tenant_id)s") is dropped, as Nova accepts both.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {

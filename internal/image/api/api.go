@@ -228,6 +228,9 @@ func (a *API) versionAlias(v string) bool {
 	return versionAliases[v] || a.cache != nil && cacheVersionAliases[v]
 }
 
+// Routes lists the API's routes.
+func (a *API) Routes() []rest.Route { return a.router.Routes() }
+
 // ServeHTTP negotiates the version as Glance does (/versions, /, and any
 // unknown prefix answer the version document) and serves the v2 API.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {

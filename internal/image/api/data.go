@@ -24,9 +24,9 @@ const mib = 1 << 20
 
 func (a *API) dataRoutes() []rest.Route {
 	return []rest.Route{
-		{Method: "PUT", Path: "/v2/images/{image_id}/file", Handler: a.upload, Status: http.StatusNoContent},
+		{Method: "PUT", Path: "/v2/images/{image_id}/file", Handler: a.upload, Status: http.StatusNoContent, RawBody: true},
 		{Method: "GET", Path: "/v2/images/{image_id}/file", Handler: a.download},
-		{Method: "PUT", Path: "/v2/images/{image_id}/stage", Handler: a.stageData, Status: http.StatusNoContent},
+		{Method: "PUT", Path: "/v2/images/{image_id}/stage", Handler: a.stageData, Status: http.StatusNoContent, RawBody: true},
 	}
 }
 

@@ -82,6 +82,9 @@ func New(opt Options) (*API, error) {
 // ServeHTTP serves the API.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.router.ServeHTTP(w, r) }
 
+// Routes lists the API's routes.
+func (a *API) Routes() []rest.Route { return a.router.Routes() }
+
 func (a *API) routes() []rest.Route {
 	var rs []rest.Route
 	rs = append(rs,

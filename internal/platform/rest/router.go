@@ -47,6 +47,11 @@ type Route struct {
 	// (and the caller's project_id) as the target. Leave empty when the handler
 	// enforces with a target it loads itself.
 	Policy string
+	// RawBody routes read a body that is not JSON themselves (image data);
+	// every other POST, PUT and PATCH body with a JSON content type passes
+	// CheckJSON before the handler runs, so that no route can take one
+	// another route refuses.
+	RawBody bool
 
 	schema *jsonschema.Schema
 }
@@ -105,8 +110,9 @@ type Options struct {
 
 // Router dispatches requests to routes.
 type Router struct {
-	opt  Options
-	root *node
+	opt    Options
+	root   *node
+	routes []Route
 }
 
 type node struct {
@@ -157,10 +163,15 @@ func NewRouter(opt Options, tables ...[]Route) (*Router, error) {
 			if err := rt.add(&r); err != nil {
 				return nil, err
 			}
+			rt.routes = append(rt.routes, r)
 		}
 	}
 	return rt, nil
 }
+
+// Routes returns the routes the router serves, in declaration order, for
+// tests that visit every route.
+func (rt *Router) Routes() []Route { return append([]Route(nil), rt.routes...) }
 
 func splitPath(p string) []string {
 	p = strings.Trim(p, "/")
@@ -369,6 +380,10 @@ func (rt *Router) serve(ctx context.Context, req *Request) {
 			}
 		}
 	}
+	if err := req.checkBody(); err != nil {
+		rt.writeError(ctx, req, err)
+		return
+	}
 	if route.Policy != "" {
 		target := map[string]any{}
 		for i := 0; i+1 < len(vals); i += 2 {
@@ -569,12 +584,36 @@ func (r *Request) IsJSON() bool {
 	return ct == "application/json" || strings.HasSuffix(ct, "+json") || (strings.HasPrefix(ct, "application/") && strings.HasSuffix(ct, "-json"))
 }
 
-// RawJSON reads the body (bounded by the service's MaxBody), checks the content
-// type, and validates it against the route's schema; it returns the bytes.
-func (r *Request) RawJSON() ([]byte, error) {
-	if !r.IsJSON() {
-		return nil, fault.New(r.router.opt.BadContentType, "Unsupported Content-Type")
+// checkBody reads a POST, PUT or PATCH JSON body before the handler runs
+// (as Nova's and Neutron's WSGI layers deserialize it before dispatch) and
+// refuses one CheckJSON refuses, whatever the handler would do with it;
+// the handler reads the same bytes again.
+func (r *Request) checkBody() error {
+	hr := r.HTTP
+	switch hr.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch:
+	default:
+		return nil
 	}
+	if r.route.RawBody || !r.IsJSON() || (hr.ContentLength == 0 && len(hr.TransferEncoding) == 0) || hr.Body == nil {
+		return nil
+	}
+	buf, err := r.readBody()
+	if err != nil {
+		return err
+	}
+	hr.Body = io.NopCloser(bytes.NewReader(buf))
+	if len(bytes.TrimSpace(buf)) == 0 {
+		return nil
+	}
+	if err := CheckJSON(buf); err != nil {
+		return fault.BadRequest("Malformed request body: %v", err)
+	}
+	return nil
+}
+
+// readBody reads the whole body, bounded by the service's MaxBody.
+func (r *Request) readBody() ([]byte, error) {
 	if r.HTTP.ContentLength > r.router.opt.MaxBody {
 		return nil, fault.TooLarge("Request Entity Too Large")
 	}
@@ -585,6 +624,19 @@ func (r *Request) RawJSON() ([]byte, error) {
 			return nil, f
 		}
 		return nil, fault.BadRequest("could not read the request body: %v", err)
+	}
+	return buf, nil
+}
+
+// RawJSON reads the body (bounded by the service's MaxBody), checks the content
+// type, and validates it against the route's schema; it returns the bytes.
+func (r *Request) RawJSON() ([]byte, error) {
+	if !r.IsJSON() {
+		return nil, fault.New(r.router.opt.BadContentType, "Unsupported Content-Type")
+	}
+	buf, err := r.readBody()
+	if err != nil {
+		return nil, err
 	}
 	if len(bytes.TrimSpace(buf)) == 0 {
 		return nil, fault.BadRequest("The request body is empty; a JSON body is required.")

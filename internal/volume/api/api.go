@@ -141,6 +141,9 @@ func New(opt Options) (*API, error) {
 // ServeHTTP serves the API.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.router.ServeHTTP(w, r) }
 
+// Routes lists the API's routes.
+func (a *API) Routes() []rest.Route { return a.router.Routes() }
+
 // Start makes the default volume type, subscribes the manager to the bus
 // and starts the sweep of transitional states.
 func (a *API) Start(ctx context.Context) error {

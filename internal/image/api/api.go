@@ -153,13 +153,14 @@ func New(opt Options) (*API, error) {
 	}
 	a.bgCtx, a.bgCancel = context.WithCancel(context.Background())
 	a.router, err = rest.NewRouter(rest.Options{
-		Service:  "image",
-		Errors:   GlanceErrors,
-		Auth:     opt.Auth,
-		Enforcer: enforcer{a.pol},
-		MaxBody:  opt.MaxRequestBody,
-		AuthURL:  opt.AuthURL,
-		Log:      opt.Log,
+		Service:       "image",
+		Errors:        GlanceErrors,
+		MalformedBody: func(error) *fault.Error { return badRequest("Malformed JSON in request body.") },
+		Auth:          opt.Auth,
+		Enforcer:      enforcer{a.pol},
+		MaxBody:       opt.MaxRequestBody,
+		AuthURL:       opt.AuthURL,
+		Log:           opt.Log,
 	}, a.imageRoutes(), a.dataRoutes(), a.memberRoutes(), a.schemaRoutes(), a.infoRoutes(), a.metadefRoutes(), a.taskRoutes(), a.cacheRoutes())
 	if err != nil {
 		return nil, err

@@ -98,6 +98,9 @@ type Options struct {
 	// CheckAuth, when set, vets the caller once the token is validated (Nova
 	// compares the project id of a /v2.1/{project_id}/... URL with it).
 	CheckAuth func(hr *http.Request, a *authn.Context) error
+	// MalformedBody formats a body CheckJSON refuses; nil gives
+	// "Malformed request body: <reason>".
+	MalformedBody func(err error) *fault.Error
 	// SchemaError formats a schema violation; nil gives Keystone's wording.
 	SchemaError func(field, reason string) *fault.Error
 	// AuthURL is Keystone's public URL, sent in WWW-Authenticate on 401s.
@@ -607,9 +610,16 @@ func (r *Request) checkBody() error {
 		return nil
 	}
 	if err := CheckJSON(buf); err != nil {
-		return fault.BadRequest("Malformed request body: %v", err)
+		return r.malformed(err)
 	}
 	return nil
+}
+
+func (r *Request) malformed(err error) *fault.Error {
+	if r.router.opt.MalformedBody != nil {
+		return r.router.opt.MalformedBody(err)
+	}
+	return fault.BadRequest("Malformed request body: %v", err)
 }
 
 // readBody reads the whole body, bounded by the service's MaxBody.
@@ -642,7 +652,7 @@ func (r *Request) RawJSON() ([]byte, error) {
 		return nil, fault.BadRequest("The request body is empty; a JSON body is required.")
 	}
 	if err := CheckJSON(buf); err != nil {
-		return nil, fault.BadRequest("Malformed request body: %v", err)
+		return nil, r.malformed(err)
 	}
 	if r.route != nil && r.route.schema != nil {
 		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(buf))

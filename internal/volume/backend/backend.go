@@ -50,7 +50,25 @@ type Driver interface {
 	Delete(ctx context.Context, id string) error
 	// List returns the ids of every volume kept (to find orphans).
 	List(ctx context.Context) ([]string, error)
+
+	// CreateSnapshot keeps a point-in-time copy of a volume's data under
+	// the snapshot's id; a snapshot that exists is left as it is. No space
+	// is ErrNoSpace.
+	CreateSnapshot(ctx context.Context, volumeID, snapshotID string) error
+	// SnapshotExists reports whether a snapshot is kept.
+	SnapshotExists(ctx context.Context, snapshotID string) (bool, error)
+	// DeleteSnapshot removes a snapshot; a missing one is no error.
+	DeleteSnapshot(ctx context.Context, snapshotID string) error
+	// CreateFromSnapshot makes volume id of size GiB (at least the
+	// snapshot's size) holding the snapshot's data; idempotent as Create.
+	CreateFromSnapshot(ctx context.Context, id, snapshotID string, sizeGiB int) error
+	// Clone makes volume id of size GiB (at least the source's size)
+	// holding a copy of volume srcID's data; idempotent as Create.
+	Clone(ctx context.Context, id, srcID string, sizeGiB int) error
 }
+
+// ErrNotFound: the volume or snapshot to copy from is not kept.
+var ErrNotFound = errors.New("the source volume or snapshot is missing from the backend")
 
 // ErrNoSpace: the backend has no room for the volume.
 var ErrNoSpace = errors.New("not enough free capacity on the backend")

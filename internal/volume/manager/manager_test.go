@@ -14,8 +14,9 @@ import (
 
 // memDriver keeps volume sizes in memory.
 type memDriver struct {
-	mu   sync.Mutex
-	vols map[string]int
+	mu    sync.Mutex
+	vols  map[string]int
+	snaps map[string]int
 }
 
 func (d *memDriver) Name() string { return "mem" }
@@ -51,6 +52,50 @@ func (d *memDriver) List(context.Context) ([]string, error) {
 		out = append(out, id)
 	}
 	return out, nil
+}
+
+func (d *memDriver) CreateSnapshot(_ context.Context, vol, snap string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s, ok := d.vols[vol]
+	if !ok {
+		return backend.ErrNotFound
+	}
+	if d.snaps == nil {
+		d.snaps = map[string]int{}
+	}
+	d.snaps[snap] = s
+	return nil
+}
+func (d *memDriver) SnapshotExists(_ context.Context, snap string) (bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.snaps[snap]
+	return ok, nil
+}
+func (d *memDriver) DeleteSnapshot(_ context.Context, snap string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.snaps, snap)
+	return nil
+}
+func (d *memDriver) CreateFromSnapshot(_ context.Context, id, snap string, size int) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.snaps[snap]; !ok {
+		return backend.ErrNotFound
+	}
+	d.vols[id] = size
+	return nil
+}
+func (d *memDriver) Clone(_ context.Context, id, src string, size int) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.vols[src]; !ok {
+		return backend.ErrNotFound
+	}
+	d.vols[id] = size
+	return nil
 }
 
 // TestReconcile starts a volume service after a crash: a volume left

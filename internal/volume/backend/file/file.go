@@ -8,17 +8,27 @@
 // once it has its size, so a crash never leaves a half-made volume under
 // a volume's name.
 //
-// file imports volume/backend and the standard library.
+// A snapshot is a full copy of the volume file, snapshot-<id>, made
+// extent by extent (holes stay holes; copy_file_range reflinks where the
+// filesystem can), so volumes stay plain raw files, a snapshot never
+// depends on its volume, and a volume made from a snapshot or cloned from
+// another volume is the same kind of copy. Snapshots count against the
+// capacity as volumes do.
+//
+// file imports volume/backend, x/sys/unix and the standard library.
 package file
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/tenku-cloud/tenku/internal/volume/backend"
 )
@@ -33,7 +43,11 @@ type Driver struct {
 
 var _ backend.Driver = (*Driver)(nil)
 
-const prefix = "volume-"
+// File name prefixes of volumes and snapshots.
+const (
+	prefix     = "volume-"
+	snapPrefix = "snapshot-"
+)
 
 // New returns a driver on dir (created if missing) holding at most
 // capacity bytes of volumes; backendName is volume_backend_name.
@@ -71,7 +85,7 @@ func (d *Driver) provisioned() (int64, error) {
 	}
 	var sum int64
 	for _, e := range ents {
-		if !strings.HasPrefix(e.Name(), prefix) || !e.Type().IsRegular() {
+		if !(strings.HasPrefix(e.Name(), prefix) || strings.HasPrefix(e.Name(), snapPrefix)) || !e.Type().IsRegular() {
 			continue
 		}
 		fi, err := e.Info()
@@ -105,20 +119,103 @@ func (d *Driver) Stats(ctx context.Context) (backend.Stats, error) {
 
 // Create makes a sparse file of size GiB.
 func (d *Driver) Create(ctx context.Context, id string, sizeGiB int) error {
+	return d.place(prefix, id, sizeGiB, "")
+}
+
+// CreateFromSnapshot makes a volume of size GiB holding a copy of the
+// snapshot's data.
+func (d *Driver) CreateFromSnapshot(ctx context.Context, id, snapshotID string, sizeGiB int) error {
+	if err := validID(snapshotID); err != nil {
+		return err
+	}
+	return d.place(prefix, id, sizeGiB, d.snapPath(snapshotID))
+}
+
+// Clone makes a volume of size GiB holding a copy of volume srcID's data.
+func (d *Driver) Clone(ctx context.Context, id, srcID string, sizeGiB int) error {
+	if err := validID(srcID); err != nil {
+		return err
+	}
+	return d.place(prefix, id, sizeGiB, d.Path(srcID))
+}
+
+// CreateSnapshot copies the volume file to snapshot-<id>, keeping holes.
+func (d *Driver) CreateSnapshot(ctx context.Context, volumeID, snapshotID string) error {
+	if err := validID(volumeID); err != nil {
+		return err
+	}
+	return d.place(snapPrefix, snapshotID, 0, d.Path(volumeID))
+}
+
+// SnapshotExists reports whether the snapshot file exists.
+func (d *Driver) SnapshotExists(ctx context.Context, snapshotID string) (bool, error) {
+	if err := validID(snapshotID); err != nil {
+		return false, err
+	}
+	_, err := os.Stat(d.snapPath(snapshotID))
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// DeleteSnapshot removes the snapshot file.
+func (d *Driver) DeleteSnapshot(ctx context.Context, snapshotID string) error {
+	if err := validID(snapshotID); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := os.Remove(d.snapPath(snapshotID)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+func (d *Driver) snapPath(id string) string { return filepath.Join(d.dir, snapPrefix+id) }
+
+// place makes the file kind+id: a copy of src (when set) grown to
+// sizeGiB (0: the source's size), or a blank sparse file of sizeGiB. It
+// is made under a temporary name and renamed; a file already in place
+// with that size is kept (idempotent).
+func (d *Driver) place(kind, id string, sizeGiB int, src string) error {
 	if err := validID(id); err != nil {
 		return err
 	}
-	if sizeGiB <= 0 {
+	if sizeGiB < 0 || (sizeGiB == 0 && src == "") {
 		return fmt.Errorf("volume size must be positive, got %d", sizeGiB)
 	}
-	size := int64(sizeGiB) * backend.GiB
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if fi, err := os.Stat(d.Path(id)); err == nil {
+	size := int64(sizeGiB) * backend.GiB
+	var in *os.File
+	if src != "" {
+		f, err := os.Open(src)
+		if errors.Is(err, os.ErrNotExist) {
+			return backend.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		fi, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		if size == 0 {
+			size = fi.Size()
+		}
+		if fi.Size() > size {
+			return fmt.Errorf("the source (%d bytes) is larger than %d GiB", fi.Size(), sizeGiB)
+		}
+		in = f
+	}
+	dst := filepath.Join(d.dir, kind+id)
+	if fi, err := os.Stat(dst); err == nil {
 		if fi.Size() == size {
 			return nil
 		}
-		return fmt.Errorf("volume %s exists with another size (%d bytes)", id, fi.Size())
+		return fmt.Errorf("%s%s exists with another size (%d bytes)", kind, id, fi.Size())
 	}
 	prov, err := d.provisioned()
 	if err != nil {
@@ -138,19 +235,67 @@ func (d *Driver) Create(ctx context.Context, id string, sizeGiB int) error {
 			os.Remove(tmp.Name())
 		}
 	}()
+	if in != nil {
+		if err := sparseCopy(tmp, in); err != nil {
+			return fmt.Errorf("copy %s: %w", filepath.Base(src), err)
+		}
+	}
 	if err := tmp.Truncate(size); err != nil {
 		return err
 	}
 	if err := tmp.Chmod(0o600); err != nil {
 		return err
 	}
+	if in != nil {
+		if err := tmp.Sync(); err != nil {
+			return err
+		}
+	}
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp.Name(), d.Path(id)); err != nil {
+	if err := os.Rename(tmp.Name(), dst); err != nil {
 		return err
 	}
 	ok = true
+	return nil
+}
+
+// sparseCopy copies the data extents of src into dst at the same
+// offsets (SEEK_DATA/SEEK_HOLE), so holes stay holes, with
+// copy_file_range, which reflinks where the filesystem can.
+func sparseCopy(dst, src *os.File) error {
+	fi, err := src.Stat()
+	if err != nil {
+		return err
+	}
+	end := fi.Size()
+	sfd, dfd := int(src.Fd()), int(dst.Fd())
+	for off := int64(0); off < end; {
+		data, err := unix.Seek(sfd, off, unix.SEEK_DATA)
+		if errors.Is(err, unix.ENXIO) {
+			break // only a hole remains
+		}
+		if err != nil {
+			return err
+		}
+		hole, err := unix.Seek(sfd, data, unix.SEEK_HOLE)
+		if err != nil {
+			return err
+		}
+		for data < hole {
+			roff, woff := data, data
+			n, err := unix.CopyFileRange(sfd, &roff, dfd, &woff, int(min(hole-data, 1<<30)), 0)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return io.ErrUnexpectedEOF
+			}
+			data += int64(n)
+		}
+		off = hole
+	}
 	return nil
 }
 

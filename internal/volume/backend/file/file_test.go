@@ -69,3 +69,93 @@ func TestFileBackend(t *testing.T) {
 		t.Fatal("path in id accepted")
 	}
 }
+
+func TestFileSnapshotsAndCopies(t *testing.T) {
+	ctx := context.Background()
+	d, err := New(t.TempDir(), 4*backend.GiB, "file")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Create(ctx, "v", 1); err != nil {
+		t.Fatal(err)
+	}
+	write := func(path string, off int64, s string) {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if _, err := f.WriteAt([]byte(s), off); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func(path string, off int64, n int) string {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		b := make([]byte, n)
+		if _, err := f.ReadAt(b, off); err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	write(d.Path("v"), 0, "head")
+	write(d.Path("v"), 700<<20, "marker")
+	if err := d.CreateSnapshot(ctx, "v", "s"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.CreateSnapshot(ctx, "v", "s"); err != nil {
+		t.Fatalf("snapshot is not idempotent: %v", err)
+	}
+	// Later writes to the volume do not reach the snapshot.
+	write(d.Path("v"), 700<<20, "LATER!")
+	if ok, err := d.SnapshotExists(ctx, "s"); !ok || err != nil {
+		t.Fatalf("snapshot exists %v %v", ok, err)
+	}
+	snap := d.snapPath("s")
+	if got := read(snap, 700<<20, 6); got != "marker" {
+		t.Fatalf("snapshot holds %q", got)
+	}
+	fi, _ := os.Stat(snap)
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Blocks*512 > 1<<20 {
+		t.Fatalf("snapshot is not sparse: %d bytes allocated", st.Blocks*512)
+	}
+	// A volume from the snapshot, larger than it.
+	if err := d.CreateFromSnapshot(ctx, "w", "s", 2); err != nil {
+		t.Fatal(err)
+	}
+	if ok, size, _ := d.Exists(ctx, "w"); !ok || size != 2 {
+		t.Fatalf("from snapshot: %v %d", ok, size)
+	}
+	if got := read(d.Path("w"), 0, 4) + read(d.Path("w"), 700<<20, 6); got != "headmarker" {
+		t.Fatalf("from snapshot holds %q", got)
+	}
+	// Capacity counts snapshots: v(1) + s(1) + w(2) fill the 4 GiB.
+	if err := d.Clone(ctx, "c", "v", 1); !errors.Is(err, backend.ErrNoSpace) {
+		t.Fatalf("clone beyond capacity: %v", err)
+	}
+	if err := d.DeleteSnapshot(ctx, "s"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.DeleteSnapshot(ctx, "s"); err != nil {
+		t.Fatalf("delete is not idempotent: %v", err)
+	}
+	if err := d.CreateFromSnapshot(ctx, "x", "s", 1); !errors.Is(err, backend.ErrNotFound) {
+		t.Fatalf("from a deleted snapshot: %v", err)
+	}
+	if err := d.Clone(ctx, "c", "v", 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(d.Path("c"), 700<<20, 6); got != "LATER!" {
+		t.Fatalf("clone holds %q", got)
+	}
+	if err := d.Clone(ctx, "small", "w", 1); err == nil {
+		t.Fatal("a clone smaller than its source was made")
+	}
+	ids, _ := d.List(ctx)
+	if len(ids) != 3 {
+		t.Fatalf("list %v (snapshots are not volumes)", ids)
+	}
+}

@@ -132,14 +132,20 @@ func (s *Service) credentialLimit(ctx context.Context, userID string) error {
 
 func (s *Service) listCredentials(ctx context.Context, r *rest.Request) (any, error) {
 	q := r.HTTP.URL.Query()
-	if err := r.Enforce(ctx, "identity:list_credentials", map[string]any{"user_id": q.Get("user_id"), "type": q.Get("type")}); err != nil {
+	a := caller(ctx, r)
+	target := map[string]any{"user_id": q.Get("user_id"), "type": q.Get("type")}
+	if a != nil && a.System == "" {
+		// As Keystone: a caller without system scope is checked as the
+		// owner of the credentials it may list, and sees only those.
+		target["target"] = map[string]any{"credential": map[string]any{"user_id": a.UserID}}
+	}
+	if err := r.Enforce(ctx, "identity:list_credentials", target); err != nil {
 		return nil, err
 	}
 	cs, err := s.st.ListCredentials(ctx, q.Get("user_id"))
 	if err != nil {
 		return nil, err
 	}
-	a := caller(ctx, r)
 	fs := newFilters(q, "type", "user_id")
 	base := s.baseURL(r)
 	items := []any{}

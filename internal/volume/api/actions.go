@@ -32,8 +32,6 @@ func (a *API) actionRoutes() []rest.Route {
 // notYet are Cinder's volume actions tenku does not implement yet: they
 // answer 501 rather than pretend.
 var notYet = map[string]bool{
-	"os-attach": true, "os-detach": true, "os-reserve": true, "os-unreserve": true, "os-begin_detaching": true,
-	"os-roll_detaching": true, "os-initialize_connection": true, "os-terminate_connection": true,
 	"os-retype": true, "os-volume_upload_image": true, "os-migrate_volume": true, "os-migrate_volume_completion": true,
 	"os-set_image_metadata": true, "os-unset_image_metadata": true, "os-show_image_metadata": true,
 	"os-force_detach": true, "os-unmanage": true, "os-reimage": true, "revert": true,
@@ -62,6 +60,9 @@ func (a *API) volumeAction(ctx context.Context, r *rest.Request) (any, error) {
 	}
 	if notYet[action] {
 		return nil, fault.NotImplemented("The volume action %s is not implemented by tenku yet.", action)
+	}
+	if h, ok := a.attachActions()[action]; ok {
+		return h(ctx, r, v, arg)
 	}
 	switch action {
 	case "os-extend":

@@ -108,4 +108,5 @@ func (a *API) Sweep(ctx context.Context) {
 			a.fail(ctx, v.ID, s.from, s.to, fmt.Sprintf("the volume stayed %s longer than %s", s.from, s.after))
 		}
 	}
+	a.sweepAttach(ctx, now)
 }

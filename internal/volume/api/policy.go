@@ -29,7 +29,7 @@ func op(method, path string) policy.Operation { return policy.Operation{Method: 
 func DefaultRules() []policy.Rule {
 	vol := "/volumes/{volume_id}"
 	typ := "/types/{volume_type_id}"
-	return []policy.Rule{
+	return append([]policy.Rule{
 		{Name: "context_is_admin", Check: "role:admin", Description: "Who is an administrator."},
 		{Name: "admin_api", Check: "is_admin:True or (role:admin and is_admin_project:True)", Description: "Administrative API callers."},
 		rule("volume:create", projectMember, "Create a volume.", op("POST", "/volumes")),
@@ -69,7 +69,7 @@ func DefaultRules() []policy.Rule {
 		rule("volume_extension:volume_type_access:addProjectAccess", ruleAdminAPI, "Share a private volume type.", op("POST", typ+"/action (addProjectAccess)")),
 		rule("volume_extension:volume_type_access:removeProjectAccess", ruleAdminAPI, "Stop sharing a private volume type.", op("POST", typ+"/action (removeProjectAccess)")),
 		rule("volume_extension:volume_type_access:get_all_for_type", ruleAdminAPI, "List the projects a type is shared with.", op("GET", typ+"/os-volume-type-access")),
-	}
+	}, attachRules()...)
 }
 
 // enforcer adapts the policy engine to rest.Enforcer; a refusal is

@@ -98,7 +98,7 @@ func (rd *renderer) detail(v *store.Volume) volume.Volume {
 	out := volume.Volume{
 		ID: v.ID, Name: v.Name, Description: v.Description, Size: v.Size, Status: v.Status,
 		AvailabilityZone: v.AvailabilityZone, CreatedAt: fmtTime(v.CreatedAt),
-		Attachments: []volume.Attachment{}, Bootable: strconv.FormatBool(v.Bootable),
+		Attachments: rd.attachments(v), Bootable: strconv.FormatBool(v.Bootable),
 		Links: rd.a.links(rd.r, v.ProjectID, "volumes", v.ID), Metadata: v.Metadata,
 		Multiattach: v.Multiattach, ReplicationStatus: strp("disabled"),
 		SnapshotID: nilIfEmpty(v.SnapshotID), SourceVolID: nilIfEmpty(v.SourceVolID),

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -77,7 +78,7 @@ func (m *Manager) Start(ctx context.Context) error {
 	if err := m.Reconcile(ctx); err != nil {
 		return fmt.Errorf("volume service %s: reconcile: %w", m.opt.Host, err)
 	}
-	sub, err := m.bus.Serve(ctx, rpc.VolumeSubject(m.opt.Host), bus.ServeOptions{Concurrency: 16}, map[string]bus.Handler{
+	handlers := map[string]bus.Handler{
 		rpc.CreateVolume: func(ctx context.Context, raw json.RawMessage) (any, error) {
 			args, err := bus.Decode[rpc.CreateArgs](raw)
 			if err != nil {
@@ -102,7 +103,9 @@ func (m *Manager) Start(ctx context.Context) error {
 			m.delete(ctx, args.VolumeID)
 			return nil, nil
 		},
-	})
+	}
+	maps.Copy(handlers, m.attachHandlers())
+	sub, err := m.bus.Serve(ctx, rpc.VolumeSubject(m.opt.Host), bus.ServeOptions{Concurrency: 16}, handlers)
 	if err != nil {
 		return err
 	}

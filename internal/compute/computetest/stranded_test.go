@@ -8,7 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tenku-cloud/tenku/internal/compute/computetest"
-	"github.com/tenku-cloud/tenku/internal/compute/conductor"
+	"github.com/tenku-cloud/tenku/internal/compute/conf"
 	"github.com/tenku-cloud/tenku/internal/compute/objects"
 	"github.com/tenku-cloud/tenku/internal/compute/states"
 	cstore "github.com/tenku-cloud/tenku/internal/compute/store"
@@ -20,10 +20,7 @@ import (
 // while a build that goes through scheduling normally is untouched
 // (issue 13 §3).
 func TestStrandedBuildSetToError(t *testing.T) {
-	old := conductor.StrandedAfter
-	conductor.StrandedAfter = 400 * time.Millisecond
-	t.Cleanup(func() { conductor.StrandedAfter = old })
-	c := start(t, fakeOpts{PortStatus: "ACTIVE"})
+	c := start(t, fakeOpts{PortStatus: "ACTIVE", Config: func(c *conf.Config) { c.Conductor.StrandedBuildTimeout = 400 * time.Millisecond }})
 	ctx := context.Background()
 	fl, err := c.Store.Flavor(ctx, "1")
 	if err != nil {

@@ -9,20 +9,15 @@ import (
 	"github.com/tenku-cloud/tenku/internal/compute/store"
 )
 
-// StrandedAfter is how long a build may stay in BUILD/scheduling with no
-// host before a conductor takes it for orphaned (the API process or the
-// conductor that was scheduling it died, or the cast was lost) and sets it
-// to ERROR with a fault. Scheduling takes milliseconds; a build still there
-// after a minute will never leave it by itself. Tests shorten it.
-var StrandedAfter = 60 * time.Second
-
 // sweepStranded runs while the conductor does: soon after start and then
-// every quarter of StrandedAfter, every conductor looks for stranded builds.
+// every quarter of [conductor] stranded_build_timeout, every conductor
+// looks for stranded builds.
 // Several conductors may sweep at once: each change is a compare-and-swap on
 // (vm_state building, task_state scheduling, no host), so one of them wins
 // and the others find nothing to do.
 func (c *Conductor) sweepStranded(ctx context.Context) {
-	every := StrandedAfter / 4
+	after := c.cfg.Conductor.StrandedBuildTimeout
+	every := after / 4
 	if every < 50*time.Millisecond {
 		every = 50 * time.Millisecond
 	}
@@ -34,7 +29,7 @@ func (c *Conductor) sweepStranded(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		c.failStranded(ctx, time.Now().Add(-StrandedAfter))
+		c.failStranded(ctx, time.Now().Add(-after))
 		t.Reset(every)
 	}
 }

@@ -16,7 +16,18 @@ type Config struct {
 	Scheduler       Scheduler       `section:"scheduler"`
 	FilterScheduler FilterScheduler `section:"filter_scheduler"`
 	Compute         Compute         `section:"compute"`
+	Conductor       Conductor       `section:"conductor"`
 	Neutron         Neutron         `section:"neutron"`
+}
+
+// Conductor is nova.conf's [conductor] section.
+type Conductor struct {
+	// StrandedBuildTimeout is how long a build may stay in BUILD/scheduling
+	// with no host before a conductor takes it for orphaned (the API process
+	// or the conductor scheduling it died, or the cast was lost) and sets it
+	// to ERROR with a fault. Scheduling takes milliseconds. tenku's own
+	// option; Nova leaves such builds to an operator.
+	StrandedBuildTimeout time.Duration `opt:"stranded_build_timeout" help:"Seconds a build may stay in BUILD/scheduling with no host before a conductor sets it to ERROR with a fault (tenku's; its API process or conductor died)."`
 }
 
 // Neutron is nova.conf's [neutron] section (the endpoint comes from the
@@ -152,8 +163,9 @@ func Default() Config {
 			PasswordLength:             12,
 			InstanceNameTemplate:       "instance-%08x",
 		},
-		Neutron: Neutron{DefaultFloatingPool: "public"},
-		API:     API{MaxLimit: 1000, DHCPDomain: "novalocal", EnableInstancePassword: true, MaxServerTags: 50},
+		Neutron:   Neutron{DefaultFloatingPool: "public"},
+		Conductor: Conductor{StrandedBuildTimeout: 60 * time.Second},
+		API:       API{MaxLimit: 1000, DHCPDomain: "novalocal", EnableInstancePassword: true, MaxServerTags: 50},
 		Quota: Quota{
 			Instances: 10, Cores: 20, RAM: 51200, MetadataItems: 128, InjectedFiles: 5,
 			InjectedFileContentBytes: 10240, InjectedFilePathLength: 255, KeyPairs: 100,
@@ -227,6 +239,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("service_down_time (%s) must be at least report_interval (%s)", c.Default.ServiceDownTime, c.Default.ReportInterval)
 	case c.API.MaxLimit <= 0:
 		return fmt.Errorf("[api] max_limit must be positive")
+	case c.Conductor.StrandedBuildTimeout <= 0:
+		return fmt.Errorf("[conductor] stranded_build_timeout must be positive")
 	case c.Default.PasswordLength < 1:
 		return fmt.Errorf("password_length must be positive")
 	case c.Scheduler.Workers < 1:

@@ -58,6 +58,11 @@ var ComputeDrivers = map[string]Driver[virt.Driver]{
 		Config:  func() any { c := fakevirt.DefaultConfig(); return &c },
 		New: func(cfg any, d DriverDeps) (virt.Driver, error) {
 			c := *cfg.(*fakevirt.Config)
+			if c.StateDir == "" {
+				// A hypervisor's guests outlive its compute agent: a
+				// restarted (or killed) stack finds its servers running.
+				c.StateDir = filepath.Join(d.DataDir, "fake-guests")
+			}
 			if err := c.Validate(); err != nil {
 				return nil, err
 			}

@@ -42,7 +42,7 @@ type Config struct {
 	// Driver on the same directory (an agent restarted in a new process)
 	// finds them, as a QEMU guest outlives its agent. Empty keeps them in
 	// memory only.
-	StateDir    string        `opt:"state_dir" help:"Directory the fake hypervisor keeps its guests in across restarts of the agent; empty keeps them in memory only."`
+	StateDir    string        `opt:"state_dir" help:"Directory the fake hypervisor keeps its guests in across restarts of the agent (tenku stack and tenku agent compute: fake-guests in the agent's data directory)."`
 	ActionDelay time.Duration `opt:"action_delay" help:"Time each reboot, stop, start, pause, unpause, suspend, resume, rescue and unrescue takes (the server shows REBOOT, ... meanwhile)."`
 }
 

@@ -28,7 +28,8 @@ const crashSettle = 45 * time.Second
 
 // A tenku stack killed with SIGKILL amid parallel creates and deletes and
 // restarted on the same data directory recovers (issue 13 §3): within
-// crashSettle every server is ACTIVE, ERROR with a fault, or deleted; no
+// crashSettle every server has no task state and is ACTIVE (SHUTOFF or
+// VERIFY_RESIZE when that was asked), ERROR with a fault, or deleted; no
 // acknowledged create is lost and no acknowledged delete undone; Nova's
 // quota usage equals the servers that exist and Neutron's the ports; no
 // port is left bound to a server that does not exist.
@@ -63,7 +64,7 @@ func TestCrashRecovery(t *testing.T) {
 	// Spawns and deletes that take a moment, so that kills land amid them.
 	os.WriteFile(filepath.Join(etc, "nova.conf"), []byte("[DEFAULT]\nreport_interval = 1\nservice_down_time = 4\n"+
 		"[conductor]\nstranded_build_timeout = 3\n[quota]\ninstances = 200\ncores = 400\nram = 1000000\n"+
-		"[fake_driver]\nspawn_delay = 150ms\n"), 0o600)
+		"[fake_driver]\nspawn_delay = 150ms\naction_delay = 200ms\nsnapshot_delay = 200ms\n"), 0o600)
 	data := filepath.Join(dir, "data")
 	var proc *exec.Cmd
 	run := func() {
@@ -105,6 +106,7 @@ func TestCrashRecovery(t *testing.T) {
 
 	acked := map[string]bool{}   // creates answered 202
 	deleted := map[string]bool{} // deletes answered 204
+	asked := map[string]bool{}   // deletes sent, answered or not
 	// Servers for the first round to delete.
 	for i := 0; i < 16; i++ {
 		code, body := c.call("POST", c.nova("/servers"), map[string]any{"server": map[string]any{
@@ -114,13 +116,13 @@ func TestCrashRecovery(t *testing.T) {
 		}
 		acked[body["server"].(map[string]any)["id"].(string)] = true
 	}
-	c.settled(acked, deleted)
+	c.settled(acked, deleted, asked)
 	for round, off := range offsets {
 		existing := c.servers()
 		var mu sync.Mutex
 		var wg sync.WaitGroup
-		// 30 creates and a delete of up to half the servers there are,
-		// all at once; the kill comes off after the first is sent.
+		// 30 creates and a delete of half the servers there are, all at
+		// once; the kill comes off after the first is sent.
 		for i := 0; i < 30; i++ {
 			wg.Add(1)
 			go func() {
@@ -135,11 +137,47 @@ func TestCrashRecovery(t *testing.T) {
 				}
 			}()
 		}
+		// The other half get an action each, so that kills land in every
+		// task state: rebooting, powering-off and -on, rebuilding,
+		// resize_prep and on, image_snapshot.
 		n := 0
+		for id, s := range existing {
+			if n++; n <= len(existing)/2 {
+				continue
+			}
+			var body map[string]any
+			switch n % 6 {
+			case 0:
+				body = map[string]any{"reboot": map[string]any{"type": "SOFT"}}
+			case 1:
+				body = map[string]any{"os-stop": nil}
+				if s["status"] == "SHUTOFF" {
+					body = map[string]any{"os-start": nil}
+				}
+			case 2:
+				body = map[string]any{"rebuild": map[string]any{"imageRef": image}}
+			case 3:
+				body = map[string]any{"resize": map[string]any{"flavorRef": "2"}}
+				if s["status"] == "VERIFY_RESIZE" {
+					body = map[string]any{"confirmResize": nil}
+				}
+			case 4:
+				body = map[string]any{"createImage": map[string]any{"name": "snap-" + id}}
+			case 5:
+				body = map[string]any{"reboot": map[string]any{"type": "HARD"}}
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c.call("POST", c.nova("/servers/"+id+"/action"), body)
+			}()
+		}
+		n = 0
 		for id := range existing {
 			if n++; n > len(existing)/2 {
 				break
 			}
+			asked[id] = true
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -156,7 +194,7 @@ func TestCrashRecovery(t *testing.T) {
 		t.Logf("round %d: killed %s in; %d creates and %d deletes acknowledged so far", round, off, len(acked), len(deleted))
 		run()
 		c.login()
-		c.settled(acked, deleted)
+		c.settled(acked, deleted, asked)
 	}
 }
 
@@ -240,12 +278,13 @@ func (c *crashAPI) servers() map[string]map[string]any {
 	return out
 }
 
-// settled waits until the invariants hold, then checks them once more.
-func (c *crashAPI) settled(acked, deleted map[string]bool) {
+// settled waits until the invariants hold: acked creates exist unless a
+// delete was asked, acknowledged deletes are gone.
+func (c *crashAPI) settled(acked, deleted, asked map[string]bool) {
 	c.t.Helper()
 	var why string
 	check := func() bool {
-		why = c.invariants(acked, deleted)
+		why = c.invariants(acked, deleted, asked)
 		return why == ""
 	}
 	deadline := time.Now().Add(crashSettle)
@@ -261,7 +300,7 @@ func (c *crashAPI) settled(acked, deleted map[string]bool) {
 }
 
 // invariants says what does not hold yet, or "".
-func (c *crashAPI) invariants(acked, deleted map[string]bool) string {
+func (c *crashAPI) invariants(acked, deleted, asked map[string]bool) string {
 	servers := c.servers()
 	var problems []string
 	ram, cores := 0, 0
@@ -269,7 +308,7 @@ func (c *crashAPI) invariants(acked, deleted map[string]bool) string {
 		status, _ := s["status"].(string)
 		task, _ := s["OS-EXT-STS:task_state"].(string)
 		switch {
-		case status == "ACTIVE" && task == "":
+		case task == "" && (status == "ACTIVE" || status == "SHUTOFF" || status == "VERIFY_RESIZE"):
 		case status == "ERROR" && s["fault"] != nil:
 		default:
 			problems = append(problems, fmt.Sprintf("server %s is %s/%s", id, status, task))
@@ -283,7 +322,7 @@ func (c *crashAPI) invariants(acked, deleted map[string]bool) string {
 		ram, cores = ram+int(r), cores+int(v)
 	}
 	for id := range acked {
-		if _, ok := servers[id]; !ok && !deleted[id] {
+		if _, ok := servers[id]; !ok && !asked[id] {
 			problems = append(problems, fmt.Sprintf("server %s was created (202) and is lost", id))
 		}
 	}

@@ -6,7 +6,12 @@ import (
 	"os"
 	"testing"
 
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/attachments"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumes"
+
+	"github.com/tenku-cloud/tenku/internal/platform/rest"
+	"github.com/tenku-cloud/tenku/internal/volume/api"
 )
 
 // TestLegacyAttachActions runs the attach steps Nova's old flow and
@@ -109,5 +114,89 @@ func TestLegacyAttachActions(t *testing.T) {
 	}
 	if err := volumes.Delete(ctx, demo, v.ID, nil).ExtractErr(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAttachmentsAPI drives Nova's new attach flow through gophercloud:
+// create (reserved), update with a connector (attaching, connection_info),
+// complete (in-use), delete (available), with the refusals in between.
+// The attachments API is served from microversion 3.27, above what tenku
+// advertises, so the test raises the maximum for its cloud.
+func TestAttachmentsAPI(t *testing.T) {
+	old := api.MaxVersion
+	api.MaxVersion = rest.V(3, 44)
+	t.Cleanup(func() { api.MaxVersion = old })
+	c := startCloud(t, "2G")
+	ctx := context.Background()
+	demo := c.Client(t, "demo", "demo", "volumev3")
+	v, err := volumes.Create(ctx, demo, volumes.CreateOpts{Size: 1, Name: "att"}, nil).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, demo, v.ID, "available")
+	demo.Microversion = "3.44"
+	server := "5b5bd7a4-7a4f-4d1e-9b1e-1f0f2a1c0d02"
+
+	at, err := attachments.Create(ctx, demo, attachments.CreateOpts{VolumeUUID: v.ID, InstanceUUID: server}).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if at.Status != "reserved" || at.Instance != server || at.VolumeID != v.ID || len(at.ConnectionInfo) != 0 {
+		t.Fatalf("created %+v", at)
+	}
+	if got := waitStatus(t, demo, v.ID, "reserved"); len(got.Attachments) != 0 {
+		t.Fatalf("a reserved attachment is listed: %+v", got.Attachments)
+	}
+	// Not multiattach: a second attachment is refused.
+	if _, err := attachments.Create(ctx, demo, attachments.CreateOpts{VolumeUUID: v.ID, InstanceUUID: server}).Extract(); !gophercloud.ResponseCodeIs(err, http.StatusBadRequest) {
+		t.Fatalf("second attachment %v", err)
+	}
+	// Completing before a connector is given is refused.
+	if err := attachments.Complete(ctx, demo, at.ID).ExtractErr(); !gophercloud.ResponseCodeIs(err, http.StatusBadRequest) {
+		t.Fatalf("complete without a connection %v", err)
+	}
+	if code, body, _ := raw(t, demo, "PUT", "/attachments/"+at.ID, `{"attachment": {}}`, "OpenStack-API-Version", "volume 3.44"); code != http.StatusBadRequest || body["badRequest"] == nil {
+		t.Fatalf("update without connector %d %v", code, body)
+	}
+	at, err = attachments.Update(ctx, demo, at.ID, attachments.UpdateOpts{Connector: map[string]any{"host": "cmp1", "mountpoint": "/dev/vdb"}}).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := at.ConnectionInfo["data"].(map[string]any)
+	if at.Status != "attaching" || at.ConnectionInfo["driver_volume_type"] != "file" || data["path"] == nil {
+		t.Fatalf("updated %+v", at)
+	}
+	waitStatus(t, demo, v.ID, "attaching")
+	if err := attachments.Complete(ctx, demo, at.ID).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	got := waitStatus(t, demo, v.ID, "in-use")
+	if len(got.Attachments) != 1 || got.Attachments[0].AttachmentID != at.ID || got.Attachments[0].Device != "/dev/vdb" {
+		t.Fatalf("attachments %+v", got.Attachments)
+	}
+	shown, err := attachments.Get(ctx, demo, at.ID).Extract()
+	if err != nil || shown.Status != "attached" || shown.AttachedAt.IsZero() || shown.AttachMode != "rw" {
+		t.Fatalf("shown %+v %v", shown, err)
+	}
+	pages, err := attachments.List(demo, attachments.ListOpts{VolumeID: v.ID}).AllPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := attachments.ExtractAttachments(pages); len(list) != 1 || list[0].ID != at.ID {
+		t.Fatalf("list %+v", list)
+	}
+	// Below 3.27 the API does not exist.
+	if code, _, _ := raw(t, demo, "GET", "/attachments", ""); code != http.StatusNotFound {
+		t.Fatalf("attachments at 3.0: %d", code)
+	}
+
+	if err := attachments.Delete(ctx, demo, at.ID).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitStatus(t, demo, v.ID, "available"); len(got.Attachments) != 0 {
+		t.Fatalf("attachments after delete %+v", got.Attachments)
+	}
+	if err := attachments.Delete(ctx, demo, at.ID).ExtractErr(); !gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
+		t.Fatalf("second delete %v", err)
 	}
 }

@@ -196,7 +196,16 @@ func (d *Dashboard) routes() {
 	m.HandleFunc("POST /project/volumes/{id}/delete/{$}", d.action(d.deleteVolume))
 	m.HandleFunc("GET /project/images/{$}", d.page("images", d.imagesPage))
 	m.HandleFunc("POST /project/images/upload/{$}", d.uploadImage)
-	m.HandleFunc("POST /project/images/{id}/delete/{$}", d.action(d.deleteImage))
+	m.HandleFunc("POST /project/images/{id}/delete/{$}", d.action(d.deleteImage("/project/images/")))
+	m.HandleFunc("GET /admin/{$}", d.page("hypervisors", d.hypervisorsPage))
+	m.HandleFunc("GET /admin/hypervisors/{$}", d.page("hypervisors", d.hypervisorsPage))
+	m.HandleFunc("GET /admin/info/{$}", d.page("services", d.servicesPage))
+	m.HandleFunc("GET /admin/flavors/{$}", d.page("flavors", d.flavorsPage))
+	m.HandleFunc("POST /admin/flavors/create/{$}", d.action(d.createFlavor))
+	m.HandleFunc("POST /admin/flavors/{id}/delete/{$}", d.action(d.deleteFlavor))
+	m.HandleFunc("GET /admin/instances/{$}", d.page("admin_instances", d.adminInstances))
+	m.HandleFunc("GET /admin/images/{$}", d.page("admin_images", d.adminImages))
+	m.HandleFunc("POST /admin/images/{id}/delete/{$}", d.action(d.deleteImage("/admin/images/")))
 	d.mux = m
 }
 
@@ -442,12 +451,7 @@ var funcs = template.FuncMap{
 		return p
 	},
 	"join": strings.Join,
-	"deref": func(s *string) string {
-		if s == nil {
-			return ""
-		}
-		return *s
-	},
+	"deref": deref,
 	"since": func(t time.Time) string {
 		if t.IsZero() {
 			return ""

@@ -177,10 +177,13 @@ func orDefault(v, def string) string {
 	return v
 }
 
-func (d *Dashboard) deleteImage(p *page) (string, error) {
-	if err := p.cl.do(p.ctx, "image", "DELETE", "/v2/images/"+url.PathEscape(p.r.PathValue("id")), nil, nil); err != nil {
-		return "", err
+// deleteImage deletes an image and sends the user back to the list.
+func (d *Dashboard) deleteImage(back string) func(*page) (string, error) {
+	return func(p *page) (string, error) {
+		if err := p.cl.do(p.ctx, "image", "DELETE", "/v2/images/"+url.PathEscape(p.r.PathValue("id")), nil, nil); err != nil {
+			return "", err
+		}
+		d.flash(p.w, "Deleted the image.")
+		return back, nil
 	}
-	d.flash(p.w, "Deleted the image.")
-	return "/project/images/", nil
 }

@@ -450,7 +450,7 @@ var funcs = template.FuncMap{
 		}
 		return p
 	},
-	"join": strings.Join,
+	"join":  strings.Join,
 	"deref": deref,
 	"since": func(t time.Time) string {
 		if t.IsZero() {

@@ -448,6 +448,22 @@ func (a *Agent) specFor(ctx context.Context, inst *objects.Instance, vifs []obje
 		}
 		spec.Image = *img
 	}
+	// An AMI-style image boots its kernel and ramdisk directly; they are
+	// images of their own, cached like the root.
+	for _, k := range []struct {
+		prop string
+		dst  *string
+	}{{"kernel_id", &spec.Kernel}, {"ramdisk_id", &spec.Ramdisk}} {
+		id := spec.ImageProperties[k.prop]
+		if id == "" {
+			continue
+		}
+		img, err := a.cache.get(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("fetch image %s (%s of %s): %w", id, k.prop, inst.ImageRef, err)
+		}
+		*k.dst = img.Path
+	}
 	rootGB := inst.Flavor.RootGB
 	if rootGB == 0 && spec.Image.Size > 0 {
 		rootGB = int((spec.Image.Size + 1<<30 - 1) >> 30)

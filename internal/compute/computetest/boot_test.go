@@ -573,3 +573,41 @@ func TestConfigDrive(t *testing.T) {
 		t.Fatalf("config_drive shown as %q", v.Server.ConfigDrive)
 	}
 }
+
+// An AMI-style image (kernel_id and ramdisk_id properties naming images of
+// their own) reaches the driver with both fetched into the host's cache; a
+// kernel image that does not exist fails the build with a fault naming it.
+func TestKernelRamdiskImages(t *testing.T) {
+	c := start(t, fakeOpts{PortStatus: "ACTIVE"})
+	kernel := c.Images.Add(objects.ImageMeta{Name: "vmlinuz", DiskFormat: "aki", Visibility: "public"}, []byte("kernel bytes"))
+	ramdisk := c.Images.Add(objects.ImageMeta{Name: "initrd", DiskFormat: "ari", Visibility: "public"}, []byte("ramdisk bytes"))
+	root := c.Images.Add(objects.ImageMeta{Name: "ami", DiskFormat: "ami", Visibility: "public",
+		Properties: map[string]string{"kernel_id": kernel.ID, "ramdisk_id": ramdisk.ID}}, []byte("root bytes"))
+	id, code := create(t, c, computetest.DemoToken, map[string]any{"name": "ami", "imageRef": root.ID, "flavorRef": "1",
+		"networks": []map[string]any{{"uuid": c.PrivateNet.ID}}})
+	if code != 202 {
+		t.Fatalf("create: %d", code)
+	}
+	s := waitStatus(t, c, id, "ACTIVE")
+	spec, ok := fakeOf(c, *s.Host).Spec(id)
+	if !ok {
+		t.Fatal("no spec")
+	}
+	for name, f := range map[string]struct{ path, want string }{"kernel": {spec.Kernel, "kernel bytes"}, "ramdisk": {spec.Ramdisk, "ramdisk bytes"}} {
+		b, err := os.ReadFile(f.path)
+		if err != nil || string(b) != f.want {
+			t.Errorf("%s in the spec: %q (%v), want the cached %s image", name, f.path, err, name)
+		}
+	}
+
+	broken := c.Images.Add(objects.ImageMeta{Name: "ami-broken", DiskFormat: "ami", Visibility: "public",
+		Properties: map[string]string{"kernel_id": "00000000-0000-0000-0000-00000000dead"}}, []byte("root bytes"))
+	id, code = create(t, c, computetest.DemoToken, map[string]any{"name": "ami-broken", "imageRef": broken.ID, "flavorRef": "1",
+		"networks": []map[string]any{{"uuid": c.PrivateNet.ID}}})
+	if code != 202 {
+		t.Fatalf("create: %d", code)
+	}
+	if s := waitStatus(t, c, id, "ERROR"); s.Fault == nil || !strings.Contains(s.Fault.Message, "kernel_id") {
+		t.Fatalf("fault: %+v", s.Fault)
+	}
+}

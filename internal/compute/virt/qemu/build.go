@@ -137,6 +137,11 @@ func (d *Driver) build(ctx context.Context, spec *virt.Spec, dir string) (*recor
 		}
 		args = append(args, "-device", strings.Join(dev, ","))
 	}
+	// hw_rng_model=virtio gives the guest the host's entropy, unless the
+	// flavor forbids it (hw_rng:allowed=False), as Nova's libvirt driver.
+	if props["hw_rng_model"] == "virtio" && !strings.EqualFold(spec.Flavor.ExtraSpecs["hw_rng:allowed"], "false") {
+		args = append(args, "-object", "rng-random,id=rng0,filename=/dev/urandom", "-device", "virtio-rng-pci,rng=rng0,id=rng0dev")
+	}
 	model := props["hw_vif_model"]
 	for i, n := range spec.NICs {
 		if _, err := net.ParseMAC(n.MAC); err != nil {

@@ -185,7 +185,7 @@ func projectNames(ctx context.Context, cl *cloud) (map[string]string, error) {
 	var out struct {
 		Projects []identity.Project `json:"projects"`
 	}
-	if _, err := cl.c.call(ctx, "identity", "GET", cl.c.authURL+"/projects", cl.tok, nil, &out, nil); err != nil {
+	if err := cl.keystone(ctx, "GET", "/projects", nil, &out); err != nil {
 		return nil, err
 	}
 	names := make(map[string]string, len(out.Projects))

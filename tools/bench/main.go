@@ -4,6 +4,10 @@
 //
 //	go run ./tools/bench identity     start to first token, idle RSS, token
 //	                                  validation and password-token rates
+//	go run ./tools/bench dashboard    every page's server time with 1,000
+//	                                  servers, 200 networks and 500 images (fake
+//	                                  driver), the instances page's first-load
+//	                                  bytes, the RSS the dashboard adds
 //
 // Each suite prints one line per figure: name, value, unit, and the target.
 package main
@@ -19,7 +23,8 @@ import (
 type suite func(env *env) error
 
 var suites = map[string]suite{
-	"identity": identitySuite,
+	"identity":  identitySuite,
+	"dashboard": dashboardSuite,
 }
 
 func main() {

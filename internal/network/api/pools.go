@@ -137,6 +137,16 @@ func poolSpec(b *body) (plugin.SubnetPoolSpec, error) {
 	return s, nil
 }
 
+// checkScope refuses an address scope the caller cannot see: not found,
+// as in Neutron, so no pool joins another project's private scope.
+func (a *API) checkScope(ctx context.Context, r *rest.Request, s plugin.SubnetPoolSpec) error {
+	if s.AddressScopeID == nil || *s.AddressScopeID == "" {
+		return nil
+	}
+	_, _, err := a.visibleScope(ctx, r, *s.AddressScopeID)
+	return err
+}
+
 func (a *API) createSubnetPool(ctx context.Context, r *rest.Request) (any, error) {
 	bodies, _, err := decodeBodies(r, resSubnetPool, true, false)
 	if err != nil {
@@ -151,6 +161,9 @@ func (a *API) createSubnetPool(ctx context.Context, r *rest.Request) (any, error
 		return nil, err
 	}
 	if err := a.z.checkAll(ctx, r.Auth, "create_subnetpool", b.explicit(), ownerTarget(s.ProjectID)); err != nil {
+		return nil, err
+	}
+	if err := a.checkScope(ctx, r, s); err != nil {
 		return nil, err
 	}
 	p, err := a.p.CreateSubnetPool(ctx, s)
@@ -175,6 +188,9 @@ func (a *API) updateSubnetPool(ctx context.Context, r *rest.Request) (any, error
 	}
 	s, err := poolSpec(bodies[0])
 	if err != nil {
+		return nil, err
+	}
+	if err := a.checkScope(ctx, r, s); err != nil {
 		return nil, err
 	}
 	if s.IfMatch, err = ifMatch(r); err != nil {

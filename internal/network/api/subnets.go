@@ -246,6 +246,12 @@ func (a *API) createSubnet(ctx context.Context, r *rest.Request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if s.SubnetPoolID != nil && *s.SubnetPoolID != "" {
+			// A pool the caller cannot see is not found, as in Neutron.
+			if _, _, err := a.visiblePool(ctx, r, *s.SubnetPoolID); err != nil {
+				return nil, err
+			}
+		}
 		t := childTarget(s.ProjectID, net.ID, net)
 		if err := a.z.checkAll(ctx, r.Auth, "create_subnet", b.explicit(), t); err != nil {
 			return nil, err

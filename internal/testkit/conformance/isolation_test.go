@@ -119,6 +119,19 @@ func TestTenantIsolation(t *testing.T) {
 		"networks": []any{map[string]any{"uuid": id(net)}}}}, "server", mv...)
 	vol := A.must("POST", cinderA+"/volumes", map[string]any{"volume": map[string]any{"name": "a-vol", "size": 1}}, "volume")
 
+	scope := A.must("POST", neutron+"/address-scopes", map[string]any{"address_scope": map[string]any{"name": "a-scope", "ip_version": 4}}, "address_scope")
+	pool := A.must("POST", neutron+"/subnetpools", map[string]any{"subnetpool": map[string]any{"name": "a-pool", "prefixes": []any{"10.100.0.0/16"}, "default_prefixlen": 24}}, "subnetpool")
+	rule := A.must("POST", neutron+"/security-group-rules", map[string]any{"security_group_rule": map[string]any{"security_group_id": id(sg), "direction": "ingress", "protocol": "tcp"}}, "security_group_rule")
+	trust := A.must("POST", ks+"/OS-TRUST/trusts", map[string]any{"trust": map[string]any{"trustor_user_id": id(aUser),
+		"trustee_user_id": id(admin.must("GET", ks+"/auth/tokens", nil, "token", "X-Subject-Token", admin.token)["user"].(map[string]any)),
+		"project_id":      aProject, "impersonation": false, "roles": []any{map[string]any{"name": "member"}}}}, "trust")
+	flavor := admin.must("POST", nova+"/flavors", map[string]any{"flavor": map[string]any{"name": "a-private", "ram": 64, "vcpus": 1, "disk": 1,
+		"os-flavor-access:is_public": false}}, "flavor", mv...)
+	admin.must("POST", nova+"/flavors/"+id(flavor)+"/action", map[string]any{"addTenantAccess": map[string]any{"tenant": aProject}}, "", mv...)
+	vtype := admin.must("POST", cinderA+"/types", map[string]any{"volume_type": map[string]any{"name": "a-private", "os-volume-type-access:is_public": false}}, "volume_type")
+	admin.must("POST", cinderA+"/types/"+id(vtype)+"/action", map[string]any{"addProjectAccess": map[string]any{"project": aProject}}, "")
+	legacy := []string{"OpenStack-API-Version", "compute 2.1"} // the proxy APIs end at 2.36
+
 	// Project B's own, to name A's resources in.
 	bNet := B.must("POST", neutron+"/networks", map[string]any{"network": map[string]any{"name": "b-net"}}, "network")
 	B.must("POST", neutron+"/subnets", map[string]any{"subnet": map[string]any{"network_id": id(bNet), "cidr": "10.8.0.0/24", "ip_version": 4}}, "subnet")
@@ -215,7 +228,30 @@ func TestTenantIsolation(t *testing.T) {
 		{"floating IP", "show", "GET", neutron + "/floatingips/" + id(fip), nil, 404, nil},
 		{"floating IP", "update", "PUT", neutron + "/floatingips/" + id(fip), map[string]any{"floatingip": map[string]any{"port_id": nil}}, 404, nil},
 		{"floating IP", "delete", "DELETE", neutron + "/floatingips/" + id(fip), nil, 404, nil},
+		{"address scope", "show", "GET", neutron + "/address-scopes/" + id(scope), nil, 404, nil},
+		{"address scope", "update", "PUT", neutron + "/address-scopes/" + id(scope), map[string]any{"address_scope": map[string]any{"name": "x"}}, 404, nil},
+		{"address scope", "delete", "DELETE", neutron + "/address-scopes/" + id(scope), nil, 404, nil},
+		{"address scope", "subnet pool in it", "POST", neutron + "/subnetpools", map[string]any{"subnetpool": map[string]any{"name": "b-pool", "prefixes": []any{"10.101.0.0/16"}, "address_scope_id": id(scope)}}, 404, nil},
+		{"subnet pool", "show", "GET", neutron + "/subnetpools/" + id(pool), nil, 404, nil},
+		{"subnet pool", "update", "PUT", neutron + "/subnetpools/" + id(pool), map[string]any{"subnetpool": map[string]any{"name": "x"}}, 404, nil},
+		{"subnet pool", "delete", "DELETE", neutron + "/subnetpools/" + id(pool), nil, 404, nil},
+		{"subnet pool", "subnet from it", "POST", neutron + "/subnets", map[string]any{"subnet": map[string]any{"network_id": id(bNet), "subnetpool_id": id(pool), "ip_version": 4}}, 404, nil},
+		{"security group rule", "show", "GET", neutron + "/security-group-rules/" + id(rule), nil, 404, nil},
+		{"security group rule", "delete", "DELETE", neutron + "/security-group-rules/" + id(rule), nil, 404, nil},
+		{"trust", "show", "GET", ks + "/OS-TRUST/trusts/" + id(trust), nil, 403, nil},
+		{"trust", "delete", "DELETE", ks + "/OS-TRUST/trusts/" + id(trust), nil, 403, nil},
+		{"trust", "roles", "GET", ks + "/OS-TRUST/trusts/" + id(trust) + "/roles", nil, 403, nil},
 		// Nova
+		{"flavor (private to A)", "show", "GET", nova + "/flavors/" + id(flavor), nil, 404, mv},
+		{"flavor (private to A)", "boot with it", "POST", nova + "/servers", boot(map[string]any{"flavorRef": id(flavor)}), 400, mv},
+		{"image", "show through Nova", "GET", nova + "/images/" + id(img), nil, 404, legacy},
+		{"network", "show through Nova", "GET", nova + "/os-tenant-networks/" + id(net), nil, 404, legacy},
+		{"security group", "show through Nova", "GET", nova + "/os-security-groups/" + id(sg), nil, 404, legacy},
+		{"security group", "delete through Nova", "DELETE", nova + "/os-security-groups/" + id(sg), nil, 404, legacy},
+		{"security group", "rule through Nova", "POST", nova + "/os-security-group-rules", map[string]any{"security_group_rule": map[string]any{
+			"parent_group_id": id(sg), "ip_protocol": "tcp", "from_port": 22, "to_port": 22, "cidr": "0.0.0.0/0"}}, 404, legacy},
+		{"floating IP", "show through Nova", "GET", nova + "/os-floating-ips/" + id(fip), nil, 404, legacy},
+		{"floating IP", "release through Nova", "DELETE", nova + "/os-floating-ips/" + id(fip), nil, 404, legacy},
 		{"server", "show", "GET", nova + "/servers/" + id(server), nil, 404, mv},
 		{"server", "update", "PUT", nova + "/servers/" + id(server), map[string]any{"server": map[string]any{"name": "x"}}, 404, mv},
 		{"server", "delete", "DELETE", nova + "/servers/" + id(server), nil, 404, mv},
@@ -248,6 +284,8 @@ func TestTenantIsolation(t *testing.T) {
 		{"project", "network quota", "GET", neutron + "/quotas/" + aProject, nil, 403, nil},
 		{"project", "network quota update", "PUT", neutron + "/quotas/" + aProject, map[string]any{"quota": map[string]any{"network": 99}}, 403, nil},
 		// Cinder
+		{"volume type (private to A)", "show", "GET", cinderB + "/types/" + id(vtype), nil, 404, nil},
+		{"volume type (private to A)", "volume of it", "POST", cinderB + "/volumes", map[string]any{"volume": map[string]any{"size": 1, "volume_type": id(vtype)}}, 404, nil},
 		{"project", "volume quota", "GET", cinderB + "/os-quota-sets/" + aProject, nil, 403, nil},
 		{"volume", "show", "GET", cinderB + "/volumes/" + id(vol), nil, 404, nil},
 		{"volume", "update", "PUT", cinderB + "/volumes/" + id(vol), map[string]any{"volume": map[string]any{"name": "x"}}, 404, nil},
@@ -274,6 +312,11 @@ func TestTenantIsolation(t *testing.T) {
 		{nova + "/os-keypairs", "keypairs", key["name"].(string)},
 		{nova + "/os-server-groups?all_projects=1", "server_groups", id(group)},
 		{cinderB + "/volumes/detail?all_tenants=1", "volumes", id(vol)},
+		{cinderB + "/types", "volume_types", id(vtype)},
+		{nova + "/flavors", "flavors", id(flavor)},
+		{neutron + "/subnetpools", "subnetpools", id(pool)},
+		{neutron + "/address-scopes", "address_scopes", id(scope)},
+		{neutron + "/security-group-rules", "security_group_rules", id(rule)},
 	}
 	for _, l := range lists {
 		code, m := B.do("GET", l.url, nil, mv...)

@@ -75,16 +75,12 @@ func (sn *snapshot) roleAssignments(q raQuery) []raEntity {
 	var expanded []raEntity
 	for _, a := range base {
 		var users []string
-		if a.IsGroup() {
-			for uid, gs := range sn.groupsOf {
-				for _, g := range gs {
-					if g == a.ActorID && (q.userID == "" || uid == q.userID) {
-						users = append(users, uid)
-					}
-				}
-			}
-			sort.Strings(users)
-		} else {
+		switch {
+		case a.IsGroup() && q.userID != "":
+			users = []string{q.userID} // base holds only the user's groups
+		case a.IsGroup():
+			users = sn.members(a.ActorID)
+		default:
 			users = []string{a.ActorID}
 		}
 		for _, uid := range users {

@@ -41,6 +41,8 @@ type snapshot struct {
 	groupsOf    map[string][]string // user → groups
 	// extraGroups returns the directory groups of a user of an LDAP domain.
 	extraGroups func(userID string) []string
+	// extraMembers returns the members of a directory group.
+	extraMembers func(groupID string) []string
 
 	services  []*store.Service
 	endpoints []*store.Endpoint
@@ -96,7 +98,7 @@ func (s *Service) snapshot(ctx context.Context) (*snapshot, error) {
 
 func (s *Service) loadSnapshot(ctx context.Context, gen uint64) (*snapshot, error) {
 	st := s.st
-	sn := &snapshot{gen: gen, loadedAt: time.Now(), extraGroups: s.directoryGroupIDs,
+	sn := &snapshot{gen: gen, loadedAt: time.Now(), extraGroups: s.directoryGroupIDs, extraMembers: s.directoryMemberIDs,
 		projects: map[string]*store.Project{}, children: map[string][]string{}, domainsByName: map[string]*store.Project{},
 		roles: map[string]*store.Role{}, implies: map[string][]string{}, byActor: map[string][]store.Assignment{},
 		groupsOf: map[string][]string{}, regions: map[string]*store.Region{},

@@ -434,6 +434,29 @@ func (s *Service) directoryGroupIDs(userID string) []string {
 	return refresh()
 }
 
+// directoryMemberIDs is the public ids of a directory group's members, for
+// effective role assignments (nil for a SQL group or an unreachable
+// directory).
+func (s *Service) directoryMemberIDs(groupID string) []string {
+	ctx := context.Background()
+	if m, ok := s.mapping(ctx, groupID); !ok || m.EntityType != "group" {
+		return nil
+	}
+	g, err := s.lookupGroupID(ctx, groupID)
+	if err != nil {
+		return nil
+	}
+	us, err := s.usersOfGroup(ctx, g)
+	if err != nil {
+		return nil
+	}
+	out := make([]string, 0, len(us))
+	for _, u := range us {
+		out = append(out, u.ID)
+	}
+	return out
+}
+
 // getGroup is a group by public id.
 func (s *Service) lookupGroupID(ctx context.Context, id string) (*store.Group, error) {
 	if m, ok := s.dirs().maps.Load(id); !ok || m.(store.IDMapping).EntityType != "group" {

@@ -148,8 +148,40 @@ func TestLDAPDomain(t *testing.T) {
 	if st, _, b = c.call("PUT", "/v3/projects/"+demo+"/groups/"+devID+"/roles/"+member, admin, ""); st != 204 {
 		t.Fatalf("grant developers: %d %v", st, b)
 	}
-	if st, _ := corpLogin(c, "bob", "bob-pw", corp, scope); st != 201 {
+	st, tok = corpLogin(c, "bob", "bob-pw", corp, scope)
+	if st != 201 {
 		t.Fatalf("bob through developers: %d", st)
+	}
+	bobID := store.PublicID(corp, "bob", "user")
+	if st, _, b = c.call("GET", "/v3/auth/tokens", admin, "", "X-Subject-Token", tok); st != 200 || names(b["token"].(map[string]any), "roles") != "member,reader" {
+		t.Fatalf("bob's token roles: %d %v", st, b)
+	}
+	// effective assignments expand the directory group into its members
+	for _, q := range []string{"scope.project.id=" + demo, "user.id=" + bobID} {
+		st, _, b = c.call("GET", "/v3/role_assignments?effective&"+q, admin, "")
+		if st != 200 {
+			t.Fatalf("effective %s: %d %v", q, st, b)
+		}
+		got := map[string]string{}
+		for _, x := range b["role_assignments"].([]any) {
+			ra := x.(map[string]any)
+			if ra["role"].(map[string]any)["id"] != member {
+				continue
+			}
+			via := ""
+			if m, ok := ra["links"].(map[string]any)["membership"].(string); ok {
+				via = m
+			}
+			got[ra["user"].(map[string]any)["id"].(string)] = via
+		}
+		if via, ok := got[bobID]; !ok || !strings.Contains(via, devID) {
+			t.Errorf("effective %s: bob through developers missing: %v", q, b)
+		}
+		if q != "user.id="+bobID {
+			if _, ok := got[aliceID]; !ok {
+				t.Errorf("effective %s: alice missing: %v", q, b)
+			}
+		}
 	}
 }
 

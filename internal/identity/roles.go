@@ -23,6 +23,21 @@ func (sn *snapshot) actors(userID string) []string {
 	return out
 }
 
+// members returns the users of a group, SQL or directory, sorted.
+func (sn *snapshot) members(groupID string) []string {
+	var out []string
+	for uid, gs := range sn.groupsOf {
+		if slices.Contains(gs, groupID) {
+			out = append(out, uid)
+		}
+	}
+	if sn.extraMembers != nil {
+		out = append(out, sn.extraMembers(groupID)...)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // ancestors returns a project's parent projects, nearest first (not its domain).
 func (sn *snapshot) ancestors(projectID string) []string {
 	var out []string

@@ -45,6 +45,9 @@ type Agent struct {
 	dhcp     map[string]dataplane.DHCP // without Hosts: those are in leases
 	leases   map[string]map[string]dataplane.DHCPHost
 	routers  map[string]dataplane.Router
+	// peers are the other hosts' tunnel addresses, as the server last
+	// said.
+	peers []string
 	// members holds the membership (port → addresses) of the groups the
 	// filters name as remote group; refs counts the filters naming each.
 	// A group named but not held is asked for whole; the changes heard
@@ -115,6 +118,7 @@ func (a *Agent) Start(ctx context.Context) error {
 		rpc.MethodRouterDelete:  a.onRouterDelete,
 		rpc.MethodFiltersUpdate: a.onFiltersUpdate,
 		rpc.MethodResync:        a.onResync,
+		rpc.MethodTunnelUpdate:  a.onTunnelUpdate,
 	}
 	for _, subject := range []string{rpc.HostSubject(a.host), rpc.FanoutSubject} {
 		// One handler at a time keeps casts in order.
@@ -187,6 +191,12 @@ func (a *Agent) agents() []rpc.AgentInfo {
 	l2 := rpc.AgentInfo{AgentType: c.AgentType, Binary: c.Binary, Topic: "N/A", Configurations: map[string]any{
 		"vif_type": c.VIFType, "vif_details": c.VIFDetails, "network_types": c.NetworkTypes, "devices": devices,
 	}}
+	if c.TunnelingIP != "" {
+		// As Neutron's L2 agents report it; the server tells the other
+		// hosts.
+		l2.Configurations["tunneling_ip"] = c.TunnelingIP
+		l2.Configurations["tunnel_types"] = c.TunnelTypes
+	}
 	out := []rpc.AgentInfo{l2}
 	if c.DHCP {
 		out = append(out, rpc.AgentInfo{AgentType: "DHCP agent", Binary: "neutron-dhcp-agent", Topic: "dhcp_agent",
@@ -506,6 +516,36 @@ func (a *Agent) onFiltersUpdate(ctx context.Context, args json.RawMessage) (any,
 		return keys
 	})
 	return nil, nil
+}
+
+// onTunnelUpdate takes the other hosts' tunnel addresses from the whole
+// list the server sent.
+func (a *Agent) onTunnelUpdate(ctx context.Context, args json.RawMessage) (any, error) {
+	u, err := decode[rpc.TunnelUpdate](args)
+	if err != nil {
+		return nil, err
+	}
+	a.change(func() []string {
+		a.peers = a.otherPeers(u.Peers)
+		return []string{keyTunnels}
+	})
+	return nil, nil
+}
+
+// keyTunnels is the work key of the tunnel peers.
+const keyTunnels = "tunnels:"
+
+// otherPeers lists the tunnel addresses of the hosts other than this one,
+// sorted and once each.
+func (a *Agent) otherPeers(all []rpc.TunnelPeer) []string {
+	out := []string{}
+	for _, p := range all {
+		if p.Host != a.host && p.IP != "" && !slices.Contains(out, p.IP) {
+			out = append(out, p.IP)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func (a *Agent) onResync(ctx context.Context, args json.RawMessage) (any, error) {

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -104,6 +105,8 @@ func (a *Agent) retryLater(ctx context.Context, d time.Duration) {
 
 func keyOrder(k string) int {
 	switch {
+	case k == keyTunnels:
+		return -1 // networks made next flood to the peers at once
 	case strings.HasPrefix(k, "net:"):
 		return 0
 	case strings.HasPrefix(k, "members:"):
@@ -224,8 +227,13 @@ func (a *Agent) apply(ctx context.Context, key string) (up, down []rpc.DeviceSta
 		delete(a.members, id)
 	}
 	applied := a.applied[key]
+	peers := slices.Clone(a.peers)
 	a.mu.Unlock()
 	switch kind {
+	case "tunnels":
+		if t, ok := a.driver.(dataplane.Tunneler); ok {
+			return nil, nil, t.SetTunnelPeers(ctx, peers)
+		}
 	case "members":
 		if sets != nil {
 			return nil, nil, a.driver.SetMemberSets(ctx, sets)
@@ -422,6 +430,13 @@ func (a *Agent) fullSync(ctx context.Context) error {
 		members[gm.GroupID] = held
 		s.MemberSets = append(s.MemberSets, memberSets(gm.GroupID, held)...)
 	}
+	// The peers first, so that the networks Resync makes flood to them.
+	peers := a.otherPeers(hs.TunnelPeers)
+	if t, ok := a.driver.(dataplane.Tunneler); ok {
+		if err := t.SetTunnelPeers(ctx, peers); err != nil {
+			return err
+		}
+	}
 	if err := a.driver.Resync(ctx, s); err != nil {
 		return err
 	}
@@ -429,6 +444,7 @@ func (a *Agent) fullSync(ctx context.Context) error {
 	a.networks, a.ports, a.filters = map[string]dataplane.Network{}, map[string]dataplane.Port{}, map[string]dataplane.PortFilter{}
 	a.dhcp, a.leases, a.routers, a.applied = map[string]dataplane.DHCP{}, map[string]map[string]dataplane.DHCPHost{}, map[string]dataplane.Router{}, map[string]bool{}
 	a.members, a.refs, a.dhcpUp = members, map[string]int{}, map[string]string{}
+	a.peers = peers
 	for _, n := range s.Networks {
 		a.networks[n.ID] = n
 	}

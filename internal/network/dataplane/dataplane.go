@@ -247,6 +247,12 @@ type Capabilities struct {
 	NetworkTypes []string
 	// DHCP, L3 and Metadata say whether the driver serves those.
 	DHCP, L3, Metadata bool
+	// TunnelingIP is the host's tunnel address ([vxlan] local_ip; "" when
+	// the driver carries no tunnels) and TunnelTypes the tunnels it makes
+	// ("vxlan"): the L2 agent reports them, and the server tells every
+	// host the others' addresses.
+	TunnelingIP string
+	TunnelTypes []string
 }
 
 // Driver wires a host's data plane.
@@ -285,6 +291,14 @@ type Driver interface {
 	// Resync makes the host hold exactly the desired state, removing
 	// anything else the driver made. Agents call it after a restart.
 	Resync(ctx context.Context, desired State) error
+}
+
+// Tunneler is implemented by drivers that carry networks between hosts in
+// tunnels (VXLAN): the agent gives them the other hosts' tunnel addresses
+// as the server hears of them.
+type Tunneler interface {
+	// SetTunnelPeers replaces the addresses every tunnel floods to.
+	SetTunnelPeers(ctx context.Context, peers []string) error
 }
 
 // PortEvent says a port's device came up or went away.

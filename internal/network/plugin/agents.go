@@ -31,7 +31,7 @@ func (p *Plugin) ReportState(ctx context.Context, r rpc.ReportState) error {
 	} else if p.cfg.DefaultAvailabilityZone != "" {
 		az = &p.cfg.DefaultAvailabilityZone
 	}
-	schedule := false
+	schedule, tunnels := false, false
 	for _, a := range r.Agents {
 		var agentAZ *string
 		if a.AgentType == netapi.AgentTypeDHCP || a.AgentType == netapi.AgentTypeL3 {
@@ -53,6 +53,12 @@ func (p *Plugin) ReportState(ctx context.Context, r rpc.ReportState) error {
 		if (isNew || r.Start) && (a.AgentType == netapi.AgentTypeDHCP || a.AgentType == netapi.AgentTypeL3) {
 			schedule = true
 		}
+		if p.tunnelReported(r.Host, a, isNew || r.Start) {
+			tunnels = true
+		}
+	}
+	if tunnels {
+		p.pushTunnels(ctx)
 	}
 	if schedule {
 		p.autoSchedule(ctx)
@@ -279,9 +285,14 @@ func (p *Plugin) UpdateAgent(ctx context.Context, id string, adminUp *bool, desc
 	return p.Agent(ctx, id)
 }
 
-// DeleteAgent forgets an agent.
+// DeleteAgent forgets an agent; a host whose L2 agent goes leaves the
+// other hosts' tunnel peers.
 func (p *Plugin) DeleteAgent(ctx context.Context, id string) error {
-	return notFoundAs(p.st.DeleteAgent(ctx, id), AgentNotFound(id))
+	if err := notFoundAs(p.st.DeleteAgent(ctx, id), AgentNotFound(id)); err != nil {
+		return err
+	}
+	p.pushTunnels(ctx)
+	return nil
 }
 
 // DHCPAgentsOfNetwork lists the agents serving a network's DHCP.

@@ -16,6 +16,7 @@ import (
 
 	netapi "github.com/tenku-cloud/tenku/api/network"
 	"github.com/tenku-cloud/tenku/internal/network/notify"
+	"github.com/tenku-cloud/tenku/internal/network/rpc"
 	nstore "github.com/tenku-cloud/tenku/internal/network/store"
 	"github.com/tenku-cloud/tenku/internal/platform/bus"
 	"github.com/tenku-cloud/tenku/internal/platform/fault"
@@ -118,6 +119,12 @@ type Plugin struct {
 	// defaults remembers projects known to have their default security
 	// group (project → group id), to spare hot paths a query.
 	defaults sync.Map
+
+	// tunSeen is the tunnel address each host's L2 agent last reported,
+	// tunPushed the peers last pushed (nil: none yet, or the push failed).
+	tunMu     sync.Mutex
+	tunSeen   map[string]string
+	tunPushed []rpc.TunnelPeer
 }
 
 // Deps are the plugin's collaborators. Bus may be nil (no agents are told

@@ -97,11 +97,17 @@ func (p *Plugin) Stop(ctx context.Context) {
 
 func (p *Plugin) loop(ctx context.Context, d *dirtySet) {
 	defer close(d.done)
+	tunnels := time.NewTicker(p.tunnelCheckInterval())
+	defer tunnels.Stop()
 	for {
 		select {
 		case <-d.stop:
 			p.flush(ctx)
 			return
+		case <-tunnels.C:
+			// Hosts whose agents went silent leave the peers.
+			p.pushTunnels(ctx)
+			continue
 		case <-d.wake:
 		}
 		select {
@@ -1001,7 +1007,8 @@ func (p *Plugin) SyncState(ctx context.Context, host string) (rpc.HostState, err
 			return hs, err
 		}
 	}
-	return hs, nil
+	hs.TunnelPeers, err = p.TunnelPeers(ctx)
+	return hs, err
 }
 
 func (p *Plugin) syncState(ctx context.Context, host string, s *dataplane.State) (*dataplane.State, error) {

@@ -49,6 +49,10 @@ const (
 	MethodRouterDelete  = "router_delete"
 	MethodFiltersUpdate = "filters_update"
 	MethodResync        = "resync"
+	// MethodTunnelUpdate carries every host's tunnel address (TunnelUpdate)
+	// on FanoutSubject, whenever a host's L2 agent joins, leaves or
+	// changes its address.
+	MethodTunnelUpdate = "tunnel_update"
 )
 
 // AgentInfo is one agent (L2, DHCP, L3, metadata) a host process runs.
@@ -82,6 +86,22 @@ type SyncState struct {
 type HostState struct {
 	dataplane.State
 	Members []GroupMembers `json:"members"`
+	// TunnelPeers are the tunnel addresses of the hosts whose L2 agents
+	// are alive, this one's included.
+	TunnelPeers []TunnelPeer `json:"tunnel_peers,omitempty"`
+}
+
+// TunnelPeer is a host's tunnel address: its L2 agent's [vxlan] local_ip,
+// which the agent reports as configurations.tunneling_ip.
+type TunnelPeer struct {
+	Host string `json:"host"`
+	IP   string `json:"ip"`
+}
+
+// TunnelUpdate is the whole list of live hosts' tunnel addresses; each
+// agent floods its VXLAN networks to all but its own.
+type TunnelUpdate struct {
+	Peers []TunnelPeer `json:"peers"`
 }
 
 // GroupMembers is the membership of a security group, or a change of it:

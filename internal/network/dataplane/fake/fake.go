@@ -27,6 +27,7 @@ type Driver struct {
 	next    int
 	fail    map[string]error
 	resyncs int
+	peers   []string
 }
 
 type memberKey struct{ group, ethertype string }
@@ -34,7 +35,10 @@ type memberKey struct{ group, ethertype string }
 // maxCalls bounds the operations Calls remembers.
 const maxCalls = 4096
 
-var _ dataplane.Driver = (*Driver)(nil)
+var (
+	_ dataplane.Driver   = (*Driver)(nil)
+	_ dataplane.Tunneler = (*Driver)(nil)
+)
 
 // New returns an empty fake that presents itself as a Linux bridge agent with
 // DHCP, L3 and metadata.
@@ -92,6 +96,7 @@ func (d *Driver) Capabilities() dataplane.Capabilities {
 	c := d.caps
 	c.VIFDetails = maps.Clone(c.VIFDetails)
 	c.NetworkTypes = slices.Clone(c.NetworkTypes)
+	c.TunnelTypes = slices.Clone(c.TunnelTypes)
 	return c
 }
 
@@ -245,6 +250,25 @@ func (d *Driver) RemoveMemberSets(ctx context.Context, groups []string) error {
 		}
 	}
 	return nil
+}
+
+// SetTunnelPeers implements dataplane.Tunneler: the fake keeps the peers,
+// sorted, as TunnelPeers returns them.
+func (d *Driver) SetTunnelPeers(ctx context.Context, peers []string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.call("SetTunnelPeers", ""); err != nil {
+		return err
+	}
+	d.peers = slices.Sorted(slices.Values(peers))
+	return nil
+}
+
+// TunnelPeers returns the peers last set.
+func (d *Driver) TunnelPeers() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.peers)
 }
 
 // Resync implements dataplane.Driver: the host state becomes exactly desired.

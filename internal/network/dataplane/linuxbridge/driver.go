@@ -65,8 +65,9 @@ type Driver struct {
 }
 
 var (
-	_ dataplane.Driver  = (*Driver)(nil)
-	_ dataplane.Watcher = (*Driver)(nil)
+	_ dataplane.Driver   = (*Driver)(nil)
+	_ dataplane.Watcher  = (*Driver)(nil)
+	_ dataplane.Tunneler = (*Driver)(nil)
 )
 
 // New returns a driver and starts its tap watcher.
@@ -111,14 +112,17 @@ func (d *Driver) Close() error {
 // Capabilities implements dataplane.Driver.
 func (d *Driver) Capabilities() dataplane.Capabilities {
 	types := []string{"flat", "vlan", "local"}
-	if d.cfg.VXLAN.EnableVXLAN && d.cfg.VXLAN.LocalIP != "" {
-		types = append(types, "vxlan")
-	}
-	return dataplane.Capabilities{
+	c := dataplane.Capabilities{
 		AgentType: "Linux bridge agent", Binary: "neutron-linuxbridge-agent",
 		VIFType: "bridge", VIFDetails: map[string]any{"port_filter": true, "connectivity": "l2"},
-		NetworkTypes: types, DHCP: true, L3: true, Metadata: d.metadataEnabled(),
+		DHCP: true, L3: true, Metadata: d.metadataEnabled(),
 	}
+	if d.cfg.VXLAN.EnableVXLAN && d.cfg.VXLAN.LocalIP != "" {
+		types = append(types, "vxlan")
+		c.TunnelingIP, c.TunnelTypes = d.cfg.VXLAN.LocalIP, []string{"vxlan"}
+	}
+	c.NetworkTypes = types
+	return c
 }
 
 // Events implements dataplane.Watcher: a port is up once its tap is on its

@@ -167,6 +167,7 @@ func (d *Dashboard) routes() {
 	m.HandleFunc("GET /auth/logout/", d.page("logout", func(p *page) error { return nil }))
 	m.HandleFunc("POST /auth/logout/", d.logout)
 	m.HandleFunc("POST /auth/switch/", d.action(d.switchProject))
+	m.HandleFunc("POST /i18n/setlang/", d.setLanguage)
 	m.HandleFunc("GET /project/{$}", d.overview)
 	m.HandleFunc("GET /project/instances/{$}", d.page("instances", d.listInstances))
 	m.HandleFunc("GET /project/instances/launch/{$}", d.page("launch", d.launchForm))
@@ -225,6 +226,7 @@ type page struct {
 	cl       *cloud
 	info     *tokenInfo
 	Name     string
+	Lang     string
 	Title    string
 	Data     any
 	Errors   []string
@@ -333,7 +335,7 @@ func (d *Dashboard) begin(w http.ResponseWriter, r *http.Request) *page {
 		http.Redirect(w, r, "/auth/login/"+next, http.StatusSeeOther)
 		return nil
 	}
-	p := &page{w: w, r: r, ctx: r.Context(), s: s}
+	p := &page{w: w, r: r, ctx: r.Context(), s: s, Lang: language(r)}
 	info, err := d.tokenInfo(r.Context(), s.Token)
 	if err != nil {
 		if statusOf(err) == http.StatusUnauthorized || statusOf(err) == http.StatusNotFound {

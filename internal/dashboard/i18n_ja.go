@@ -22,7 +22,7 @@ var catalogJA = map[string]string{
 	"Images":                   "イメージ",
 	"Volumes":                  "ボリューム",
 	"Network":                  "ネットワーク",
-	"Networks & Topology":  "ネットワークとトポロジー",
+	"Networks & Topology":      "ネットワークとトポロジー",
 	"Security Groups":          "セキュリティグループ",
 	"Identity":                 "アイデンティティ",
 	"Domains, Projects, Users": "ドメイン・プロジェクト・ユーザー",

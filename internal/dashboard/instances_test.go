@@ -17,10 +17,9 @@ import (
 )
 
 var (
-	optionRe   = regexp.MustCompile(`<option value="([^"]+)"`)
-	flavorRe   = regexp.MustCompile(`name="flavor" value="([^"]+)"`)
-	networkRe  = regexp.MustCompile(`name="network" value="([^"]+)"`)
-	instanceRe = regexp.MustCompile(`href="/project/instances/([0-9a-f-]{36})/"`)
+	optionRe  = regexp.MustCompile(`<option value="([^"]+)"`)
+	flavorRe  = regexp.MustCompile(`name="flavor" value="([^"]+)"`)
+	networkRe = regexp.MustCompile(`name="network" value="([^"]+)"`)
 )
 
 // launchForm reads the wizard's first image, flavor and network.

@@ -127,9 +127,9 @@ func TestLDAPDomain(t *testing.T) {
 
 	// roles of LDAP users and groups stay in SQL: a direct grant and one
 	// through the directory group
-	st, _, b = c.call("GET", "/v3/roles?name=member", admin, "")
+	_, _, b = c.call("GET", "/v3/roles?name=member", admin, "")
 	member := b["roles"].([]any)[0].(map[string]any)["id"].(string)
-	st, _, b = c.call("GET", "/v3/projects?name=demo", admin, "")
+	_, _, b = c.call("GET", "/v3/projects?name=demo", admin, "")
 	demo := b["projects"].([]any)[0].(map[string]any)["id"].(string)
 	if st, _, b = c.call("PUT", "/v3/projects/"+demo+"/users/"+aliceID+"/roles/"+member, admin, ""); st != 204 {
 		t.Fatalf("grant alice: %d %v", st, b)

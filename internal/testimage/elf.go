@@ -234,11 +234,7 @@ func (b *builder) modules() error {
 			return err
 		}
 	}
-	var names []string
-	for _, m := range guestModules {
-		names = append(names, m)
-	}
-	return b.writeFile("etc/modules", []byte(strings.Join(names, "\n")+"\n"), 0o644)
+	return b.writeFile("etc/modules", []byte(strings.Join(guestModules, "\n")+"\n"), 0o644)
 }
 
 // mkfs writes the root filesystem into a raw file: mkfs.ext4 -d, then

@@ -175,12 +175,12 @@ func TestKeypairs(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, nil)
 	demo := e.gopher(demoToken)
-	kp, err := keypairs.Create(ctx, demo, keypairs.CreateOpts{Name: "k1"}).Extract()
+	_, err := keypairs.Create(ctx, demo, keypairs.CreateOpts{Name: "k1"}).Extract()
 	if err == nil {
 		t.Fatal("2.93 generated a key pair; 2.92 requires public_key")
 	}
 	demo.Microversion = "2.91"
-	kp, err = keypairs.Create(ctx, demo, keypairs.CreateOpts{Name: "k1"}).Extract()
+	kp, err := keypairs.Create(ctx, demo, keypairs.CreateOpts{Name: "k1"}).Extract()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -299,7 +299,7 @@ func TestWeightValues(t *testing.T) {
 	}
 	// RAM (min 0, max 4096): a=1, b=0.25, c=0.5; IoOps (min 0, max 4) times -1:
 	// a=0, b=-1, c=-0.5.
-	want := map[string]float64{"a": 1, "b": 0.25 - 1, "c": 0.5 - 0.5}
+	want := map[string]float64{"a": 1, "b": 0.25 - 1, "c": 0} // c: 0.5 - 0.5
 	all := append([]Destination{sel[0].Primary}, sel[0].Alternates...)
 	if len(all) != 3 {
 		t.Fatalf("got %d destinations, want 3", len(all))

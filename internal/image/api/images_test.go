@@ -114,9 +114,7 @@ func (h *harness) storeFiles() []string {
 	h.t.Helper()
 	var out []string
 	ents, _ := osReadDir(h.api.data.Dir())
-	for _, e := range ents {
-		out = append(out, e)
-	}
+	out = append(out, ents...)
 	slices.Sort(out)
 	return out
 }

@@ -58,6 +58,7 @@ func (a *API) enforceMember(ctx context.Context, who *authn.Context, rule string
 
 func onlyShared(im *db.Image) error {
 	if im.Visibility != image.VisibilityShared {
+		//lint:ignore ST1005 Glance's own message, sent to the client
 		return errors.New("Only shared images have members.")
 	}
 	return nil

@@ -59,9 +59,7 @@ func New(opt Options) (*API, error) {
 		for n := range res.attrs {
 			names = append(names, n)
 		}
-		for _, n := range []string{"binding:vif_type", "binding:vif_details", "segments", "resource_request"} {
-			names = append(names, n)
-		}
+		names = append(names, "binding:vif_type", "binding:vif_details", "segments", "resource_request")
 		sort.Strings(names)
 		res.getRules = z.attrRules(res.name, names)
 	}

@@ -45,13 +45,6 @@ func RouterNamespace(routerID string) string { return "qrouter-" + routerID }
 // DHCPNamespace returns the namespace of a network's DHCP server.
 func DHCPNamespace(networkID string) string { return "qdhcp-" + networkID }
 
-func prefix(s string, n int) string {
-	if len(s) < n {
-		return s
-	}
-	return s[:n]
-}
-
 // Route is a static route.
 type Route struct {
 	Destination string `json:"destination"`

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -171,6 +172,10 @@ func TestPoolExhaustionAndUpdateIPs(t *testing.T) {
 			t.Fatal(err)
 		}
 		got = append(got, pt.FixedIPs[0].IPAddress)
+	}
+	slices.Sort(got)
+	if want := []string{"10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6"}; !slices.Equal(got, want) {
+		t.Fatalf("addresses %v, want %v", got, want)
 	}
 	_, err := p.CreatePort(ctx, PortSpec{NetworkID: &n.ID}, c)
 	wantFault(t, err, 409, "IpAddressGenerationFailure")

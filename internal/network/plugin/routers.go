@@ -212,7 +212,7 @@ func sameSet(a, b map[string]bool) bool {
 func extIPs(ips []netapi.FixedIP) []netapi.ExternalFixedIP {
 	out := make([]netapi.ExternalFixedIP, len(ips))
 	for i, ip := range ips {
-		out[i] = netapi.ExternalFixedIP{SubnetID: ip.SubnetID, IPAddress: ip.IPAddress}
+		out[i] = netapi.ExternalFixedIP(ip)
 	}
 	return out
 }

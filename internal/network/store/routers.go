@@ -183,7 +183,7 @@ func (q Q) fillRouters(ctx context.Context, rs []*Router, all bool) error {
 			if r := byPort[id]; r != nil && r.ExternalGatewayInfo != nil {
 				for _, ip := range decodeFixedIPs(fixed) {
 					r.ExternalGatewayInfo.ExternalFixedIPs = append(r.ExternalGatewayInfo.ExternalFixedIPs,
-						netapi.ExternalFixedIP{SubnetID: ip.SubnetID, IPAddress: ip.IPAddress})
+						netapi.ExternalFixedIP(ip))
 				}
 			}
 		}

@@ -20,7 +20,7 @@ type sample struct {
 	Ratio     float64           `opt:"ratio" help:"An allocation ratio."`
 	Labels    map[string]string `opt:"labels" help:"Labels."`
 	Secure    compliance        `section:"security_compliance"`
-	notAnOpt  int
+	notAnOpt  int               //lint:ignore U1000 an unexported field Apply must skip
 	Unrelated string
 }
 

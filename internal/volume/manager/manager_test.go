@@ -30,7 +30,7 @@ func (d *memDriver) Create(_ context.Context, id string, size int) error {
 	return nil
 }
 func (d *memDriver) Extend(_ context.Context, id string, size int) error {
-	return d.Create(nil, id, size)
+	return d.Create(context.TODO(), id, size)
 }
 func (d *memDriver) Exists(_ context.Context, id string) (bool, int, error) {
 	d.mu.Lock()

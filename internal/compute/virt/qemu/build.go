@@ -233,6 +233,7 @@ func (d *Driver) rootDisk(ctx context.Context, spec *virt.Spec, dk virt.Disk) er
 	}
 	size := int64(dk.SizeGB) << 30
 	if size > 0 && size < info.VirtualSize {
+		//lint:ignore ST1005 Nova's own message, shown to the user in the instance fault
 		return fmt.Errorf("Flavor's disk is too small for requested image. Flavor disk is %d bytes, image is %d bytes.", size, info.VirtualSize)
 	}
 	return qemuimg.CreateOverlay(ctx, dk.Path, base, bfmt, size)

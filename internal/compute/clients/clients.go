@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 
+	"github.com/tenku-cloud/tenku/api/volume"
 	"github.com/tenku-cloud/tenku/internal/compute/objects"
 )
 
@@ -223,4 +224,36 @@ type SecurityGroupRule struct {
 	PortRangeMax    *int   `json:"port_range_max,omitempty"`
 	RemoteIPPrefix  string `json:"remote_ip_prefix,omitempty"`
 	RemoteGroupID   string `json:"remote_group_id,omitempty"`
+}
+
+// Volumes is what the compute service needs from Cinder: a volume's state and
+// the legacy attach steps Nova's cinder.API takes (reserve,
+// initialize_connection, attach; begin_detaching, terminate_connection,
+// detach; unreserve and roll_detaching to go back).
+type Volumes interface {
+	// Get returns a volume (404 VolumeNotFound when the caller cannot see it).
+	Get(ctx context.Context, id string) (*volume.Volume, error)
+	// Reserve moves an available volume to attaching.
+	Reserve(ctx context.Context, id string) error
+	// Unreserve undoes Reserve.
+	Unreserve(ctx context.Context, id string) error
+	// InitializeConnection returns how a host with the connector reaches
+	// the volume ({"driver_volume_type": ..., "data": {...}}).
+	InitializeConnection(ctx context.Context, id string, connector map[string]any) (*Connection, error)
+	// TerminateConnection tells the backend the host is done with it.
+	TerminateConnection(ctx context.Context, id string, connector map[string]any) error
+	// Attach records the volume attached to an instance at a mountpoint.
+	Attach(ctx context.Context, id, instanceUUID, mountpoint string) error
+	// BeginDetaching moves an in-use volume to detaching.
+	BeginDetaching(ctx context.Context, id string) error
+	// RollDetaching undoes BeginDetaching.
+	RollDetaching(ctx context.Context, id string) error
+	// Detach removes an attachment ("" for the volume's only one).
+	Detach(ctx context.Context, id, attachmentID string) error
+}
+
+// Connection is a volume's connection_info.
+type Connection struct {
+	DriverVolumeType string         `json:"driver_volume_type"`
+	Data             map[string]any `json:"data"`
 }

@@ -82,7 +82,8 @@ func (s *Session) login(ctx context.Context) (*gophercloud.ProviderClient, error
 	return pc, nil
 }
 
-// client returns a service client for a service type ("image", "network").
+// client returns a service client for a service type ("image", "network",
+// "block-storage").
 func (s *Session) client(ctx context.Context, typ string) (*gophercloud.ServiceClient, error) {
 	pc, err := s.login(ctx)
 	if err != nil {
@@ -99,6 +100,8 @@ func (s *Session) client(ctx context.Context, typ string) (*gophercloud.ServiceC
 			sc, err = openstack.NewImageV2(pc, eo)
 		case "network":
 			sc, err = openstack.NewNetworkV2(pc, eo)
+		case "block-storage":
+			sc, err = openstack.NewBlockStorageV3(pc, eo)
 		default:
 			return nil, fmt.Errorf("unknown service type %q", typ)
 		}
@@ -111,16 +114,22 @@ func (s *Session) client(ctx context.Context, typ string) (*gophercloud.ServiceC
 		s.mu.Unlock()
 	}
 	sc := &gophercloud.ServiceClient{ProviderClient: pc, Endpoint: ep, Type: typ}
-	switch typ {
-	case "image":
-		sc.ResourceBase = ep + "v2/"
-	case "network":
-		sc.ResourceBase = ep + "v2.0/"
-	}
 	if a := authn.From(ctx); a != nil && a.Token != "" && ctx.Value(serviceKey{}) == nil {
 		user := &gophercloud.ProviderClient{HTTPClient: *s.http, UserAgent: pc.UserAgent}
 		user.SetToken(a.Token)
 		sc.ProviderClient = user
+		if typ == "block-storage" && a.ProjectID != "" {
+			// Cinder's URL names a project: the caller's, not the
+			// service user's the catalog was read with.
+			sc.Endpoint = withProject(ep, a.ProjectID)
+		}
+	}
+	sc.ResourceBase = sc.Endpoint
+	switch typ {
+	case "image":
+		sc.ResourceBase += "v2/"
+	case "network":
+		sc.ResourceBase += "v2.0/"
 	}
 	return sc, nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -282,5 +283,71 @@ func TestLDAPDirectoryTimeout(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("login hung past the connection timeout")
+	}
+}
+
+// TestLDAPOpenstackCLI drives Debian's openstack CLI (a judge) against the
+// directory-backed corp domain: lists, a role for alice, her token, refused
+// tokens, group membership.
+func TestLDAPOpenstackCLI(t *testing.T) {
+	if _, err := exec.LookPath("openstack"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("the openstack CLI is a judge and must be installed in CI (scripts/install-deps)")
+		}
+		t.Skip("openstack CLI not installed (scripts/install-deps)")
+	}
+	c, _, _, _ := ldapCloud(t)
+	home := t.TempDir()
+	run := func(user, domain, pw string, args ...string) (string, bool) {
+		t.Helper()
+		cmd := exec.Command("openstack", args...)
+		env := []string{"HOME=" + home, "OS_AUTH_URL=" + c.srv.URL + "/v3", "OS_IDENTITY_API_VERSION=3",
+			"OS_USERNAME=" + user, "OS_USER_DOMAIN_NAME=" + domain, "OS_PASSWORD=" + pw,
+			"OS_PROJECT_NAME=" + map[bool]string{true: "admin", false: "demo"}[user == "admin"], "OS_PROJECT_DOMAIN_NAME=Default"}
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "OS_") && !strings.HasPrefix(kv, "HOME=") {
+				env = append(env, kv)
+			}
+		}
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		return string(out), err == nil
+	}
+	admin := func(args ...string) string {
+		t.Helper()
+		out, good := run("admin", "Default", adminPW, args...)
+		if !good {
+			t.Fatalf("openstack %s:\n%s", strings.Join(args, " "), out)
+		}
+		return out
+	}
+	lines := func(s string) string {
+		f := strings.Fields(s)
+		sort.Strings(f)
+		return strings.Join(f, ",")
+	}
+	if got := lines(admin("user", "list", "--domain", "corp", "-f", "value", "-c", "Name")); got != "alice,bob,carol" {
+		t.Fatalf("user list --domain corp: %q", got)
+	}
+	if got := lines(admin("group", "list", "--domain", "corp", "-f", "value", "-c", "Name")); got != "admins,developers" {
+		t.Fatalf("group list --domain corp: %q", got)
+	}
+	if out, good := run("alice", "corp", "alice-pw", "token", "issue"); good {
+		t.Fatalf("alice has no role on demo yet:\n%s", out)
+	}
+	admin("role", "add", "--user", "alice", "--user-domain", "corp", "--project", "demo", "member")
+	if out, good := run("alice", "corp", "alice-pw", "token", "issue", "-f", "value", "-c", "project_id"); !good || strings.TrimSpace(out) == "" {
+		t.Fatalf("alice's token:\n%s", out)
+	}
+	for _, x := range [][2]string{{"alice", "wrong"}, {"carol", "carol-pw"}} {
+		if out, good := run(x[0], "corp", x[1], "token", "issue"); good || !strings.Contains(out, "401") {
+			t.Fatalf("token for %s/%s not refused with 401:\n%s", x[0], x[1], out)
+		}
+	}
+	if out := admin("group", "contains", "user", "--group-domain", "corp", "--user-domain", "corp", "developers", "alice"); !strings.Contains(out, "alice in group developers") {
+		t.Fatalf("group contains user: %s", out)
+	}
+	if out, good := run("admin", "Default", adminPW, "group", "contains", "user", "--group-domain", "corp", "--user-domain", "corp", "developers", "carol"); !strings.Contains(out, "carol not in group developers") {
+		t.Fatalf("carol in developers (%v): %s", good, out)
 	}
 }

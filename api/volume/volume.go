@@ -173,3 +173,54 @@ type MediaType struct {
 	Base string `json:"base"`
 	Type string `json:"type"`
 }
+
+// SnapshotStatus is a snapshot's status, as Cinder names them.
+type SnapshotStatus string
+
+// Snapshot states.
+const (
+	SnapshotCreating      SnapshotStatus = "creating"
+	SnapshotAvailable     SnapshotStatus = "available"
+	SnapshotDeleting      SnapshotStatus = "deleting"
+	SnapshotError         SnapshotStatus = "error"
+	SnapshotErrorDeleting SnapshotStatus = "error_deleting"
+	SnapshotUpdating      SnapshotStatus = "updating"
+	SnapshotUnmanaging    SnapshotStatus = "unmanaging"
+	SnapshotBackingUp     SnapshotStatus = "backing-up"
+	SnapshotRestoring     SnapshotStatus = "restoring"
+)
+
+// Snapshot is a snapshot as Cinder renders it: create, update and the
+// plain list show the summary fields; show and the detailed list add the
+// extended attributes (Progress, ProjectID) and the fields of later
+// microversions.
+type Snapshot struct {
+	ID          string            `json:"id"`
+	Name        *string           `json:"name"`
+	Description *string           `json:"description"`
+	VolumeID    string            `json:"volume_id"`
+	Status      SnapshotStatus    `json:"status"`
+	Size        int               `json:"size"`
+	Metadata    map[string]string `json:"metadata"`
+	CreatedAt   string            `json:"created_at"`
+	UpdatedAt   *string           `json:"updated_at"`
+	Progress    *string           `json:"os-extended-snapshot-attributes:progress,omitempty"`
+	ProjectID   *string           `json:"os-extended-snapshot-attributes:project_id,omitempty"`
+	// UserID is shown from 3.41.
+	UserID *string `json:"user_id,omitempty"`
+	// ConsumesQuota is shown from 3.65.
+	ConsumesQuota *bool `json:"consumes_quota,omitempty"`
+}
+
+// CreateSnapshot is the body of POST /v3/{project_id}/snapshots.
+type CreateSnapshot struct {
+	Snapshot *struct {
+		VolumeID    json.RawMessage   `json:"volume_id"`
+		Name        *string           `json:"name"`
+		Description *string           `json:"description"`
+		DisplayName *string           `json:"display_name"`
+		DisplayDesc *string           `json:"display_description"`
+		Force       any               `json:"force"`
+		Metadata    map[string]string `json:"metadata"`
+	} `json:"snapshot"`
+}

@@ -18,15 +18,9 @@ import (
 
 func (a *API) actionRoutes() []rest.Route {
 	v := "/v3/{project_id}/volumes/{volume_id}"
-	return []rest.Route{
+	return append([]rest.Route{
 		{Method: "POST", Path: v + "/action", Status: http.StatusAccepted, Handler: a.volumeAction},
-		{Method: "GET", Path: v + "/metadata", Handler: a.getMetadata},
-		{Method: "POST", Path: v + "/metadata", Handler: a.setMetadata(false)},
-		{Method: "PUT", Path: v + "/metadata", Handler: a.setMetadata(true)},
-		{Method: "GET", Path: v + "/metadata/{key}", Handler: a.getMetadataKey},
-		{Method: "PUT", Path: v + "/metadata/{key}", Handler: a.putMetadataKey},
-		{Method: "DELETE", Path: v + "/metadata/{key}", Status: http.StatusOK, Handler: a.deleteMetadataKey},
-	}
+	}, metaRoutes(v, a.volumeMeta())...)
 }
 
 // notYet are Cinder's volume actions tenku does not implement yet: they
@@ -121,7 +115,7 @@ func (a *API) volumeAction(ctx context.Context, r *rest.Request) (any, error) {
 			return nil, fault.BadRequest("Invalid volume: the volume is attached.").WithType("InvalidVolume")
 		}
 		from := slices.DeleteFunc(slices.Clone(resettable), func(s volume.Status) bool { return s == volume.StatusDeleting })
-		if err := a.startDelete(ctx, v, from); err != nil {
+		if err := a.startDelete(ctx, v, from, false); err != nil {
 			return nil, err
 		}
 		return nil, nil
@@ -221,23 +215,50 @@ func (a *API) resetStatus(ctx context.Context, r *rest.Request, v *store.Volume,
 	return nil, nil
 }
 
-func (a *API) metaVolume(ctx context.Context, r *rest.Request, rule string) (*store.Volume, error) {
-	v, err := a.getVolume(ctx, r, r.Param("volume_id"))
+// metaOwner is a resource with metadata routes (volumes, snapshots).
+type metaOwner struct {
+	// kind names the resource in messages ("Volume").
+	kind string
+	getRule, updateRule, deleteRule string
+	// load finds the resource the request names and checks rule on it.
+	load func(ctx context.Context, r *rest.Request, rule string) (id string, md map[string]string, err error)
+	// save replaces the resource's metadata.
+	save func(ctx context.Context, id string, md map[string]string) (map[string]string, error)
+}
+
+func (a *API) volumeMeta() metaOwner {
+	return metaOwner{
+		kind: "Volume", getRule: "volume:get_volume_metadata", updateRule: "volume:update_volume_metadata", deleteRule: "volume:delete_volume_metadata",
+		load: func(ctx context.Context, r *rest.Request, rule string) (string, map[string]string, error) {
+			v, err := a.getVolume(ctx, r, r.Param("volume_id"))
+			if err != nil {
+				return "", nil, err
+			}
+			return v.ID, v.Metadata, a.enforceVolume(ctx, r, rule, v)
+		},
+		save: func(ctx context.Context, id string, md map[string]string) (map[string]string, error) {
+			nv, err := a.db.UpdateVolume(ctx, id, nil, store.Change{Metadata: md})
+			if err != nil {
+				return nil, err
+			}
+			return nv.Metadata, nil
+		},
+	}
+}
+
+func (o metaOwner) noKey(id, k string) error {
+	return fault.NotFound("%s %s has no metadata with key %s.", o.kind, id, k).WithType(o.kind + "MetadataNotFound")
+}
+
+func (o metaOwner) getMetadata(ctx context.Context, r *rest.Request) (any, error) {
+	_, md, err := o.load(ctx, r, o.getRule)
 	if err != nil {
 		return nil, err
 	}
-	return v, a.enforceVolume(ctx, r, rule, v)
+	return map[string]any{"metadata": md}, nil
 }
 
-func (a *API) getMetadata(ctx context.Context, r *rest.Request) (any, error) {
-	v, err := a.metaVolume(ctx, r, "volume:get_volume_metadata")
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"metadata": v.Metadata}, nil
-}
-
-func (a *API) setMetadata(replace bool) rest.Handler {
+func (o metaOwner) setMetadata(replace bool) rest.Handler {
 	return func(ctx context.Context, r *rest.Request) (any, error) {
 		var b struct {
 			Metadata map[string]string `json:"metadata"`
@@ -251,37 +272,37 @@ func (a *API) setMetadata(replace bool) rest.Handler {
 		if err := checkMetadata(b.Metadata); err != nil {
 			return nil, err
 		}
-		v, err := a.metaVolume(ctx, r, "volume:update_volume_metadata")
+		id, old, err := o.load(ctx, r, o.updateRule)
 		if err != nil {
 			return nil, err
 		}
 		md := maps.Clone(b.Metadata)
 		if !replace {
-			md = maps.Clone(v.Metadata)
+			md = maps.Clone(old)
 			maps.Copy(md, b.Metadata)
 		}
-		nv, err := a.db.UpdateVolume(ctx, v.ID, nil, store.Change{Metadata: md})
+		out, err := o.save(ctx, id, md)
 		if err != nil {
 			return nil, err
 		}
-		return map[string]any{"metadata": nv.Metadata}, nil
+		return map[string]any{"metadata": out}, nil
 	}
 }
 
-func (a *API) getMetadataKey(ctx context.Context, r *rest.Request) (any, error) {
-	v, err := a.metaVolume(ctx, r, "volume:get_volume_metadata")
+func (o metaOwner) getMetadataKey(ctx context.Context, r *rest.Request) (any, error) {
+	id, md, err := o.load(ctx, r, o.getRule)
 	if err != nil {
 		return nil, err
 	}
 	k := r.Param("key")
-	val, ok := v.Metadata[k]
+	val, ok := md[k]
 	if !ok {
-		return nil, fault.NotFound("Volume %s has no metadata with key %s.", v.ID, k).WithType("VolumeMetadataNotFound")
+		return nil, o.noKey(id, k)
 	}
 	return map[string]any{"meta": map[string]string{k: val}}, nil
 }
 
-func (a *API) putMetadataKey(ctx context.Context, r *rest.Request) (any, error) {
+func (o metaOwner) putMetadataKey(ctx context.Context, r *rest.Request) (any, error) {
 	var b struct {
 		Meta map[string]string `json:"meta"`
 	}
@@ -298,31 +319,43 @@ func (a *API) putMetadataKey(ctx context.Context, r *rest.Request) (any, error) 
 	if err := checkMetadata(b.Meta); err != nil {
 		return nil, err
 	}
-	v, err := a.metaVolume(ctx, r, "volume:update_volume_metadata")
+	id, old, err := o.load(ctx, r, o.updateRule)
 	if err != nil {
 		return nil, err
 	}
-	md := maps.Clone(v.Metadata)
+	md := maps.Clone(old)
 	md[k] = b.Meta[k]
-	if _, err := a.db.UpdateVolume(ctx, v.ID, nil, store.Change{Metadata: md}); err != nil {
+	if _, err := o.save(ctx, id, md); err != nil {
 		return nil, err
 	}
 	return map[string]any{"meta": b.Meta}, nil
 }
 
-func (a *API) deleteMetadataKey(ctx context.Context, r *rest.Request) (any, error) {
-	v, err := a.metaVolume(ctx, r, "volume:delete_volume_metadata")
+func (o metaOwner) deleteMetadataKey(ctx context.Context, r *rest.Request) (any, error) {
+	id, old, err := o.load(ctx, r, o.deleteRule)
 	if err != nil {
 		return nil, err
 	}
 	k := r.Param("key")
-	if _, ok := v.Metadata[k]; !ok {
-		return nil, fault.NotFound("Volume %s has no metadata with key %s.", v.ID, k).WithType("VolumeMetadataNotFound")
+	if _, ok := old[k]; !ok {
+		return nil, o.noKey(id, k)
 	}
-	md := maps.Clone(v.Metadata)
+	md := maps.Clone(old)
 	delete(md, k)
-	if _, err := a.db.UpdateVolume(ctx, v.ID, nil, store.Change{Metadata: md}); err != nil {
+	if _, err := o.save(ctx, id, md); err != nil {
 		return nil, err
 	}
 	return nil, nil
+}
+
+// metaRoutes are the metadata routes under base (".../volumes/{volume_id}").
+func metaRoutes(base string, o metaOwner) []rest.Route {
+	return []rest.Route{
+		{Method: "GET", Path: base + "/metadata", Handler: o.getMetadata},
+		{Method: "POST", Path: base + "/metadata", Handler: o.setMetadata(false)},
+		{Method: "PUT", Path: base + "/metadata", Handler: o.setMetadata(true)},
+		{Method: "GET", Path: base + "/metadata/{key}", Handler: o.getMetadataKey},
+		{Method: "PUT", Path: base + "/metadata/{key}", Handler: o.putMetadataKey},
+		{Method: "DELETE", Path: base + "/metadata/{key}", Status: http.StatusOK, Handler: o.deleteMetadataKey},
+	}
 }

@@ -63,7 +63,45 @@ func (a *API) serveManager(ctx context.Context) error {
 			if out.Deleted, err = a.db.DeletedOnHost(ctx, args.Host); err != nil {
 				return nil, err
 			}
+			out.Snapshots = []rpc.HostSnapshot{}
+			if len(vols) > 0 {
+				ids := make([]string, len(vols))
+				for i, v := range vols {
+					ids[i] = v.ID
+				}
+				snaps, err := a.db.ListSnapshots(ctx, store.SnapshotFilter{VolumeIDs: ids})
+				if err != nil {
+					return nil, err
+				}
+				for _, s := range snaps {
+					out.Snapshots = append(out.Snapshots, rpc.HostSnapshot{ID: s.ID, VolumeID: s.VolumeID, Status: s.Status})
+				}
+			}
 			return out, nil
+		},
+		rpc.SnapshotUpdate: func(ctx context.Context, raw json.RawMessage) (any, error) {
+			args, err := bus.Decode[rpc.SnapshotUpdateArgs](raw)
+			if err != nil {
+				return nil, err
+			}
+			c := store.SnapshotChange{Status: &args.Status, ErrorReason: &args.Reason}
+			if args.Status == volume.SnapshotAvailable {
+				p := "100%"
+				c.Progress = &p
+			}
+			_, err = a.db.UpdateSnapshot(ctx, args.SnapshotID, args.From, c)
+			return nil, err
+		},
+		rpc.SnapshotDestroyed: func(ctx context.Context, raw json.RawMessage) (any, error) {
+			args, err := bus.Decode[rpc.SnapshotArgs](raw)
+			if err != nil {
+				return nil, err
+			}
+			err = a.db.DestroySnapshot(ctx, args.SnapshotID, []volume.SnapshotStatus{volume.SnapshotDeleting})
+			if errors.Is(err, store.ErrNotFound) {
+				return nil, nil // already gone: idempotent
+			}
+			return nil, err
 		},
 		rpc.ServiceReport: func(ctx context.Context, raw json.RawMessage) (any, error) {
 			args, err := bus.Decode[rpc.Report](raw)
@@ -84,9 +122,9 @@ func (a *API) serveManager(ctx context.Context) error {
 	return nil
 }
 
-// Sweep moves volumes that stayed too long in a transitional state on:
-// creating → error, deleting → error_deleting (the user may delete
-// again), each with a reason. It runs every SweepInterval.
+// Sweep moves volumes and snapshots that stayed too long in a
+// transitional state on: creating → error, deleting → error_deleting (the
+// user may delete again), each with a reason. It runs every SweepInterval.
 func (a *API) Sweep(ctx context.Context) {
 	now := time.Now()
 	for _, s := range []struct {
@@ -109,4 +147,22 @@ func (a *API) Sweep(ctx context.Context) {
 		}
 	}
 	a.sweepAttach(ctx, now)
+	for _, s := range []struct {
+		from, to volume.SnapshotStatus
+		after    time.Duration
+	}{
+		{volume.SnapshotCreating, volume.SnapshotError, a.opt.CreateTimeout},
+		{volume.SnapshotDeleting, volume.SnapshotErrorDeleting, a.opt.DeleteTimeout},
+	} {
+		snaps, err := a.db.ListSnapshots(ctx, store.SnapshotFilter{Status: string(s.from), OlderThan: now.Add(-s.after)})
+		if err != nil {
+			if ctx.Err() == nil {
+				a.log.WarnContext(ctx, "snapshot sweep failed", "err", err)
+			}
+			return
+		}
+		for _, sn := range snaps {
+			a.failSnapshot(ctx, sn.ID, s.from, s.to, fmt.Sprintf("the snapshot stayed %s longer than %s", s.from, s.after))
+		}
+	}
 }

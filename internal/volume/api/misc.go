@@ -15,8 +15,8 @@ import (
 )
 
 // QuotaDefaults are the default quotas of every project; -1 is unlimited.
-// Snapshots, backups and groups are counted when they exist; tenku has
-// none yet, so their usage is 0.
+// Backups and groups are counted when they exist; tenku has none yet, so
+// their usage is 0.
 type QuotaDefaults struct {
 	Volumes, Gigabytes, Snapshots, Backups, BackupGigabytes, Groups, PerVolumeGigabytes int64
 }
@@ -65,13 +65,16 @@ func (a *API) limits(ctx context.Context, project string) (store.Limits, error) 
 	if err != nil {
 		return store.Limits{}, err
 	}
-	return store.Limits{Volumes: q["volumes"], Gigabytes: q["gigabytes"], PerVolumeGigabytes: q["per_volume_gigabytes"]}, nil
+	return store.Limits{Volumes: q["volumes"], Snapshots: q["snapshots"], Gigabytes: q["gigabytes"], PerVolumeGigabytes: q["per_volume_gigabytes"]}, nil
 }
 
 func quotaFault(err error) error {
 	var qe *store.QuotaError
 	if !errors.As(err, &qe) {
 		return nil
+	}
+	if qe.Resource == "snapshots" {
+		return fault.New(413, "SnapshotLimitExceeded: Maximum number of snapshots allowed (%d) exceeded.", qe.Limit).WithType("SnapshotLimitExceeded")
 	}
 	if qe.Resource == "volumes" {
 		return fault.New(413, "VolumeLimitExceeded: Maximum number of volumes allowed (%d) exceeded for quota 'volumes'.", qe.Limit).WithType("VolumeLimitExceeded")
@@ -104,14 +107,14 @@ func (a *API) showLimits(ctx context.Context, r *rest.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, g, err := a.db.ProjectUsage(ctx, project)
+	u, err := a.db.ProjectUsage(ctx, project)
 	if err != nil {
 		return nil, err
 	}
 	return map[string]any{"limits": map[string]any{"rate": []any{}, "absolute": map[string]int64{
 		"maxTotalVolumes": q["volumes"], "maxTotalVolumeGigabytes": q["gigabytes"], "maxTotalSnapshots": q["snapshots"],
 		"maxTotalBackups": q["backups"], "maxTotalBackupGigabytes": q["backup_gigabytes"],
-		"totalVolumesUsed": n, "totalGigabytesUsed": g, "totalSnapshotsUsed": 0, "totalBackupsUsed": 0, "totalBackupGigabytesUsed": 0,
+		"totalVolumesUsed": u.Volumes, "totalGigabytesUsed": u.Gigabytes, "totalSnapshotsUsed": u.Snapshots, "totalBackupsUsed": 0, "totalBackupGigabytesUsed": 0,
 	}}}, nil
 }
 
@@ -134,9 +137,9 @@ func (a *API) showQuotas(ctx context.Context, r *rest.Request) (any, error) {
 	}
 	out := map[string]any{"id": target}
 	usage, _ := truthy(r.HTTP.URL.Query().Get("usage"))
-	n, g := int64(0), int64(0)
+	var u store.Usage
 	if usage {
-		if n, g, err = a.db.ProjectUsage(ctx, target); err != nil {
+		if u, err = a.db.ProjectUsage(ctx, target); err != nil {
 			return nil, err
 		}
 	}
@@ -148,9 +151,11 @@ func (a *API) showQuotas(ctx context.Context, r *rest.Request) (any, error) {
 		inUse := int64(0)
 		switch res {
 		case "volumes":
-			inUse = n
+			inUse = u.Volumes
+		case "snapshots":
+			inUse = u.Snapshots
 		case "gigabytes":
-			inUse = g
+			inUse = u.Gigabytes
 		}
 		out[res] = map[string]int64{"limit": q[res], "in_use": inUse, "reserved": 0, "allocated": 0}
 	}

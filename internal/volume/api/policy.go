@@ -29,6 +29,7 @@ func op(method, path string) policy.Operation { return policy.Operation{Method: 
 func DefaultRules() []policy.Rule {
 	vol := "/volumes/{volume_id}"
 	typ := "/types/{volume_type_id}"
+	snap := "/snapshots/{snapshot_id}"
 	return append([]policy.Rule{
 		{Name: "context_is_admin", Check: "role:admin", Description: "Who is an administrator."},
 		{Name: "admin_api", Check: "is_admin:True or (role:admin and is_admin_project:True)", Description: "Administrative API callers."},
@@ -47,6 +48,18 @@ func DefaultRules() []policy.Rule {
 		rule("volume:get_volume_metadata", projectReader, "Show a volume's metadata.", op("GET", vol+"/metadata"), op("GET", vol+"/metadata/{key}")),
 		rule("volume:update_volume_metadata", projectMember, "Set a volume's metadata.", op("POST", vol+"/metadata"), op("PUT", vol+"/metadata"), op("PUT", vol+"/metadata/{key}")),
 		rule("volume:delete_volume_metadata", projectMember, "Delete a volume's metadata item.", op("DELETE", vol+"/metadata/{key}")),
+		rule("volume:create_snapshot", projectMember, "Create a snapshot.", op("POST", "/snapshots")),
+		rule("volume:get_snapshot", projectReader, "Show a snapshot.", op("GET", snap)),
+		rule("volume:get_all_snapshots", projectReader, "List snapshots.", op("GET", "/snapshots"), op("GET", "/snapshots/detail")),
+		rule("volume:update_snapshot", projectMember, "Update a snapshot.", op("PUT", snap)),
+		rule("volume:delete_snapshot", projectMember, "Delete a snapshot.", op("DELETE", snap)),
+		rule("volume_extension:extended_snapshot_attributes", projectReader, "Show a snapshot's os-extended-snapshot-attributes (project_id, progress).", op("GET", snap), op("GET", "/snapshots/detail")),
+		rule("volume:get_snapshot_metadata", projectReader, "Show a snapshot's metadata.", op("GET", snap+"/metadata"), op("GET", snap+"/metadata/{key}")),
+		rule("volume:update_snapshot_metadata", projectMember, "Set a snapshot's metadata.", op("POST", snap+"/metadata"), op("PUT", snap+"/metadata"), op("PUT", snap+"/metadata/{key}")),
+		rule("volume:delete_snapshot_metadata", projectMember, "Delete a snapshot's metadata item.", op("DELETE", snap+"/metadata/{key}")),
+		rule("volume_extension:snapshot_admin_actions:reset_status", ruleAdminAPI, "Reset a snapshot's status.", op("POST", snap+"/action (os-reset_status)")),
+		rule("volume_extension:snapshot_admin_actions:force_delete", ruleAdminAPI, "Force-delete a snapshot.", op("POST", snap+"/action (os-force_delete)")),
+		rule("snapshot_extension:snapshot_actions:update_snapshot_status", projectMember, "Report the progress of an assisted snapshot.", op("POST", snap+"/action (os-update_snapshot_status)")),
 		rule("limits_extension:used_limits", projectReader, "Show limits and usage.", op("GET", "/limits")),
 		rule("volume_extension:quotas:show", projectReader, "Show a project's quotas.", op("GET", "/os-quota-sets/{project_id}")),
 		rule("volume_extension:quotas:update", ruleAdminAPI, "Set a project's quotas.", op("PUT", "/os-quota-sets/{project_id}")),

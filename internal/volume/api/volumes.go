@@ -151,7 +151,7 @@ func (a *API) showVolume(ctx context.Context, r *rest.Request) (any, error) {
 }
 
 // parseSort reads sort=key:dir,key or the legacy sort_key/sort_dir.
-func parseSort(q map[string][]string) ([]store.SortKey, error) {
+func parseSort(q map[string][]string, cols map[string]string) ([]store.SortKey, error) {
 	get := func(k string) string {
 		if v := q[k]; len(v) > 0 {
 			return v[0]
@@ -195,7 +195,7 @@ func parseSort(q map[string][]string) ([]store.SortKey, error) {
 		}
 	}
 	for _, k := range out {
-		if _, ok := store.SortColumns[k.Key]; !ok || k.Key == "" {
+		if _, ok := cols[k.Key]; !ok || k.Key == "" {
 			return nil, fault.BadRequest("Invalid input received: Invalid sort key %s.", k.Key)
 		}
 	}
@@ -225,24 +225,39 @@ func truthy(s string) (bool, bool) {
 	return false, false
 }
 
+// listScope reads the filters volume and snapshot lists share: the
+// project (the caller's; any or a named one for an administrator asking
+// all_tenants), name (or display_name) and metadata.
+func (a *API) listScope(ctx context.Context, r *rest.Request) (project string, name *string, md map[string]string, err error) {
+	q := r.HTTP.URL.Query()
+	project = r.Auth.ProjectID
+	if all, ok := truthy(q.Get("all_tenants")); ok && all && a.isAdmin(ctx, r.Auth) {
+		project = q.Get("project_id")
+	}
+	if q.Has("name") {
+		n := q.Get("name")
+		name = &n
+	} else if q.Has("display_name") {
+		n := q.Get("display_name")
+		name = &n
+	}
+	if m := q.Get("metadata"); m != "" {
+		if md, err = parseMetadataFilter(m); err != nil {
+			return "", nil, nil, err
+		}
+	}
+	return project, name, md, nil
+}
+
 func (a *API) listVolumes(detail bool) rest.Handler {
 	return func(ctx context.Context, r *rest.Request) (any, error) {
 		q := r.HTTP.URL.Query()
-		f := store.Filter{ProjectID: r.Auth.ProjectID}
+		f := store.Filter{}
+		var err error
+		if f.ProjectID, f.Name, f.Metadata, err = a.listScope(ctx, r); err != nil {
+			return nil, err
+		}
 		admin := a.isAdmin(ctx, r.Auth)
-		if all, ok := truthy(q.Get("all_tenants")); ok && all && admin {
-			f.ProjectID = ""
-			if p := q.Get("project_id"); p != "" {
-				f.ProjectID = p
-			}
-		}
-		if q.Has("name") {
-			n := q.Get("name")
-			f.Name = &n
-		} else if q.Has("display_name") {
-			n := q.Get("display_name")
-			f.Name = &n
-		}
 		f.Status = q.Get("status")
 		f.AvailabilityZone = q.Get("availability_zone")
 		if b := q.Get("bootable"); b != "" {
@@ -255,43 +270,17 @@ func (a *API) listVolumes(detail bool) rest.Handler {
 		if admin {
 			f.Host = q.Get("host")
 		}
-		if m := q.Get("metadata"); m != "" {
-			md, err := parseMetadataFilter(m)
-			if err != nil {
-				return nil, err
-			}
-			f.Metadata = md
-		}
-		var err error
-		if f.Sort, err = parseSort(q); err != nil {
+		if f.Sort, err = parseSort(q, store.SortColumns); err != nil {
 			return nil, err
-		}
-		page, err := r.Page(a.opt.MaxLimit, a.opt.MaxLimit)
-		if err != nil {
-			return nil, fault.BadRequest("Invalid input received: %s", fault.As(err).Message)
-		}
-		offset := 0
-		if s := q.Get("offset"); s != "" {
-			if offset, err = strconv.Atoi(s); err != nil || offset < 0 {
-				return nil, fault.BadRequest("Invalid input received: offset must be a non-negative integer, got %q.", s)
-			}
 		}
 		vols, err := a.db.ListVolumes(ctx, f)
 		if err != nil {
 			return nil, err
 		}
 		total := len(vols)
-		if page.Marker != "" {
-			i := slices.IndexFunc(vols, func(v *store.Volume) bool { return v.ID == page.Marker })
-			if i < 0 {
-				return nil, fault.NotFound("Marker %s could not be found.", page.Marker)
-			}
-			vols = vols[i+1:]
-		}
-		vols = vols[min(offset, len(vols)):]
-		more := false
-		if page.Limit >= 0 && len(vols) > page.Limit {
-			vols, more = vols[:page.Limit], true
+		vols, more, err := paginate(a, r, vols, func(v *store.Volume) string { return v.ID })
+		if err != nil {
+			return nil, err
 		}
 		out := map[string]any{}
 		if detail {
@@ -318,6 +307,34 @@ func (a *API) listVolumes(detail bool) rest.Handler {
 		}
 		return out, nil
 	}
+}
+
+// paginate applies the request's marker, offset and limit to a sorted
+// list; more says whether items were left after the page.
+func paginate[T any](a *API, r *rest.Request, items []T, id func(T) string) ([]T, bool, error) {
+	page, err := r.Page(a.opt.MaxLimit, a.opt.MaxLimit)
+	if err != nil {
+		return nil, false, fault.BadRequest("Invalid input received: %s", fault.As(err).Message)
+	}
+	offset := 0
+	if s := r.HTTP.URL.Query().Get("offset"); s != "" {
+		if offset, err = strconv.Atoi(s); err != nil || offset < 0 {
+			return nil, false, fault.BadRequest("Invalid input received: offset must be a non-negative integer, got %q.", s)
+		}
+	}
+	if page.Marker != "" {
+		i := slices.IndexFunc(items, func(it T) bool { return id(it) == page.Marker })
+		if i < 0 {
+			return nil, false, fault.NotFound("Marker %s could not be found.", page.Marker)
+		}
+		items = items[i+1:]
+	}
+	items = items[min(offset, len(items)):]
+	more := false
+	if page.Limit >= 0 && len(items) > page.Limit {
+		items, more = items[:page.Limit], true
+	}
+	return items, more, nil
 }
 
 // checkText checks a name or description: a string of at most 255 characters.
@@ -600,14 +617,21 @@ func (a *API) deleteVolume(ctx context.Context, r *rest.Request) (any, error) {
 		}
 	}
 	if !slices.Contains(deletable, v.Status) || v.AttachStatus != volume.Detached {
-		return nil, fault.BadRequest("Invalid volume: Volume status must be available or error or error_restoring or error_extending or error_managing and must not be migrating, attached, belong to a group, have snapshots or be awaiting a transfer; it is %s.", v.Status).WithType("InvalidVolume")
+		return nil, invalidDelete(v)
 	}
-	return nil, a.startDelete(ctx, v, deletable)
+	cascade, _ := truthy(q.Get("cascade"))
+	return nil, a.startDelete(ctx, v, deletable, cascade)
+}
+
+func invalidDelete(v *store.Volume) error {
+	return fault.BadRequest("Invalid volume: Volume status must be available or error or error_restoring or error_extending or error_managing and must not be migrating, attached, belong to a group, have snapshots or be awaiting a transfer; it is %s.", v.Status).WithType("InvalidVolume")
 }
 
 // startDelete moves a volume to deleting and asks its volume service to
-// remove it; a volume that was never placed is destroyed at once.
-func (a *API) startDelete(ctx context.Context, v *store.Volume, from []volume.Status) error {
+// remove it; a volume that was never placed is destroyed at once. A
+// volume with snapshots is refused unless cascade, which deletes them
+// first (each must be available or error).
+func (a *API) startDelete(ctx context.Context, v *store.Volume, from []volume.Status, cascade bool) error {
 	if v.Host == "" {
 		err := a.db.DestroyVolume(ctx, v.ID, from)
 		if errors.Is(err, store.ErrState) {
@@ -615,17 +639,20 @@ func (a *API) startDelete(ctx context.Context, v *store.Volume, from []volume.St
 		}
 		return err
 	}
-	st := volume.StatusDeleting
-	if _, err := a.db.UpdateVolume(ctx, v.ID, from, store.Change{Status: &st}); err != nil {
-		if errors.Is(err, store.ErrState) {
-			return fault.BadRequest("Invalid volume: the volume changed state; try again.").WithType("InvalidVolume")
-		}
-		if errors.Is(err, store.ErrNotFound) {
-			return volumeNotFound(v.ID)
-		}
+	snaps, err := a.db.StartDeleteVolume(ctx, v.ID, from, cascade)
+	switch {
+	case errors.Is(err, store.ErrHasSnapshots):
+		return fault.BadRequest("Invalid volume: Volume %s still has %d dependent snapshots; delete them first or use cascade.", v.ID, len(snaps)).WithType("InvalidVolume")
+	case errors.Is(err, store.ErrState) && cascade:
+		return fault.BadRequest("Invalid volume: the volume is not in a deletable state or one of its snapshots is not available or error.").WithType("InvalidVolume")
+	case errors.Is(err, store.ErrState):
+		return fault.BadRequest("Invalid volume: the volume changed state; try again.").WithType("InvalidVolume")
+	case errors.Is(err, store.ErrNotFound):
+		return volumeNotFound(v.ID)
+	case err != nil:
 		return err
 	}
-	if err := a.bus.Cast(ctx, rpc.VolumeSubject(serviceHost(v.Host)), rpc.DeleteVolume, rpc.DeleteArgs{VolumeID: v.ID}); err != nil {
+	if err := a.bus.Cast(ctx, rpc.VolumeSubject(serviceHost(v.Host)), rpc.DeleteVolume, rpc.DeleteArgs{VolumeID: v.ID, Snapshots: snaps}); err != nil {
 		a.log.WarnContext(ctx, "delete not sent; the sweep retries", "volume", v.ID, "err", err)
 	}
 	return nil

@@ -4,7 +4,7 @@
 // and on start reconciles its backend with the database: a volume left
 // creating is finished (or made again), one left deleting is removed,
 // files of deleted volumes are removed, and an available volume whose
-// data is missing goes to error with a reason.
+// data is missing goes to error with a reason; snapshots likewise.
 //
 // It never opens the database: results go to the manager side of
 // cinder-api over the bus (internal/volume/rpc).
@@ -100,7 +100,23 @@ func (m *Manager) Start(ctx context.Context) error {
 			if err != nil {
 				return nil, err
 			}
-			m.delete(ctx, args.VolumeID)
+			m.delete(ctx, args.VolumeID, args.Snapshots)
+			return nil, nil
+		},
+		rpc.CreateSnapshot: func(ctx context.Context, raw json.RawMessage) (any, error) {
+			args, err := bus.Decode[rpc.SnapshotArgs](raw)
+			if err != nil {
+				return nil, err
+			}
+			m.createSnapshot(ctx, args.VolumeID, args.SnapshotID)
+			return nil, nil
+		},
+		rpc.DeleteSnapshot: func(ctx context.Context, raw json.RawMessage) (any, error) {
+			args, err := bus.Decode[rpc.SnapshotArgs](raw)
+			if err != nil {
+				return nil, err
+			}
+			m.deleteSnapshot(ctx, args.SnapshotID)
 			return nil, nil
 		},
 	}
@@ -193,7 +209,13 @@ func (m *Manager) extend(ctx context.Context, id string, size int) {
 	m.call(ctx, rpc.VolumeUpdate, rpc.UpdateArgs{VolumeID: id, From: []volume.Status{volume.StatusExtending}, Status: volume.StatusAvailable, Size: size})
 }
 
-func (m *Manager) delete(ctx context.Context, id string) {
+func (m *Manager) delete(ctx context.Context, id string, snapshots []string) {
+	for _, sid := range snapshots {
+		if !m.deleteSnapshot(ctx, sid) {
+			m.update(ctx, id, []volume.Status{volume.StatusDeleting}, volume.StatusErrorDeleting, "snapshot "+sid+" could not be deleted")
+			return
+		}
+	}
 	if err := m.drv.Delete(ctx, id); err != nil {
 		m.log.WarnContext(ctx, "volume not deleted", "volume", id, "err", err)
 		m.update(ctx, id, []volume.Status{volume.StatusDeleting}, volume.StatusErrorDeleting, err.Error())
@@ -201,6 +223,33 @@ func (m *Manager) delete(ctx context.Context, id string) {
 	}
 	m.log.InfoContext(ctx, "volume deleted", "volume", id)
 	m.call(ctx, rpc.VolumeDestroyed, rpc.DeleteArgs{VolumeID: id})
+}
+
+func (m *Manager) updateSnapshot(ctx context.Context, id string, from []volume.SnapshotStatus, to volume.SnapshotStatus, reason string) {
+	m.call(ctx, rpc.SnapshotUpdate, rpc.SnapshotUpdateArgs{SnapshotID: id, From: from, Status: to, Reason: reason})
+}
+
+func (m *Manager) createSnapshot(ctx context.Context, volID, id string) {
+	if err := m.drv.CreateSnapshot(ctx, volID, id); err != nil {
+		m.log.WarnContext(ctx, "snapshot not created", "snapshot", id, "volume", volID, "err", err)
+		m.updateSnapshot(ctx, id, []volume.SnapshotStatus{volume.SnapshotCreating}, volume.SnapshotError, err.Error())
+		return
+	}
+	m.log.InfoContext(ctx, "snapshot created", "snapshot", id, "volume", volID)
+	m.updateSnapshot(ctx, id, []volume.SnapshotStatus{volume.SnapshotCreating}, volume.SnapshotAvailable, "")
+}
+
+// deleteSnapshot removes a snapshot's data and its record; false when the
+// data could not be removed (the snapshot goes to error_deleting).
+func (m *Manager) deleteSnapshot(ctx context.Context, id string) bool {
+	if err := m.drv.DeleteSnapshot(ctx, id); err != nil {
+		m.log.WarnContext(ctx, "snapshot not deleted", "snapshot", id, "err", err)
+		m.updateSnapshot(ctx, id, []volume.SnapshotStatus{volume.SnapshotDeleting}, volume.SnapshotErrorDeleting, err.Error())
+		return false
+	}
+	m.log.InfoContext(ctx, "snapshot deleted", "snapshot", id)
+	m.call(ctx, rpc.SnapshotDestroyed, rpc.SnapshotArgs{SnapshotID: id})
+	return true
 }
 
 // Reconcile brings the backend and the records of this host together.
@@ -221,7 +270,14 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 			// Create is idempotent: it finishes or makes the volume again.
 			m.create(ctx, v.ID, v.Size)
 		case volume.StatusDeleting:
-			m.delete(ctx, v.ID)
+			// A cascade delete's snapshots are deleting too; they go first.
+			var snaps []string
+			for _, sn := range hv.Snapshots {
+				if sn.VolumeID == v.ID && sn.Status == volume.SnapshotDeleting {
+					snaps = append(snaps, sn.ID)
+				}
+			}
+			m.delete(ctx, v.ID, snaps)
 		case volume.StatusExtending:
 			// The target size was in the lost message: record what the
 			// backend holds, which is the old size or the new one.
@@ -241,6 +297,25 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 			}
 			if !ok {
 				m.update(ctx, v.ID, []volume.Status{v.Status}, volume.StatusError, "the volume's data is missing from the backend")
+			}
+		}
+	}
+	for _, sn := range hv.Snapshots {
+		switch sn.Status {
+		case volume.SnapshotCreating:
+			m.createSnapshot(ctx, sn.VolumeID, sn.ID) // idempotent
+		case volume.SnapshotDeleting:
+			if known[sn.VolumeID] && slices.ContainsFunc(hv.Volumes, func(v rpc.HostVolume) bool { return v.ID == sn.VolumeID && v.Status == volume.StatusDeleting }) {
+				continue // deleted above with its volume
+			}
+			m.deleteSnapshot(ctx, sn.ID)
+		case volume.SnapshotAvailable:
+			ok, err := m.drv.SnapshotExists(ctx, sn.ID)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				m.updateSnapshot(ctx, sn.ID, []volume.SnapshotStatus{sn.Status}, volume.SnapshotError, "the snapshot's data is missing from the backend")
 			}
 		}
 	}

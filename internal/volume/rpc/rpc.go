@@ -2,8 +2,8 @@
 //
 //	cinder-api ──cast create_volume──▶ volume.scheduler (queue "scheduler")
 //	scheduler  ──cast create_volume──▶ volume.<host@backend>
-//	cinder-api ──cast delete_volume──▶ volume.<host@backend>
-//	volume service ──call volume_update / volume_destroyed / volumes_on_host / service_report──▶ volume.manager (queue "manager")
+//	cinder-api ──cast delete_volume / create_snapshot / delete_snapshot──▶ volume.<host@backend>
+//	volume service ──call volume_update / volume_destroyed / snapshot_update / snapshot_destroyed / volumes_on_host / service_report──▶ volume.manager (queue "manager")
 //
 // Volume services never open the database: they report to the manager
 // (run beside cinder-api), so a volume service on another host needs only
@@ -39,6 +39,11 @@ const (
 	VolumeDestroyed = "volume_destroyed"
 	VolumesOnHost   = "volumes_on_host"
 	ServiceReport   = "service_report"
+
+	CreateSnapshot    = "create_snapshot"
+	DeleteSnapshot    = "delete_snapshot"
+	SnapshotUpdate    = "snapshot_update"
+	SnapshotDestroyed = "snapshot_destroyed"
 )
 
 // Binary names the volume service in os-services.
@@ -60,9 +65,33 @@ type ExtendArgs struct {
 	NewSize  int    `json:"new_size"`
 }
 
-// DeleteArgs ask for a volume to be removed.
+// DeleteArgs ask for a volume to be removed; Snapshots (a cascade
+// delete) are removed first.
 type DeleteArgs struct {
-	VolumeID string `json:"volume_id"`
+	VolumeID  string   `json:"volume_id"`
+	Snapshots []string `json:"snapshots,omitempty"`
+}
+
+// SnapshotArgs name a snapshot and its volume.
+type SnapshotArgs struct {
+	SnapshotID string `json:"snapshot_id"`
+	VolumeID   string `json:"volume_id,omitempty"`
+}
+
+// SnapshotUpdateArgs move a snapshot from one of From to Status.
+type SnapshotUpdateArgs struct {
+	SnapshotID string                  `json:"snapshot_id"`
+	From       []volume.SnapshotStatus `json:"from"`
+	Status     volume.SnapshotStatus   `json:"status"`
+	Reason     string                  `json:"reason,omitempty"`
+}
+
+// HostSnapshot is a snapshot of a volume placed on a host, for
+// reconciliation.
+type HostSnapshot struct {
+	ID       string                `json:"id"`
+	VolumeID string                `json:"volume_id"`
+	Status   volume.SnapshotStatus `json:"status"`
 }
 
 // UpdateArgs move a volume from one of From to Status.
@@ -95,6 +124,8 @@ type HostVolumes struct {
 	// at all are kept (they might belong to another cloud sharing the
 	// directory) and reported in the log.
 	Deleted []string `json:"deleted"`
+	// Snapshots are the undeleted snapshots of the host's volumes.
+	Snapshots []HostSnapshot `json:"snapshots"`
 }
 
 // Report is a volume service's heartbeat.

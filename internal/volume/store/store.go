@@ -116,7 +116,7 @@ func (d *DB) CreateVolume(ctx context.Context, v *Volume) error {
 
 // Limits are a project's quotas; a negative limit is unlimited.
 type Limits struct {
-	Volumes, Gigabytes, PerVolumeGigabytes int64
+	Volumes, Snapshots, Gigabytes, PerVolumeGigabytes int64
 }
 
 // QuotaError says which quota a change would exceed.
@@ -144,17 +144,39 @@ func (d *DB) lockProject(ctx context.Context, tx *store.Tx, project string) erro
 	return tx.QueryRow(ctx, "SELECT project_id FROM quota_locks WHERE project_id = ? FOR UPDATE", project).Scan(&p)
 }
 
-func checkLimits(ctx context.Context, tx *store.Tx, project string, l Limits, addVolumes, addGB int64) error {
-	var count int64
-	var g sql.NullInt64
-	if err := tx.QueryRow(ctx, "SELECT COUNT(*), SUM(size) FROM volumes WHERE deleted = ? AND project_id = ?", false, project).Scan(&count, &g); err != nil {
+// Usage is what a project holds: gigabytes count volumes and snapshots,
+// as Cinder's gigabytes quota does.
+type Usage struct {
+	Volumes, Snapshots, Gigabytes int64
+}
+
+func usage(ctx context.Context, q store.Querier, project string) (Usage, error) {
+	var u Usage
+	var vg, sg sql.NullInt64
+	if err := q.QueryRow(ctx, "SELECT COUNT(*), SUM(size) FROM volumes WHERE deleted = ? AND project_id = ?", false, project).Scan(&u.Volumes, &vg); err != nil {
+		return u, err
+	}
+	if err := q.QueryRow(ctx, "SELECT COUNT(*), SUM(volume_size) FROM snapshots WHERE deleted = ? AND project_id = ?", false, project).Scan(&u.Snapshots, &sg); err != nil {
+		return u, err
+	}
+	u.Gigabytes = vg.Int64 + sg.Int64
+	return u, nil
+}
+
+// checkLimits refuses a change that would take a project past a limit.
+func checkLimits(ctx context.Context, tx *store.Tx, project string, l Limits, add Usage) error {
+	u, err := usage(ctx, tx, project)
+	if err != nil {
 		return err
 	}
-	if addVolumes > 0 && l.Volumes >= 0 && count+addVolumes > l.Volumes {
-		return &QuotaError{Resource: "volumes", Limit: l.Volumes, InUse: count, Asked: addVolumes}
+	if add.Volumes > 0 && l.Volumes >= 0 && u.Volumes+add.Volumes > l.Volumes {
+		return &QuotaError{Resource: "volumes", Limit: l.Volumes, InUse: u.Volumes, Asked: add.Volumes}
 	}
-	if addGB > 0 && l.Gigabytes >= 0 && g.Int64+addGB > l.Gigabytes {
-		return &QuotaError{Resource: "gigabytes", Limit: l.Gigabytes, InUse: g.Int64, Asked: addGB}
+	if add.Snapshots > 0 && l.Snapshots >= 0 && u.Snapshots+add.Snapshots > l.Snapshots {
+		return &QuotaError{Resource: "snapshots", Limit: l.Snapshots, InUse: u.Snapshots, Asked: add.Snapshots}
+	}
+	if add.Gigabytes > 0 && l.Gigabytes >= 0 && u.Gigabytes+add.Gigabytes > l.Gigabytes {
+		return &QuotaError{Resource: "gigabytes", Limit: l.Gigabytes, InUse: u.Gigabytes, Asked: add.Gigabytes}
 	}
 	return nil
 }
@@ -167,7 +189,7 @@ func (d *DB) CreateVolumeWithin(ctx context.Context, v *Volume, l Limits) error 
 		if err := d.lockProject(ctx, tx, v.ProjectID); err != nil {
 			return err
 		}
-		if err := checkLimits(ctx, tx, v.ProjectID, l, 1, int64(v.Size)); err != nil {
+		if err := checkLimits(ctx, tx, v.ProjectID, l, Usage{Volumes: 1, Gigabytes: int64(v.Size)}); err != nil {
 			return err
 		}
 		return createVolume(ctx, tx, v)
@@ -181,7 +203,7 @@ func (d *DB) StartExtend(ctx context.Context, v *Volume, newSize int, l Limits) 
 		if err := d.lockProject(ctx, tx, v.ProjectID); err != nil {
 			return err
 		}
-		if err := checkLimits(ctx, tx, v.ProjectID, l, 0, int64(newSize-v.Size)); err != nil {
+		if err := checkLimits(ctx, tx, v.ProjectID, l, Usage{Gigabytes: int64(newSize - v.Size)}); err != nil {
 			return err
 		}
 		res, err := tx.Exec(ctx, "UPDATE volumes SET status = ?, updated_at = ? WHERE id = ? AND deleted = ? AND status = ?",
@@ -249,11 +271,16 @@ func createVolume(ctx context.Context, tx *store.Tx, v *Volume) error {
 }
 
 func putMeta(ctx context.Context, tx *store.Tx, id string, md map[string]string) error {
-	if _, err := tx.Exec(ctx, "DELETE FROM volume_metadata WHERE volume_id = ?", id); err != nil {
+	return putKV(ctx, tx, "volume_metadata", "volume_id", id, md)
+}
+
+// putKV replaces the key/value rows of one object in a metadata table.
+func putKV(ctx context.Context, tx *store.Tx, table, idCol, id string, md map[string]string) error {
+	if _, err := tx.Exec(ctx, "DELETE FROM "+table+" WHERE "+idCol+" = ?", id); err != nil {
 		return err
 	}
 	for _, k := range slices.Sorted(maps.Keys(md)) {
-		if _, err := tx.Exec(ctx, "INSERT INTO volume_metadata (volume_id, meta_key, meta_value) VALUES (?, ?, ?)", id, k, md[k]); err != nil {
+		if _, err := tx.Exec(ctx, "INSERT INTO "+table+" ("+idCol+", meta_key, meta_value) VALUES (?, ?, ?)", id, k, md[k]); err != nil {
 			return err
 		}
 	}
@@ -276,20 +303,20 @@ func (d *DB) GetVolume(ctx context.Context, id string) (*Volume, error) {
 }
 
 func (d *DB) loadMeta(ctx context.Context, vols []*Volume) error {
-	if len(vols) == 0 {
-		return nil
-	}
 	byID := make(map[string]*Volume, len(vols))
-	ids := make([]string, 0, len(vols))
 	for _, v := range vols {
 		byID[v.ID] = v
-		ids = append(ids, v.ID)
 	}
+	return d.loadKV(ctx, "volume_metadata", "volume_id", slices.Collect(maps.Keys(byID)), func(id, k, v string) { byID[id].Metadata[k] = v })
+}
+
+// loadKV reads the key/value rows of objects from a metadata table.
+func (d *DB) loadKV(ctx context.Context, table, idCol string, ids []string, put func(id, k, v string)) error {
 	for chunk := range slices.Chunk(ids, 500) {
 		in, args := store.In(chunk)
-		rows, err := d.s.Query(ctx, "SELECT volume_id, meta_key, meta_value FROM volume_metadata WHERE volume_id IN "+in, args...)
+		rows, err := d.s.Query(ctx, "SELECT "+idCol+", meta_key, meta_value FROM "+table+" WHERE "+idCol+" IN "+in, args...)
 		if err != nil {
-			return fmt.Errorf("volume metadata: %w", err)
+			return fmt.Errorf("%s: %w", table, err)
 		}
 		for rows.Next() {
 			var id, k, val string
@@ -297,7 +324,7 @@ func (d *DB) loadMeta(ctx context.Context, vols []*Volume) error {
 				rows.Close()
 				return err
 			}
-			byID[id].Metadata[k] = val
+			put(id, k, val)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -373,27 +400,11 @@ func (d *DB) ListVolumes(ctx context.Context, f Filter) ([]*Volume, error) {
 	for _, k := range slices.Sorted(maps.Keys(f.Metadata)) {
 		add("EXISTS (SELECT 1 FROM volume_metadata m WHERE m.volume_id = volumes.id AND m.meta_key = ? AND m.meta_value = ?)", k, f.Metadata[k])
 	}
-	var order []string
-	seenID := false
-	for _, s := range f.Sort {
-		col, ok := SortColumns[s.Key]
-		if !ok {
-			return nil, fault.BadRequest("Invalid sort key: %s", s.Key)
-		}
-		dir := "ASC"
-		if s.Desc {
-			dir = "DESC"
-		}
-		order = append(order, col+" "+dir)
-		seenID = seenID || col == "id"
+	order, err := orderBy(f.Sort, SortColumns)
+	if err != nil {
+		return nil, err
 	}
-	if len(order) == 0 {
-		order = append(order, "created_at DESC")
-	}
-	if !seenID {
-		order = append(order, "id DESC")
-	}
-	rows, err := d.s.Query(ctx, "SELECT "+volCols+" FROM volumes WHERE "+strings.Join(where, " AND ")+" ORDER BY "+strings.Join(order, ", "), args...)
+	rows, err := d.s.Query(ctx, "SELECT "+volCols+" FROM volumes WHERE "+strings.Join(where, " AND ")+" ORDER BY "+order, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list volumes: %w", err)
 	}
@@ -411,6 +422,32 @@ func (d *DB) ListVolumes(ctx context.Context, f Filter) ([]*Volume, error) {
 		return nil, err
 	}
 	return out, d.loadMeta(ctx, out)
+}
+
+// orderBy renders sort keys as an ORDER BY list over cols (newest first
+// when there are none), with id last so that pages are stable.
+func orderBy(keys []SortKey, cols map[string]string) (string, error) {
+	var order []string
+	seenID := false
+	for _, s := range keys {
+		col, ok := cols[s.Key]
+		if !ok {
+			return "", fault.BadRequest("Invalid sort key: %s", s.Key)
+		}
+		dir := "ASC"
+		if s.Desc {
+			dir = "DESC"
+		}
+		order = append(order, col+" "+dir)
+		seenID = seenID || col == "id"
+	}
+	if len(order) == 0 {
+		order = append(order, "created_at DESC")
+	}
+	if !seenID {
+		order = append(order, "id DESC")
+	}
+	return strings.Join(order, ", "), nil
 }
 
 // Change is what UpdateVolume sets; nil fields stay.
@@ -538,11 +575,9 @@ func (d *DB) HostAllocated(ctx context.Context, host string) (int64, error) {
 	return n.Int64, nil
 }
 
-// ProjectUsage returns a project's volume count and GiB.
-func (d *DB) ProjectUsage(ctx context.Context, project string) (count, gigabytes int64, err error) {
-	var g sql.NullInt64
-	err = d.s.QueryRow(ctx, "SELECT COUNT(*), SUM(size) FROM volumes WHERE deleted = ? AND project_id = ?", false, project).Scan(&count, &g)
-	return count, g.Int64, err
+// ProjectUsage returns what a project holds.
+func (d *DB) ProjectUsage(ctx context.Context, project string) (Usage, error) {
+	return usage(ctx, d.s, project)
 }
 
 // Store returns the underlying database.

@@ -218,7 +218,7 @@ func (a *API) resetStatus(ctx context.Context, r *rest.Request, v *store.Volume,
 // metaOwner is a resource with metadata routes (volumes, snapshots).
 type metaOwner struct {
 	// kind names the resource in messages ("Volume").
-	kind string
+	kind                            string
 	getRule, updateRule, deleteRule string
 	// load finds the resource the request names and checks rule on it.
 	load func(ctx context.Context, r *rest.Request, rule string) (id string, md map[string]string, err error)

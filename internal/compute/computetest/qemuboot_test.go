@@ -96,8 +96,14 @@ func TestRealBootThroughTheAPI(t *testing.T) {
 	if code != 202 {
 		t.Fatalf("create: %d", code)
 	}
+	pid := 0
 	t.Cleanup(func() {
 		c.Do(context.Background(), "DELETE", "/v2.1/servers/"+id, computetest.AdminToken, "", nil, nil)
+		// A failed test stops the agent before the delete ran: end the
+		// guest here so no QEMU outlives the test.
+		if t.Failed() && alive(pid) {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
 	})
 	activeOrFault(t, c, id)
 	console := func() string {
@@ -114,7 +120,7 @@ func TestRealBootThroughTheAPI(t *testing.T) {
 		return strings.Contains(s, "=== tenku-testimage: instance-id "+id+" ===") && strings.Contains(s, "=== tenku-testimage: ready ===")
 	})
 	idir := filepath.Join(dir, "compute1", "instances", id)
-	pid := readPID(t, idir)
+	pid = readPID(t, idir)
 	if !alive(pid) {
 		t.Fatalf("QEMU pid %d is not running", pid)
 	}

@@ -182,3 +182,9 @@ func (s *Service) LoadImages(ctx context.Context, dir, owner string) ([]api.Regi
 	}
 	return out, errors.Join(errs...)
 }
+
+// Register registers one image file with the formats and properties given
+// (an AMI-style kernel, ramdisk and disk).
+func (s *Service) Register(ctx context.Context, f api.File) (api.Registered, error) {
+	return s.api.Register(ctx, f)
+}

@@ -23,45 +23,31 @@ import (
 	"github.com/tenku-cloud/tenku/internal/compute/metadata"
 )
 
-// debCache is where tests keep downloaded packages between runs
-// ($TENKU_TESTIMAGE_CACHE, else the user's cache directory).
-func debCache(t *testing.T) string {
-	if d := os.Getenv("TENKU_TESTIMAGE_CACHE"); d != "" {
-		return d
-	}
-	d, err := os.UserCacheDir()
-	if err != nil {
-		t.Skipf("no cache directory: %v", err)
-	}
-	return filepath.Join(d, "tenku", "testimage-debs")
-}
-
 var (
 	buildOnce sync.Once
 	built     *Image
 	buildErr  error
-	buildDir  string
 )
+
+// debs is the package cache the build tests share with BuildShared.
+func debs(t *testing.T) string {
+	d, err := DebCache()
+	if err != nil {
+		t.Skip(err)
+	}
+	return d
+}
 
 // testImage builds the image once per test binary.
 func testImage(t *testing.T) *Image {
 	t.Helper()
-	for _, tool := range []string{"qemu-system-x86_64", "qemu-img", "dpkg-deb", "mkfs.ext4", "debugfs"} {
-		if _, err := lookTool(tool); err != nil {
-			t.Skipf("%s is not installed (scripts/install-deps installs it)", tool)
-		}
-	}
-	if _, err := lookTool("apt-get"); err != nil {
-		t.Skip("apt-get is not available to download the image's packages")
+	if err := Missing(); err != nil {
+		t.Skip(err)
 	}
 	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "tenku-testimage-")
-		if buildErr != nil {
-			return
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
-		built, buildErr = Build(ctx, Options{Dir: buildDir, CacheDir: debCache(t)})
+		built, buildErr = BuildShared(ctx, nil)
 	})
 	if buildErr != nil {
 		t.Fatalf("build: %v", buildErr)
@@ -71,9 +57,6 @@ func testImage(t *testing.T) *Image {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
 	os.Exit(code)
 }
 
@@ -259,7 +242,7 @@ func TestBuildIsReproducible(t *testing.T) {
 	img := testImage(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	again, err := Build(ctx, Options{Dir: t.TempDir(), CacheDir: debCache(t)})
+	again, err := Build(ctx, Options{Dir: t.TempDir(), CacheDir: debs(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +254,7 @@ func TestBuildIsReproducible(t *testing.T) {
 	if again.Reused {
 		t.Fatal("a build into an empty directory says it reused one")
 	}
-	reuse, err := Build(ctx, Options{Dir: filepath.Dir(again.Disk), CacheDir: debCache(t)})
+	reuse, err := Build(ctx, Options{Dir: filepath.Dir(again.Disk), CacheDir: debs(t)})
 	if err != nil || !reuse.Reused {
 		t.Fatalf("a second build into the same directory was not reused: %v", err)
 	}

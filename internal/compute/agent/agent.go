@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -174,10 +175,15 @@ func (a *Agent) Shutdown(ctx context.Context) error {
 	go func() { a.wg.Wait(); close(done) }()
 	select {
 	case <-done:
-		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	// A driver holding connections to its guests releases them; the
+	// guests themselves run on.
+	if c, ok := a.drv.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
 }
 
 // every runs fn periodically until the agent stops.

@@ -31,12 +31,28 @@ type Registered struct {
 	Existing bool
 }
 
+// File is an image file to register.
+type File struct {
+	Path, Name, Owner string
+	// DiskFormat and ContainerFormat override the inspected disk format
+	// and "bare": an AMI-style kernel is raw bytes registered as aki/aki.
+	DiskFormat, ContainerFormat string
+	// Properties are the image's extra properties.
+	Properties map[string]string
+}
+
 // RegisterFile registers the image file at path as a public image of
 // owner named name, with container format bare and the disk format the
 // inspector finds, unless an image of that owner with that name and the
 // same content (sha512) exists already. Unsafe or unrecognised files are
 // refused.
 func (a *API) RegisterFile(ctx context.Context, path, name, owner string) (Registered, error) {
+	return a.Register(ctx, File{Path: path, Name: name, Owner: owner})
+}
+
+// Register is RegisterFile with the formats and properties given.
+func (a *API) Register(ctx context.Context, file File) (Registered, error) {
+	path, name, owner := file.Path, file.Name, file.Owner
 	out := Registered{Name: name}
 	info, err := format.InspectFile(path)
 	if err != nil {
@@ -48,6 +64,17 @@ func (a *API) RegisterFile(ctx context.Context, path, name, owner string) (Regis
 	disk, ok := diskFormatOf[info.Format]
 	if !ok {
 		return out, fmt.Errorf("%s: %s images are not registered", path, info.String())
+	}
+	if file.DiskFormat != "" {
+		disk = file.DiskFormat
+	}
+	container := file.ContainerFormat
+	if container == "" {
+		container = "bare"
+	}
+	props := map[string]string{}
+	for k, v := range file.Properties {
+		props[k] = v
 	}
 	out.DiskFormat = disk
 	st, err := os.Stat(path)
@@ -69,7 +96,7 @@ func (a *API) RegisterFile(ctx context.Context, path, name, owner string) (Regis
 		}
 	}
 	im := &db.Image{ID: uuid.NewString(), Name: &name, Status: image.StatusQueued, Visibility: image.VisibilityPublic,
-		Owner: owner, DiskFormat: disk, ContainerFormat: "bare", Properties: map[string]string{}}
+		Owner: owner, DiskFormat: disk, ContainerFormat: container, Properties: props}
 	if err := a.db.CreateImage(ctx, im); err != nil {
 		return out, err
 	}

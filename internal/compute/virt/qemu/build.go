@@ -55,7 +55,7 @@ func (d *Driver) build(ctx context.Context, spec *virt.Spec, dir string) (*recor
 		"-m", strconv.Itoa(rec.MemoryMB), "-smp", strconv.Itoa(rec.VCPUs),
 		"-smbios", "type=1,manufacturer=OpenStack Foundation,product=OpenStack Nova,version=tenku,serial=" + spec.UUID + ",uuid=" + spec.UUID + ",family=Virtual Machine",
 		"-no-user-config", "-nodefaults", "-display", "none",
-		"-qmp", "unix:" + filepath.Join(dir, qmpSocket) + ",server=on,wait=off",
+		"-qmp", "unix:" + qmpPath(dir) + ",server=on,wait=off",
 		"-chardev", "file,id=charserial0,path=" + filepath.Join(dir, consoleFile) + ",append=on",
 		"-device", "isa-serial,chardev=charserial0,id=serial0",
 	}

@@ -2,6 +2,8 @@ package qemu
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -245,7 +247,7 @@ func (d *Driver) load(ctx context.Context, dir string) (*guest, error) {
 
 // attach connects to a running QEMU's monitor and watches its events.
 func (d *Driver) attach(ctx context.Context, g *guest, p *proc.Process) error {
-	sock := filepath.Join(g.dir, qmpSocket)
+	sock := qmpPath(g.dir)
 	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	var c *qmp.Client
@@ -469,7 +471,7 @@ func (d *Driver) start(ctx context.Context, g *guest, extra []string) error {
 			return fmt.Errorf("tap %s: %w", t.Name, err)
 		}
 	}
-	sock := filepath.Join(g.dir, qmpSocket)
+	sock := qmpPath(g.dir)
 	os.Remove(sock)
 	os.Truncate(filepath.Join(g.dir, qemuLog), 0)
 	p, err := proc.Start(proc.Spec{Path: d.cfg.Emulator, Args: append(append([]string(nil), rec.Args...), extra...),
@@ -532,7 +534,7 @@ func (d *Driver) stop(ctx context.Context, g *guest, grace time.Duration) error 
 		g.proc, g.qmp = nil, nil
 	}
 	d.mu.Unlock()
-	os.Remove(filepath.Join(g.dir, qmpSocket))
+	os.Remove(qmpPath(g.dir))
 	return nil
 }
 
@@ -552,12 +554,14 @@ func (d *Driver) teardown(ctx context.Context, g *guest, keepDisks bool) error {
 		}
 	}
 	if keepDisks {
-		for _, f := range []string{pidFile, qmpSocket, recordFile, stateFile} {
+		os.Remove(qmpPath(g.dir))
+		for _, f := range []string{pidFile, recordFile, stateFile} {
 			if err := os.Remove(filepath.Join(g.dir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
 				errs = append(errs, err)
 			}
 		}
 	} else {
+		os.Remove(qmpPath(g.dir))
 		if err := os.RemoveAll(g.dir); err != nil {
 			errs = append(errs, err)
 		}
@@ -901,4 +905,40 @@ func tail(path string, n int64) string {
 		b = b[int64(len(b))-n:]
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// qmpPath is the guest's QMP socket: in its directory, unless that path is
+// too long for a Unix socket (108 bytes with the terminator), when it is a
+// name in the temporary directory derived from the instance directory, so
+// that a restarted agent finds it again (the directory must exist).
+func qmpPath(dir string) string {
+	p := filepath.Join(dir, qmpSocket)
+	if len(p) < 100 {
+		return p
+	}
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real // the spawn's directory and the symlink by uuid agree
+	}
+	sum := sha256.Sum256([]byte(filepath.Clean(dir)))
+	return filepath.Join(os.TempDir(), "tenku-qmp-"+hex.EncodeToString(sum[:8])+".sock")
+}
+
+// Close lets go of every guest's monitor (QEMU serves one client at a
+// time); the guests run on for the next agent to re-attach, as they do when
+// the agent's process dies.
+func (d *Driver) Close() error {
+	d.mu.Lock()
+	var cs []*qmp.Client
+	for _, g := range d.guests {
+		if g.qmp != nil {
+			cs = append(cs, g.qmp)
+			g.quiet = true
+		}
+	}
+	d.guests = map[string]*guest{}
+	d.mu.Unlock()
+	for _, c := range cs {
+		c.Close()
+	}
+	return nil
 }

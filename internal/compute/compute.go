@@ -39,6 +39,7 @@ type Option func(*options)
 type options struct {
 	images   clients.Images
 	network  clients.Network
+	volumes  clients.Volumes
 	driver   virt.Driver
 	flavors  bool
 	agentOpt []agent.Option
@@ -98,8 +99,11 @@ func New(cfg Config, deps service.Deps, opts ...Option) (*Service, error) {
 	for _, f := range opts {
 		f(&o)
 	}
-	if o.images == nil || o.network == nil {
+	if o.images == nil || o.network == nil || o.volumes == nil {
 		sess := clients.NewSession(deps.Credentials, deps.Region, nil)
+		if o.volumes == nil {
+			o.volumes = &clients.CinderVolumes{S: sess}
+		}
 		if o.images == nil {
 			o.images = &clients.GlanceImages{S: sess}
 		}
@@ -112,7 +116,7 @@ func New(cfg Config, deps service.Deps, opts ...Option) (*Service, error) {
 	if deps.AuthURL != "" {
 		verifier = clients.ProjectVerifier(deps.AuthURL, nil)
 	}
-	a, err := api.New(cfg, api.Deps{Store: st, Bus: deps.Bus, Images: o.images, Network: o.network, Auth: deps.Auth,
+	a, err := api.New(cfg, api.Deps{Store: st, Bus: deps.Bus, Images: o.images, Network: o.network, Volumes: o.volumes, Auth: deps.Auth,
 		Log: deps.Log, PublicURL: deps.PublicURL, PolicyFile: deps.PolicyFile, VerifyProject: verifier})
 	if err != nil {
 		return nil, err

@@ -39,6 +39,10 @@ func WithClients(images clients.Images, network clients.Network) Option {
 	return func(a *Agent) { a.images, a.net = images, network }
 }
 
+// WithVolumes makes the agent use this Cinder client instead of one built
+// from the service credentials.
+func WithVolumes(v clients.Volumes) Option { return func(a *Agent) { a.vols = v } }
+
 // WithClock replaces the clock.
 func WithClock(now func() time.Time) Option { return func(a *Agent) { a.now = now } }
 
@@ -53,6 +57,7 @@ type Agent struct {
 	drv    virt.Driver
 	images clients.Images
 	net    clients.Network
+	vols   clients.Volumes
 	now    func() time.Time
 
 	locks   locks
@@ -98,13 +103,16 @@ func New(cfg conf.Config, deps service.Deps, drv virt.Driver, opts ...Option) (*
 	for _, o := range opts {
 		o(a)
 	}
-	if a.images == nil || a.net == nil {
+	if a.images == nil || a.net == nil || a.vols == nil {
 		sess := clients.NewSession(deps.Credentials, deps.Region, nil)
 		if a.images == nil {
 			a.images = &clients.GlanceImages{S: sess}
 		}
 		if a.net == nil {
 			a.net = &clients.NeutronNetwork{S: sess}
+		}
+		if a.vols == nil {
+			a.vols = &clients.CinderVolumes{S: sess}
 		}
 	}
 	n := cfg.Default.MaxConcurrentBuilds
@@ -289,6 +297,8 @@ func (a *Agent) handlers() map[string]bus.Handler {
 		rpc.SetAdminPassword:      a.handleSetPassword,
 		rpc.AttachInterface:       a.handleAttachInterface,
 		rpc.DetachInterface:       a.handleDetachInterface,
+		rpc.AttachVolume:          a.handleAttachVolume,
+		rpc.DetachVolume:          a.handleDetachVolume,
 		rpc.ShelveInstance:        a.simple(rpc.ShelveInstance),
 		rpc.ShelveOffload:         a.simple(rpc.ShelveOffload),
 		rpc.UnshelveOnHost:        a.handleUnshelve,

@@ -43,6 +43,8 @@ type Deps struct {
 	Bus     rpc.Caller
 	Images  clients.Images
 	Network clients.Network
+	// Volumes is Cinder (os-volume_attachments).
+	Volumes clients.Volumes
 	// Auth validates tokens; nil serves every route unauthenticated (tests
 	// that set an identity through other means).
 	Auth       authn.Validator
@@ -82,7 +84,7 @@ func New(cfg conf.Config, d Deps) (*API, error) {
 	tables := [][]rest.Route{
 		a.versionRoutes(), a.flavorRoutes(), a.keypairRoutes(), a.limitRoutes(), a.quotaRoutes(),
 		a.serverRoutes(), a.actionRoutes(), a.serverMetaRoutes(), a.instanceActionRoutes(),
-		a.adminRoutes(), a.groupRoutes(), a.miscRoutes(), a.netProxyRoutes(),
+		a.adminRoutes(), a.groupRoutes(), a.miscRoutes(), a.netProxyRoutes(), a.volumeAttachmentRoutes(),
 	}
 	rt, err := rest.NewRouter(rest.Options{
 		Service:          "compute",

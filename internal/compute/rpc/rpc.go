@@ -89,6 +89,8 @@ const (
 	GetDiagnostics        = "get_instance_diagnostics"
 	AttachInterface       = "attach_interface"
 	DetachInterface       = "detach_interface"
+	AttachVolume          = "attach_volume"
+	DetachVolume          = "detach_volume"
 	ExternalEvent         = "external_instance_event"
 	TriggerCrashDump      = "trigger_crash_dump"
 	InjectNetworkInfo     = "inject_network_info"
@@ -213,6 +215,23 @@ type InterfaceArgs struct {
 	PortID    string `json:"port_id,omitempty"`
 	FixedIP   string `json:"fixed_ip,omitempty"`
 	Tag       string `json:"tag,omitempty"`
+}
+
+// VolumeArgs asks an agent to attach a Cinder volume at a device, or to
+// detach the one a block device mapping records.
+type VolumeArgs struct {
+	InstanceArgs
+	VolumeID string `json:"volume_id"`
+	Device   string `json:"device"`
+	// AttachmentID and ConnectionInfo are the mapping's, for a detach.
+	AttachmentID   string `json:"attachment_id,omitempty"`
+	ConnectionInfo string `json:"connection_info,omitempty"`
+}
+
+// VolumeAttached is what an attach leaves for the block device mapping.
+type VolumeAttached struct {
+	AttachmentID   string `json:"attachment_id"`
+	ConnectionInfo string `json:"connection_info"`
 }
 
 // Event is an external event (os-server-external-events) for an instance.

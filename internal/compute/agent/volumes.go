@@ -1,0 +1,186 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/tenku-cloud/tenku/internal/compute/clients"
+	"github.com/tenku-cloud/tenku/internal/compute/objects"
+	"github.com/tenku-cloud/tenku/internal/compute/rpc"
+	"github.com/tenku-cloud/tenku/internal/compute/store"
+	"github.com/tenku-cloud/tenku/internal/compute/virt"
+	"github.com/tenku-cloud/tenku/internal/platform/fault"
+)
+
+// Volume attach, as Nova's legacy (pre-3.44) flow with Cinder:
+//
+//	reserve ─▶ initialize_connection ─▶ driver attach ─▶ attach
+//
+// and back on a failure (terminate_connection, driver detach, unreserve).
+// Detach is begin_detaching ─▶ driver detach ─▶ terminate_connection ─▶
+// detach, with roll_detaching if the driver keeps the disk.
+
+// connector is what this host tells Cinder about itself.
+func (a *Agent) connector() map[string]any {
+	return map[string]any{"host": a.host, "multipath": false, "platform": "x86_64", "os_type": "linux"}
+}
+
+// volumeDisk is the guest disk a connection describes.
+func volumeDisk(volumeID, device string, c *clients.Connection) virt.Disk {
+	d := virt.Disk{Kind: virt.DiskVolume, Bus: "virtio", DeviceName: device, Serial: volumeID, Format: "raw",
+		Connection: map[string]string{"driver_volume_type": c.DriverVolumeType}}
+	for k, v := range c.Data {
+		d.Connection[k] = fmt.Sprint(v)
+	}
+	d.Path = d.Connection["path"]
+	if f := d.Connection["format"]; f != "" {
+		d.Format = f
+	}
+	return d
+}
+
+func (a *Agent) handleAttachVolume(ctx context.Context, raw json.RawMessage) (any, error) {
+	args, err := decode[rpc.VolumeArgs](raw)
+	if err != nil {
+		return nil, err
+	}
+	unlock := a.locks.lock(args.InstanceUUID)
+	defer unlock()
+	inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
+	if err != nil {
+		return nil, err
+	}
+	ev := eventName(rpc.AttachVolume)
+	a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}})
+	out, err := a.attachVolume(ctx, inst, args)
+	finish := store.EventRef{RequestID: args.RequestID, Event: ev}
+	if err != nil {
+		finish.Error = err.Error()
+	}
+	a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []store.EventRef{finish}})
+	if err != nil {
+		a.log.WarnContext(ctx, "volume attach failed", "instance_id", inst.UUID, "volume_id", args.VolumeID, "err", err)
+		return nil, err
+	}
+	a.log.InfoContext(ctx, "volume attached", "instance_id", inst.UUID, "volume_id", args.VolumeID, "device", args.Device)
+	return out, nil
+}
+
+func (a *Agent) attachVolume(ctx context.Context, inst *objects.Instance, args rpc.VolumeArgs) (*rpc.VolumeAttached, error) {
+	va, ok := a.drv.(virt.VolumeAttacher)
+	if !ok {
+		return nil, fault.NotImplemented("Volume attach is not supported by this hypervisor")
+	}
+	sctx := clients.AsService(ctx)
+	id := args.VolumeID
+	if err := a.vols.Reserve(sctx, id); err != nil {
+		return nil, err
+	}
+	var undo []func()
+	fail := func(err error) (*rpc.VolumeAttached, error) {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+		return nil, err
+	}
+	undo = append(undo, func() { a.vols.Unreserve(sctx, id) })
+	conn, err := a.vols.InitializeConnection(sctx, id, a.connector())
+	if err != nil {
+		return fail(err)
+	}
+	undo = append(undo, func() { a.vols.TerminateConnection(sctx, id, a.connector()) })
+	disk := volumeDisk(id, args.Device, conn)
+	if err := va.AttachVolume(ctx, ref(inst), disk); err != nil && !errors.Is(err, virt.ErrNotFound) {
+		return fail(fault.Conflict("Failed to attach volume %s to %s: %v", id, inst.UUID, err))
+	}
+	undo = append(undo, func() { va.DetachVolume(ctx, ref(inst), disk) })
+	if err := a.vols.Attach(sctx, id, inst.UUID, args.Device); err != nil {
+		return fail(err)
+	}
+	out := &rpc.VolumeAttached{}
+	if v, err := a.vols.Get(sctx, id); err == nil {
+		for _, at := range v.Attachments {
+			if at.ServerID != nil && *at.ServerID == inst.UUID {
+				out.AttachmentID = at.AttachmentID
+			}
+		}
+	}
+	b, _ := json.Marshal(conn)
+	out.ConnectionInfo = string(b)
+	return out, nil
+}
+
+func (a *Agent) handleDetachVolume(ctx context.Context, raw json.RawMessage) (any, error) {
+	args, err := decode[rpc.VolumeArgs](raw)
+	if err != nil {
+		return nil, err
+	}
+	unlock := a.locks.lock(args.InstanceUUID)
+	defer unlock()
+	inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
+	if err != nil {
+		return nil, err
+	}
+	ev := eventName(rpc.DetachVolume)
+	a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}})
+	err = a.detachVolume(ctx, inst, args, true)
+	finish := store.EventRef{RequestID: args.RequestID, Event: ev}
+	if err != nil {
+		finish.Error = err.Error()
+	}
+	a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []store.EventRef{finish}})
+	if err != nil {
+		a.log.WarnContext(ctx, "volume detach failed", "instance_id", inst.UUID, "volume_id", args.VolumeID, "err", err)
+		return nil, err
+	}
+	a.log.InfoContext(ctx, "volume detached", "instance_id", inst.UUID, "volume_id", args.VolumeID)
+	return nil, nil
+}
+
+// detachVolume takes a volume off a guest and out of Cinder's attachments;
+// begin is false when the guest is being destroyed (no begin_detaching
+// whose refusal should stop it).
+func (a *Agent) detachVolume(ctx context.Context, inst *objects.Instance, args rpc.VolumeArgs, begin bool) error {
+	sctx := clients.AsService(ctx)
+	id := args.VolumeID
+	if begin {
+		if err := a.vols.BeginDetaching(sctx, id); err != nil {
+			return err
+		}
+	}
+	var conn clients.Connection
+	json.Unmarshal([]byte(args.ConnectionInfo), &conn)
+	if va, ok := a.drv.(virt.VolumeAttacher); ok {
+		err := va.DetachVolume(ctx, ref(inst), volumeDisk(id, args.Device, &conn))
+		if err != nil && !errors.Is(err, virt.ErrNotFound) {
+			if begin {
+				a.vols.RollDetaching(sctx, id)
+			}
+			return fault.Conflict("Failed to detach volume %s from %s: %v", id, inst.UUID, err)
+		}
+	}
+	if err := a.vols.TerminateConnection(sctx, id, a.connector()); err != nil {
+		a.log.WarnContext(ctx, "terminate_connection failed", "instance_id", inst.UUID, "volume_id", id, "err", err)
+	}
+	return a.vols.Detach(sctx, id, args.AttachmentID)
+}
+
+// detachVolumes detaches a destroyed guest's volumes in Cinder.
+func (a *Agent) detachVolumes(ctx context.Context, inst *objects.Instance) {
+	bdms, err := a.cond.BDMs(ctx, inst.UUID)
+	if err != nil {
+		a.log.WarnContext(ctx, "cannot list block device mappings", "instance_id", inst.UUID, "err", err)
+		return
+	}
+	for _, b := range bdms {
+		if !b.IsVolume() || b.VolumeID == "" {
+			continue
+		}
+		args := rpc.VolumeArgs{VolumeID: b.VolumeID, Device: b.DeviceName, AttachmentID: b.AttachmentID, ConnectionInfo: b.ConnectionInfo}
+		if err := a.detachVolume(ctx, inst, args, false); err != nil {
+			a.log.WarnContext(ctx, "volume detach failed", "instance_id", inst.UUID, "volume_id", b.VolumeID, "err", err)
+		}
+	}
+}

@@ -296,12 +296,3 @@ func (c *Cloud) Do(ctx context.Context, method, path, token, version string, bod
 	}
 	return res.StatusCode, nil
 }
-
-// ForgetDriver drops a host's hypervisor object, so the next StartAgent
-// makes a new one that must find the running guests again, as after a
-// restart of the process.
-func (c *Cloud) ForgetDriver(host string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.drivers, host)
-}

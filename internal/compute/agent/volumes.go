@@ -167,7 +167,8 @@ func (a *Agent) detachVolume(ctx context.Context, inst *objects.Instance, args r
 	return a.vols.Detach(sctx, id, args.AttachmentID)
 }
 
-// detachVolumes detaches a destroyed guest's volumes in Cinder.
+// detachVolumes detaches a destroyed guest's volumes in Cinder, and deletes
+// those whose mapping says delete_on_termination.
 func (a *Agent) detachVolumes(ctx context.Context, inst *objects.Instance) {
 	bdms, err := a.cond.BDMs(ctx, inst.UUID)
 	if err != nil {
@@ -181,6 +182,12 @@ func (a *Agent) detachVolumes(ctx context.Context, inst *objects.Instance) {
 		args := rpc.VolumeArgs{VolumeID: b.VolumeID, Device: b.DeviceName, AttachmentID: b.AttachmentID, ConnectionInfo: b.ConnectionInfo}
 		if err := a.detachVolume(ctx, inst, args, false); err != nil {
 			a.log.WarnContext(ctx, "volume detach failed", "instance_id", inst.UUID, "volume_id", b.VolumeID, "err", err)
+			continue
+		}
+		if b.DeleteOnTermination {
+			if err := a.vols.Delete(clients.AsService(ctx), b.VolumeID); err != nil {
+				a.log.WarnContext(ctx, "volume delete failed", "instance_id", inst.UUID, "volume_id", b.VolumeID, "err", err)
+			}
 		}
 	}
 }

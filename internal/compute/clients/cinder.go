@@ -2,6 +2,7 @@ package clients
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"strings"
 
@@ -110,4 +111,17 @@ func (c *CinderVolumes) Detach(ctx context.Context, id, attachmentID string) err
 		arg["attachment_id"] = attachmentID
 	}
 	return c.action(ctx, id, "os-detach", arg, nil)
+}
+
+// Delete deletes a volume; a missing one is not an error.
+func (c *CinderVolumes) Delete(ctx context.Context, id string) error {
+	sc, err := c.S.client(ctx, "block-storage")
+	if err != nil {
+		return err
+	}
+	_, err = sc.Delete(ctx, sc.ResourceBase+"volumes/"+url.PathEscape(id), &gophercloud.RequestOpts{OkCodes: []int{202}})
+	if gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
+		return nil
+	}
+	return mapErr(err, nil)
 }

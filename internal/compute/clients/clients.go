@@ -250,6 +250,8 @@ type Volumes interface {
 	RollDetaching(ctx context.Context, id string) error
 	// Detach removes an attachment ("" for the volume's only one).
 	Detach(ctx context.Context, id, attachmentID string) error
+	// Delete deletes a volume (a server's delete_on_termination one).
+	Delete(ctx context.Context, id string) error
 }
 
 // Connection is a volume's connection_info.

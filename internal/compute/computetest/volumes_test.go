@@ -189,8 +189,13 @@ func TestVolumeAttachments(t *testing.T) {
 		t.Fatalf("show after detach: %v", err)
 	}
 
-	// Deleting a server detaches its volumes.
+	// Deleting a server detaches its volumes, and deletes those attached
+	// with delete_on_termination.
+	doomed := newVolume("doomed")
 	if _, err := volumeattach.Create(ctx, demo, other, volumeattach.CreateOpts{VolumeID: volID}).Extract(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := volumeattach.Create(ctx, demo, other, volumeattach.CreateOpts{VolumeID: doomed, DeleteOnTermination: true}).Extract(); err != nil {
 		t.Fatal(err)
 	}
 	waitVolume(t, cinder, volID, "in-use")
@@ -198,6 +203,10 @@ func TestVolumeAttachments(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitVolume(t, cinder, volID, "available")
+	testkit.Eventually(t, 20*time.Second, func() bool {
+		_, err := volumes.Get(ctx, cinder, doomed).Extract()
+		return gophercloud.ResponseCodeIs(err, http.StatusNotFound)
+	}, "delete_on_termination volume %s to be deleted", doomed)
 }
 
 func hasVolume(s virt.Spec, id string) bool {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/tenku-cloud/tenku/internal/compute/clients"
 	"github.com/tenku-cloud/tenku/internal/compute/objects"
 	"github.com/tenku-cloud/tenku/internal/compute/rpc"
 	"github.com/tenku-cloud/tenku/internal/compute/states"
@@ -223,9 +224,6 @@ func (a *API) attachVolume(ctx context.Context, r *rest.Request) (any, error) {
 	if err := states.Check(states.ActAttachVolume, inst.Subject(), isAdmin(r)); err != nil {
 		return nil, err
 	}
-	if inst.Host == "" {
-		return nil, fault.Conflict("Cannot 'attach_volume' instance %s while it is in vm_state %s", inst.UUID, inst.VMState).WithType("InstanceInvalidState")
-	}
 	vol, err := a.d.Volumes.Get(ctx, body.VolumeID)
 	if err != nil {
 		return nil, err
@@ -259,13 +257,23 @@ func (a *API) attachVolume(ctx context.Context, r *rest.Request) (any, error) {
 	project, user := caller(r)
 	a.d.Store.StartAction(ctx, store.ActionStart{Action: "attach_volume", InstanceUUID: inst.UUID, RequestID: args.RequestID, UserID: user, ProjectID: project})
 	var done rpc.VolumeAttached
-	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	if err := a.d.Bus.Call(cctx, rpc.ComputeSubject(inst.Host), rpc.AttachVolume, args, &done); err != nil {
-		if f, ok := err.(*fault.Error); ok && (f.Status < 500 || f.Status == 501) {
-			return nil, f
+	if inst.Host == "" {
+		// A shelved-offloaded server has no host to plug into: as Nova,
+		// the volume is reserved and attached in Cinder only, with no
+		// device name.
+		if err := a.attachOffloaded(ctx, inst, vol.ID); err != nil {
+			return nil, err
 		}
-		return nil, fault.Conflict("Compute service of %s is unavailable at this time.", inst.Host).WithType("ComputeServiceUnavailable")
+		device = ""
+	} else {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+		if err := a.d.Bus.Call(cctx, rpc.ComputeSubject(inst.Host), rpc.AttachVolume, args, &done); err != nil {
+			if f, ok := err.(*fault.Error); ok && (f.Status < 500 || f.Status == 501) {
+				return nil, f
+			}
+			return nil, fault.Conflict("Compute service of %s is unavailable at this time.", inst.Host).WithType("ComputeServiceUnavailable")
+		}
 	}
 	b := objects.BDM{UUID: uuid.NewString(), InstanceUUID: inst.UUID, SourceType: "volume", DestinationType: "volume",
 		DeviceName: device, VolumeID: vol.ID, DeleteOnTermination: body.DeleteOnTermination, Tag: body.Tag,
@@ -325,6 +333,12 @@ func (a *API) detachVolume(ctx context.Context, r *rest.Request) (any, error) {
 	args.InstanceUUID = inst.UUID
 	project, user := caller(r)
 	a.d.Store.StartAction(ctx, store.ActionStart{Action: "detach_volume", InstanceUUID: inst.UUID, RequestID: args.RequestID, UserID: user, ProjectID: project})
+	if inst.Host == "" {
+		if err := a.d.Volumes.Detach(clients.AsService(ctx), b.VolumeID, b.AttachmentID); err != nil {
+			return nil, err
+		}
+		return nil, a.d.Store.DeleteBDM(context.WithoutCancel(ctx), b.UUID)
+	}
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	if err := a.d.Bus.Call(cctx, rpc.ComputeSubject(inst.Host), rpc.DetachVolume, args, nil); err != nil {
@@ -334,4 +348,18 @@ func (a *API) detachVolume(ctx context.Context, r *rest.Request) (any, error) {
 		return nil, fault.Conflict("Compute service of %s is unavailable at this time.", inst.Host).WithType("ComputeServiceUnavailable")
 	}
 	return nil, a.d.Store.DeleteBDM(context.WithoutCancel(ctx), b.UUID)
+}
+
+// attachOffloaded attaches a volume to a server without a host in Cinder
+// only (reserve, attach; unreserve if the attach is refused).
+func (a *API) attachOffloaded(ctx context.Context, inst *objects.Instance, volumeID string) error {
+	sctx := clients.AsService(ctx)
+	if err := a.d.Volumes.Reserve(sctx, volumeID); err != nil {
+		return err
+	}
+	if err := a.d.Volumes.Attach(sctx, volumeID, inst.UUID, ""); err != nil {
+		a.d.Volumes.Unreserve(sctx, volumeID)
+		return err
+	}
+	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,44 +12,24 @@ import (
 	"github.com/tenku-cloud/tenku/internal/linux/netdev"
 	"github.com/tenku-cloud/tenku/internal/network/dataplane"
 	"github.com/tenku-cloud/tenku/internal/network/dataplane/dataplanetest"
+	"github.com/tenku-cloud/tenku/internal/network/dataplane/linuxbridge/lbtest"
 )
 
-// needRoot skips without root and the host tools, except under CI=true.
-func needRoot(t *testing.T, tools ...string) {
-	t.Helper()
-	missing := ""
-	for _, tool := range append([]string{"ip", "bridge"}, tools...) {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing = tool
-		}
-	}
-	if os.Geteuid() == 0 && missing == "" {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("linuxbridge tests need root and %s (CI=true)", missing)
-	}
-	t.Skipf("linuxbridge tests need root and iproute2, nftables, dnsmasq (missing: %q)", missing)
-}
+// The helpers the driver's tests share with the two-host tests (lbtest).
+var (
+	needRoot       = lbtest.NeedRoot
+	testNS         = lbtest.Namespace
+	must           = lbtest.Must
+	cleanupPrefix  = lbtest.CleanupPrefix
+	ping           = lbtest.Ping
+	pingEventually = lbtest.PingEventually
+	killAndDelete  = lbtest.KillAndDelete
+)
 
-var nsSeq atomic.Int64
-
-// testNS makes a namespace removed when the test ends, whatever happens.
-func testNS(t *testing.T, tag string) string {
+// guest makes a stand-in guest of port p on host h (lbtest.Guest).
+func guest(t *testing.T, h *testHost, p dataplane.Port, cidr string) string {
 	t.Helper()
-	ctx := context.Background()
-	name := fmt.Sprintf("tk-lb%d-%d%s", os.Getpid(), nsSeq.Add(1), tag)
-	must(t, netdev.AddNamespace(ctx, name))
-	t.Cleanup(func() { killAndDelete(t, name) })
-	must(t, netdev.Handle{NS: name}.SetUp(ctx, "lo", true))
-	return name
-}
-
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
+	return lbtest.Guest(t, h.ns, p, cidr)
 }
 
 // testHost is a stand-in host: a namespace with an underlay interface
@@ -104,60 +83,6 @@ func newHost(t *testing.T, under, ip string, mod func(*Config)) *testHost {
 	return th
 }
 
-// cleanupPrefix deletes the namespaces a driver made, should a test fail
-// before deleting them.
-func cleanupPrefix(t *testing.T, prefix string) {
-	names, _ := netdev.Namespaces(context.Background())
-	for _, n := range names {
-		if strings.HasPrefix(n, prefix) {
-			killAndDelete(t, n)
-		}
-	}
-}
-
-// guest makes a stand-in guest of port p on host h: a namespace whose eth0
-// is the peer of the port's tap on the host, with the port's MAC and the
-// given address (ip/prefix, "" for none).
-func guest(t *testing.T, h *testHost, p dataplane.Port, cidr string) string {
-	t.Helper()
-	ctx := context.Background()
-	g := testNS(t, "g")
-	must(t, netdev.Handle{NS: h.ns}.AddVeth(ctx, tapOf(p), "eth0", g))
-	gh := netdev.Handle{NS: g}
-	must(t, gh.SetMAC(ctx, "eth0", p.MAC))
-	if p.Network.MTU > 0 {
-		must(t, gh.SetMTU(ctx, "eth0", p.Network.MTU))
-	}
-	if cidr != "" {
-		must(t, gh.AddAddress(ctx, "eth0", cidr))
-	}
-	must(t, gh.SetUp(ctx, "eth0", true))
-	return g
-}
-
-func ping(ctx context.Context, ns, addr string) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "ip", "netns", "exec", ns, "ping", "-c", "1", "-W", "2", addr).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("ping %s from %s: %v: %s", addr, ns, err, out)
-	}
-	return nil
-}
-
-// pingEventually retries a ping for a few seconds (taps are wired by the
-// watcher, ARP needs a moment).
-func pingEventually(t *testing.T, ns, addr string) {
-	t.Helper()
-	var err error
-	for i := 0; i < 5; i++ {
-		if err = ping(context.Background(), ns, addr); err == nil {
-			return
-		}
-	}
-	t.Fatal(err)
-}
-
 var vniSeq atomic.Int64
 
 func vxlanNet(mtu int) dataplane.Network {
@@ -194,20 +119,4 @@ func (h *testHost) leftovers(t *testing.T) []string {
 		}
 	}
 	return out
-}
-
-// killAndDelete ends the processes of a namespace (a dnsmasq a failed test
-// left) and deletes it.
-func killAndDelete(t *testing.T, ns string) {
-	ctx := context.Background()
-	pids, _ := netdev.NamespacePIDs(ctx, ns)
-	for _, pid := range pids {
-		if p, err := os.FindProcess(pid); err == nil {
-			_ = p.Kill()
-			_, _ = p.Wait()
-		}
-	}
-	if err := netdev.DeleteNamespace(ctx, ns); err != nil {
-		t.Errorf("cleanup: %v", err)
-	}
 }

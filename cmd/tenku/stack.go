@@ -3,15 +3,18 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tenku-cloud/tenku/internal/stack"
+	"github.com/tenku-cloud/tenku/internal/testimage"
 )
 
 func stackCmd() *cobra.Command {
@@ -25,6 +28,8 @@ func stackCmd() *cobra.Command {
 		imageDir  string
 		exitOnUp  bool
 		dashPort  int
+		// computeDriver applies when nova.conf names none.
+		computeDriver string
 	)
 	cmd := &cobra.Command{
 		Use:   "stack",
@@ -79,6 +84,7 @@ enable_service, disable_service) is read from --local-conf, ./local.conf,
 				ImageDir: imageDir, Region: c.region, Log: log, TestData: true,
 				Ports:                 map[string]int{"horizon": dashPort},
 				VolumeBackingFileSize: lc.Vars["VOLUME_BACKING_FILE_SIZE"],
+				ComputeDriver:         computeDriver,
 			})
 			if err != nil {
 				return err
@@ -90,6 +96,9 @@ enable_service, disable_service) is read from --local-conf, ./local.conf,
 			s.Ready = time.Since(t0)
 			s.Banner(os.Stdout, all)
 			log.Info("stack ready", "seconds", s.Ready.Seconds(), "services", services)
+			if strings.HasPrefix(s.ComputeDriverNote, "qemu") && s.Service("glance") != nil {
+				go registerTestImage(ctx, s, log)
+			}
 			if !exitOnUp {
 				<-ctx.Done()
 				fmt.Fprintln(os.Stderr, "tenku: shutting down")
@@ -107,6 +116,7 @@ enable_service, disable_service) is read from --local-conf, ./local.conf,
 	f.StringVar(&imageDir, "image-dir", os.Getenv("TENKU_IMAGE_DIR"), "image files to register as public images (default DATA_DIR/images-to-load)")
 	f.IntVar(&dashPort, "dashboard-port", 8080, "port of the dashboard (Horizon); -1 serves none")
 	f.BoolVar(&exitOnUp, "exit-when-ready", false, "stop as soon as the cloud is up (for checks and set-up scripts)")
+	f.StringVar(&computeDriver, "compute-driver", "auto", "hypervisor driver when nova.conf names none: auto (qemu where installed, else fake), qemu or fake")
 	return cmd
 }
 
@@ -134,4 +144,22 @@ func firstOf(vals ...string) string {
 		}
 	}
 	return ""
+}
+
+// registerTestImage builds the test image (once per user, cached) and
+// registers it, as devstack downloads and registers cirros, after the cloud
+// is up so that the start is not held up by it.
+func registerTestImage(ctx context.Context, s *stack.Stack, log *slog.Logger) {
+	log.Info("building the test image in the background (Debian packages, cached after the first time)", "image", stack.TestImageName)
+	img, err := testimage.BuildShared(ctx, nil)
+	if err != nil {
+		log.Warn("no test image: servers need an image of your own", "err", err)
+		return
+	}
+	id, err := s.RegisterTestImage(ctx, img)
+	if err != nil {
+		log.Warn("test image not registered", "err", err)
+		return
+	}
+	log.Info("test image registered; boot it with: openstack server create --image "+stack.TestImageName+" --flavor m1.nano --network private vm1", "image_id", id)
 }

@@ -149,6 +149,9 @@ func Components() []Component {
 			DriverConfigs: func() []any { return driverConfigs(ComputeDrivers) },
 			Build: func(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
 				c := cfg.(*compute.Config)
+				if _, set := s.File("nova.conf")["DEFAULT"]["compute_driver"]; !set && s.ComputeDriver != "" {
+					c.Default.ComputeDriver, s.ComputeDriverNote = chooseComputeDriver(s.ComputeDriver)
+				}
 				drv, err := newDriver(ComputeDrivers, "[DEFAULT] compute_driver", c.Default.ComputeDriver, s.File("nova.conf"), driverDeps(d))
 				if err != nil {
 					return nil, err

@@ -68,7 +68,7 @@ func TestCrashRecovery(t *testing.T) {
 	data := filepath.Join(dir, "data")
 	var proc *exec.Cmd
 	run := func() {
-		proc = exec.Command(bin, "stack", "--data-dir", data, "--config-dir", etc, "--host-ip", ip,
+		proc = exec.Command(bin, "stack", "--data-dir", data, "--config-dir", etc, "--host-ip", ip, "--compute-driver", "fake",
 			"--disable", "horizon,cinder,c-vol", "--admin-password", testkit.Password, "--service-password", "svc-pass")
 		out, _ := os.OpenFile(filepath.Join(dir, "stack.out"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 		proc.Stdout, proc.Stderr = out, out

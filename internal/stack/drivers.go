@@ -3,6 +3,7 @@ package stack
 import (
 	"fmt"
 	"log/slog"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -184,4 +185,17 @@ func driverFile(section string, cfg any) any {
 	v := reflect.New(t)
 	v.Elem().Field(0).Set(reflect.ValueOf(cfg))
 	return v.Interface()
+}
+
+// chooseComputeDriver resolves Options.ComputeDriver: "auto" is qemu where
+// QEMU is installed (the driver itself falls back from KVM to TCG), else
+// fake; any other value is a driver name. The note says which and why.
+func chooseComputeDriver(want string) (name, note string) {
+	if want != "auto" {
+		return want, want + " (chosen by the command line)"
+	}
+	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
+		return "fake", "fake: qemu-system-x86_64 is not installed (scripts/install-deps installs it), so servers are records without guests"
+	}
+	return "qemu", "qemu: servers are real QEMU guests (nova.conf [DEFAULT] compute_driver = fake for records only)"
 }

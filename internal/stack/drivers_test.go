@@ -161,3 +161,23 @@ func TestQEMUDriverByNovaNameReadsLibvirtSection(t *testing.T) {
 		t.Fatalf("virt_type = xen: %v", err)
 	}
 }
+
+// tenku stack's "auto" takes qemu only where QEMU is installed, and says why
+// it fell back otherwise; a named driver is taken as it is.
+func TestAutoComputeDriver(t *testing.T) {
+	if name, _ := chooseComputeDriver("fake"); name != "fake" {
+		t.Fatalf("a named driver became %q", name)
+	}
+	t.Setenv("PATH", t.TempDir())
+	name, note := chooseComputeDriver("auto")
+	if name != "fake" || !strings.Contains(note, "qemu-system-x86_64 is not installed") {
+		t.Fatalf("auto without QEMU: %q, %q", name, note)
+	}
+	bin := filepath.Join(os.Getenv("PATH"), "qemu-system-x86_64")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if name, _ := chooseComputeDriver("auto"); name != "qemu" {
+		t.Fatalf("auto with QEMU: %q", name)
+	}
+}

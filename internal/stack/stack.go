@@ -71,6 +71,10 @@ type Options struct {
 	Log *slog.Logger
 	// Out receives the banner; nil means none.
 	Out io.Writer
+	// ComputeDriver is this host's hypervisor driver when nova.conf names
+	// none: "" keeps nova.conf's default (fake); "auto" takes qemu where
+	// qemu-system-x86_64 is installed and fake otherwise, as tenku stack.
+	ComputeDriver string
 }
 
 // Component is one service the stack can run.
@@ -135,6 +139,9 @@ type Stack struct {
 	started time.Time
 	// Ready is the time from start to serving.
 	Ready time.Duration
+	// ComputeDriverNote says which hypervisor driver runs and why, when
+	// Options.ComputeDriver chose it (for the banner).
+	ComputeDriverNote string
 }
 
 // Resolve turns enable/disable lists (tenku or devstack names, "all") into the
@@ -554,6 +561,9 @@ func (s *Stack) Banner(w io.Writer, all []Component) {
 	}
 	if u, ok := s.URLs["horizon"]; ok {
 		fmt.Fprintf(w, "Horizon is now available at %s/\n", u) // devstack's words
+	}
+	if s.ComputeDriverNote != "" {
+		fmt.Fprintln(w, "Compute driver:", s.ComputeDriverNote)
 	}
 	fmt.Fprintln(w, "The default users are: admin and demo")
 	fmt.Fprintln(w, "The password:", s.Secrets.AdminPassword)

@@ -63,7 +63,7 @@ func (e *env) close() {
 // start runs `tenku stack` and returns when the banner is printed.
 func (e *env) start(extra ...string) (time.Duration, error) {
 	data := filepath.Join(e.dir, "data")
-	args := append([]string{"stack", "--data-dir", data, "--host-ip", e.hostIP}, extra...)
+	args := append([]string{"stack", "--data-dir", data, "--host-ip", e.hostIP, "--compute-driver", "fake"}, extra...)
 	e.cmd = exec.Command(e.bin, args...)
 	var out syncBuf
 	e.cmd.Stdout, e.cmd.Stderr = &out, &out

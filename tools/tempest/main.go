@@ -56,6 +56,7 @@ func main() {
 		timeout     = flag.Duration("timeout", 40*time.Minute, "give up after this long")
 		showOut     = flag.Bool("v", false, "stream tempest's output")
 		hostIP      = flag.String("host-ip", "auto", "address the stack serves on; auto picks a free 127.x.y.z so that several runs can share the machine")
+		driver      = flag.String("compute-driver", "fake", "the stack's hypervisor driver (tenku stack --compute-driver): fake keeps the API suites fast and their guests' images need not boot; qemu runs them on real guests")
 	)
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: go run ./tools/tempest [flags] REGEX...\n")
@@ -71,7 +72,7 @@ func main() {
 	ctx, cancel2 := context.WithTimeout(ctx, *timeout)
 	defer cancel2()
 	res, err := run(ctx, runOptions{tenku: *tenku, keep: *keep, concurrency: *concurrency, exclude: *exclude,
-		dir: *workDir, regexes: flag.Args(), stream: *showOut, hostIP: *hostIP})
+		dir: *workDir, regexes: flag.Args(), stream: *showOut, hostIP: *hostIP, computeDriver: *driver})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tempest:", err)
 		os.Exit(2)
@@ -91,6 +92,8 @@ type runOptions struct {
 	regexes     []string
 	stream      bool
 	hostIP      string
+	// computeDriver is passed to tenku stack --compute-driver.
+	computeDriver string
 }
 
 type results struct {
@@ -153,7 +156,7 @@ func run(ctx context.Context, o runOptions) (*results, error) {
 			return nil, err
 		}
 	}
-	stack := exec.Command(bin, "stack", "--data-dir", data, "--host-ip", hostIP)
+	stack := exec.Command(bin, "stack", "--data-dir", data, "--host-ip", hostIP, "--compute-driver", o.computeDriver)
 	stack.Stdout, stack.Stderr = stackOut, stackOut
 	stack.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := stack.Start(); err != nil {

@@ -189,6 +189,25 @@ func TestVolumeAttachments(t *testing.T) {
 		t.Fatalf("show after detach: %v", err)
 	}
 
+	// A shelved-offloaded server has no host: the volume is attached and
+	// detached in Cinder only, with no device.
+	if err := servers.Shelve(ctx, demo, vmID).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 20*time.Second, func() bool {
+		got, err := servers.Get(ctx, demo, vmID).Extract()
+		return err == nil && got.Status == "SHELVED_OFFLOADED"
+	}, "server to be offloaded")
+	off, err := volumeattach.Create(ctx, demo, vmID, volumeattach.CreateOpts{VolumeID: volID}).Extract()
+	if err != nil || off.Device != "" {
+		t.Fatalf("attach to an offloaded server %+v %v", off, err)
+	}
+	waitVolume(t, cinder, volID, "in-use")
+	if err := volumeattach.Delete(ctx, demo, vmID, volID).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	waitVolume(t, cinder, volID, "available")
+
 	// Deleting a server detaches its volumes, and deletes those attached
 	// with delete_on_termination.
 	doomed := newVolume("doomed")

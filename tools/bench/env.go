@@ -137,7 +137,17 @@ func (e *env) rssMB() float64 {
 
 // passwordToken logs in as admin/admin and returns the token.
 func (e *env) passwordToken(ctx context.Context) (string, error) {
-	body := fmt.Sprintf(`{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin","domain":{"id":"default"},"password":%q}}},"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}`, e.pass)
+	return e.login(ctx, "admin", `{"id":"default"}`, e.pass, `{"project":{"name":"admin","domain":{"id":"default"}}}`)
+}
+
+// login asks for a password token of user in domain (a JSON domain
+// reference) with scope (a JSON scope, or empty for an unscoped token).
+func (e *env) login(ctx context.Context, user, domain, password, scope string) (string, error) {
+	body := fmt.Sprintf(`{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":%q,"domain":%s,"password":%q}}}`, user, domain, password)
+	if scope != "" {
+		body += `,"scope":` + scope
+	}
+	body += "}}"
 	req, _ := http.NewRequestWithContext(ctx, "POST", e.auth+"/auth/tokens", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := e.client.Do(req)
@@ -150,6 +160,23 @@ func (e *env) passwordToken(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("token: %d", resp.StatusCode)
 	}
 	return resp.Header.Get("X-Subject-Token"), nil
+}
+
+// validate checks subject with GET /v3/auth/tokens, authenticated by auth.
+func (e *env) validate(auth, subject string) error {
+	req, _ := http.NewRequest("GET", e.auth+"/auth/tokens", nil)
+	req.Header.Set("X-Auth-Token", auth)
+	req.Header.Set("X-Subject-Token", subject)
+	resp, err := e.client.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("%d", resp.StatusCode)
+	}
+	return nil
 }
 
 // load runs fn from n goroutines for d and returns the latencies of successes

@@ -8,6 +8,10 @@
 //	                                  servers, 200 networks and 500 images (fake
 //	                                  driver), the instances page's first-load
 //	                                  bytes, the RSS the dashboard adds
+//	go run ./tools/bench ldap         LDAP password logins per second next to
+//	                                  the bind rate of the same local slapd,
+//	                                  token validation of an LDAP user next to
+//	                                  a SQL user's
 //
 // Each suite prints one line per figure: name, value, unit, and the target.
 package main
@@ -25,6 +29,7 @@ type suite func(env *env) error
 var suites = map[string]suite{
 	"identity":  identitySuite,
 	"dashboard": dashboardSuite,
+	"ldap":      ldapSuite,
 }
 
 func main() {

@@ -109,15 +109,29 @@ type Server struct {
 	log  bytes.Buffer
 }
 
+// Paths of Debian's slapd and slapadd.
+const (
+	slapdPath   = "/usr/sbin/slapd"
+	slapaddPath = "/usr/sbin/slapadd"
+)
+
+// Installed says whether slapd and slapadd are installed, or why not.
+func Installed() error {
+	for _, p := range []string{slapdPath, slapaddPath} {
+		if _, err := os.Stat(p); err != nil {
+			return fmt.Errorf("OpenLDAP's slapd is not installed (%s; scripts/install-deps installs slapd)", p)
+		}
+	}
+	return nil
+}
+
 // Bin returns slapd's and slapadd's paths, or skips the test.
 func Bin(t testing.TB) (slapd, slapadd string) {
 	t.Helper()
-	for _, p := range []string{"/usr/sbin/slapd", "/usr/sbin/slapadd"} {
-		if _, err := os.Stat(p); err != nil {
-			t.Skipf("OpenLDAP's slapd is not installed (%s; scripts/install-deps installs slapd)", p)
-		}
+	if err := Installed(); err != nil {
+		t.Skip(err)
 	}
-	return "/usr/sbin/slapd", "/usr/sbin/slapadd"
+	return slapdPath, slapaddPath
 }
 
 func configLDIF(dir string) string {
@@ -172,37 +186,59 @@ olcAccess: {1}to * by * read
 // slapd on it; t.Cleanup stops it and removes everything.
 func Start(t testing.TB, ldif string) *Server {
 	t.Helper()
-	_, slapadd := Bin(t)
-	if ldif == "" {
-		ldif = CorpLDIF
+	Bin(t)
+	s, err := Launch(t.TempDir(), ldif)
+	if err != nil {
+		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	for _, d := range []string{"slapd.d", "db"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
-	run := func(input string, args ...string) {
-		t.Helper()
-		cmd := exec.Command(slapadd, args...)
-		cmd.Stdin = strings.NewReader(input)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("slapadd %v: %v\n%s", args, err, out)
-		}
-	}
-	run(configLDIF(dir), "-n0", "-F", filepath.Join(dir, "slapd.d"))
-	run(ldif, "-n1", "-F", filepath.Join(dir, "slapd.d"))
-	s := &Server{dir: dir}
-	s.Addr = freeAddr(t)
-	s.URL = "ldap://" + s.Addr
-	s.start(t)
 	t.Cleanup(s.Stop)
 	return s
 }
 
+// Launch builds a directory holding ldif (CorpLDIF when empty) under dir,
+// which must exist and be empty, and starts slapd on it, outside tests (the
+// benchmarks). The caller stops it with Stop and removes dir.
+func Launch(dir, ldif string) (*Server, error) {
+	if err := Installed(); err != nil {
+		return nil, err
+	}
+	if ldif == "" {
+		ldif = CorpLDIF
+	}
+	for _, d := range []string{"slapd.d", "db"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
+			return nil, err
+		}
+	}
+	run := func(input string, args ...string) error {
+		cmd := exec.Command(slapaddPath, args...)
+		cmd.Stdin = strings.NewReader(input)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("slapadd %v: %v\n%s", args, err, out)
+		}
+		return nil
+	}
+	if err := run(configLDIF(dir), "-n0", "-F", filepath.Join(dir, "slapd.d")); err != nil {
+		return nil, err
+	}
+	if err := run(ldif, "-n1", "-F", filepath.Join(dir, "slapd.d")); err != nil {
+		return nil, err
+	}
+	s := &Server{dir: dir}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	s.Addr = addr
+	s.URL = "ldap://" + s.Addr
+	if err := s.start(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
 // freeAddr picks an unused port on 127.42.N.1.
-func freeAddr(t testing.TB) string {
-	t.Helper()
+func freeAddr() (string, error) {
 	for i := 0; i < 50; i++ {
 		host := fmt.Sprintf("127.42.%d.1", 100+rand.IntN(100))
 		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
@@ -211,23 +247,20 @@ func freeAddr(t testing.TB) string {
 		}
 		addr := l.Addr().String()
 		l.Close()
-		return addr
+		return addr, nil
 	}
-	t.Fatal("no free loopback port for slapd")
-	return ""
+	return "", fmt.Errorf("no free loopback port for slapd")
 }
 
-func (s *Server) start(t testing.TB) {
-	t.Helper()
-	slapd, _ := Bin(t)
+func (s *Server) start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.log.Reset()
 	// -d 0 keeps slapd in the foreground (it is our child: no daemon left behind).
-	cmd := exec.Command(slapd, "-d", "0", "-F", filepath.Join(s.dir, "slapd.d"), "-h", s.URL+"/")
+	cmd := exec.Command(slapdPath, "-d", "0", "-F", filepath.Join(s.dir, "slapd.d"), "-h", s.URL+"/")
 	cmd.Stdout, cmd.Stderr = &s.log, &s.log
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("slapd: %v", err)
+		return fmt.Errorf("slapd: %v", err)
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
@@ -236,16 +269,20 @@ func (s *Server) start(t testing.TB) {
 	for time.Now().Before(deadline) {
 		select {
 		case <-done:
-			t.Fatalf("slapd exited at start:\n%s", s.log.String())
+			s.cmd = nil
+			return fmt.Errorf("slapd exited at start:\n%s", s.log.String())
 		default:
 		}
 		if c, err := net.DialTimeout("tcp", s.Addr, 200*time.Millisecond); err == nil {
 			c.Close()
-			return
+			return nil
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("slapd did not listen on %s:\n%s", s.Addr, s.log.String())
+	s.cmd.Process.Kill()
+	<-done
+	s.cmd = nil
+	return fmt.Errorf("slapd did not listen on %s:\n%s", s.Addr, s.log.String())
 }
 
 // Stop kills slapd (the directory stays, for Restart).
@@ -264,5 +301,7 @@ func (s *Server) Stop() {
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
 	s.Stop()
-	s.start(t)
+	if err := s.start(); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -3,8 +3,11 @@ package agent
 import (
 	"context"
 	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -87,12 +90,33 @@ func (c *imageCache) download(ctx context.Context, id string) (*virt.Image, erro
 	if err != nil {
 		return nil, err
 	}
-	n, err := io.Copy(tmp, rc)
+	var h hash.Hash
+	switch meta.HashAlgo {
+	case "sha512":
+		h = sha512.New()
+	case "sha384":
+		h = sha512.New384()
+	case "sha256":
+		h = sha256.New()
+	case "":
+	default:
+		return nil, fmt.Errorf("image %s: os_hash_algo %q is not one this host checks", id, meta.HashAlgo)
+	}
+	var w io.Writer = tmp
+	if h != nil {
+		w = io.MultiWriter(tmp, h)
+	}
+	n, err := io.Copy(w, rc)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil && meta.Size > 0 && n != meta.Size {
 		err = fmt.Errorf("image %s: got %d bytes, Glance says %d", id, n, meta.Size)
+	}
+	if got := ""; err == nil && h != nil {
+		if got = hex.EncodeToString(h.Sum(nil)); got != meta.HashValue {
+			err = fmt.Errorf("image %s: the data's %s is %s, Glance's os_hash_value is %s", id, meta.HashAlgo, got, meta.HashValue)
+		}
 	}
 	if err != nil {
 		os.Remove(tmp.Name())

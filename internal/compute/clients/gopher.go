@@ -183,6 +183,8 @@ func toMeta(im *images.Image) *objects.ImageMeta {
 		ContainerFormat: im.ContainerFormat, Size: im.SizeBytes, VirtualSize: im.VirtualSize, MinDisk: im.MinDiskGigabytes,
 		MinRAM: im.MinRAMMegabytes, Checksum: im.Checksum, Owner: im.Owner, Visibility: string(im.Visibility),
 		CreatedAt: im.CreatedAt, UpdatedAt: im.UpdatedAt, Properties: map[string]string{}}
+	m.HashAlgo, _ = im.Properties["os_hash_algo"].(string)
+	m.HashValue, _ = im.Properties["os_hash_value"].(string)
 	for k, v := range im.Properties {
 		if glanceCore[k] || strings.HasPrefix(k, "os_glance") {
 			continue

@@ -611,3 +611,23 @@ func TestKernelRamdiskImages(t *testing.T) {
 		t.Fatalf("fault: %+v", s.Fault)
 	}
 }
+
+// A host checks what it downloads against Glance's os_hash_value: data that
+// does not match fails the build with a fault that says so, and is not
+// kept in the cache.
+func TestImageHashChecked(t *testing.T) {
+	c := start(t, fakeOpts{PortStatus: "ACTIVE"})
+	bad := c.Images.Add(objects.ImageMeta{Name: "tampered", Visibility: "public", HashAlgo: "sha512", HashValue: strings.Repeat("0", 128)}, []byte("not what was uploaded"))
+	id, code := create(t, c, computetest.DemoToken, map[string]any{"name": "tampered", "imageRef": bad.ID, "flavorRef": "1",
+		"networks": []map[string]any{{"uuid": c.PrivateNet.ID}}})
+	if code != 202 {
+		t.Fatalf("create: %d", code)
+	}
+	if s := waitStatus(t, c, id, "ERROR"); s.Fault == nil || !strings.Contains(s.Fault.Message, "os_hash_value") {
+		t.Fatalf("fault: %+v", s.Fault)
+	}
+	// The good image (its hash set by the fake Glance) still boots.
+	id, _ = create(t, c, computetest.DemoToken, map[string]any{"name": "good", "imageRef": c.Image.ID, "flavorRef": "1",
+		"networks": []map[string]any{{"uuid": c.PrivateNet.ID}}})
+	waitStatus(t, c, id, "ACTIVE")
+}

@@ -177,21 +177,25 @@ func (b *BDM) IsRoot() bool { return b.BootIndex != nil && *b.BootIndex == 0 }
 
 // ImageMeta is what the compute service needs to know about a Glance image.
 type ImageMeta struct {
-	ID              string            `json:"id"`
-	Name            string            `json:"name"`
-	Status          string            `json:"status"`
-	DiskFormat      string            `json:"disk_format"`
-	ContainerFormat string            `json:"container_format"`
-	Size            int64             `json:"size"`
-	VirtualSize     int64             `json:"virtual_size,omitempty"`
-	MinDisk         int               `json:"min_disk"`
-	MinRAM          int               `json:"min_ram"`
-	Checksum        string            `json:"checksum,omitempty"`
-	Owner           string            `json:"owner,omitempty"`
-	Visibility      string            `json:"visibility,omitempty"`
-	Properties      map[string]string `json:"properties,omitempty"`
-	CreatedAt       time.Time         `json:"created_at"`
-	UpdatedAt       time.Time         `json:"updated_at"`
+	ID              string `json:"id"`
+	Name            string `json:"name"`
+	Status          string `json:"status"`
+	DiskFormat      string `json:"disk_format"`
+	ContainerFormat string `json:"container_format"`
+	Size            int64  `json:"size"`
+	VirtualSize     int64  `json:"virtual_size,omitempty"`
+	MinDisk         int    `json:"min_disk"`
+	MinRAM          int    `json:"min_ram"`
+	Checksum        string `json:"checksum,omitempty"`
+	// HashAlgo and HashValue are Glance's multihash of the data
+	// (os_hash_algo, os_hash_value), checked by the host that downloads it.
+	HashAlgo   string            `json:"os_hash_algo,omitempty"`
+	HashValue  string            `json:"os_hash_value,omitempty"`
+	Owner      string            `json:"owner,omitempty"`
+	Visibility string            `json:"visibility,omitempty"`
+	Properties map[string]string `json:"properties,omitempty"`
+	CreatedAt  time.Time         `json:"created_at"`
+	UpdatedAt  time.Time         `json:"updated_at"`
 }
 
 // RequestedNetwork is one entry of the create request's "networks".

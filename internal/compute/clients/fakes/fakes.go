@@ -3,6 +3,8 @@ package fakes
 import (
 	"bytes"
 	"context"
+	"crypto/sha512"
+	"encoding/hex"
 	"fmt"
 	netapi "github.com/tenku-cloud/tenku/api/network"
 	"io"
@@ -50,6 +52,10 @@ func (f *Images) Add(m objects.ImageMeta, data []byte) *objects.ImageMeta {
 		m.ContainerFormat = "bare"
 	}
 	m.Size = int64(len(data))
+	if m.HashAlgo == "" {
+		sum := sha512.Sum512(data)
+		m.HashAlgo, m.HashValue = "sha512", hex.EncodeToString(sum[:])
+	}
 	if m.Properties == nil {
 		m.Properties = map[string]string{}
 	}

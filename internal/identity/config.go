@@ -1,8 +1,10 @@
 package identity
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/tenku-cloud/tenku/internal/identity/token/fernet"
@@ -59,6 +61,7 @@ type AuthSection struct {
 // IdentitySection is keystone.conf [identity].
 type IdentitySection struct {
 	DefaultDomainID       string `opt:"default_domain_id" help:"The id of the default domain."`
+	Driver                string `opt:"driver" help:"The identity driver of the default domain: sql only (its bootstrap admin and service users live in SQL); a directory goes in a domain of its own with domain_specific_drivers_enabled and [identity] driver = ldap in that domain's configuration."`
 	PasswordHashAlgorithm string `opt:"password_hash_algorithm" help:"The password hashing algorithm; tenku hashes with bcrypt and verifies bcrypt, sha512_crypt and pbkdf2_sha512."`
 	PasswordHashRounds    int    `opt:"password_hash_rounds" help:"The bcrypt cost (0: bcrypt's default 12, as Keystone)."`
 	MaxPasswordLength     int    `opt:"max_password_length" help:"Maximum password length; longer passwords are truncated unless [DEFAULT] strict_password_check."`
@@ -145,7 +148,7 @@ func DefaultConfig() Config {
 			AllowRescopeScopedToken: true, RevokeByID: true, CacheOnIssue: true, Provider: "fernet"},
 		FernetTokens: FernetSection{MaxActiveKeys: 3},
 		Auth:         AuthSection{Methods: fernet.DefaultMethods()},
-		Identity: IdentitySection{DefaultDomainID: "default", PasswordHashAlgorithm: "bcrypt", DomainConfigDir: "/etc/keystone/domains",
+		Identity: IdentitySection{DefaultDomainID: "default", Driver: "sql", PasswordHashAlgorithm: "bcrypt", DomainConfigDir: "/etc/keystone/domains",
 			MaxPasswordLength: 4096},
 		Resource:           ResourceSection{ProjectNameURLSafe: "off", DomainNameURLSafe: "off"},
 		Assignment:         AssignmentSection{ProhibitedImpliedRole: []string{"admin"}},
@@ -188,6 +191,9 @@ func (c *Config) Validate() error {
 	if r := c.Identity.PasswordHashRounds; r != 0 && (r < 4 || r > 31) {
 		return fmt.Errorf("[identity] password_hash_rounds %d: bcrypt needs 4..31", r)
 	}
+	if err := c.Identity.checkDriver(); err != nil {
+		return err
+	}
 	if a := c.Identity.PasswordHashAlgorithm; a != "" && a != "bcrypt" {
 		return fmt.Errorf("[identity] password_hash_algorithm %q: tenku hashes with bcrypt only", a)
 	}
@@ -200,4 +206,26 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("[cache] epoch_poll_interval must be positive")
 	}
 	return nil
+}
+
+// checkDriver refuses a global identity driver other than sql. In Keystone,
+// [identity] driver = ldap makes the default domain's users and groups come
+// from the directory; tenku's bootstrap admin and the services' own users
+// live in SQL in the default domain and every service logs in as one of
+// them, so a directory there would lock the cloud out of itself. The
+// directory goes in a domain of its own instead, which Keystone supports as
+// well and its documentation recommends.
+func (s IdentitySection) checkDriver() error {
+	switch strings.ToLower(strings.TrimSpace(s.Driver)) {
+	case "", "sql":
+		return nil
+	case "ldap":
+		return errors.New("[identity] driver = ldap: tenku keeps the default domain in SQL (its bootstrap admin and " +
+			"service users live there), so a global LDAP driver is refused; give the directory a domain of its own: " +
+			"[identity] domain_specific_drivers_enabled = true, then either a keystone.DOMAIN_NAME.conf in " +
+			"domain_config_dir holding [identity] driver = ldap and the [ldap] section, or " +
+			"domain_configurations_from_database = true and PUT /v3/domains/{domain_id}/config with the same options")
+	default:
+		return fmt.Errorf("[identity] driver %q: the identity drivers are sql, and ldap in a domain-specific configuration", s.Driver)
+	}
 }

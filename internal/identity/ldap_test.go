@@ -13,6 +13,8 @@ import (
 
 	"github.com/tenku-cloud/tenku/internal/identity/ldap/ldaptest"
 	"github.com/tenku-cloud/tenku/internal/identity/store"
+	"github.com/tenku-cloud/tenku/internal/platform/config"
+	"github.com/tenku-cloud/tenku/internal/platform/service"
 )
 
 func corpLDAP(url string) string {
@@ -349,5 +351,33 @@ func TestLDAPOpenstackCLI(t *testing.T) {
 	}
 	if out, good := run("admin", "Default", adminPW, "group", "contains", "user", "--group-domain", "corp", "--user-domain", "corp", "developers", "carol"); !strings.Contains(out, "carol not in group developers") {
 		t.Fatalf("carol in developers (%v): %s", good, out)
+	}
+}
+
+// keystone.conf's global [identity] driver = ldap is refused at start with
+// the way to do it per domain; sql (Keystone's default) is accepted.
+func TestLDAPGlobalDriverRefused(t *testing.T) {
+	for _, tc := range []struct{ conf, want string }{
+		{"[identity]\ndriver = ldap\n\n[ldap]\nurl = ldap://127.0.0.1\n", "domain_specific_drivers_enabled = true"},
+		{"[identity]\ndriver = LDAP\n", "keystone.DOMAIN_NAME.conf"},
+		{"[identity]\ndriver = kerberos\n", `driver "kerberos"`},
+		{"[identity]\ndriver = sql\n", ""},
+		{"", ""},
+	} {
+		f, err := config.Parse(strings.NewReader(tc.conf))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := DefaultConfig()
+		if _, err := config.Apply(&cfg, f); err != nil {
+			t.Fatalf("%q: %v", tc.conf, err)
+		}
+		_, err = New(cfg, service.Deps{})
+		switch {
+		case tc.want == "" && err != nil && strings.Contains(err.Error(), "driver"):
+			t.Errorf("%q refused: %v", tc.conf, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%q: got %v, want an error saying %q", tc.conf, err, tc.want)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -75,6 +76,17 @@ func ldapSuite(e *env) error {
 	report(fmt.Sprintf("slapd simple bind, concurrency %d", ldapConcurrency), binds, "bind/s", "- (the peer)")
 	if errs > 0 {
 		report("slapd bind errors", float64(errs), "", "0")
+	}
+
+	// tenku's own issue path with no password check (the token method) bounds
+	// any password login from above.
+	rescope := fmt.Sprintf(`{"auth":{"identity":{"methods":["token"],"token":{"id":%q}},"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}`, admin)
+	reissue := func() error { return e.api(ctx, "", "POST", e.auth+"/auth/tokens", json.RawMessage(rescope), nil) }
+	load(ldapConcurrency, time.Second, reissue)
+	lat, errs, el = load(ldapConcurrency, 10*time.Second, reissue)
+	report(fmt.Sprintf("token-method token issue, concurrency %d", ldapConcurrency), float64(len(lat))/el.Seconds(), "tok/s", "- (no password check)")
+	if errs > 0 {
+		report("token-method token errors", float64(errs), "", "0")
 	}
 
 	login := func() error { _, err := e.login(ctx, "alice", corp, "alice-pw", scope); return err }

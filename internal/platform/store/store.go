@@ -511,7 +511,10 @@ func EnsureDatabase(ctx context.Context, rawURL string) error {
 		return err
 	}
 	if n == 0 {
-		if _, err := db.Exec(ctx, `CREATE DATABASE "`+name+`"`); err != nil && !IsUnique(err) {
+		// Replicas starting together race here: the loser sees 42P04
+		// (duplicate_database) or, mid-commit, a unique violation.
+		var pe *pgconn.PgError
+		if _, err := db.Exec(ctx, `CREATE DATABASE "`+name+`"`); err != nil && !IsUnique(err) && !(errors.As(err, &pe) && pe.Code == "42P04") {
 			return err
 		}
 	}

@@ -366,7 +366,12 @@ func (s *Service) checkDirectoryPassword(ctx context.Context, ld *ldapDomain, lo
 		s.log.ErrorContext(ctx, "LDAP login refused: the domain's directory is not usable", "domain_id", ld.domainID, "err", err)
 		return false
 	}
-	_, err := ld.drv.Authenticate(ctx, local, s.truncatePassword(pw))
+	// the login has just looked the user up (by name, fresh; by id, as
+	// cached): bind as that entry rather than search for it again
+	u, err := s.dirUser(ctx, ld, local, false)
+	if err == nil {
+		err = ld.drv.Bind(ctx, u, s.truncatePassword(pw))
+	}
 	switch {
 	case err == nil:
 		// refresh the user's groups now, so the token carries current roles

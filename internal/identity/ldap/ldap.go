@@ -428,25 +428,35 @@ func (d *Driver) Authenticate(ctx context.Context, id, password string) (*User, 
 	if err != nil {
 		return nil, err
 	}
+	if err := d.Bind(ctx, u, password); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// Bind checks the password of a user already read from the directory by
+// binding as its DN, saving Authenticate's search when the caller has just
+// looked the user up. An empty password is refused without asking.
+func (d *Driver) Bind(ctx context.Context, u *User, password string) error {
 	if password == "" {
-		return nil, ErrInvalidCredentials
+		return ErrInvalidCredentials
 	}
 	var last error
 	for try := 0; try < 2; try++ {
 		c, err := d.auth.get(ctx)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		err = c.c.Bind(u.DN, password)
 		if err == nil {
 			d.auth.put(c)
-			return u, nil
+			return nil
 		}
 		if goldap.IsErrorWithCode(err, goldap.LDAPResultInvalidCredentials) ||
 			goldap.IsErrorWithCode(err, goldap.LDAPResultInappropriateAuthentication) ||
 			goldap.IsErrorWithCode(err, goldap.LDAPResultUnwillingToPerform) {
 			d.auth.put(c)
-			return nil, ErrInvalidCredentials
+			return ErrInvalidCredentials
 		}
 		c.c.Close()
 		last = &UnavailableError{URL: c.url, Op: "bind as user", Err: err}
@@ -454,7 +464,7 @@ func (d *Driver) Authenticate(ctx context.Context, id, password string) (*User, 
 			break
 		}
 	}
-	return nil, last
+	return last
 }
 
 // ---- groups ----

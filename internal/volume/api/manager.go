@@ -58,7 +58,7 @@ func (a *API) serveManager(ctx context.Context) error {
 			}
 			out := rpc.HostVolumes{Volumes: []rpc.HostVolume{}}
 			for _, v := range vols {
-				out.Volumes = append(out.Volumes, rpc.HostVolume{ID: v.ID, Size: v.Size, Status: v.Status})
+				out.Volumes = append(out.Volumes, rpc.HostVolume{ID: v.ID, Size: v.Size, Status: v.Status, SnapshotID: v.SnapshotID, SourceVolID: v.SourceVolID})
 			}
 			if out.Deleted, err = a.db.DeletedOnHost(ctx, args.Host); err != nil {
 				return nil, err

@@ -341,8 +341,10 @@ func invalidSnapshot(s *store.Snapshot) error {
 // startSnapshotDelete moves a snapshot to deleting and asks its volume's
 // service to remove it.
 func (a *API) startSnapshotDelete(ctx context.Context, s *store.Snapshot, from []volume.SnapshotStatus) error {
-	st := volume.SnapshotDeleting
-	if _, err := a.db.UpdateSnapshot(ctx, s.ID, from, store.SnapshotChange{Status: &st}); err != nil {
+	if err := a.db.StartDeleteSnapshot(ctx, s.ID, from); err != nil {
+		if errors.Is(err, store.ErrSourceInUse) {
+			return fault.BadRequest("Invalid snapshot: Snapshot %s is in use: a volume is being created from it.", s.ID).WithType("InvalidSnapshot")
+		}
 		if errors.Is(err, store.ErrState) {
 			return invalidSnapshot(s)
 		}

@@ -454,33 +454,63 @@ func (a *API) createVolume(ctx context.Context, r *rest.Request) (any, error) {
 	if err := checkMetadata(b.Metadata); err != nil {
 		return nil, err
 	}
+	given := func(p *string) bool { return p != nil && *p != "" }
+	if n := countTrue(given(b.SnapshotID), given(b.SourceVolID), given(b.ImageRef) || given(b.ImageID), given(b.BackupID)); n > 1 {
+		return nil, fault.BadRequest("Invalid input received: May specify only one of backup, imageRef, snapshot, source volume").WithType("InvalidInput")
+	}
+	// src is the volume whose data, type and zone a copy takes: the
+	// source volume, or the snapshot's volume.
+	var src *store.Volume
+	var snap *store.Snapshot
 	switch {
-	case b.SnapshotID != nil && *b.SnapshotID != "":
-		return nil, fault.NotFound("Snapshot %s could not be found.", *b.SnapshotID).WithType("SnapshotNotFound")
-	case b.BackupID != nil && *b.BackupID != "":
-		return nil, fault.NotFound("Backup %s could not be found.", *b.BackupID).WithType("BackupNotFound")
-	case b.SourceVolID != nil && *b.SourceVolID != "":
-		if _, err := a.getVolume(ctx, r, *b.SourceVolID); err != nil {
+	case given(b.SnapshotID):
+		if snap, err = a.getSnapshot(ctx, r, *b.SnapshotID, "volume:get_snapshot"); err != nil {
 			return nil, err
 		}
-		return nil, fault.NotImplemented("Creating a volume from another volume is not implemented by tenku yet.")
-	case b.ImageRef != nil && *b.ImageRef != "", b.ImageID != nil && *b.ImageID != "":
+		if !slices.Contains(store.CopyableSnapshot, snap.Status) {
+			return nil, uncopyableSnapshot()
+		}
+		if src, err = a.db.GetVolume(ctx, snap.VolumeID); err != nil {
+			return nil, err
+		}
+		if size == nil {
+			size = &snap.Size
+		} else if *size < snap.Size {
+			return nil, fault.BadRequest("Invalid input received: Volume size %dGB cannot be smaller than the snapshot size %dGB. They must be >= original snapshot size.", *size, snap.Size).WithType("InvalidInput")
+		}
+	case given(b.SourceVolID):
+		if src, err = a.getVolume(ctx, r, *b.SourceVolID); err != nil {
+			return nil, err
+		}
+		if err := a.enforceVolume(ctx, r, "volume:get", src); err != nil {
+			return nil, err
+		}
+		if !slices.Contains(store.CopyableVolume, src.Status) {
+			return nil, uncopyableVolume()
+		}
+		if size == nil {
+			size = &src.Size
+		} else if *size < src.Size {
+			return nil, fault.BadRequest("Invalid input received: Volume size %dGB cannot be smaller than original volume size  %dGB. They must be >= original volume size.", *size, src.Size).WithType("InvalidInput")
+		}
+	case given(b.BackupID):
+		return nil, fault.NotFound("Backup %s could not be found.", *b.BackupID).WithType("BackupNotFound")
+	case given(b.ImageRef), given(b.ImageID):
 		return nil, fault.NotImplemented("Creating a volume from an image is not implemented by tenku yet.")
-	case b.ConsistencyGroup != nil && *b.ConsistencyGroup != "", b.GroupID != nil && *b.GroupID != "":
+	case given(b.ConsistencyGroup), given(b.GroupID):
 		return nil, fault.NotImplemented("Volume groups are not implemented by tenku.")
 	}
 	if size == nil {
 		return nil, fault.BadRequest("Invalid input received: Volume size must be specified when no snapshot, source volume, image or backup is given.")
 	}
-	typeRef := a.opt.DefaultType
-	if b.VolumeType != nil && *b.VolumeType != "" {
-		typeRef = *b.VolumeType
-	}
-	vt, err := a.resolveType(ctx, r.Auth, typeRef)
+	vt, err := a.volumeType(ctx, r, b.VolumeType, src)
 	if err != nil {
 		return nil, err
 	}
 	az := a.opt.DefaultAZ
+	if src != nil {
+		az = src.AvailabilityZone
+	}
 	if b.AvailabilityZone != nil && *b.AvailabilityZone != "" {
 		az = *b.AvailabilityZone
 		zones, err := a.zones(ctx)
@@ -489,6 +519,12 @@ func (a *API) createVolume(ctx context.Context, r *rest.Request) (any, error) {
 		}
 		if !slices.Contains(zones, az) {
 			return nil, fault.BadRequest("Invalid input received: Availability zone '%s' is invalid.", az).WithType("InvalidAvailabilityZone")
+		}
+		switch {
+		case snap != nil && az != src.AvailabilityZone:
+			return nil, fault.BadRequest("Invalid input received: Volume must be in the same availability zone as the snapshot").WithType("InvalidInput")
+		case src != nil && az != src.AvailabilityZone:
+			return nil, fault.BadRequest("Invalid input received: Volume must be in the same availability zone as the source volume").WithType("InvalidInput")
 		}
 	}
 	multi := false
@@ -506,6 +542,16 @@ func (a *API) createVolume(ctx context.Context, r *rest.Request) (any, error) {
 	if v.Metadata == nil {
 		v.Metadata = map[string]string{}
 	}
+	if src != nil {
+		// A copy is bootable when its source is, as Cinder's volume
+		// manager marks it.
+		v.Bootable = src.Bootable
+	}
+	if snap != nil {
+		v.SnapshotID = snap.ID
+	} else if src != nil {
+		v.SourceVolID = src.ID
+	}
 	lim, err := a.limits(ctx, v.ProjectID)
 	if err != nil {
 		return nil, err
@@ -517,9 +563,22 @@ func (a *API) createVolume(ctx context.Context, r *rest.Request) (any, error) {
 		if qe := quotaFault(err); qe != nil {
 			return nil, qe
 		}
+		switch {
+		case errors.Is(err, store.ErrState) && snap != nil:
+			return nil, uncopyableSnapshot()
+		case errors.Is(err, store.ErrState):
+			return nil, uncopyableVolume()
+		case errors.Is(err, store.ErrNotFound) && snap != nil:
+			return nil, snapshotNotFound(snap.ID)
+		case errors.Is(err, store.ErrNotFound) && src != nil:
+			return nil, volumeNotFound(src.ID)
+		}
 		return nil, err
 	}
-	args := rpc.CreateArgs{VolumeID: v.ID, Size: v.Size, AvailabilityZone: az, ExtraSpecs: vt.ExtraSpecs}
+	args := rpc.CreateArgs{VolumeID: v.ID, Size: v.Size, AvailabilityZone: az, ExtraSpecs: vt.ExtraSpecs, SnapshotID: v.SnapshotID, SourceVolID: v.SourceVolID}
+	if src != nil {
+		args.SourceHost = src.Host
+	}
 	if err := a.bus.Cast(ctx, rpc.SchedulerSubject, rpc.CreateVolume, args); err != nil {
 		a.fail(ctx, v.ID, volume.StatusCreating, volume.StatusError, fmt.Sprintf("could not reach the scheduler: %v", err))
 		return nil, fault.Unavailable("The volume scheduler could not be reached.")
@@ -528,6 +587,49 @@ func (a *API) createVolume(ctx context.Context, r *rest.Request) (any, error) {
 	out := a.renderer(ctx, r).detail(v)
 	out.TenantID, out.Host = nil, nil
 	return map[string]any{"volume": out}, nil
+}
+
+func countTrue(bs ...bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
+}
+
+func uncopyableSnapshot() error {
+	return fault.BadRequest("Invalid snapshot: Originating snapshot status must be one of 'available' values").WithType("InvalidSnapshot")
+}
+
+func uncopyableVolume() error {
+	return fault.BadRequest("Invalid volume: Unable to create a volume from an originating source volume when its status is not one of 'available', 'in-use' values").WithType("InvalidVolume")
+}
+
+// volumeType picks a new volume's type: the one asked for, or the
+// source's for a copy (src), or the default. A copy may take another type
+// only if it names the same backend (volume_backend_name), as Cinder
+// allows a type its source's backend can keep.
+func (a *API) volumeType(ctx context.Context, r *rest.Request, ref *string, src *store.Volume) (*store.Type, error) {
+	if ref == nil || *ref == "" {
+		if src != nil {
+			return a.db.GetTypeAny(ctx, src.TypeID)
+		}
+		return a.resolveType(ctx, r.Auth, a.opt.DefaultType)
+	}
+	vt, err := a.resolveType(ctx, r.Auth, *ref)
+	if err != nil || src == nil || vt.ID == src.TypeID {
+		return vt, err
+	}
+	st, err := a.db.GetTypeAny(ctx, src.TypeID)
+	if err != nil {
+		return nil, err
+	}
+	if st.ExtraSpecs["volume_backend_name"] != vt.ExtraSpecs["volume_backend_name"] {
+		return nil, fault.BadRequest("Invalid input received: Invalid volume_type provided: %s (requested type is not compatible; either match source volume, or omit type argument).", *ref).WithType("InvalidInput")
+	}
+	return vt, nil
 }
 
 // fail moves a volume to an error state with a reason (best effort).
@@ -643,6 +745,8 @@ func (a *API) startDelete(ctx context.Context, v *store.Volume, from []volume.St
 	switch {
 	case errors.Is(err, store.ErrHasSnapshots):
 		return fault.BadRequest("Invalid volume: Volume %s still has %d dependent snapshots; delete them first or use cascade.", v.ID, len(snaps)).WithType("InvalidVolume")
+	case errors.Is(err, store.ErrSourceInUse):
+		return fault.BadRequest("Invalid volume: Volume %s is in use: a volume is being created from it or from one of its snapshots.", v.ID).WithType("InvalidVolume")
 	case errors.Is(err, store.ErrState) && cascade:
 		return fault.BadRequest("Invalid volume: the volume is not in a deletable state or one of its snapshots is not available or error.").WithType("InvalidVolume")
 	case errors.Is(err, store.ErrState):

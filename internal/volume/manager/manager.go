@@ -84,7 +84,7 @@ func (m *Manager) Start(ctx context.Context) error {
 			if err != nil {
 				return nil, err
 			}
-			m.create(ctx, args.VolumeID, args.Size)
+			m.create(ctx, rpc.HostVolume{ID: args.VolumeID, Size: args.Size, SnapshotID: args.SnapshotID, SourceVolID: args.SourceVolID})
 			return nil, nil
 		},
 		rpc.ExtendVolume: func(ctx context.Context, raw json.RawMessage) (any, error) {
@@ -188,15 +188,25 @@ func (m *Manager) call(ctx context.Context, method string, args any) {
 	m.log.WarnContext(ctx, "volume state not recorded; reconciliation or the sweep will", "method", method, "args", fmt.Sprintf("%+v", args), "err", err)
 }
 
-func (m *Manager) create(ctx context.Context, id string, size int) {
-	err := m.drv.Create(ctx, id, size)
+// create makes a volume: blank, or a copy of a snapshot or another
+// volume grown to the volume's size.
+func (m *Manager) create(ctx context.Context, v rpc.HostVolume) {
+	var err error
+	switch {
+	case v.SnapshotID != "":
+		err = m.drv.CreateFromSnapshot(ctx, v.ID, v.SnapshotID, v.Size)
+	case v.SourceVolID != "":
+		err = m.drv.Clone(ctx, v.ID, v.SourceVolID, v.Size)
+	default:
+		err = m.drv.Create(ctx, v.ID, v.Size)
+	}
 	if err != nil {
-		m.log.WarnContext(ctx, "volume not created", "volume", id, "err", err)
-		m.update(ctx, id, []volume.Status{volume.StatusCreating}, volume.StatusError, err.Error())
+		m.log.WarnContext(ctx, "volume not created", "volume", v.ID, "err", err)
+		m.update(ctx, v.ID, []volume.Status{volume.StatusCreating}, volume.StatusError, err.Error())
 		return
 	}
-	m.log.InfoContext(ctx, "volume created", "volume", id, "size", size)
-	m.update(ctx, id, []volume.Status{volume.StatusCreating}, volume.StatusAvailable, "")
+	m.log.InfoContext(ctx, "volume created", "volume", v.ID, "size", v.Size, "snapshot", v.SnapshotID, "source_volid", v.SourceVolID)
+	m.update(ctx, v.ID, []volume.Status{volume.StatusCreating}, volume.StatusAvailable, "")
 }
 
 func (m *Manager) extend(ctx context.Context, id string, size int) {
@@ -268,7 +278,7 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 		switch v.Status {
 		case volume.StatusCreating:
 			// Create is idempotent: it finishes or makes the volume again.
-			m.create(ctx, v.ID, v.Size)
+			m.create(ctx, v)
 		case volume.StatusDeleting:
 			// A cascade delete's snapshots are deleting too; they go first.
 			var snaps []string

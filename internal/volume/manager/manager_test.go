@@ -121,7 +121,10 @@ func TestReconcile(t *testing.T) {
 				{ID: "lost", Size: 1, Status: volume.StatusAvailable},
 				{ID: "fine", Size: 1, Status: volume.StatusAvailable},
 				{ID: "growing", Size: 1, Status: volume.StatusExtending},
-			}, Deleted: []string{"gone"}}, nil
+				{ID: "fromsnap", Size: 3, Status: volume.StatusCreating, SnapshotID: "snap"},
+				{ID: "clone", Size: 2, Status: volume.StatusCreating, SourceVolID: "fine"},
+				{ID: "orphancopy", Size: 1, Status: volume.StatusCreating, SnapshotID: "nosuchsnap"},
+			}, Deleted: []string{"gone"}, Snapshots: []rpc.HostSnapshot{{ID: "snap", VolumeID: "fine", Status: volume.SnapshotAvailable}}}, nil
 		},
 		rpc.VolumeUpdate: func(_ context.Context, raw json.RawMessage) (any, error) {
 			a, _ := bus.Decode[rpc.UpdateArgs](raw)
@@ -141,7 +144,7 @@ func TestReconcile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	drv := &memDriver{vols: map[string]int{"deleting": 1, "fine": 1, "gone": 1, "stranger": 1, "growing": 2}}
+	drv := &memDriver{vols: map[string]int{"deleting": 1, "fine": 1, "gone": 1, "stranger": 1, "growing": 2}, snaps: map[string]int{"snap": 1}}
 	m, err := New(Options{Host: "h@mem"}, b, drv)
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +155,8 @@ func TestReconcile(t *testing.T) {
 	t.Cleanup(func() { m.Shutdown(ctx) })
 	mu.Lock()
 	defer mu.Unlock()
-	want := map[string]volume.Status{"creating": volume.StatusAvailable, "lost": volume.StatusError, "growing": volume.StatusAvailable}
+	want := map[string]volume.Status{"creating": volume.StatusAvailable, "lost": volume.StatusError, "growing": volume.StatusAvailable,
+		"fromsnap": volume.StatusAvailable, "clone": volume.StatusAvailable, "orphancopy": volume.StatusError}
 	for id, st := range want {
 		if updates[id] != st {
 			t.Errorf("%s: %q, want %q", id, updates[id], st)
@@ -164,9 +168,15 @@ func TestReconcile(t *testing.T) {
 	if !destroyed["deleting"] {
 		t.Error("the volume left deleting was not destroyed")
 	}
-	for id, want := range map[string]bool{"creating": true, "deleting": false, "gone": false, "stranger": true, "fine": true} {
+	for id, want := range map[string]bool{"creating": true, "deleting": false, "gone": false, "stranger": true, "fine": true, "orphancopy": false} {
 		if ok, _, _ := drv.Exists(ctx, id); ok != want {
 			t.Errorf("backend has %s: %v, want %v", id, ok, want)
+		}
+	}
+	// A copy left creating is made again from its source, at its size.
+	for id, want := range map[string]int{"fromsnap": 3, "clone": 2} {
+		if _, size, _ := drv.Exists(ctx, id); size != want {
+			t.Errorf("%s: size %d, want %d", id, size, want)
 		}
 	}
 }

@@ -55,6 +55,13 @@ type CreateArgs struct {
 	Size             int               `json:"size"`
 	AvailabilityZone string            `json:"availability_zone"`
 	ExtraSpecs       map[string]string `json:"extra_specs,omitempty"`
+	// SnapshotID or SourceVolID, when set, name what the volume is a copy
+	// of; SourceHost is where that source is kept (host@backend#pool),
+	// the only backend the scheduler may choose, as Cinder's
+	// resource_backend for the file and LVM drivers.
+	SnapshotID  string `json:"snapshot_id,omitempty"`
+	SourceVolID string `json:"source_volid,omitempty"`
+	SourceHost  string `json:"source_host,omitempty"`
 	// Host is the backend chosen by the scheduler (host@backend#pool).
 	Host string `json:"host,omitempty"`
 }
@@ -114,6 +121,9 @@ type HostVolume struct {
 	ID     string        `json:"id"`
 	Size   int           `json:"size"`
 	Status volume.Status `json:"status"`
+	// SnapshotID and SourceVolID: what a volume being created is a copy of.
+	SnapshotID  string `json:"snapshot_id,omitempty"`
+	SourceVolID string `json:"source_volid,omitempty"`
 }
 
 // HostVolumes answer VolumesOnHost.

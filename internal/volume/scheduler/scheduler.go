@@ -5,6 +5,7 @@
 // volume type's extra specs) and the weigher is the CapacityWeigher (most
 // free space first). Select is pure; Serve claims the chosen host with a
 // compare-and-swap on the volume and casts the work to its volume service.
+// A copy of a snapshot or volume may go only to its source's pool.
 //
 // Free capacity is the reported total minus the sizes of every volume
 // placed on the host (including ones still being created), so volumes in
@@ -67,6 +68,9 @@ type Request struct {
 	Size             int
 	AvailabilityZone string
 	ExtraSpecs       map[string]string
+	// Backend, when set, is the only pool (host@backend#pool) the volume
+	// may go to: where the snapshot or volume it copies is kept.
+	Backend string
 }
 
 // NoValidHost explains why no host was chosen.
@@ -91,6 +95,17 @@ func Select(hosts []Host, req Request) (Host, error) {
 		{"CapabilitiesFilter", func(h Host) bool { return capable(h.Stats, req.ExtraSpecs) }},
 	}
 	cur := hosts
+	if req.Backend != "" {
+		cur = nil
+		for _, h := range hosts {
+			if h.Pool() == req.Backend {
+				cur = append(cur, h)
+			}
+		}
+		if len(cur) == 0 {
+			return Host{}, &NoValidHost{Reason: fmt.Sprintf("The source's backend %s is not up.", req.Backend)}
+		}
+	}
 	for _, f := range filters {
 		var next []Host
 		for _, h := range cur {
@@ -244,7 +259,7 @@ func (s *Scheduler) schedule(ctx context.Context, args rpc.CreateArgs) {
 		fail(fmt.Sprintf("scheduler: %v", err))
 		return
 	}
-	h, err := Select(hosts, Request{Size: args.Size, AvailabilityZone: args.AvailabilityZone, ExtraSpecs: args.ExtraSpecs})
+	h, err := Select(hosts, Request{Size: args.Size, AvailabilityZone: args.AvailabilityZone, ExtraSpecs: args.ExtraSpecs, Backend: args.SourceHost})
 	if err != nil {
 		s.mu.Unlock()
 		fail(err.Error())

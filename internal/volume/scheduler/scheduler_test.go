@@ -27,6 +27,18 @@ func TestSelect(t *testing.T) {
 	if !errors.As(err, &nv) || !strings.Contains(err.Error(), "CapacityFilter returned 0 hosts (of 2)") {
 		t.Fatalf("no space: %v", err)
 	}
+	// A copy goes to its source's pool, even when another has more room,
+	// and only if that pool has room.
+	h, err = Select(hosts, Request{Size: 1, AvailabilityZone: "nova", Backend: "a@file#file"})
+	if err != nil || h.Name != "a@file" {
+		t.Fatalf("the source's backend: %v %v", h.Name, err)
+	}
+	if _, err := Select(hosts, Request{Size: 3, Backend: "a@file#file"}); !errors.As(err, &nv) || !strings.Contains(err.Error(), "CapacityFilter") {
+		t.Fatalf("the source's backend is full: %v", err)
+	}
+	if _, err := Select(hosts, Request{Size: 1, Backend: "gone@file#file"}); !errors.As(err, &nv) || !strings.Contains(err.Error(), "gone@file#file is not up") {
+		t.Fatalf("the source's backend is down: %v", err)
+	}
 	if _, err := Select(nil, Request{Size: 1}); err == nil {
 		t.Fatal("no hosts chose one")
 	}

@@ -71,6 +71,14 @@ func lockVolume(ctx context.Context, tx *store.Tx, id string, from []volume.Stat
 		q += " AND status IN " + in
 		args = append(args, a...)
 	}
+	return lockRow(ctx, tx, "volumes", id, q, args)
+}
+
+// lockRow runs q, a no-op UPDATE of one row of table conditioned on its
+// status (args: id, deleted, then the statuses), to hold the row's lock
+// until the transaction ends. A row in another state is ErrState; a
+// missing one ErrNotFound.
+func lockRow(ctx context.Context, tx *store.Tx, table, id, q string, args []any) error {
 	res, err := tx.Exec(ctx, q, args...)
 	if err != nil {
 		return err
@@ -79,17 +87,44 @@ func lockVolume(ctx context.Context, tx *store.Tx, id string, from []volume.Stat
 		return nil
 	}
 	var st string
-	err = tx.QueryRow(ctx, "SELECT status FROM volumes WHERE id = ? AND deleted = ?", id, false).Scan(&st)
+	err = tx.QueryRow(ctx, "SELECT status FROM "+table+" WHERE id = ? AND deleted = ?", id, false).Scan(&st)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrNotFound
 	}
 	if err != nil {
 		return err
 	}
-	if len(from) == 0 || slices.Contains(from, volume.Status(st)) {
+	if len(args) == 2 || slices.ContainsFunc(args[2:], func(a any) bool { return fmt.Sprint(a) == st }) {
 		return nil // MySQL counts only changed rows; the row is locked all the same
 	}
 	return ErrState
+}
+
+// ErrSourceInUse: a volume is being created from the snapshot or volume,
+// which may not be deleted until the copy ends.
+var ErrSourceInUse = fault.BadRequest("a volume is being created from it")
+
+// copying returns the id of a volume being created (status creating)
+// from one of the snapshots or from volume volID (either may be empty),
+// or "".
+func copying(ctx context.Context, tx *store.Tx, snapIDs []string, volID string) (string, error) {
+	conds, args := []string{}, []any{false, string(volume.StatusCreating)}
+	if len(snapIDs) > 0 {
+		in, a := store.In(snapIDs)
+		conds, args = append(conds, "snapshot_id IN "+in), append(args, a...)
+	}
+	if volID != "" {
+		conds, args = append(conds, "source_volid = ?"), append(args, volID)
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	var id string
+	err := tx.QueryRow(ctx, "SELECT id FROM volumes WHERE deleted = ? AND status = ? AND ("+strings.Join(conds, " OR ")+") ORDER BY id", args...).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return id, err
 }
 
 // CreateSnapshotWithin inserts a snapshot of a volume in one of volFrom if
@@ -316,6 +351,30 @@ func (d *DB) DestroySnapshot(ctx context.Context, id string, from []volume.Snaps
 	})
 }
 
+// StartDeleteSnapshot moves a snapshot in one of from to deleting, unless
+// a volume is being created from it (ErrSourceInUse).
+func (d *DB) StartDeleteSnapshot(ctx context.Context, id string, from []volume.SnapshotStatus) error {
+	st := volume.SnapshotDeleting
+	q := "UPDATE snapshots SET status = ?, updated_at = ? WHERE id = ? AND deleted = ?"
+	args := []any{string(st), store.TimeOf(store.Now()), id, false}
+	if len(from) > 0 {
+		in, a := store.In(from)
+		q += " AND status IN " + in
+		args = append(args, a...)
+	}
+	return d.s.Tx(ctx, func(tx *store.Tx) error {
+		if err := casRow(ctx, tx, "snapshots", id, q, args); err != nil {
+			return err
+		}
+		if v, err := copying(ctx, tx, []string{id}, ""); err != nil {
+			return err
+		} else if v != "" {
+			return ErrSourceInUse
+		}
+		return nil
+	})
+}
+
 // ErrHasSnapshots: the volume has snapshots, so it may not be deleted
 // without cascade.
 var ErrHasSnapshots = fault.BadRequest("the volume has snapshots")
@@ -323,7 +382,9 @@ var ErrHasSnapshots = fault.BadRequest("the volume has snapshots")
 // StartDeleteVolume moves a volume in one of from to deleting, under its
 // row lock. Without cascade a volume with snapshots is ErrHasSnapshots;
 // with cascade every snapshot must be available or error and moves to
-// deleting too (ErrState otherwise), and their ids are returned.
+// deleting too (ErrState otherwise), and their ids are returned. A volume
+// that a volume is being created from, or one of whose snapshots is, is
+// ErrSourceInUse.
 func (d *DB) StartDeleteVolume(ctx context.Context, id string, from []volume.Status, cascade bool) ([]string, error) {
 	var snaps []string
 	err := d.s.Tx(ctx, func(tx *store.Tx) error {
@@ -354,6 +415,11 @@ func (d *DB) StartDeleteVolume(ctx context.Context, id string, from []volume.Sta
 			return ErrHasSnapshots
 		case bad:
 			return ErrState
+		}
+		if v, err := copying(ctx, tx, snaps, id); err != nil {
+			return err
+		} else if v != "" {
+			return ErrSourceInUse
 		}
 		now := store.TimeOf(store.Now())
 		for _, sid := range snaps {

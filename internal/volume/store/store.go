@@ -181,13 +181,37 @@ func checkLimits(ctx context.Context, tx *store.Tx, project string, l Limits, ad
 	return nil
 }
 
+// CopyableSnapshot and CopyableVolume are the states a volume may be
+// created from, as Cinder allows: an available snapshot, an available or
+// in-use volume.
+var (
+	CopyableSnapshot = []volume.SnapshotStatus{volume.SnapshotAvailable}
+	CopyableVolume   = []volume.Status{volume.StatusAvailable, volume.StatusInUse}
+)
+
 // CreateVolumeWithin inserts a volume if the project's quotas allow it:
 // the check and the insert hold the project's lock, so concurrent creates
-// never both pass the last unit. A refusal is a *QuotaError.
+// never both pass the last unit. A refusal is a *QuotaError. A volume
+// made from a snapshot (SnapshotID) or another volume (SourceVolID) also
+// takes its source's row lock: a source in a state it may not be copied
+// from (CopyableSnapshot, CopyableVolume) is ErrState, a missing one
+// ErrNotFound.
 func (d *DB) CreateVolumeWithin(ctx context.Context, v *Volume, l Limits) error {
 	return d.s.Tx(ctx, func(tx *store.Tx) error {
 		if err := d.lockProject(ctx, tx, v.ProjectID); err != nil {
 			return err
+		}
+		if v.SnapshotID != "" {
+			in, a := store.In(CopyableSnapshot)
+			q := "UPDATE snapshots SET updated_at = updated_at WHERE id = ? AND deleted = ? AND status IN " + in
+			if err := lockRow(ctx, tx, "snapshots", v.SnapshotID, q, append([]any{v.SnapshotID, false}, a...)); err != nil {
+				return err
+			}
+		}
+		if v.SourceVolID != "" {
+			if err := lockVolume(ctx, tx, v.SourceVolID, CopyableVolume); err != nil {
+				return err
+			}
 		}
 		if err := checkLimits(ctx, tx, v.ProjectID, l, Usage{Volumes: 1, Gigabytes: int64(v.Size)}); err != nil {
 			return err

@@ -88,14 +88,18 @@ func (d *DB) GetTypeByName(ctx context.Context, name string) (*Type, error) {
 	return d.getType(ctx, "name = ?", name)
 }
 
-// GetTypeAny returns a type by id, deleted or not (volumes keep showing
-// the type they were made with).
+// GetTypeAny returns a type by id with its extra specs, deleted or not
+// (volumes keep showing the type they were made with, and copies of them
+// take it).
 func (d *DB) GetTypeAny(ctx context.Context, id string) (*Type, error) {
 	t, err := scanType(d.s.QueryRow(ctx, "SELECT "+typeCols+" FROM volume_types WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
-	return t, err
+	if err != nil {
+		return nil, err
+	}
+	return t, d.loadSpecs(ctx, []*Type{t})
 }
 
 func (d *DB) getType(ctx context.Context, cond string, arg any) (*Type, error) {

@@ -3,7 +3,7 @@
 // Keystone, and caches the answers. The cache respects revocation: Keystone
 // publishes a revocation notice on the bus and every service drops what it cached.
 //
-// authn imports the standard library and platform/fault only.
+// authn imports platform/fault and gophercloud (to ask Keystone).
 package authn
 
 import (

@@ -2,7 +2,7 @@
 // start and shut down in order, and HTTP servers that listen with a clear error
 // when their port is taken.
 //
-// service imports only the standard library.
+// service imports platform/authn, platform/bus and platform/store.
 package service
 
 import (

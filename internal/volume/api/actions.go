@@ -34,19 +34,29 @@ var notYet = map[string]bool{
 var resettable = []volume.Status{"available", "error", "creating", "deleting", "in-use", "attaching", "detaching",
 	"error_deleting", "maintenance", "reserved", "extending", "error_extending", "downloading", "error_restoring", "error_managing"}
 
-func (a *API) volumeAction(ctx context.Context, r *rest.Request) (any, error) {
+// decodeAction reads an action body: an object holding exactly one action
+// and its argument.
+func decodeAction(r *rest.Request) (string, json.RawMessage, error) {
 	raw, err := r.RawJSON()
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	var body map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &body); err != nil || len(body) != 1 {
-		return nil, fault.BadRequest("Malformed request body: an action object with exactly one action is required.")
+		return "", nil, fault.BadRequest("Malformed request body: an action object with exactly one action is required.")
 	}
 	var action string
 	var arg json.RawMessage
 	for k, v := range body {
 		action, arg = k, v
+	}
+	return action, arg, nil
+}
+
+func (a *API) volumeAction(ctx context.Context, r *rest.Request) (any, error) {
+	action, arg, err := decodeAction(r)
+	if err != nil {
+		return nil, err
 	}
 	v, err := a.getVolume(ctx, r, r.Param("volume_id"))
 	if err != nil {

@@ -190,20 +190,8 @@ func (a *API) createSnapshot(ctx context.Context, r *rest.Request) (any, error) 
 			return nil, fault.BadRequest("Invalid input for field/attribute force. Value: %v. %v is not of type 'boolean', 'string'", b.Force, b.Force)
 		}
 	}
-	name, desc := b.Name, b.Description
-	if name == nil {
-		name = b.DisplayName
-	}
-	if desc == nil {
-		desc = b.DisplayDesc
-	}
-	if err := checkText("name", name); err != nil {
-		return nil, err
-	}
-	if err := checkText("description", desc); err != nil {
-		return nil, err
-	}
-	if err := checkMetadata(b.Metadata); err != nil {
+	name, desc, err := createText(b.Name, b.Description, b.DisplayName, b.DisplayDesc, b.Metadata)
+	if err != nil {
 		return nil, err
 	}
 	v, err := a.getVolume(ctx, r, *volID)
@@ -364,18 +352,9 @@ func (a *API) startSnapshotDelete(ctx context.Context, s *store.Snapshot, from [
 }
 
 func (a *API) snapshotAction(ctx context.Context, r *rest.Request) (any, error) {
-	raw, err := r.RawJSON()
+	action, arg, err := decodeAction(r)
 	if err != nil {
 		return nil, err
-	}
-	var body map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &body); err != nil || len(body) != 1 {
-		return nil, fault.BadRequest("Malformed request body: an action object with exactly one action is required.")
-	}
-	var action string
-	var arg json.RawMessage
-	for k, v := range body {
-		action, arg = k, v
 	}
 	id := r.Param("snapshot_id")
 	switch action {

@@ -345,6 +345,25 @@ func checkText(field string, s *string) error {
 	return nil
 }
 
+// createText is a create body's name and description, or the v1
+// display_name and display_description Cinder still takes in their place,
+// checked with the metadata.
+func createText(name, desc, displayName, displayDesc *string, md map[string]string) (*string, *string, error) {
+	if name == nil {
+		name = displayName
+	}
+	if desc == nil {
+		desc = displayDesc
+	}
+	if err := checkText("name", name); err != nil {
+		return nil, nil, err
+	}
+	if err := checkText("description", desc); err != nil {
+		return nil, nil, err
+	}
+	return name, desc, checkMetadata(md)
+}
+
 func checkMetadata(md map[string]string) error {
 	for k, v := range md {
 		if k == "" || len([]rune(k)) > 255 {
@@ -438,20 +457,8 @@ func (a *API) createVolume(ctx context.Context, r *rest.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	name, desc := b.Name, b.Description
-	if name == nil {
-		name = b.DisplayName
-	}
-	if desc == nil {
-		desc = b.DisplayDesc
-	}
-	if err := checkText("name", name); err != nil {
-		return nil, err
-	}
-	if err := checkText("description", desc); err != nil {
-		return nil, err
-	}
-	if err := checkMetadata(b.Metadata); err != nil {
+	name, desc, err := createText(b.Name, b.Description, b.DisplayName, b.DisplayDesc, b.Metadata)
+	if err != nil {
 		return nil, err
 	}
 	given := func(p *string) bool { return p != nil && *p != "" }

@@ -23,7 +23,6 @@ var (
 	cleanupPrefix  = lbtest.CleanupPrefix
 	ping           = lbtest.Ping
 	pingEventually = lbtest.PingEventually
-	killAndDelete  = lbtest.KillAndDelete
 )
 
 // guest makes a stand-in guest of port p on host h (lbtest.Guest).

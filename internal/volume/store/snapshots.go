@@ -79,23 +79,18 @@ func lockVolume(ctx context.Context, tx *store.Tx, id string, from []volume.Stat
 // until the transaction ends. A row in another state is ErrState; a
 // missing one ErrNotFound.
 func lockRow(ctx context.Context, tx *store.Tx, table, id, q string, args []any) error {
-	res, err := tx.Exec(ctx, q, args...)
-	if err != nil {
+	err := casRow(ctx, tx, table, id, q, args)
+	if !errors.Is(err, ErrState) {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n > 0 {
-		return nil
-	}
-	var st string
-	err = tx.QueryRow(ctx, "SELECT status FROM "+table+" WHERE id = ? AND deleted = ?", id, false).Scan(&st)
-	if errors.Is(err, sql.ErrNoRows) {
-		return ErrNotFound
-	}
+	// MySQL counts only changed rows: a no-op UPDATE of a row in a wanted
+	// state changes none, but the row is locked all the same.
+	st, err := rowStatus(ctx, tx, table, id)
 	if err != nil {
 		return err
 	}
 	if len(args) == 2 || slices.ContainsFunc(args[2:], func(a any) bool { return fmt.Sprint(a) == st }) {
-		return nil // MySQL counts only changed rows; the row is locked all the same
+		return nil
 	}
 	return ErrState
 }
@@ -321,15 +316,20 @@ func casRow(ctx context.Context, tx *store.Tx, table, id, q string, args []any) 
 	if n, _ := res.RowsAffected(); n > 0 {
 		return nil
 	}
-	var st string
-	err = tx.QueryRow(ctx, "SELECT status FROM "+table+" WHERE id = ? AND deleted = ?", id, false).Scan(&st)
-	if errors.Is(err, sql.ErrNoRows) {
-		return ErrNotFound
-	}
-	if err != nil {
+	if _, err := rowStatus(ctx, tx, table, id); err != nil {
 		return err
 	}
 	return ErrState
+}
+
+// rowStatus is the status of a live row of table, or ErrNotFound.
+func rowStatus(ctx context.Context, tx *store.Tx, table, id string) (string, error) {
+	var st string
+	err := tx.QueryRow(ctx, "SELECT status FROM "+table+" WHERE id = ? AND deleted = ?", id, false).Scan(&st)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	return st, err
 }
 
 // DestroySnapshot marks a snapshot deleted if its status is one of from.

@@ -268,17 +268,8 @@ func (a *API) updateSnapshot(ctx context.Context, r *rest.Request) (any, error) 
 	if u == nil {
 		return nil, fault.BadRequest("Invalid input for field/attribute snapshot. 'snapshot' is a required property")
 	}
-	name, desc := u.Name, u.Description
-	if name == nil {
-		name = u.DisplayName
-	}
-	if desc == nil {
-		desc = u.DisplayDesc
-	}
-	if err := checkText("name", name); err != nil {
-		return nil, err
-	}
-	if err := checkText("description", desc); err != nil {
+	name, desc, err := createText(u.Name, u.Description, u.DisplayName, u.DisplayDesc, nil)
+	if err != nil {
 		return nil, err
 	}
 	s, err := a.getSnapshot(ctx, r, r.Param("snapshot_id"), "volume:update_snapshot")

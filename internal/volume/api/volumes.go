@@ -345,7 +345,7 @@ func checkText(field string, s *string) error {
 	return nil
 }
 
-// createText is a create body's name and description, or the v1
+// createText is a create or update body's name and description, or the v1
 // display_name and display_description Cinder still takes in their place,
 // checked with the metadata.
 func createText(name, desc, displayName, displayDesc *string, md map[string]string) (*string, *string, error) {
@@ -665,20 +665,8 @@ func (a *API) updateVolume(ctx context.Context, r *rest.Request) (any, error) {
 		return nil, fault.BadRequest("Invalid input for field/attribute volume. %v", err)
 	}
 	u := upd.Volume
-	name, desc := u.Name, u.Description
-	if name == nil {
-		name = u.DisplayName
-	}
-	if desc == nil {
-		desc = u.DisplayDesc
-	}
-	if err := checkText("name", name); err != nil {
-		return nil, err
-	}
-	if err := checkText("description", desc); err != nil {
-		return nil, err
-	}
-	if err := checkMetadata(u.Metadata); err != nil {
+	name, desc, err := createText(u.Name, u.Description, u.DisplayName, u.DisplayDesc, u.Metadata)
+	if err != nil {
 		return nil, err
 	}
 	v, err := a.getVolume(ctx, r, r.Param("volume_id"))

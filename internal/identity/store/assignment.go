@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"strings"
 
 	"github.com/tenku-cloud/tenku/internal/platform/fault"
@@ -21,7 +20,7 @@ type Role struct {
 
 const roleCols = "id, name, domain_id, description, extra, options"
 
-func scanRole(r interface{ Scan(...any) error }) (*Role, error) {
+func scanRole(r pstore.Row) (*Role, error) {
 	var x Role
 	var desc pstore.NullString
 	var extra, opts pstore.JSON[map[string]any]
@@ -65,7 +64,7 @@ func (s *Store) GetRole(ctx context.Context, id string) (*Role, error) {
 
 // ListRoles returns every role, ordered by id.
 func (s *Store) ListRoles(ctx context.Context) ([]*Role, error) {
-	return scanAll(ctx, s.q, func(r *sql.Rows) (*Role, error) { return scanRole(r) }, "SELECT "+roleCols+" FROM role ORDER BY id")
+	return pstore.All(ctx, s.q, scanRole, "SELECT "+roleCols+" FROM role ORDER BY id")
 }
 
 // UpdateRole writes a role's mutable fields.
@@ -115,7 +114,7 @@ type ImpliedRole struct {
 
 // ListImpliedRoles returns every implication.
 func (s *Store) ListImpliedRoles(ctx context.Context) ([]ImpliedRole, error) {
-	return scanAll(ctx, s.q, func(r *sql.Rows) (ImpliedRole, error) {
+	return pstore.All(ctx, s.q, func(r pstore.Row) (ImpliedRole, error) {
 		var x ImpliedRole
 		return x, r.Scan(&x.PriorID, &x.ImpliedID)
 	}, "SELECT prior_role_id, implied_role_id FROM implied_role ORDER BY prior_role_id, implied_role_id")
@@ -208,7 +207,7 @@ func (s *Store) Assignments(ctx context.Context, f AssignmentFilter) ([]Assignme
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	q += " ORDER BY kind, actor_id, target_id, role_id"
-	return scanAll(ctx, s.q, func(r *sql.Rows) (Assignment, error) {
+	return pstore.All(ctx, s.q, func(r pstore.Row) (Assignment, error) {
 		var a Assignment
 		return a, r.Scan(&a.Kind, &a.ActorID, &a.TargetID, &a.RoleID, &a.Inherited)
 	}, q, args...)

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/tenku-cloud/tenku/internal/platform/fault"
 	pstore "github.com/tenku-cloud/tenku/internal/platform/store"
@@ -21,7 +20,7 @@ func RegionNotFound(id string) *fault.Error {
 	return fault.NotFound("Could not find region: %s.", id).WithType("RegionNotFound")
 }
 
-func scanRegion(r interface{ Scan(...any) error }) (*Region, error) {
+func scanRegion(r pstore.Row) (*Region, error) {
 	var x Region
 	var desc, parent pstore.NullString
 	var extra pstore.JSON[map[string]any]
@@ -48,7 +47,7 @@ func (s *Store) GetRegion(ctx context.Context, id string) (*Region, error) {
 
 // ListRegions returns every region.
 func (s *Store) ListRegions(ctx context.Context) ([]*Region, error) {
-	return scanAll(ctx, s.q, func(r *sql.Rows) (*Region, error) { return scanRegion(r) },
+	return pstore.All(ctx, s.q, scanRegion,
 		"SELECT id, description, parent_region_id, extra FROM region ORDER BY id")
 }
 
@@ -86,7 +85,7 @@ func ServiceNotFound(id string) *fault.Error {
 	return fault.NotFound("Could not find service: %s.", id).WithType("ServiceNotFound")
 }
 
-func scanService(r interface{ Scan(...any) error }) (*Service, error) {
+func scanService(r pstore.Row) (*Service, error) {
 	var x Service
 	var name, desc pstore.NullString
 	var extra pstore.JSON[map[string]any]
@@ -115,7 +114,7 @@ func (s *Store) GetService(ctx context.Context, id string) (*Service, error) {
 
 // ListServices returns every service.
 func (s *Store) ListServices(ctx context.Context) ([]*Service, error) {
-	return scanAll(ctx, s.q, func(r *sql.Rows) (*Service, error) { return scanService(r) }, "SELECT "+serviceCols+" FROM service ORDER BY id")
+	return pstore.All(ctx, s.q, scanService, "SELECT "+serviceCols+" FROM service ORDER BY id")
 }
 
 // UpdateService writes a service's mutable fields.
@@ -161,7 +160,7 @@ func EndpointNotFound(id string) *fault.Error {
 
 const endpointCols = "id, service_id, interface, region_id, url, enabled, extra"
 
-func scanEndpoint(r interface{ Scan(...any) error }) (*Endpoint, error) {
+func scanEndpoint(r pstore.Row) (*Endpoint, error) {
 	var x Endpoint
 	var region pstore.NullString
 	var extra pstore.JSON[map[string]any]
@@ -188,7 +187,7 @@ func (s *Store) GetEndpoint(ctx context.Context, id string) (*Endpoint, error) {
 
 // ListEndpoints returns every endpoint.
 func (s *Store) ListEndpoints(ctx context.Context) ([]*Endpoint, error) {
-	return scanAll(ctx, s.q, func(r *sql.Rows) (*Endpoint, error) { return scanEndpoint(r) }, "SELECT "+endpointCols+" FROM endpoint ORDER BY id")
+	return pstore.All(ctx, s.q, scanEndpoint, "SELECT "+endpointCols+" FROM endpoint ORDER BY id")
 }
 
 // UpdateEndpoint writes an endpoint's mutable fields.
@@ -226,7 +225,7 @@ func EndpointGroupNotFound(id string) *fault.Error {
 	return fault.NotFound("Could not find endpoint group: %s.", id).WithType("EndpointGroupNotFound")
 }
 
-func scanEndpointGroup(r interface{ Scan(...any) error }) (*EndpointGroup, error) {
+func scanEndpointGroup(r pstore.Row) (*EndpointGroup, error) {
 	var x EndpointGroup
 	var desc pstore.NullString
 	var f pstore.JSON[map[string]any]
@@ -253,7 +252,7 @@ func (s *Store) GetEndpointGroup(ctx context.Context, id string) (*EndpointGroup
 
 // ListEndpointGroups returns every endpoint group.
 func (s *Store) ListEndpointGroups(ctx context.Context) ([]*EndpointGroup, error) {
-	return scanAll(ctx, s.q, func(r *sql.Rows) (*EndpointGroup, error) { return scanEndpointGroup(r) },
+	return pstore.All(ctx, s.q, scanEndpointGroup,
 		"SELECT id, name, description, filters FROM endpoint_group ORDER BY id")
 }
 
@@ -296,7 +295,7 @@ func (s *Store) RemoveProjectEndpoint(ctx context.Context, x ProjectEndpoint) (b
 
 // ListProjectEndpoints returns every endpoint-project association.
 func (s *Store) ListProjectEndpoints(ctx context.Context) ([]ProjectEndpoint, error) {
-	return scanAll(ctx, s.q, func(r *sql.Rows) (ProjectEndpoint, error) {
+	return pstore.All(ctx, s.q, func(r pstore.Row) (ProjectEndpoint, error) {
 		var x ProjectEndpoint
 		return x, r.Scan(&x.EndpointID, &x.ProjectID)
 	}, "SELECT endpoint_id, project_id FROM project_endpoint ORDER BY endpoint_id, project_id")
@@ -322,7 +321,7 @@ func (s *Store) RemoveProjectEndpointGroup(ctx context.Context, x ProjectEndpoin
 
 // ListProjectEndpointGroups returns every endpoint-group-project association.
 func (s *Store) ListProjectEndpointGroups(ctx context.Context) ([]ProjectEndpointGroup, error) {
-	return scanAll(ctx, s.q, func(r *sql.Rows) (ProjectEndpointGroup, error) {
+	return pstore.All(ctx, s.q, func(r pstore.Row) (ProjectEndpointGroup, error) {
 		var x ProjectEndpointGroup
 		return x, r.Scan(&x.EndpointGroupID, &x.ProjectID)
 	}, "SELECT endpoint_group_id, project_id FROM project_endpoint_group ORDER BY endpoint_group_id, project_id")

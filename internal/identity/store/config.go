@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/tenku-cloud/tenku/internal/platform/fault"
 	pstore "github.com/tenku-cloud/tenku/internal/platform/store"
@@ -58,7 +57,7 @@ func ConsumerNotFound(id string) *fault.Error {
 	return fault.NotFound("Could not find consumer: %s.", id).WithType("NotFound")
 }
 
-func scanConsumer(r interface{ Scan(...any) error }) (*Consumer, error) {
+func scanConsumer(r pstore.Row) (*Consumer, error) {
 	var x Consumer
 	var desc pstore.NullString
 	var extra pstore.JSON[map[string]any]
@@ -85,7 +84,7 @@ func (s *Store) GetConsumer(ctx context.Context, id string) (*Consumer, error) {
 
 // ListConsumers returns every consumer.
 func (s *Store) ListConsumers(ctx context.Context) ([]*Consumer, error) {
-	return scanAll(ctx, s.q, func(r *sql.Rows) (*Consumer, error) { return scanConsumer(r) }, "SELECT id, description, secret, extra FROM oauth_consumer ORDER BY id")
+	return pstore.All(ctx, s.q, scanConsumer, "SELECT id, description, secret, extra FROM oauth_consumer ORDER BY id")
 }
 
 // UpdateConsumer writes a consumer's description and extra attributes.

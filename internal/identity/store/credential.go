@@ -28,7 +28,7 @@ func CredentialNotFound(id string) *fault.Error {
 
 const credentialCols = "id, user_id, project_id, type, data, extra"
 
-func scanCredential(r interface{ Scan(...any) error }) (*Credential, error) {
+func scanCredential(r pstore.Row) (*Credential, error) {
 	var x Credential
 	var proj pstore.NullString
 	var extra pstore.JSON[map[string]any]
@@ -60,7 +60,7 @@ func (s *Store) ListCredentials(ctx context.Context, userID string) ([]*Credenti
 		q += " WHERE user_id = ?"
 		args = append(args, userID)
 	}
-	return scanAll(ctx, s.q, func(r *sql.Rows) (*Credential, error) { return scanCredential(r) }, q+" ORDER BY id", args...)
+	return pstore.All(ctx, s.q, scanCredential, q+" ORDER BY id", args...)
 }
 
 // UpdateCredential writes a credential.
@@ -111,7 +111,7 @@ func AppCredNotFound(id string) *fault.Error {
 
 const appCredCols = "id, name, secret_hash, description, user_id, project_id, system_scope, expires_at, unrestricted, created_at"
 
-func scanAppCred(r interface{ Scan(...any) error }) (*AppCred, error) {
+func scanAppCred(r pstore.Row) (*AppCred, error) {
 	var x AppCred
 	var desc, proj, sys pstore.NullString
 	var exp, created pstore.Time
@@ -152,14 +152,14 @@ func (s *Store) CreateAppCred(ctx context.Context, x *AppCred) error {
 
 func (s *Store) fillAppCred(ctx context.Context, x *AppCred) error {
 	var err error
-	x.RoleIDs, err = scanAll(ctx, s.q, func(r *sql.Rows) (string, error) {
+	x.RoleIDs, err = pstore.All(ctx, s.q, func(r pstore.Row) (string, error) {
 		var id string
 		return id, r.Scan(&id)
 	}, "SELECT role_id FROM application_credential_role WHERE application_credential_id = ? ORDER BY role_id", x.ID)
 	if err != nil {
 		return err
 	}
-	x.AccessRules, err = scanAll(ctx, s.q, func(r *sql.Rows) (*AccessRule, error) { return scanAccessRule(r) },
+	x.AccessRules, err = pstore.All(ctx, s.q, scanAccessRule,
 		"SELECT "+accessRuleCols+" FROM access_rule WHERE id IN (SELECT access_rule_id FROM application_credential_access_rule WHERE application_credential_id = ?) ORDER BY id", x.ID)
 	return err
 }
@@ -181,7 +181,7 @@ func (s *Store) ListAppCreds(ctx context.Context, userID string) ([]*AppCred, er
 		q += " WHERE user_id = ?"
 		args = append(args, userID)
 	}
-	xs, err := scanAll(ctx, s.q, func(r *sql.Rows) (*AppCred, error) { return scanAppCred(r) }, q+" ORDER BY id", args...)
+	xs, err := pstore.All(ctx, s.q, scanAppCred, q+" ORDER BY id", args...)
 	if err != nil {
 		return nil, err
 	}
@@ -224,7 +224,7 @@ func AccessRuleNotFound(id string) *fault.Error {
 
 const accessRuleCols = "id, user_id, service, path, method"
 
-func scanAccessRule(r interface{ Scan(...any) error }) (*AccessRule, error) {
+func scanAccessRule(r pstore.Row) (*AccessRule, error) {
 	var x AccessRule
 	return &x, r.Scan(&x.ID, &x.UserID, &x.Service, &x.Path, &x.Method)
 }
@@ -250,7 +250,7 @@ func (s *Store) GetAccessRule(ctx context.Context, id string) (*AccessRule, erro
 
 // ListAccessRules returns a user's access rules.
 func (s *Store) ListAccessRules(ctx context.Context, userID string) ([]*AccessRule, error) {
-	return scanAll(ctx, s.q, func(r *sql.Rows) (*AccessRule, error) { return scanAccessRule(r) },
+	return pstore.All(ctx, s.q, scanAccessRule,
 		"SELECT "+accessRuleCols+" FROM access_rule WHERE user_id = ? ORDER BY id", userID)
 }
 
@@ -294,7 +294,7 @@ func TrustNotFound(id string) *fault.Error {
 
 const trustCols = "id, trustor_user_id, trustee_user_id, project_id, impersonation, expires_at, remaining_uses, redelegated_trust_id, redelegation_count, extra, created_at, deleted_at"
 
-func scanTrust(r interface{ Scan(...any) error }) (*Trust, error) {
+func scanTrust(r pstore.Row) (*Trust, error) {
 	var x Trust
 	var proj, redel pstore.NullString
 	var exp, created, deleted pstore.Time
@@ -344,7 +344,7 @@ func (s *Store) CreateTrust(ctx context.Context, x *Trust) error {
 
 func (s *Store) fillTrust(ctx context.Context, x *Trust) error {
 	var err error
-	x.RoleIDs, err = scanAll(ctx, s.q, func(r *sql.Rows) (string, error) {
+	x.RoleIDs, err = pstore.All(ctx, s.q, func(r pstore.Row) (string, error) {
 		var id string
 		return id, r.Scan(&id)
 	}, "SELECT role_id FROM trust_role WHERE trust_id = ? ORDER BY role_id", x.ID)
@@ -362,7 +362,7 @@ func (s *Store) GetTrust(ctx context.Context, id string) (*Trust, error) {
 
 // ListTrusts returns every trust that is not deleted.
 func (s *Store) ListTrusts(ctx context.Context) ([]*Trust, error) {
-	xs, err := scanAll(ctx, s.q, func(r *sql.Rows) (*Trust, error) { return scanTrust(r) },
+	xs, err := pstore.All(ctx, s.q, scanTrust,
 		"SELECT "+trustCols+" FROM trust WHERE deleted_at IS NULL ORDER BY id")
 	if err != nil {
 		return nil, err
@@ -403,7 +403,7 @@ func PolicyNotFound(id string) *fault.Error {
 	return fault.NotFound("Could not find policy: %s.", id).WithType("PolicyNotFound")
 }
 
-func scanPolicy(r interface{ Scan(...any) error }) (*PolicyBlob, error) {
+func scanPolicy(r pstore.Row) (*PolicyBlob, error) {
 	var x PolicyBlob
 	var extra pstore.JSON[map[string]any]
 	err := r.Scan(&x.ID, &x.Type, &x.Blob, &extra)
@@ -428,7 +428,7 @@ func (s *Store) GetPolicy(ctx context.Context, id string) (*PolicyBlob, error) {
 
 // ListPolicies returns every policy blob.
 func (s *Store) ListPolicies(ctx context.Context) ([]*PolicyBlob, error) {
-	return scanAll(ctx, s.q, func(r *sql.Rows) (*PolicyBlob, error) { return scanPolicy(r) }, "SELECT id, type, data, extra FROM policy ORDER BY id")
+	return pstore.All(ctx, s.q, scanPolicy, "SELECT id, type, data, extra FROM policy ORDER BY id")
 }
 
 // UpdatePolicy writes a policy blob.

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"github.com/tenku-cloud/tenku/internal/platform/fault"
@@ -34,7 +33,7 @@ const userCols = "id, domain_id, name, enabled, default_project_id, extra, optio
 	"(SELECT p.expires_at FROM password p WHERE p.user_id = users.id ORDER BY p.id DESC LIMIT 1), " +
 	"(SELECT COUNT(*) FROM password p WHERE p.user_id = users.id)"
 
-func scanUser(r interface{ Scan(...any) error }) (*User, error) {
+func scanUser(r pstore.Row) (*User, error) {
 	var (
 		u                         User
 		defProj                   pstore.NullString
@@ -88,7 +87,7 @@ func (s *Store) ListUsers(ctx context.Context, domainID string) ([]*User, error)
 		q += " WHERE domain_id = ?"
 		args = append(args, domainID)
 	}
-	return scanAll(ctx, s.q, func(r *sql.Rows) (*User, error) { return scanUser(r) }, q+" ORDER BY id", args...)
+	return pstore.All(ctx, s.q, scanUser, q+" ORDER BY id", args...)
 }
 
 // UpdateUser writes a user's mutable fields.
@@ -158,7 +157,7 @@ func (s *Store) AddPassword(ctx context.Context, p *Password) error {
 // most limit of them (0: all).
 func (s *Store) Passwords(ctx context.Context, userID string, limit int) ([]*Password, error) {
 	q := "SELECT id, user_id, hash, created_at, expires_at, self_service FROM password WHERE user_id = ? ORDER BY id DESC"
-	ps, err := scanAll(ctx, s.q, func(r *sql.Rows) (*Password, error) {
+	ps, err := pstore.All(ctx, s.q, func(r pstore.Row) (*Password, error) {
 		var p Password
 		var c, e pstore.Time
 		err := r.Scan(&p.ID, &p.UserID, &p.Hash, &c, &e, &p.SelfService)
@@ -196,7 +195,7 @@ type Group struct {
 
 const groupCols = "id, domain_id, name, description, extra"
 
-func scanGroup(r interface{ Scan(...any) error }) (*Group, error) {
+func scanGroup(r pstore.Row) (*Group, error) {
 	var g Group
 	var desc pstore.NullString
 	var extra pstore.JSON[map[string]any]
@@ -228,7 +227,7 @@ func (s *Store) GetGroup(ctx context.Context, id string) (*Group, error) {
 
 // ListGroups returns every group, ordered by id.
 func (s *Store) ListGroups(ctx context.Context) ([]*Group, error) {
-	return scanAll(ctx, s.q, func(r *sql.Rows) (*Group, error) { return scanGroup(r) }, "SELECT "+groupCols+" FROM user_group ORDER BY id")
+	return pstore.All(ctx, s.q, scanGroup, "SELECT "+groupCols+" FROM user_group ORDER BY id")
 }
 
 // UpdateGroup writes a group's mutable fields.
@@ -277,7 +276,7 @@ func (s *Store) IsMember(ctx context.Context, userID, groupID string) (bool, err
 
 // GroupIDsOfUser returns the ids of the groups a user is in.
 func (s *Store) GroupIDsOfUser(ctx context.Context, userID string) ([]string, error) {
-	return scanAll(ctx, s.q, func(r *sql.Rows) (string, error) {
+	return pstore.All(ctx, s.q, func(r pstore.Row) (string, error) {
 		var id string
 		return id, r.Scan(&id)
 	}, "SELECT group_id FROM membership WHERE user_id = ? ORDER BY group_id", userID)
@@ -285,7 +284,7 @@ func (s *Store) GroupIDsOfUser(ctx context.Context, userID string) ([]string, er
 
 // UserIDsOfGroup returns the ids of a group's members.
 func (s *Store) UserIDsOfGroup(ctx context.Context, groupID string) ([]string, error) {
-	return scanAll(ctx, s.q, func(r *sql.Rows) (string, error) {
+	return pstore.All(ctx, s.q, func(r pstore.Row) (string, error) {
 		var id string
 		return id, r.Scan(&id)
 	}, "SELECT user_id FROM membership WHERE group_id = ? ORDER BY user_id", groupID)

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/tenku-cloud/tenku/internal/platform/fault"
 	pstore "github.com/tenku-cloud/tenku/internal/platform/store"
@@ -42,7 +41,7 @@ func LimitNotFound(id string) *fault.Error {
 
 const regLimitCols = "id, service_id, region_id, resource_name, default_limit, description"
 
-func scanRegLimit(r interface{ Scan(...any) error }) (*RegisteredLimit, error) {
+func scanRegLimit(r pstore.Row) (*RegisteredLimit, error) {
 	var x RegisteredLimit
 	var desc pstore.NullString
 	err := r.Scan(&x.ID, &x.ServiceID, &x.RegionID, &x.ResourceName, &x.DefaultLimit, &desc)
@@ -68,7 +67,7 @@ func (s *Store) GetRegisteredLimit(ctx context.Context, id string) (*RegisteredL
 
 // ListRegisteredLimits returns every registered limit.
 func (s *Store) ListRegisteredLimits(ctx context.Context) ([]*RegisteredLimit, error) {
-	return scanAll(ctx, s.q, func(r *sql.Rows) (*RegisteredLimit, error) { return scanRegLimit(r) }, "SELECT "+regLimitCols+" FROM registered_limit ORDER BY id")
+	return pstore.All(ctx, s.q, scanRegLimit, "SELECT "+regLimitCols+" FROM registered_limit ORDER BY id")
 }
 
 // UpdateRegisteredLimit writes a registered limit.
@@ -95,7 +94,7 @@ func (s *Store) DeleteRegisteredLimit(ctx context.Context, id string) error {
 
 const limitCols = "id, project_id, domain_id, service_id, region_id, resource_name, resource_limit, description"
 
-func scanLimit(r interface{ Scan(...any) error }) (*Limit, error) {
+func scanLimit(r pstore.Row) (*Limit, error) {
 	var x Limit
 	var desc pstore.NullString
 	err := r.Scan(&x.ID, &x.ProjectID, &x.DomainID, &x.ServiceID, &x.RegionID, &x.ResourceName, &x.ResourceLimit, &desc)
@@ -121,7 +120,7 @@ func (s *Store) GetLimit(ctx context.Context, id string) (*Limit, error) {
 
 // ListLimits returns every limit.
 func (s *Store) ListLimits(ctx context.Context) ([]*Limit, error) {
-	return scanAll(ctx, s.q, func(r *sql.Rows) (*Limit, error) { return scanLimit(r) }, "SELECT "+limitCols+" FROM project_limit ORDER BY id")
+	return pstore.All(ctx, s.q, scanLimit, "SELECT "+limitCols+" FROM project_limit ORDER BY id")
 }
 
 // UpdateLimit writes a limit's value and description.

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"sort"
 	"time"
 
@@ -29,7 +28,7 @@ type Project struct {
 
 const projectCols = "id, name, description, enabled, domain_id, parent_id, is_domain, extra, created_at"
 
-func scanProject(r interface{ Scan(...any) error }) (*Project, error) {
+func scanProject(r pstore.Row) (*Project, error) {
 	var (
 		p       Project
 		desc    pstore.NullString
@@ -91,7 +90,7 @@ func (s *Store) SetProjectTags(ctx context.Context, id string, tags []string) er
 }
 
 func (s *Store) tagsOf(ctx context.Context, id string) ([]string, error) {
-	tags, err := scanAll(ctx, s.q, func(r *sql.Rows) (string, error) {
+	tags, err := pstore.All(ctx, s.q, func(r pstore.Row) (string, error) {
 		var t string
 		return t, r.Scan(&t)
 	}, "SELECT name FROM project_tag WHERE project_id = ? ORDER BY name", id)
@@ -137,7 +136,7 @@ func (s *Store) GetProjectByName(ctx context.Context, name, domainID string) (*P
 
 // ListProjects returns every project and domain, with tags, ordered by id.
 func (s *Store) ListProjects(ctx context.Context) ([]*Project, error) {
-	ps, err := scanAll(ctx, s.q, func(r *sql.Rows) (*Project, error) { return scanProject(r) },
+	ps, err := pstore.All(ctx, s.q, scanProject,
 		"SELECT "+projectCols+" FROM project ORDER BY id")
 	if err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	pstore "github.com/tenku-cloud/tenku/internal/platform/store"
@@ -43,7 +42,7 @@ func (s *Store) AddRevocationEvent(ctx context.Context, e *RevocationEvent) erro
 
 // RevocationEvents returns the events revoked at or after since, oldest first.
 func (s *Store) RevocationEvents(ctx context.Context, since time.Time) ([]*RevocationEvent, error) {
-	return scanAll(ctx, s.q, func(r *sql.Rows) (*RevocationEvent, error) {
+	return pstore.All(ctx, s.q, func(r pstore.Row) (*RevocationEvent, error) {
 		var e RevocationEvent
 		var d, p, u, ro, t, c, a, au, ac pstore.NullString
 		var ib, ex, ra pstore.Time
@@ -69,7 +68,7 @@ func (s *Store) FernetKeys(ctx context.Context) (map[int]string, error) {
 		i int
 		k string
 	}
-	rows, err := scanAll(ctx, s.q, func(r *sql.Rows) (kv, error) {
+	rows, err := pstore.All(ctx, s.q, func(r pstore.Row) (kv, error) {
 		var x kv
 		return x, r.Scan(&x.i, &x.k)
 	}, "SELECT idx, secret FROM fernet_key ORDER BY idx")

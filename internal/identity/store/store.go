@@ -87,24 +87,6 @@ func conflict(err error, what, detail string) error {
 	return err
 }
 
-// scanAll runs a query and scans every row with fn.
-func scanAll[T any](ctx context.Context, q pstore.Querier, scan func(*sql.Rows) (T, error), query string, args ...any) ([]T, error) {
-	rows, err := q.Query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
 func exec(ctx context.Context, q pstore.Querier, query string, args ...any) (int64, error) {
 	res, err := q.Exec(ctx, query, args...)
 	if err != nil {

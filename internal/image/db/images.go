@@ -271,37 +271,27 @@ func loadDetails(ctx context.Context, q store.Querier, ims []*Image) error {
 	for start := 0; start < len(ids); start += 1000 {
 		chunk := ids[start:min(start+1000, len(ids))]
 		in, args := store.In(chunk)
-		rows, err := q.Query(ctx, "SELECT image_id, name, value FROM image_properties WHERE image_id IN "+in, args...)
-		if err != nil {
-			return fmt.Errorf("load image properties: %w", err)
-		}
-		for rows.Next() {
+		err := store.Each(ctx, q, func(r store.Row) error {
 			var id, k, v string
-			if err := rows.Scan(&id, &k, &v); err != nil {
-				rows.Close()
+			if err := r.Scan(&id, &k, &v); err != nil {
 				return err
 			}
 			byID[id].Properties[k] = v
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		rows, err = q.Query(ctx, "SELECT image_id, value FROM image_tags WHERE image_id IN "+in, args...)
+			return nil
+		}, "SELECT image_id, name, value FROM image_properties WHERE image_id IN "+in, args...)
 		if err != nil {
-			return fmt.Errorf("load image tags: %w", err)
+			return fmt.Errorf("load image properties: %w", err)
 		}
-		for rows.Next() {
+		err = store.Each(ctx, q, func(r store.Row) error {
 			var id, t string
-			if err := rows.Scan(&id, &t); err != nil {
-				rows.Close()
+			if err := r.Scan(&id, &t); err != nil {
 				return err
 			}
 			byID[id].Tags = append(byID[id].Tags, t)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
+			return nil
+		}, "SELECT image_id, value FROM image_tags WHERE image_id IN "+in, args...)
+		if err != nil {
+			return fmt.Errorf("load image tags: %w", err)
 		}
 	}
 	for _, im := range ims {
@@ -428,77 +418,37 @@ func (d *DB) DeleteImage(ctx context.Context, id string, check func(im *Image) e
 // WorkerImages returns the undeleted images a worker was moving data
 // into (recovery after a restart).
 func (d *DB) WorkerImages(ctx context.Context, worker string) ([]*Image, error) {
-	rows, err := d.s.Query(ctx, "SELECT "+imageCols+" FROM images WHERE deleted = ? AND worker = ?", false, worker)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*Image
-	for rows.Next() {
-		im, err := scanImage(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, im)
-	}
-	return out, rows.Err()
+	return store.All(ctx, d.s, scanImage, "SELECT "+imageCols+" FROM images WHERE deleted = ? AND worker = ?", false, worker)
 }
 
 // Locations returns the set of data locations undeleted images refer to,
 // for sweeping orphaned files.
 func (d *DB) Locations(ctx context.Context) (map[string]bool, error) {
-	rows, err := d.s.Query(ctx, "SELECT location FROM images WHERE deleted = ? AND location IS NOT NULL", false)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]bool{}
-	for rows.Next() {
-		var loc string
-		if err := rows.Scan(&loc); err != nil {
-			return nil, err
-		}
-		out[loc] = true
-	}
-	return out, rows.Err()
+	return stringSet(store.All(ctx, d.s, store.Column[string], "SELECT location FROM images WHERE deleted = ? AND location IS NOT NULL", false))
 }
 
 // FindByHash returns the undeleted images of an owner with the given name
 // and sha512 (the loader uses it to stay idempotent).
 func (d *DB) FindByHash(ctx context.Context, owner, name, sha512 string) ([]*Image, error) {
-	rows, err := d.s.Query(ctx, "SELECT "+imageCols+" FROM images WHERE deleted = ? AND os_hash_value = ? AND name = ? AND owner = ?",
+	return store.All(ctx, d.s, scanImage, "SELECT "+imageCols+" FROM images WHERE deleted = ? AND os_hash_value = ? AND name = ? AND owner = ?",
 		false, sha512, name, owner)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*Image
-	for rows.Next() {
-		im, err := scanImage(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, im)
-	}
-	return out, rows.Err()
 }
 
 // StagingImages returns the ids of undeleted images that may have data
 // in the staging area (uploading or importing).
 func (d *DB) StagingImages(ctx context.Context) (map[string]bool, error) {
-	rows, err := d.s.Query(ctx, "SELECT id FROM images WHERE deleted = ? AND status IN (?, ?)",
-		false, string(image.StatusUploading), string(image.StatusImporting))
+	return stringSet(store.All(ctx, d.s, store.Column[string], "SELECT id FROM images WHERE deleted = ? AND status IN (?, ?)",
+		false, string(image.StatusUploading), string(image.StatusImporting)))
+}
+
+// stringSet makes a set of a query's strings.
+func stringSet(vals []string, err error) (map[string]bool, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := map[string]bool{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out[id] = true
+	out := make(map[string]bool, len(vals))
+	for _, v := range vals {
+		out[v] = true
 	}
-	return out, rows.Err()
+	return out, nil
 }

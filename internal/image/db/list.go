@@ -211,22 +211,9 @@ func (d *DB) ListImages(ctx context.Context, q Query) ([]*Image, error) {
 	if q.Limit > 0 {
 		fmt.Fprintf(&b, " LIMIT %d", q.Limit)
 	}
-	rows, err := d.s.Query(ctx, b.String(), args...)
+	out, err := store.All(ctx, d.s, scanImage, b.String(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list images: %w", err)
-	}
-	var out []*Image
-	for rows.Next() {
-		im, err := scanImage(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, im)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	if err := loadDetails(ctx, d.s, out); err != nil {
 		return nil, err

@@ -79,20 +79,11 @@ func (d *DB) GetMember(ctx context.Context, imageID, member string) (*Member, er
 
 // ListMembers returns the members of an image, oldest first.
 func (d *DB) ListMembers(ctx context.Context, imageID string) ([]*Member, error) {
-	rows, err := d.s.Query(ctx, "SELECT "+memberCols+" FROM image_members WHERE image_id = ? ORDER BY created_at, member", imageID)
+	out, err := store.All(ctx, d.s, scanMember, "SELECT "+memberCols+" FROM image_members WHERE image_id = ? ORDER BY created_at, member", imageID)
 	if err != nil {
 		return nil, fmt.Errorf("list members of %s: %w", imageID, err)
 	}
-	defer rows.Close()
-	var out []*Member
-	for rows.Next() {
-		m, err := scanMember(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // SetMemberStatus records a member's answer.
@@ -212,20 +203,11 @@ func (d *DB) GetTask(ctx context.Context, id string) (*Task, error) {
 }
 
 func (d *DB) tasks(ctx context.Context, where string, args ...any) ([]*Task, error) {
-	rows, err := d.s.Query(ctx, "SELECT "+taskCols+" FROM tasks "+where, args...)
+	out, err := store.All(ctx, d.s, scanTask, "SELECT "+taskCols+" FROM tasks "+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list tasks: %w", err)
 	}
-	defer rows.Close()
-	var out []*Task
-	for rows.Next() {
-		t, err := scanTask(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ListTasks returns tasks newest first, an owner's (all with owner ""),

@@ -108,20 +108,11 @@ func (d *DB) ListNamespaces(ctx context.Context, q NamespaceQuery) ([]*Namespace
 	if q.Limit > 0 {
 		query += fmt.Sprintf(" LIMIT %d", q.Limit)
 	}
-	rows, err := d.s.Query(ctx, query, args...)
+	out, err := store.All(ctx, d.s, scanNamespace, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list namespaces: %w", err)
 	}
-	defer rows.Close()
-	var out []*Namespace
-	for rows.Next() {
-		n, err := scanNamespace(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // GetNamespace returns a namespace by name.
@@ -218,22 +209,13 @@ type ResourceType struct {
 
 // ListResourceTypes returns every resource type, oldest first.
 func (d *DB) ListResourceTypes(ctx context.Context) ([]*ResourceType, error) {
-	rows, err := d.s.Query(ctx, "SELECT id, name, protected, created_at, updated_at FROM metadef_resource_types ORDER BY created_at, name")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*ResourceType
-	for rows.Next() {
+	return store.All(ctx, d.s, func(row store.Row) (*ResourceType, error) {
 		var r ResourceType
 		var c, u store.Time
-		if err := rows.Scan(&r.ID, &r.Name, &r.Protected, &c, &u); err != nil {
-			return nil, err
-		}
+		err := row.Scan(&r.ID, &r.Name, &r.Protected, &c, &u)
 		r.CreatedAt, r.UpdatedAt = c.Time, u.Time
-		out = append(out, &r)
-	}
-	return out, rows.Err()
+		return &r, err
+	}, "SELECT id, name, protected, created_at, updated_at FROM metadef_resource_types ORDER BY created_at, name")
 }
 
 // EnsureResourceType creates a resource type unless it exists and returns
@@ -274,25 +256,16 @@ type Association struct {
 
 // ListAssociations returns a namespace's resource type associations.
 func (d *DB) ListAssociations(ctx context.Context, nsID string) ([]Association, error) {
-	rows, err := d.s.Query(ctx, `SELECT r.name, a.prefix, a.properties_target, a.created_at, a.updated_at
-		FROM metadef_namespace_resource_types a JOIN metadef_resource_types r ON r.id = a.resource_type_id
-		WHERE a.namespace_id = ? ORDER BY a.created_at, r.name`, nsID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Association
-	for rows.Next() {
+	return store.All(ctx, d.s, func(r store.Row) (Association, error) {
 		var a Association
 		var prefix, target store.NullString
 		var c, u store.Time
-		if err := rows.Scan(&a.Name, &prefix, &target, &c, &u); err != nil {
-			return nil, err
-		}
+		err := r.Scan(&a.Name, &prefix, &target, &c, &u)
 		a.Prefix, a.PropertiesTarget, a.CreatedAt, a.UpdatedAt = string(prefix), string(target), c.Time, u.Time
-		out = append(out, a)
-	}
-	return out, rows.Err()
+		return a, err
+	}, `SELECT r.name, a.prefix, a.properties_target, a.created_at, a.updated_at
+		FROM metadef_namespace_resource_types a JOIN metadef_resource_types r ON r.id = a.resource_type_id
+		WHERE a.namespace_id = ? ORDER BY a.created_at, r.name`, nsID)
 }
 
 // AddAssociation associates a resource type (created if new) with a
@@ -381,20 +354,12 @@ func scanItem(kind ItemKind, sc interface{ Scan(...any) error }) (*Item, error) 
 
 // ListItems returns a namespace's objects, properties or tags by name.
 func (d *DB) ListItems(ctx context.Context, kind ItemKind, nsID string) ([]*Item, error) {
-	rows, err := d.s.Query(ctx, "SELECT "+itemCols(kind)+" FROM "+string(kind)+" WHERE namespace_id = ? ORDER BY created_at, name", nsID)
+	out, err := store.All(ctx, d.s, func(r store.Row) (*Item, error) { return scanItem(kind, r) },
+		"SELECT "+itemCols(kind)+" FROM "+string(kind)+" WHERE namespace_id = ? ORDER BY created_at, name", nsID)
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", kind, err)
 	}
-	defer rows.Close()
-	var out []*Item
-	for rows.Next() {
-		it, err := scanItem(kind, rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, it)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // GetItem returns one item by name.

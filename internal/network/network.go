@@ -145,6 +145,13 @@ func (s *Service) Start(ctx context.Context) error {
 				groups, err := s.plugin.GroupMembers(ctx, r.GroupIDs)
 				return rpc.MembersReply{Groups: groups}, err
 			},
+			rpc.MethodMetadataInstance: func(ctx context.Context, args json.RawMessage) (any, error) {
+				r, err := bus.Decode[rpc.MetadataInstance](args)
+				if err != nil {
+					return nil, err
+				}
+				return s.plugin.MetadataInstance(ctx, r.NetworkIDs, r.IP)
+			},
 			rpc.MethodUpdateDeviceStatus: func(ctx context.Context, args json.RawMessage) (any, error) {
 				r, err := bus.Decode[rpc.UpdateDeviceStatus](args)
 				if err != nil {

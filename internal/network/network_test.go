@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	netapi "github.com/tenku-cloud/tenku/api/network"
 	"github.com/tenku-cloud/tenku/internal/network"
+	"github.com/tenku-cloud/tenku/internal/network/dataplane"
 	"github.com/tenku-cloud/tenku/internal/network/dataplane/fake"
+	"github.com/tenku-cloud/tenku/internal/platform/service"
 )
 
 func TestAgentsWirePortsAndNovaHears(t *testing.T) {
@@ -187,5 +190,82 @@ func TestAgentRetriesAFailedPlug(t *testing.T) {
 	other := c.ok(c.do("POST", "/v2.0/ports", "admin", map[string]any{"port": map[string]any{"network_id": net["id"], "binding:host_id": "nowhere"}}), 201, "port")
 	if other["binding:vif_type"] != "binding_failed" {
 		t.Fatalf("vif_type %v", other["binding:vif_type"])
+	}
+}
+
+// metadataDriver is the fake data plane with a metadata proxy's hook: it
+// keeps the lookup the agent hands it.
+type metadataDriver struct {
+	*fake.Driver
+	mu     sync.Mutex
+	lookup dataplane.MetadataLookup
+}
+
+func (m *metadataDriver) SetMetadataLookup(l dataplane.MetadataLookup) {
+	m.mu.Lock()
+	m.lookup = l
+	m.mu.Unlock()
+}
+
+// The agent gives a metadata proxy a lookup that asks the server: a guest's
+// address on one of the proxy's networks names its port's instance and
+// project; an address no instance port holds, or one on another network,
+// names none.
+func TestMetadataLookupAsksTheServer(t *testing.T) {
+	c := newCloud(t, nil)
+	d := &metadataDriver{Driver: fake.New()}
+	a, err := network.NewAgent(c.cfg, service.Deps{Bus: c.bus, Host: "compute1"}, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Shutdown(context.Background()) })
+	d.mu.Lock()
+	lookup := d.lookup
+	d.mu.Unlock()
+	if lookup == nil {
+		t.Fatal("the agent handed the driver no metadata lookup")
+	}
+
+	mkNet := func(name, cidr string) string {
+		n := c.ok(c.do("POST", "/v2.0/networks", "demo", map[string]any{"network": map[string]any{"name": name}}), 201, "network")
+		c.ok(c.do("POST", "/v2.0/subnets", "demo", map[string]any{"subnet": map[string]any{"network_id": n["id"], "ip_version": 4, "cidr": cidr}}), 201, "subnet")
+		return n["id"].(string)
+	}
+	net1, net2 := mkNet("n1", "10.1.0.0/24"), mkNet("n2", "10.2.0.0/24")
+	port := func(netID, ip, device string) {
+		body := map[string]any{"network_id": netID, "fixed_ips": []any{map[string]any{"ip_address": ip}}}
+		if device != "" {
+			body["device_id"], body["device_owner"] = device, "compute:nova"
+		}
+		c.ok(c.do("POST", "/v2.0/ports", "demo", map[string]any{"port": body}), 201, "port")
+	}
+	port(net1, "10.1.0.10", "vm-1")
+	port(net1, "10.1.0.11", "")
+	port(net2, "10.2.0.10", "vm-2")
+
+	ctx := context.Background()
+	cases := []struct {
+		nets              []string
+		ip                string
+		instance, project string
+		err               error
+	}{
+		{[]string{net1}, "10.1.0.10", "vm-1", "demo-p", nil},
+		{[]string{net2, net1}, "10.2.0.10", "vm-2", "demo-p", nil},
+		{[]string{net1}, "10.2.0.10", "", "", dataplane.ErrUnknownAddress}, // another network's guest
+		{[]string{net1}, "10.1.0.11", "", "", dataplane.ErrUnknownAddress}, // a port of no instance
+		{[]string{net1}, "10.1.0.99", "", "", dataplane.ErrUnknownAddress},
+	}
+	for _, tc := range cases {
+		inst, proj, err := lookup(ctx, tc.nets, tc.ip)
+		if inst != tc.instance || proj != tc.project || !errors.Is(err, tc.err) {
+			t.Errorf("lookup(%v, %s) = %q, %q, %v; want %q, %q, %v", tc.nets, tc.ip, inst, proj, err, tc.instance, tc.project, tc.err)
+		}
+	}
+	if _, _, err := lookup(ctx, []string{net1}, "not-an-ip"); err == nil || errors.Is(err, dataplane.ErrUnknownAddress) {
+		t.Errorf("lookup of a bad address: %v, want the server's refusal", err)
 	}
 }

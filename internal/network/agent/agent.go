@@ -129,6 +129,9 @@ func (a *Agent) Start(ctx context.Context) error {
 		}
 		a.subs = append(a.subs, s)
 	}
+	if m, ok := a.driver.(dataplane.MetadataProxier); ok {
+		m.SetMetadataLookup(a.metadataInstance)
+	}
 	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
 	if err := a.report(ctx, true); err != nil {
@@ -179,6 +182,21 @@ func (a *Agent) kick() {
 	case a.wake <- struct{}{}:
 	default:
 	}
+}
+
+// metadataInstance asks the server which instance a guest's address is
+// (the metadata proxy's lookup).
+func (a *Agent) metadataInstance(ctx context.Context, networkIDs []string, ip string) (string, string, error) {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var r rpc.MetadataInstanceReply
+	if err := a.bus.Call(cctx, rpc.ServerSubject, rpc.MethodMetadataInstance, rpc.MetadataInstance{Host: a.host, NetworkIDs: networkIDs, IP: ip}, &r); err != nil {
+		return "", "", err
+	}
+	if r.InstanceID == "" {
+		return "", "", dataplane.ErrUnknownAddress
+	}
+	return r.InstanceID, r.ProjectID, nil
 }
 
 // agents describes what this host runs, from the driver's capabilities.

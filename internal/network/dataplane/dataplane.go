@@ -309,3 +309,20 @@ type Watcher interface {
 
 // ErrNotSupported is returned for a network type or feature the driver lacks.
 var ErrNotSupported = errors.New("not supported by this data plane driver")
+
+// ErrUnknownAddress is returned by a MetadataLookup that knows no instance
+// at the address.
+var ErrUnknownAddress = errors.New("no instance has this address")
+
+// MetadataLookup names the instance and project of the one port holding ip
+// on one of the networks (a router's or a DHCP server's), as Neutron's
+// metadata agent asks its server; ErrUnknownAddress when none (or more than
+// one) does.
+type MetadataLookup func(ctx context.Context, networkIDs []string, ip string) (instanceID, projectID string, err error)
+
+// MetadataProxier is implemented by drivers that run a metadata proxy: the
+// agent hands them a lookup that asks the server which instance a guest's
+// address belongs to.
+type MetadataProxier interface {
+	SetMetadataLookup(l MetadataLookup)
+}

@@ -3,6 +3,7 @@ package plugin
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"maps"
 	"net/netip"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"github.com/tenku-cloud/tenku/internal/network/notify"
 	"github.com/tenku-cloud/tenku/internal/network/rpc"
 	nstore "github.com/tenku-cloud/tenku/internal/network/store"
+	"github.com/tenku-cloud/tenku/internal/platform/fault"
 )
 
 // The plugin tells agents about changes after each commit, and only what
@@ -982,6 +984,26 @@ func (p *Plugin) GroupMembers(ctx context.Context, groups []string) ([]rpc.Group
 		}
 	}
 	return out, nil
+}
+
+// MetadataInstance names the instance (the port's device_id) and project
+// (the port's) of the one port holding ip on one of the networks, for a
+// host's metadata proxy; both empty when no port, or more than one (which
+// overlapping networks allow), holds it, as Neutron's metadata agent
+// refuses then too.
+func (p *Plugin) MetadataInstance(ctx context.Context, networkIDs []string, ip string) (rpc.MetadataInstanceReply, error) {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return rpc.MetadataInstanceReply{}, fault.BadRequest("%q is not an IP address", ip)
+	}
+	ports, err := p.st.AddressPorts(ctx, networkIDs, a.String())
+	if err != nil {
+		return rpc.MetadataInstanceReply{}, fmt.Errorf("metadata lookup of %s: %w", ip, err)
+	}
+	if len(ports) != 1 || ports[0].DeviceID == "" {
+		return rpc.MetadataInstanceReply{}, nil
+	}
+	return rpc.MetadataInstanceReply{InstanceID: ports[0].DeviceID, ProjectID: ports[0].ProjectID}, nil
 }
 
 // SyncState returns everything a host should have: the ports bound to it with

@@ -34,6 +34,9 @@ const (
 	// MethodSecurityGroupMembers returns the whole membership of groups
 	// (SecurityGroupMembers → MembersReply).
 	MethodSecurityGroupMembers = "security_group_members"
+	// MethodMetadataInstance names the instance behind a guest's address
+	// for the metadata proxy (MetadataInstance → MetadataInstanceReply).
+	MethodMetadataInstance = "metadata_instance"
 )
 
 // Methods the server casts to agents.
@@ -118,6 +121,22 @@ type GroupMembers struct {
 type SecurityGroupMembers struct {
 	Host     string   `json:"host"`
 	GroupIDs []string `json:"group_ids"`
+}
+
+// MetadataInstance asks which instance holds IP on one of the networks, as
+// Neutron's metadata agent asks for the ports with that fixed IP.
+type MetadataInstance struct {
+	Host       string   `json:"host"`
+	NetworkIDs []string `json:"network_ids"`
+	IP         string   `json:"ip"`
+}
+
+// MetadataInstanceReply names the instance (the port's device_id) and its
+// project (the port's); both empty when no port, or more than one, holds
+// the address.
+type MetadataInstanceReply struct {
+	InstanceID string `json:"instance_id,omitempty"`
+	ProjectID  string `json:"project_id,omitempty"`
 }
 
 // MembersReply is the whole membership of the groups asked for.

@@ -252,6 +252,18 @@ func (q Q) PortsByID(ctx context.Context, ids []string) ([]*netapi.Port, error) 
 	return out, nil
 }
 
+// AddressPorts lists the ports holding ip as a fixed IP on any of the
+// networks (what Neutron's metadata agent asks for: ports filtered by
+// network_id and fixed_ips).
+func (q Q) AddressPorts(ctx context.Context, networkIDs []string, ip string) ([]*netapi.Port, error) {
+	if len(networkIDs) == 0 {
+		return nil, nil
+	}
+	ph, args := pstore.In(networkIDs)
+	return q.ports(ctx, "SELECT "+portCols+" FROM ports WHERE id IN (SELECT port_id FROM ip_allocations WHERE ip_address = ? AND network_id IN "+ph+")",
+		append([]any{ip}, args...), false)
+}
+
 // SecurityGroupPorts lists the ports in any of the groups.
 func (q Q) SecurityGroupPorts(ctx context.Context, groups []string) ([]*netapi.Port, error) {
 	if len(groups) == 0 {

@@ -29,7 +29,8 @@ type Options struct {
 	// tap may appear after its port is bound.
 	PollInterval time.Duration
 	// MetadataLookup finds the instance behind a guest's address for the
-	// metadata proxy; nil uses the ports bound to this host (whose
+	// metadata proxy (the agent sets the server's through
+	// SetMetadataLookup); nil uses the ports bound to this host (whose
 	// project is taken to be their network's).
 	MetadataLookup MetadataLookup
 	Log            *slog.Logger
@@ -68,6 +69,8 @@ var (
 	_ dataplane.Driver   = (*Driver)(nil)
 	_ dataplane.Watcher  = (*Driver)(nil)
 	_ dataplane.Tunneler = (*Driver)(nil)
+
+	_ dataplane.MetadataProxier = (*Driver)(nil)
 )
 
 // New returns a driver and starts its tap watcher.

@@ -15,20 +15,26 @@ import (
 	"time"
 
 	"github.com/tenku-cloud/tenku/internal/linux/netdev"
+	"github.com/tenku-cloud/tenku/internal/network/dataplane"
 )
 
 // MetadataPort is where the proxy listens in router namespaces (Neutron's
 // 9697); 169.254.169.254:80 is redirected to it.
 const MetadataPort = 9697
 
-// ErrUnknownAddress is returned by a MetadataLookup that knows no instance
-// at the address.
-var ErrUnknownAddress = errors.New("no instance has this address")
+// ErrUnknownAddress is dataplane.ErrUnknownAddress.
+var ErrUnknownAddress = dataplane.ErrUnknownAddress
 
-// MetadataLookup names the instance and project of the port holding ip on
-// one of the networks (the router's or the DHCP server's), as Neutron's
-// metadata agent asks its server.
-type MetadataLookup func(ctx context.Context, networkIDs []string, ip string) (instanceID, projectID string, err error)
+// MetadataLookup is dataplane.MetadataLookup.
+type MetadataLookup = dataplane.MetadataLookup
+
+// SetMetadataLookup implements dataplane.MetadataProxier: the proxy asks l
+// (the server, through the agent) instead of Options.MetadataLookup.
+func (d *Driver) SetMetadataLookup(l MetadataLookup) {
+	d.mu.Lock()
+	d.opts.MetadataLookup = l
+	d.mu.Unlock()
+}
 
 // proxy is one metadata proxy listening inside a namespace.
 type proxy struct {
@@ -129,10 +135,12 @@ func (d *Driver) proxyHandler(p *proxy) http.Handler {
 
 // lookup asks Options.MetadataLookup, or else the ports bound to this host.
 func (d *Driver) lookup(ctx context.Context, networks []string, ip string) (string, string, error) {
-	if d.opts.MetadataLookup != nil {
-		return d.opts.MetadataLookup(ctx, networks, ip)
-	}
 	d.mu.Lock()
+	l := d.opts.MetadataLookup
+	if l != nil {
+		d.mu.Unlock()
+		return l(ctx, networks, ip)
+	}
 	defer d.mu.Unlock()
 	for _, p := range d.ports {
 		if p.DeviceID == "" || !contains(networks, p.Network.ID) {

@@ -441,11 +441,11 @@ func (a *API) listImages(ctx context.Context, r *rest.Request) (any, error) {
 	if len(query) > 0 {
 		firstURL += "?" + query.Encode()
 	}
-	b = appendString(b, firstURL)
+	b = rest.AppendString(b, firstURL)
 	if len(visible) > 0 && fetched == limit {
 		query.Set("marker", visible[len(visible)-1].ID)
 		b = append(b, `,"next":`...)
-		b = appendString(b, "/v2/images?"+query.Encode())
+		b = rest.AppendString(b, "/v2/images?"+query.Encode())
 	}
 	b = append(b, `,"schema":"/v2/schemas/images"}`...)
 	return &rest.Response{Body: b}, nil

@@ -3,15 +3,16 @@ package api
 import (
 	"slices"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/tenku-cloud/tenku/internal/image/db"
+	"github.com/tenku-cloud/tenku/internal/platform/rest"
 )
 
 // Images are rendered by hand rather than through encoding/json: a list of
 // a thousand images is the hottest response of the service, and building a
 // map per image only to have it sorted and reflected over again costs more
-// than the database query behind it.
+// than the database query behind it. Strings are escaped by the one JSON
+// writer of platform/rest, as Neutron's bodies are.
 
 // hiddenProperties are custom properties Glance keeps to itself.
 var hiddenProperties = map[string]bool{"os_glance_stage_host": true, "os_glance_hash_op_host": true}
@@ -21,25 +22,25 @@ var hiddenProperties = map[string]bool{"os_glance_stage_host": true, "os_glance_
 func (a *API) appendImage(b []byte, im *db.Image) []byte {
 	b = append(b, '{')
 	b = appendKey(b, "id", true)
-	b = appendString(b, im.ID)
+	b = rest.AppendString(b, im.ID)
 	b = appendKey(b, "name", false)
 	if im.Name == nil {
 		b = append(b, "null"...)
 	} else {
-		b = appendString(b, *im.Name)
+		b = rest.AppendString(b, *im.Name)
 	}
 	b = appendKey(b, "disk_format", false)
 	b = appendNullString(b, im.DiskFormat)
 	b = appendKey(b, "container_format", false)
 	b = appendNullString(b, im.ContainerFormat)
 	b = appendKey(b, "visibility", false)
-	b = appendString(b, string(im.Visibility))
+	b = rest.AppendString(b, string(im.Visibility))
 	b = appendKey(b, "size", false)
 	b = appendNullInt(b, im.Size)
 	b = appendKey(b, "virtual_size", false)
 	b = appendNullInt(b, im.VirtualSize)
 	b = appendKey(b, "status", false)
-	b = appendString(b, string(im.Status))
+	b = rest.AppendString(b, string(im.Status))
 	b = appendKey(b, "checksum", false)
 	b = appendNullString(b, im.Checksum)
 	b = appendKey(b, "protected", false)
@@ -57,22 +58,22 @@ func (a *API) appendImage(b []byte, im *db.Image) []byte {
 	b = appendKey(b, "os_hash_value", false)
 	b = appendNullString(b, im.OSHashValue)
 	b = appendKey(b, "created_at", false)
-	b = appendString(b, isotime(im.CreatedAt))
+	b = rest.AppendString(b, isotime(im.CreatedAt))
 	b = appendKey(b, "updated_at", false)
-	b = appendString(b, isotime(im.UpdatedAt))
+	b = rest.AppendString(b, isotime(im.UpdatedAt))
 	if a.opt.ShowMultipleLocations {
 		b = appendKey(b, "locations", false)
 		b = append(b, '[')
 		if im.Location != "" {
 			b = append(b, `{"url":`...)
-			b = appendString(b, im.Location)
+			b = rest.AppendString(b, im.Location)
 			b = append(b, `,"metadata":{}}`...)
 		}
 		b = append(b, ']')
 	}
 	if a.opt.ShowImageDirectURL && im.Location != "" {
 		b = appendKey(b, "direct_url", false)
-		b = appendString(b, im.Location)
+		b = rest.AppendString(b, im.Location)
 	}
 	b = appendKey(b, "tags", false)
 	b = append(b, '[')
@@ -80,16 +81,16 @@ func (a *API) appendImage(b []byte, im *db.Image) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, t)
+		b = rest.AppendString(b, t)
 	}
 	b = append(b, ']')
 	b = appendKey(b, "self", false)
 	b = append(b, `"/v2/images/`...)
-	b = appendStringBody(b, im.ID)
+	b = rest.AppendStringBody(b, im.ID)
 	b = append(b, '"')
 	b = appendKey(b, "file", false)
 	b = append(b, `"/v2/images/`...)
-	b = appendStringBody(b, im.ID)
+	b = rest.AppendStringBody(b, im.ID)
 	b = append(b, `/file"`...)
 	b = appendKey(b, "schema", false)
 	b = append(b, `"/v2/schemas/image"`...)
@@ -103,9 +104,9 @@ func (a *API) appendImage(b []byte, im *db.Image) []byte {
 		slices.Sort(keys)
 		for _, k := range keys {
 			b = append(b, ',')
-			b = appendString(b, k)
+			b = rest.AppendString(b, k)
 			b = append(b, ':')
-			b = appendString(b, im.Properties[k])
+			b = rest.AppendString(b, im.Properties[k])
 		}
 	}
 	return append(b, '}')
@@ -124,7 +125,7 @@ func appendNullString(b []byte, s string) []byte {
 	if s == "" {
 		return append(b, "null"...)
 	}
-	return appendString(b, s)
+	return rest.AppendString(b, s)
 }
 
 func appendNullInt(b []byte, p *int64) []byte {
@@ -132,60 +133,4 @@ func appendNullInt(b []byte, p *int64) []byte {
 		return append(b, "null"...)
 	}
 	return strconv.AppendInt(b, *p, 10)
-}
-
-// appendString appends s as a JSON string the way Python's json.dumps
-// with ensure_ascii=False writes it: UTF-8 kept, control characters, the
-// quote and the backslash escaped (and invalid UTF-8 replaced).
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	b = appendStringBody(b, s)
-	return append(b, '"')
-}
-
-const hexDigits = "0123456789abcdef"
-
-func appendStringBody(b []byte, s string) []byte {
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"':
-				b = append(b, '\\', '"')
-			case '\\':
-				b = append(b, '\\', '\\')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	return append(b, s[start:]...)
 }

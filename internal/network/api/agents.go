@@ -87,7 +87,7 @@ func (a *API) showAgent(ctx context.Context, r *rest.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return writeOne("agent", &ag.Agent, parseFields(r), nil, 200), nil
+	return writeOne("agent", &ag.Agent, rest.ParseFields(r), nil, 200), nil
 }
 
 func (a *API) updateAgent(ctx context.Context, r *rest.Request) (any, error) {
@@ -133,7 +133,7 @@ func (a *API) agentNetworks(ctx context.Context, r *rest.Request) (any, error) {
 	for _, n := range nets {
 		items = append(items, item{v: rv(n), id: n.ID})
 	}
-	return writeList("networks", items, parseFields(r), nil), nil
+	return writeList("networks", items, rest.ParseFields(r), nil), nil
 }
 
 func idFromBody(r *rest.Request, key string) (string, error) {
@@ -181,7 +181,7 @@ func (a *API) networkAgents(ctx context.Context, r *rest.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return writeList("agents", a.agentItems(ctx, r, agents, nil), parseFields(r), nil), nil
+	return writeList("agents", a.agentItems(ctx, r, agents, nil), rest.ParseFields(r), nil), nil
 }
 
 func (a *API) agentRouters(ctx context.Context, r *rest.Request) (any, error) {
@@ -196,7 +196,7 @@ func (a *API) agentRouters(ctx context.Context, r *rest.Request) (any, error) {
 	for _, rt := range rs {
 		items = append(items, item{v: rv(&rt.Router), id: rt.ID})
 	}
-	return writeList("routers", items, parseFields(r), nil), nil
+	return writeList("routers", items, rest.ParseFields(r), nil), nil
 }
 
 func (a *API) addAgentRouter(ctx context.Context, r *rest.Request) (any, error) {
@@ -228,7 +228,7 @@ func (a *API) routerAgents(ctx context.Context, r *rest.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return writeList("agents", a.agentItems(ctx, r, agents, nil), parseFields(r), nil), nil
+	return writeList("agents", a.agentItems(ctx, r, agents, nil), rest.ParseFields(r), nil), nil
 }
 
 var _ = netapi.AgentTypeDHCP

@@ -17,7 +17,7 @@ import (
 // query is a parsed list request.
 type query struct {
 	filters []nstore.Filter
-	fields  fieldSet
+	fields  rest.Fields
 	sorts   []sortKey
 	limit   int
 	marker  string
@@ -31,30 +31,10 @@ type sortKey struct {
 
 var reservedParams = map[string]bool{"fields": true, "sort_key": true, "sort_dir": true, "limit": true, "marker": true, "page_reverse": true}
 
-// parseFields reads ?fields=a&fields=b (nil: all fields).
-func parseFields(r *rest.Request) fieldSet {
-	vals := r.HTTP.URL.Query()["fields"]
-	if len(vals) == 0 {
-		return nil
-	}
-	out := fieldSet{}
-	for _, v := range vals {
-		for _, f := range strings.Split(v, ",") {
-			if f = strings.TrimSpace(f); f != "" {
-				out[f] = true
-			}
-		}
-	}
-	if len(out) == 0 {
-		return nil
-	}
-	return out
-}
-
 // parseQuery reads filters, fields, sorting and pagination as Neutron does.
 func (a *API) parseQuery(r *rest.Request, res *resource) (*query, error) {
 	qv := r.HTTP.URL.Query()
-	q := &query{fields: parseFields(r)}
+	q := &query{fields: rest.ParseFields(r)}
 	var invalid []string
 	keys := make([]string, 0, len(qv))
 	for k := range qv {
@@ -231,11 +211,11 @@ func (a *API) page(r *rest.Request, q *query, items []item) ([]item, []map[strin
 		sorts = append(slices.Clone(sorts), sortKey{"id", true})
 	}
 	if len(sorts) > 0 && len(items) > 1 {
-		enc := encoderFor(items[0].v.Type())
+		enc := rest.EncoderFor(items[0].v.Type())
 		slices.SortStableFunc(items, func(x, y item) int {
 			for _, s := range sorts {
-				xv, ok1 := enc.fieldValue(x.v, s.name)
-				yv, ok2 := enc.fieldValue(y.v, s.name)
+				xv, ok1 := enc.FieldValue(x.v, s.name)
+				yv, ok2 := enc.FieldValue(y.v, s.name)
 				if !ok1 || !ok2 {
 					continue
 				}
@@ -306,39 +286,39 @@ func (a *API) links(r *rest.Request, q *query, page []item) []map[string]string 
 }
 
 // writeList encodes {"<collection>": [...], "<collection>_links": [...]}.
-func writeList(collection string, items []item, fields fieldSet, links []map[string]string) *rest.Response {
+func writeList(collection string, items []item, fields rest.Fields, links []map[string]string) *rest.Response {
 	est := 256
 	if len(items) > 0 {
-		one := encoderFor(items[0].v.Type()).append(nil, items[0].v, fields, items[0].hide)
+		one := rest.EncoderFor(items[0].v.Type()).Append(nil, items[0].v, fields, items[0].hide)
 		est += (len(one) + len(one)/4) * len(items)
 	}
 	b := make([]byte, 0, est)
 	b = append(b, '{')
-	b = appendString(b, collection)
+	b = rest.AppendString(b, collection)
 	b = append(b, ':', '[')
-	var enc *structEnc
+	var enc *rest.StructEncoder
 	for i, it := range items {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		if enc == nil {
-			enc = encoderFor(it.v.Type())
+			enc = rest.EncoderFor(it.v.Type())
 		}
-		b = enc.append(b, it.v, fields, it.hide)
+		b = enc.Append(b, it.v, fields, it.hide)
 	}
 	b = append(b, ']')
 	if len(links) > 0 {
 		b = append(b, ',')
-		b = appendString(b, collection+"_links")
+		b = rest.AppendString(b, collection+"_links")
 		b = append(b, ':', '[')
 		for i, l := range links {
 			if i > 0 {
 				b = append(b, ',')
 			}
 			b = append(b, `{"rel":`...)
-			b = appendString(b, l["rel"])
+			b = rest.AppendString(b, l["rel"])
 			b = append(b, `,"href":`...)
-			b = appendString(b, l["href"])
+			b = rest.AppendString(b, l["href"])
 			b = append(b, '}')
 		}
 		b = append(b, ']')
@@ -348,13 +328,13 @@ func writeList(collection string, items []item, fields fieldSet, links []map[str
 }
 
 // writeOne encodes {"<name>": {...}}.
-func writeOne(name string, v any, fields fieldSet, hide []string, status int) *rest.Response {
+func writeOne(name string, v any, fields rest.Fields, hide []string, status int) *rest.Response {
 	rv := reflect.Indirect(reflect.ValueOf(v))
 	b := make([]byte, 0, 1024)
 	b = append(b, '{')
-	b = appendString(b, name)
+	b = rest.AppendString(b, name)
 	b = append(b, ':')
-	b = encoderFor(rv.Type()).append(b, rv, fields, hide)
+	b = rest.EncoderFor(rv.Type()).Append(b, rv, fields, hide)
 	b = append(b, '}')
 	return &rest.Response{Status: status, Body: b}
 }

@@ -110,7 +110,7 @@ func (a *API) showNetwork(ctx context.Context, r *rest.Request) (any, error) {
 		return nil, err
 	}
 	hide := a.z.newVisibility(ctx, r.Auth).hidden("network", resNetwork.getRules, t)
-	return writeOne("network", n, parseFields(r), hide, 200), nil
+	return writeOne("network", n, rest.ParseFields(r), hide, 200), nil
 }
 
 func networkSpec(b *body) (plugin.NetworkSpec, error) {

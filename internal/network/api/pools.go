@@ -102,7 +102,7 @@ func (a *API) showSubnetPool(ctx context.Context, r *rest.Request) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	return writeOne("subnetpool", p, parseFields(r), nil, 200), nil
+	return writeOne("subnetpool", p, rest.ParseFields(r), nil, 200), nil
 }
 
 func poolSpec(b *body) (plugin.SubnetPoolSpec, error) {
@@ -260,7 +260,7 @@ func (a *API) showAddressScope(ctx context.Context, r *rest.Request) (any, error
 	if err != nil {
 		return nil, err
 	}
-	return writeOne("address_scope", s, parseFields(r), nil, 200), nil
+	return writeOne("address_scope", s, rest.ParseFields(r), nil, 200), nil
 }
 
 func scopeSpec(b *body) (plugin.AddressScopeSpec, error) {

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 
 	netapi "github.com/tenku-cloud/tenku/api/network"
@@ -114,7 +115,7 @@ func (a *API) showPort(ctx context.Context, r *rest.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return writeOne("port", p, parseFields(r), a.z.newVisibility(ctx, r.Auth).hidden("port", resPort.getRules, t), 200), nil
+	return writeOne("port", p, rest.ParseFields(r), a.z.newVisibility(ctx, r.Auth).hidden("port", resPort.getRules, t), 200), nil
 }
 
 // portSpec decodes a port body; subAttrs are the sub-attribute rules that
@@ -164,12 +165,12 @@ func portSpec(b *body) (plugin.PortSpec, []string, error) {
 					switch k {
 					case "subnet_id":
 						fs.SubnetID = str
-						if !contains(sub, "fixed_ips:subnet_id") {
+						if !slices.Contains(sub, "fixed_ips:subnet_id") {
 							sub = append(sub, "fixed_ips:subnet_id")
 						}
 					case "ip_address":
 						fs.IPAddress = str
-						if !contains(sub, "fixed_ips:ip_address") {
+						if !slices.Contains(sub, "fixed_ips:ip_address") {
 							sub = append(sub, "fixed_ips:ip_address")
 						}
 					default:
@@ -206,12 +207,12 @@ func portSpec(b *body) (plugin.PortSpec, []string, error) {
 					switch k {
 					case "ip_address":
 						ap.IPAddress = str
-						if !contains(sub, "allowed_address_pairs:ip_address") {
+						if !slices.Contains(sub, "allowed_address_pairs:ip_address") {
 							sub = append(sub, "allowed_address_pairs:ip_address")
 						}
 					case "mac_address":
 						ap.MACAddress = str
-						if !contains(sub, "allowed_address_pairs:mac_address") {
+						if !slices.Contains(sub, "allowed_address_pairs:mac_address") {
 							sub = append(sub, "allowed_address_pairs:mac_address")
 						}
 					default:

@@ -79,7 +79,7 @@ func (a *API) showRouter(ctx context.Context, r *rest.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return writeOne("router", &rt.Router, parseFields(r), a.z.newVisibility(ctx, r.Auth).hidden("router", resRouter.getRules, t), 200), nil
+	return writeOne("router", &rt.Router, rest.ParseFields(r), a.z.newVisibility(ctx, r.Auth).hidden("router", resRouter.getRules, t), 200), nil
 }
 
 // routerSpec decodes a router body and the gateway sub-attributes sent.
@@ -371,7 +371,7 @@ func (a *API) showFloatingIP(ctx context.Context, r *rest.Request) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	return writeOne("floatingip", &f.FloatingIP, parseFields(r), nil, 200), nil
+	return writeOne("floatingip", &f.FloatingIP, rest.ParseFields(r), nil, 200), nil
 }
 
 func floatingIPSpec(b *body) (plugin.FloatingIPSpec, error) {

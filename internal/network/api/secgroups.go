@@ -125,7 +125,7 @@ func (a *API) showSecurityGroup(ctx context.Context, r *rest.Request) (any, erro
 		return nil, err
 	}
 	a.visibleRules(a.z.newVisibility(ctx, r.Auth), g)
-	return writeOne("security_group", g, parseFields(r), nil, 200), nil
+	return writeOne("security_group", g, rest.ParseFields(r), nil, 200), nil
 }
 
 func groupSpec(b *body) (plugin.SecurityGroupSpec, error) {
@@ -276,7 +276,7 @@ func (a *API) showRule(ctx context.Context, r *rest.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return writeOne("security_group_rule", rl, parseFields(r), nil, 200), nil
+	return writeOne("security_group_rule", rl, rest.ParseFields(r), nil, 200), nil
 }
 
 func ruleSpec(b *body) (plugin.RuleSpec, error) {

@@ -132,7 +132,7 @@ func (a *API) showSubnet(ctx context.Context, r *rest.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return writeOne("subnet", s, parseFields(r), a.z.newVisibility(ctx, r.Auth).hidden("subnet", resSubnet.getRules, t), 200), nil
+	return writeOne("subnet", s, rest.ParseFields(r), a.z.newVisibility(ctx, r.Auth).hidden("subnet", resSubnet.getRules, t), 200), nil
 }
 
 func subnetSpec(b *body) (plugin.SubnetSpec, error) {

@@ -1,18 +1,21 @@
-package api
+package rest
 
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
 )
 
-// The encoder writes resources as Neutron does, keeping only the requested
-// fields and dropping those policy hides. Field lists of each Go type are
-// built once by reflection; values are written without encoding/json for
-// the common kinds.
+// The JSON writer of the services whose bodies are hot (Neutron's lists,
+// Glance's images): structs are written field by field in declaration order,
+// keeping only the fields a ?fields= query asked for and dropping those
+// policy hides. The field list of each Go type is built once by reflection;
+// strings, numbers, booleans, pointers, slices and nested structs are written
+// without encoding/json, anything else through it.
 
 type fieldEnc struct {
 	name  string
@@ -21,24 +24,26 @@ type fieldEnc struct {
 	enc   func(b []byte, v reflect.Value) []byte
 }
 
-type structEnc struct {
+// StructEncoder writes one Go struct type as a JSON object.
+type StructEncoder struct {
 	fields []fieldEnc
 	byName map[string]int
 }
 
-var encoders sync.Map // reflect.Type → *structEnc
+var encoders sync.Map // reflect.Type → *StructEncoder
 
-func encoderFor(t reflect.Type) *structEnc {
+// EncoderFor returns the (cached) encoder of a struct type.
+func EncoderFor(t reflect.Type) *StructEncoder {
 	if e, ok := encoders.Load(t); ok {
-		return e.(*structEnc)
+		return e.(*StructEncoder)
 	}
-	e := &structEnc{byName: map[string]int{}}
+	e := &StructEncoder{byName: map[string]int{}}
 	collect(t, nil, e)
 	encoders.Store(t, e)
 	return e
 }
 
-func collect(t reflect.Type, index []int, e *structEnc) {
+func collect(t reflect.Type, index []int, e *StructEncoder) {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		idx := append(append([]int(nil), index...), i)
@@ -55,14 +60,14 @@ func collect(t reflect.Type, index []int, e *structEnc) {
 			continue
 		}
 		e.byName[name] = len(e.fields)
-		e.fields = append(e.fields, fieldEnc{name: name, key: appendString(nil, name), index: idx, enc: valueEncoder(f.Type)})
+		e.fields = append(e.fields, fieldEnc{name: name, key: AppendString(nil, name), index: idx, enc: valueEncoder(f.Type)})
 	}
 }
 
 func valueEncoder(t reflect.Type) func(b []byte, v reflect.Value) []byte {
 	switch t.Kind() {
 	case reflect.String:
-		return func(b []byte, v reflect.Value) []byte { return appendString(b, v.String()) }
+		return func(b []byte, v reflect.Value) []byte { return AppendString(b, v.String()) }
 	case reflect.Bool:
 		return func(b []byte, v reflect.Value) []byte { return strconv.AppendBool(b, v.Bool()) }
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
@@ -89,10 +94,10 @@ func valueEncoder(t reflect.Type) func(b []byte, v reflect.Value) []byte {
 		}
 	case reflect.Struct:
 		var once sync.Once
-		var se *structEnc
+		var se *StructEncoder
 		return func(b []byte, v reflect.Value) []byte {
-			once.Do(func() { se = encoderFor(t) })
-			return se.append(b, v, nil, nil)
+			once.Do(func() { se = EncoderFor(t) })
+			return se.Append(b, v, nil, nil)
 		}
 	}
 	return func(b []byte, v reflect.Value) []byte {
@@ -110,12 +115,12 @@ func valueEncoder(t reflect.Type) func(b []byte, v reflect.Value) []byte {
 	}
 }
 
-// fieldSet is the requested fields (nil: all).
-type fieldSet map[string]bool
+// Fields is the set of fields a request asked for (nil: all).
+type Fields map[string]bool
 
-// append writes v as an object of its fields, keeping those in keep (nil:
+// Append writes v as an object of its fields, keeping those in keep (nil:
 // all) and dropping those in hide.
-func (e *structEnc) append(b []byte, v reflect.Value, keep fieldSet, hide []string) []byte {
+func (e *StructEncoder) Append(b []byte, v reflect.Value, keep Fields, hide []string) []byte {
 	b = append(b, '{')
 	first := true
 	for i := range e.fields {
@@ -123,7 +128,7 @@ func (e *structEnc) append(b []byte, v reflect.Value, keep fieldSet, hide []stri
 		if keep != nil && !keep[f.name] {
 			continue
 		}
-		if len(hide) > 0 && contains(hide, f.name) {
+		if len(hide) > 0 && slices.Contains(hide, f.name) {
 			continue
 		}
 		if !first {
@@ -137,17 +142,8 @@ func (e *structEnc) append(b []byte, v reflect.Value, keep fieldSet, hide []stri
 	return append(b, '}')
 }
 
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// fieldValue returns the value of a field by JSON name (for sorting).
-func (e *structEnc) fieldValue(v reflect.Value, name string) (reflect.Value, bool) {
+// FieldValue returns the value of a field by JSON name (for sorting).
+func (e *StructEncoder) FieldValue(v reflect.Value, name string) (reflect.Value, bool) {
 	i, ok := e.byName[name]
 	if !ok {
 		return reflect.Value{}, false
@@ -157,17 +153,27 @@ func (e *structEnc) fieldValue(v reflect.Value, name string) (reflect.Value, boo
 
 const hexDigits = "0123456789abcdef"
 
-// appendString writes s as a JSON string.
-func appendString(b []byte, s string) []byte {
+// AppendString writes s as a JSON string: UTF-8 kept as it is (Python's
+// json.dumps with ensure_ascii=False), the quote, the backslash and the
+// control characters escaped, U+2028 and U+2029 escaped so that the body is
+// also safe inside a script, and invalid UTF-8 replaced by U+FFFD.
+func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
+	b = AppendStringBody(b, s)
+	return append(b, '"')
+}
+
+// AppendStringBody is AppendString without the quotes, for a string made
+// of several pieces.
+func AppendStringBody(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
 		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':
@@ -178,6 +184,10 @@ func appendString(b []byte, s string) []byte {
 				b = append(b, '\\', 'r')
 			case '\t':
 				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
 			default:
 				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 			}
@@ -186,22 +196,36 @@ func appendString(b []byte, s string) []byte {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
+		switch {
+		case r == utf8.RuneError && size == 1:
 			b = append(b, s[start:i]...)
 			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
+		case r == '\u2028' || r == '\u2029':
 			b = append(b, s[start:i]...)
 			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+		default:
 			i += size
-			start = i
 			continue
 		}
 		i += size
+		start = i
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, s[start:]...)
+}
+
+// ParseFields reads ?fields=a&fields=b,c (nil: all fields), as Neutron and
+// Glance take them.
+func ParseFields(r *Request) Fields {
+	out := Fields{}
+	for _, v := range r.HTTP.URL.Query()["fields"] {
+		for _, f := range strings.Split(v, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				out[f] = true
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }

@@ -66,3 +66,27 @@ var ErrNotFound = errors.New("the source volume or snapshot is missing from the 
 
 // ErrNoSpace: the backend has no room for the volume.
 var ErrNoSpace = errors.New("not enough free capacity on the backend")
+
+// ImageIO is the optional part of a Driver that copies images in and out
+// of volumes: Cinder's copy_image_to_volume and copy_volume_to_image.
+// Image files are on the volume service's host, in a directory the
+// service owns; formats are Glance disk_format names (raw, qcow2, vdi,
+// vhd, vhdx, iso, ...).
+type ImageIO interface {
+	// CreateFromImage makes volume id of size GiB holding the image in
+	// file src, converted from format to the backend's own; idempotent as
+	// Create. An image whose virtual size exceeds the volume is
+	// ErrImageTooLarge; one that names other files (a backing file, an
+	// external data file) or whose format the backend cannot read is
+	// ErrBadImage.
+	CreateFromImage(ctx context.Context, id string, sizeGiB int, src, format string) error
+	// ExportImage writes volume id's data to the new file dst as an image
+	// of format (raw or qcow2 at least).
+	ExportImage(ctx context.Context, id, dst, format string) error
+}
+
+// ErrImageTooLarge: the image's virtual size is larger than the volume.
+var ErrImageTooLarge = errors.New("the image's virtual size is larger than the volume")
+
+// ErrBadImage: the image cannot be used (unsafe or unsupported format).
+var ErrBadImage = errors.New("the image cannot be written to a volume")

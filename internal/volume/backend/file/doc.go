@@ -15,5 +15,12 @@
 // another volume is the same kind of copy. Snapshots count against the
 // capacity as volumes do.
 //
-// file imports volume/backend, x/sys/unix and the standard library.
+// Images come in and go out through qemu-img (linux/qemuimg): an image
+// file is inspected first and refused if it names any other file (a
+// backing file, an external data file), then converted to the raw volume
+// file under a temporary name; a volume is exported by converting its raw
+// file into the asked format.
+//
+// file imports volume/backend, linux/qemuimg, x/sys/unix and the standard
+// library.
 package file

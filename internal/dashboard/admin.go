@@ -211,32 +211,33 @@ func (a adminInstance) HostName() string {
 
 type adminInstancesData struct {
 	Instances []adminInstance
+	Pager     *pager
 }
 
-// adminInstances lists the servers of every project (all_tenants), with the
-// images' and projects' names from the same fan-out.
+// adminInstances lists one page of the servers of every project
+// (all_tenants) with the projects' names from the same fan-out, then the
+// page's images' names.
 func (d *Dashboard) adminInstances(p *page) error {
 	p.Title = "All Instances"
+	pg := d.newPager(p.r)
 	var (
 		servers []compute.Server
-		imgs    []image.Image
 		names   map[string]string
 	)
 	errs := fanout(p.ctx,
 		func(ctx context.Context) (err error) {
-			servers, err = pageAll(ctx, p.cl, "compute", "/servers/detail?all_tenants=1", "servers", func(s compute.Server) string { return s.ID })
+			servers, err = serverPage(ctx, p.cl, pg, url.Values{"all_tenants": {"1"}})
 			return
 		},
-		func(ctx context.Context) (err error) { imgs, err = images(ctx, p.cl); return },
 		func(ctx context.Context) (err error) { names, err = projectNames(ctx, p.cl); return },
 	)
 	if errs[0] != nil {
 		return errs[0]
 	}
 	p.fail(errs[1])
-	p.fail(errs[2])
-	sort.SliceStable(servers, func(i, j int) bool { return servers[i].Created > servers[j].Created })
-	data := &adminInstancesData{}
+	imgs, err := imagesByID(p.ctx, p.cl, servers)
+	p.fail(err)
+	data := &adminInstancesData{Pager: pg}
 	for _, in := range enrich(servers, imgs) {
 		data.Instances = append(data.Instances, adminInstance{instance: in, ProjectName: orDefault(names[in.TenantID], in.TenantID)})
 	}

@@ -15,6 +15,7 @@ type loginView struct {
 	Username string
 	Next     string
 	Lang     string
+	req      *http.Request
 }
 
 // LoggedIn tells the layout there is no session menu to draw.
@@ -36,7 +37,7 @@ func (d *Dashboard) showLogin(w http.ResponseWriter, r *http.Request, msg string
 	w.Header().Set("Cache-Control", "no-store")
 	d.render(w, "login", loginView{
 		Title: "Log In", Error: msg, CSRF: csrf, Region: d.cfg.Region, Domain: d.cfg.DefaultDomain,
-		Username: r.PostFormValue("username"), Next: safeNext(r.FormValue("next")), Lang: language(r),
+		Username: r.PostFormValue("username"), Next: safeNext(r.FormValue("next")), Lang: language(r), req: r,
 	}, status)
 }
 

@@ -20,11 +20,12 @@ type Options struct {
 	SecretKey      string `opt:"secret_key" help:"Secret from which the session cookie's AES-GCM key is derived (SECRET_KEY). Dashboards behind one load balancer need the same one. Empty means a key kept in the dashboard's data directory."`
 	SecureCookies  bool   `opt:"secure_cookies" help:"Mark cookies Secure (send them over HTTPS only); set it when the dashboard is served over TLS (SESSION_COOKIE_SECURE)."`
 	APITimeout     int    `opt:"api_timeout" help:"Seconds the dashboard waits for one API call."`
+	PageSize       int    `opt:"page_size" help:"Rows of a list page; Next and Prev links page through the rest (API_RESULT_PAGE_SIZE)."`
 }
 
 // DefaultConfig returns the defaults: a one-hour idle timeout, as Horizon's.
 func DefaultConfig() Config {
-	return Config{Dashboard: Options{DefaultDomain: "Default", SessionTimeout: 3600, APITimeout: 30}}
+	return Config{Dashboard: Options{DefaultDomain: "Default", SessionTimeout: 3600, APITimeout: 30, PageSize: 20}}
 }
 
 // Validate checks the configuration.
@@ -34,6 +35,9 @@ func (c Config) Validate() error {
 	}
 	if c.Dashboard.APITimeout <= 0 {
 		return fmt.Errorf("[dashboard] api_timeout must be positive")
+	}
+	if c.Dashboard.PageSize < 1 || c.Dashboard.PageSize > 1000 {
+		return fmt.Errorf("[dashboard] page_size must be from 1 to 1000")
 	}
 	return nil
 }

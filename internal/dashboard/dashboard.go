@@ -35,6 +35,7 @@ type Dashboard struct {
 	client *client
 	sealer *sealer
 	pages  map[string]*template.Template
+	assets map[string]*asset
 	mux    *http.ServeMux
 	now    func() time.Time
 
@@ -88,6 +89,9 @@ func New(cfg Config, d service.Deps) (*Dashboard, error) {
 	}
 	db := &Dashboard{cfg: o, log: log, client: newClient(o.AuthURL, time.Duration(o.APITimeout)*time.Second),
 		sealer: s, now: time.Now, cache: map[[32]byte]*tokenInfo{}}
+	if db.assets, err = loadAssets(); err != nil {
+		return nil, err
+	}
 	if err := db.parseTemplates(); err != nil {
 		return nil, err
 	}
@@ -149,12 +153,7 @@ func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (d *Dashboard) routes() {
 	m := http.NewServeMux()
-	static, _ := fs.Sub(staticFS, "static")
-	fileServer := http.StripPrefix("/static/", http.FileServer(http.FS(static)))
-	m.HandleFunc("GET /static/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		fileServer.ServeHTTP(w, r)
-	})
+	m.HandleFunc("GET /static/", d.serveStatic)
 	m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		if d.loadSession(r) == nil {
 			d.showLogin(w, r, "", http.StatusOK)
@@ -443,9 +442,14 @@ func (d *Dashboard) renderAs(w http.ResponseWriter, name, entry string, data any
 		http.Error(w, "The dashboard failed to show this page; the error is in its log.", http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	var r *http.Request
+	switch v := data.(type) {
+	case *page:
+		r = v.r
+	case loginView:
+		r = v.req
+	}
+	writeHTML(w, r, buf.Bytes(), status)
 }
 
 var funcs = template.FuncMap{
@@ -471,7 +475,11 @@ var funcs = template.FuncMap{
 
 func (d *Dashboard) parseTemplates() error {
 	d.pages = map[string]*template.Template{}
-	base, err := template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	fm := template.FuncMap{"asset": d.assetURL}
+	for k, v := range funcs {
+		fm[k] = v
+	}
+	base, err := template.New("").Funcs(fm).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
 		return err
 	}

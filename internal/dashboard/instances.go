@@ -174,32 +174,60 @@ func enrich(servers []compute.Server, imgs []image.Image) []instance {
 type instancesData struct {
 	Instances []instance
 	Polling   bool
+	Pager     *pager
 }
 
-// listInstances gathers the project's servers and the images' names in one
-// parallel fan-out; the flavor comes embedded in each server (2.47).
+// serverPage reads one page of servers, newest first as Nova lists them
+// (created_at, then id, descending); extra is more of the query (all_tenants).
+func serverPage(ctx context.Context, cl *cloud, pg *pager, extra url.Values) ([]compute.Server, error) {
+	q := pg.query("sort_key", true, "created_at", "id")
+	for k, v := range extra {
+		q[k] = v
+	}
+	var out struct {
+		Servers []compute.Server `json:"servers"`
+	}
+	if err := cl.get(ctx, "compute", "/servers/detail?"+q.Encode(), &out); err != nil {
+		return nil, err
+	}
+	return cut(pg, out.Servers, func(s compute.Server) string { return s.ID }), nil
+}
+
+// imagesByID reads the images of a page's servers in one call (Glance's
+// id=in: filter), not the whole catalogue of images.
+func imagesByID(ctx context.Context, cl *cloud, servers []compute.Server) ([]image.Image, error) {
+	seen := map[string]bool{}
+	var ids []string
+	for _, s := range servers {
+		if id := s.Image.ID; id != "" && !seen[id] && !strings.ContainsAny(id, `,"`) {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 || !cl.has(serviceTypes["image"]...) {
+		return nil, nil
+	}
+	q := url.Values{"id": {"in:" + strings.Join(ids, ",")}, "limit": {strconv.Itoa(len(ids))}}
+	var out struct {
+		Images []image.Image `json:"images"`
+	}
+	err := cl.get(ctx, "image", "/v2/images?"+q.Encode(), &out)
+	return out.Images, err
+}
+
+// listInstances reads one page of the project's servers, then the names of
+// their images in one more call; the flavor comes embedded in each server
+// (2.47).
 func (d *Dashboard) listInstances(p *page) error {
 	p.Title = "Instances"
-	var (
-		servers []compute.Server
-		imgs    []image.Image
-	)
-	errs := fanout(p.ctx,
-		func(ctx context.Context) (err error) {
-			servers, err = pageAll(ctx, p.cl, "compute", "/servers/detail", "servers", func(s compute.Server) string { return s.ID })
-			return
-		},
-		func(ctx context.Context) (err error) { imgs, err = images(ctx, p.cl); return },
-	)
-	if statusOf(errs[0]) == http.StatusUnauthorized {
-		return errs[0]
+	pg := d.newPager(p.r)
+	servers, err := serverPage(p.ctx, p.cl, pg, nil)
+	if err != nil {
+		return err
 	}
-	p.fail(errs[0])
-	if errs[0] == nil {
-		p.fail(errs[1]) // names missing is worth saying only when there are servers
-	}
-	sort.SliceStable(servers, func(i, j int) bool { return servers[i].Created > servers[j].Created })
-	data := &instancesData{Instances: enrich(servers, imgs)}
+	imgs, err := imagesByID(p.ctx, p.cl, servers)
+	p.fail(err)
+	data := &instancesData{Instances: enrich(servers, imgs), Pager: pg}
 	for _, in := range data.Instances {
 		if in.Transitional() {
 			data.Polling = true
@@ -260,7 +288,6 @@ func (d *Dashboard) showInstance(p *page) error {
 		func(ctx context.Context) error {
 			return p.cl.get(ctx, "compute", "/servers/"+url.PathEscape(id)+"/os-instance-actions", &actions)
 		},
-		func(ctx context.Context) (err error) { imgs, err = images(ctx, p.cl); return },
 		func(ctx context.Context) error {
 			return p.cl.get(ctx, "network", "/v2.0/ports?device_id="+url.QueryEscape(id), &ports)
 		},
@@ -276,7 +303,11 @@ func (d *Dashboard) showInstance(p *page) error {
 	if len(acts) > 20 {
 		acts = acts[:20]
 	}
-	calls := make([]func(context.Context) error, len(acts))
+	calls := make([]func(context.Context) error, len(acts), len(acts)+1)
+	calls = append(calls, func(ctx context.Context) (err error) {
+		imgs, err = imagesByID(ctx, p.cl, []compute.Server{srv.Server})
+		return
+	})
 	for i := range acts {
 		calls[i] = func(ctx context.Context) error {
 			var one struct {
@@ -477,8 +508,10 @@ func (d *Dashboard) instanceOp(p *page) (string, error) {
 		return "", err
 	}
 	d.flash(p.w, fmt.Sprintf("Request to %s instance %q has been submitted.", verb, name))
-	if p.r.PostFormValue("back") == "list" {
+	if back := p.r.PostFormValue("back"); back == "list" {
 		to = "/project/instances/"
+	} else if strings.HasPrefix(back, "/project/instances/") && safeNext(back) != "" {
+		to = safeNext(back) // the list page the button was on
 	}
 	return to, nil
 }

@@ -114,6 +114,20 @@ func Convert(ctx context.Context, src, srcFormat, dst, dstFormat string) error {
 	return err
 }
 
+// ConvertShared is Convert of an image a running QEMU holds open: it takes
+// no lock on the source (-U), so the caller makes the source consistent
+// first (a paused guest has flushed its disks).
+func ConvertShared(ctx context.Context, src, srcFormat, dst, dstFormat string) error {
+	if err := checkFormat(srcFormat); err != nil {
+		return err
+	}
+	if err := checkFormat(dstFormat); err != nil {
+		return err
+	}
+	_, err := run(ctx, "convert", "-q", "-U", "-f", srcFormat, "-O", dstFormat, src, dst)
+	return err
+}
+
 // Resize grows an image to size bytes (never shrinks).
 func Resize(ctx context.Context, path, format string, size int64) error {
 	if err := checkFormat(format); err != nil {

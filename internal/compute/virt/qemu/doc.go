@@ -15,7 +15,12 @@
 // KVM is used only when [libvirt] virt_type = kvm and a probe boots the
 // firmware under it; otherwise TCG.
 //
-// Not done yet: snapshot, rescue, resize, live migration, volume and
-// interface hot-plug, remote consoles; ephemeral and swap disks are blank
-// (not formatted as Nova formats them).
+// Snapshot (snapshot.go) flattens the root overlay and its base into one
+// standalone qcow2 with qemu-img convert; a running guest is paused (which
+// flushes QEMU's block caches) for the copy and resumed, as Nova's libvirt
+// driver takes a cold snapshot. There is no live snapshot (blockdev-backup).
+//
+// Not done yet: rescue, resize, live migration, volume and interface
+// hot-plug, remote consoles; ephemeral and swap disks are blank (not
+// formatted as Nova formats them).
 package qemu

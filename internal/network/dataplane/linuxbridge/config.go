@@ -20,6 +20,9 @@ type MetadataConfig struct {
 // LinuxBridgeConfig is the [linux_bridge] section.
 type LinuxBridgeConfig struct {
 	PhysicalInterfaceMappings map[string]string `opt:"physical_interface_mappings" help:"Provider networks (physnet:interface, comma separated) flat and VLAN networks ride on; a flat network enslaves the interface itself to its bridge, a VLAN network a sub-interface of it."`
+	// BridgeAddressMappings is tenku's own: devstack puts
+	// PUBLIC_NETWORK_GATEWAY on br-ex by hand.
+	BridgeAddressMappings map[string]string `opt:"bridge_address_mappings" help:"Host-side addresses (physnet:address/prefix, comma separated) of flat networks: the bridge of the flat network on that physical network gets the address, as devstack puts PUBLIC_NETWORK_GATEWAY on br-ex, so this host reaches the network's floating IPs. A physical network named here needs no interface in physical_interface_mappings (the bridge alone carries it, on this host only)."`
 }
 
 // VXLANConfig is the [vxlan] section.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -81,6 +82,11 @@ func New(cfg Config, opts Options) (*Driver, error) {
 	if cfg.VXLAN.EnableVXLAN && cfg.VXLAN.LocalIP != "" {
 		if err := checkIP(cfg.VXLAN.LocalIP); err != nil {
 			return nil, fmt.Errorf("[vxlan] local_ip: %w", err)
+		}
+	}
+	for physnet, a := range cfg.LinuxBridge.BridgeAddressMappings {
+		if _, err := netip.ParsePrefix(a); err != nil {
+			return nil, fmt.Errorf("[linux_bridge] bridge_address_mappings %s:%s: want an address/prefix (172.24.4.1/24)", physnet, a)
 		}
 	}
 	if opts.PollInterval <= 0 {

@@ -74,6 +74,9 @@ func (d *Driver) segmentDevice(n dataplane.Network) (dev string, made bool, err 
 		return VXLANDevice(seg.SegmentationID), true, nil
 	case "vlan", "flat":
 		phys, ok := d.cfg.LinuxBridge.PhysicalInterfaceMappings[seg.PhysicalNetwork]
+		if _, host := d.cfg.LinuxBridge.BridgeAddressMappings[seg.PhysicalNetwork]; !ok && host && seg.NetworkType == "flat" {
+			return "", false, nil // the bridge is the whole network
+		}
 		if !ok {
 			return "", false, fmt.Errorf("network %s: physical network %q has no interface in [linux_bridge] physical_interface_mappings", n.ID, seg.PhysicalNetwork)
 		}
@@ -188,11 +191,44 @@ func (d *Driver) ensureNetwork(ctx context.Context, n dataplane.Network) (err er
 			}
 		}
 	}
+	if err := d.bridgeAddress(ctx, n, br); err != nil {
+		return fmt.Errorf("network %s: %w", n.ID, err)
+	}
 	// A bridge is always up; admin state is per port.
 	if err := h.SetUp(ctx, br, true); err != nil {
 		return err
 	}
 	d.networks[n.ID] = n
+	return nil
+}
+
+// bridgeAddress gives the bridge of a flat network the host-side address
+// [linux_bridge] bridge_address_mappings names for its physical network, and
+// only that one.
+func (d *Driver) bridgeAddress(ctx context.Context, n dataplane.Network, br string) error {
+	want, ok := d.cfg.LinuxBridge.BridgeAddressMappings[n.Segment.PhysicalNetwork]
+	if !ok || n.Segment.NetworkType != "flat" {
+		return nil
+	}
+	pfx, err := netip.ParsePrefix(want)
+	if err != nil {
+		return fmt.Errorf("[linux_bridge] bridge_address_mappings %s:%s: not an address/prefix", n.Segment.PhysicalNetwork, want)
+	}
+	want = pfx.String()
+	have, err := d.host.Addresses(ctx, br)
+	if err != nil {
+		return err
+	}
+	for _, a := range have {
+		if a != want {
+			if err := d.host.DeleteAddress(ctx, br, a); err != nil {
+				return err
+			}
+		}
+	}
+	if !slices.Contains(have, want) {
+		return d.host.AddAddress(ctx, br, want)
+	}
 	return nil
 }
 

@@ -279,3 +279,55 @@ func testVLAN(t *testing.T, h1, h2 *testHost, vlan dataplane.Network) {
 	}
 
 }
+
+// TestBridgeAddress: a flat network on a physical network that
+// bridge_address_mappings names is carried by its bridge alone, which holds
+// the host-side address (and no other), so the host reaches the network's
+// guests; the address goes with the network.
+func TestBridgeAddress(t *testing.T) {
+	needRoot(t)
+	ctx := context.Background()
+	if _, err := New(Config{LinuxBridge: LinuxBridgeConfig{BridgeAddressMappings: map[string]string{"public": "172.24.4.1"}}}, Options{}); err == nil {
+		t.Fatal("an address without a prefix length was accepted")
+	}
+	h := newHost(t, underlay(t), "192.0.2.1", func(c *Config) {
+		c.LinuxBridge.BridgeAddressMappings = map[string]string{"public": "172.24.4.1/24"}
+	})
+	id := dataplanetest.ID()
+	pub := dataplane.Network{ID: id, Segment: dataplane.Segment{NetworkType: "flat", PhysicalNetwork: "public"},
+		MTU: 1500, Bridge: dataplane.BridgeName(id), AdminStateUp: true, External: true}
+	hh := netdev.Handle{NS: h.ns}
+	addrs := func() []string {
+		a, err := hh.Addresses(ctx, pub.Bridge)
+		must(t, err)
+		return a
+	}
+	for range 2 {
+		must(t, h.d.EnsureNetwork(ctx, pub))
+		if a := addrs(); len(a) != 1 || a[0] != "172.24.4.1/24" {
+			t.Fatalf("bridge addresses %v", a)
+		}
+	}
+	// An address put there behind the driver's back goes on the next ensure.
+	must(t, hh.AddAddress(ctx, pub.Bridge, "10.9.9.9/24"))
+	must(t, h.d.EnsureNetwork(ctx, pub))
+	if a := addrs(); len(a) != 1 || a[0] != "172.24.4.1/24" {
+		t.Fatalf("after an ensure, bridge addresses %v", a)
+	}
+	// A guest on the network answers the host.
+	p := dataplane.Port{ID: dataplanetest.ID(), Network: pub, MAC: "fa:16:3e:00:04:0a", AdminStateUp: true}
+	guest(t, h, p, "172.24.4.10/24")
+	must(t, h.d.PlugPort(ctx, p))
+	pingEventually(t, h.ns, "172.24.4.10")
+	// A VLAN on that physical network still needs an interface.
+	vid := dataplanetest.ID()
+	if err := h.d.EnsureNetwork(ctx, dataplane.Network{ID: vid, Bridge: dataplane.BridgeName(vid),
+		Segment: dataplane.Segment{NetworkType: "vlan", PhysicalNetwork: "public", SegmentationID: 7}}); err == nil {
+		t.Error("a VLAN network without an interface was accepted")
+	}
+	must(t, h.d.UnplugPort(ctx, p.ID))
+	must(t, h.d.DeleteNetwork(ctx, pub.ID))
+	if left := h.leftovers(t); len(left) != 0 {
+		t.Fatalf("left behind: %v", left)
+	}
+}

@@ -2,7 +2,6 @@ package compute
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/tenku-cloud/tenku/internal/compute/metadata"
 	cstore "github.com/tenku-cloud/tenku/internal/compute/store"
@@ -62,7 +61,7 @@ func (s *Service) MetadataSecret() string { return s.cfg.Neutron.MetadataProxySh
 // MetadataHandler is Nova's metadata API (port 8775), reached by guests
 // through Neutron's metadata proxy; [neutron] metadata_proxy_shared_secret
 // authenticates the proxy.
-func (s *Service) MetadataHandler() http.Handler {
+func (s *Service) MetadataHandler() (*metadata.Server, error) {
 	return metadata.NewServer(metadata.ServerConfig{SharedSecret: s.cfg.Neutron.MetadataProxySharedSecret,
 		Source: metadataSource{store: s.store}, Log: s.log.With("service", "nova-metadata")})
 }

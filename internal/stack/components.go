@@ -15,6 +15,7 @@ import (
 	"github.com/tenku-cloud/tenku/internal/network"
 	networkagent "github.com/tenku-cloud/tenku/internal/network/agent"
 	"github.com/tenku-cloud/tenku/internal/platform/authn"
+	"github.com/tenku-cloud/tenku/internal/platform/rest"
 	"github.com/tenku-cloud/tenku/internal/platform/service"
 	"github.com/tenku-cloud/tenku/internal/volume"
 	filevolume "github.com/tenku-cloud/tenku/internal/volume/backend/file"
@@ -137,7 +138,11 @@ func Components() []Component {
 				if s.nova.MetadataSecret() == "" {
 					return nil, fmt.Errorf("nova-metadata: [neutron] metadata_proxy_shared_secret is empty; set it (the same in nova.conf and Neutron's metadata agent) or the metadata API would trust any caller")
 				}
-				return &handlerService{name: "nova-metadata", Handler: s.nova.MetadataHandler()}, nil
+				h, err := s.nova.MetadataHandler()
+				if err != nil {
+					return nil, err
+				}
+				return &handlerService{name: "nova-metadata", Handler: h}, nil
 			},
 		},
 		{
@@ -225,6 +230,15 @@ type handlerService struct {
 func (h *handlerService) Name() string                       { return h.name }
 func (h *handlerService) Start(ctx context.Context) error    { return nil }
 func (h *handlerService) Shutdown(ctx context.Context) error { return nil }
+
+// Routes lists the handler's routes when it is served by the shared router,
+// for tests that visit every route.
+func (h *handlerService) Routes() []rest.Route {
+	if r, ok := h.Handler.(interface{ Routes() []rest.Route }); ok {
+		return r.Routes()
+	}
+	return nil
+}
 
 // agentFile is neutron_agent.ini: the network agent's [agent] section.
 type agentFile struct {

@@ -21,7 +21,11 @@ import (
 func TestMetadataService(t *testing.T) {
 	c := start(t, fakeOpts{PortStatus: "ACTIVE"})
 	id := bootActive(t, c, "md")
-	srv := httptest.NewServer(c.Service.MetadataHandler())
+	h, err := c.Service.MetadataHandler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
 	defer srv.Close()
 	mac := hmac.New(sha256.New, []byte(c.Config.Neutron.MetadataProxySharedSecret))
 	mac.Write([]byte(id))

@@ -7,7 +7,9 @@
 //
 // The compute agent builds a config drive for each instance that asks for
 // one and hands its path to the hypervisor driver (virt.Spec.ConfigDrive);
-// the metadata HTTP service can serve the same documents.
+// the metadata HTTP service (Server, on the shared rest router, with
+// webob's plain-text errors) serves the same documents.
 //
-// metadata imports the standard library and compute/objects.
+// metadata imports the standard library, compute/objects and the platform's
+// rest router and fault types.
 package metadata

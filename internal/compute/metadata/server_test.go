@@ -49,10 +49,19 @@ func sign(secret, id string) string {
 	return hex.EncodeToString(mac.Sum(nil))
 }
 
+func newServer(t testing.TB, cfg ServerConfig) *Server {
+	t.Helper()
+	s, err := NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func TestMetadataServer(t *testing.T) {
 	in := testInstance()
 	src := &memSource{insts: map[string]*Instance{in.UUID: in}, pw: map[string]string{}}
-	srv := httptest.NewServer(NewServer(ServerConfig{SharedSecret: "s3cret", Source: src}))
+	srv := httptest.NewServer(newServer(t, ServerConfig{SharedSecret: "s3cret", Source: src}))
 	defer srv.Close()
 	req := func(method, path, id, tenant, sig, body string) (int, string) {
 		t.Helper()
@@ -117,7 +126,7 @@ func TestMetadataServer(t *testing.T) {
 		t.Fatalf("big password: %d", code)
 	}
 	// A server with no secret trusts no signature, not even the empty key's.
-	open := httptest.NewServer(NewServer(ServerConfig{Source: src}))
+	open := httptest.NewServer(newServer(t, ServerConfig{Source: src}))
 	defer open.Close()
 	r, _ := http.NewRequest("GET", open.URL+"/openstack/latest/meta_data.json", nil)
 	r.Header.Set("X-Instance-ID", in.UUID)
@@ -155,4 +164,73 @@ func TestMetadataServer(t *testing.T) {
 	if code, _ := get("/latest/meta-data/nosuch"); code != 404 {
 		t.Fatalf("unknown key: %d", code)
 	}
+}
+
+type panicSource struct{ *memSource }
+
+func (panicSource) Instance(context.Context, string) (*Instance, error) { panic("source broke") }
+
+// The shared router serves the metadata API: a request id on every answer,
+// errors in webob's plain text, and a panic below a handler answered as a
+// 500 in that format instead of a dropped connection.
+func TestMetadataServerOnTheRouter(t *testing.T) {
+	srv := httptest.NewServer(newServer(t, ServerConfig{SharedSecret: "s3cret", Source: panicSource{&memSource{}}}))
+	defer srv.Close()
+	r, _ := http.NewRequest("GET", srv.URL+"/openstack/latest/meta_data.json", nil)
+	r.Header.Set("X-Instance-ID", "i1")
+	r.Header.Set("X-Tenant-ID", "p1")
+	r.Header.Set("X-Instance-ID-Signature", sign("s3cret", "i1"))
+	res, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 500 || !strings.HasPrefix(string(b), "500 Internal Server Error\n\n") || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/plain") {
+		t.Errorf("panicking source: %d %q %s", res.StatusCode, b, res.Header.Get("Content-Type"))
+	}
+	if res.Header.Get("X-Openstack-Request-Id") == "" {
+		t.Error("no request id")
+	}
+	res, err = http.Get(srv.URL + "/latest/meta-data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 400 || string(b) != "400 Bad Request\n\nX-Instance-ID and X-Tenant-ID header are required.\n\n" {
+		t.Errorf("unsigned: %d %q", res.StatusCode, b)
+	}
+}
+
+// FuzzMetadataRequest sends any method, path and body, signed or not, to
+// the metadata API: nothing panics and nothing answers a 5xx.
+func FuzzMetadataRequest(f *testing.F) {
+	in := testInstance()
+	for _, s := range []string{"/", "/openstack/latest/meta_data.json", "/latest/meta-data/public-keys/0/openssh-key",
+		"/openstack/latest/password", "/2009-04-04/meta-data/block-device-mapping/", "//openstack//latest/", "/latest/user-data/x"} {
+		f.Add("GET", s, "", true)
+		f.Add("POST", s, "pw\xff", true)
+	}
+	f.Fuzz(func(t *testing.T, method, path, body string, signed bool) {
+		if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, " \t\r\n?#%") || method == "" || strings.ContainsAny(method, " \t\r\n/:") {
+			return
+		}
+		src := &memSource{insts: map[string]*Instance{in.UUID: in}, pw: map[string]string{}}
+		s := newServer(t, ServerConfig{SharedSecret: "s3cret", Source: src})
+		r, err := http.NewRequest(method, "http://metadata"+path, strings.NewReader(body))
+		if err != nil {
+			return
+		}
+		if signed {
+			r.Header.Set("X-Instance-ID", in.UUID)
+			r.Header.Set("X-Tenant-ID", in.ProjectID)
+			r.Header.Set("X-Instance-ID-Signature", sign("s3cret", in.UUID))
+		}
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, r)
+		if w.Code >= 500 {
+			t.Fatalf("%s %s: %d %q", method, path, w.Code, w.Body.String())
+		}
+	})
 }

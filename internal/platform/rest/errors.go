@@ -6,8 +6,16 @@ import (
 	"github.com/tenku-cloud/tenku/internal/platform/fault"
 )
 
-// ErrorBody turns a fault into the JSON body a service answers with.
+// ErrorBody turns a fault into the JSON body a service answers with, or
+// into a Text written as it is.
 type ErrorBody func(f *fault.Error) any
+
+// Text is an error body that is not JSON, written with its own content
+// type: Nova's metadata API answers errors in webob's plain text.
+type Text struct {
+	ContentType string
+	Body        []byte
+}
 
 // KeystoneErrors renders {"error": {"code", "title", "message"}}, Keystone's format
 // (and keystonemiddleware's, for 401s in front of every service).

@@ -488,9 +488,16 @@ func (rt *Router) writeError(ctx context.Context, req *Request, err error) {
 			req.w.Header().Add(k, v)
 		}
 	}
-	buf, _ := json.Marshal(render(f))
+	ctype := "application/json"
+	var buf []byte
+	switch b := render(f).(type) {
+	case Text:
+		ctype, buf = b.ContentType, b.Body
+	default:
+		buf, _ = json.Marshal(b)
+	}
 	h := req.w.Header()
-	h.Set("Content-Type", "application/json")
+	h.Set("Content-Type", ctype)
 	h.Set("Content-Length", fmt.Sprint(len(buf)))
 	h.Del("Content-Encoding")
 	if f.Status == 499 {

@@ -228,6 +228,16 @@ func run(ctx context.Context, o runOptions) (*results, error) {
 			fmt.Println("  " + f)
 		}
 	}
+	if res.failed > len(res.failures) {
+		// A failure the line format above missed: show every line that
+		// says FAILED, so that CI's log names it.
+		fmt.Println("Lines of tempest's output that say FAILED:")
+		for _, l := range strings.Split(out.String(), "\n") {
+			if strings.Contains(l, "FAILED") {
+				fmt.Println("  " + l)
+			}
+		}
+	}
 	if o.keep {
 		fmt.Fprintf(os.Stderr, "tempest: kept %s (stack.out, tempest.out, ws/etc/tempest.conf, ws/logs)\n", dir)
 	}
@@ -264,7 +274,9 @@ func waitForStack(ctx context.Context, outPath string, exited chan struct{}, exi
 
 var (
 	totalsRe = regexp.MustCompile(`(?m)^ - (Passed|Skipped|Failed|Expected Fail|Unexpected Success): (\d+)`)
-	failRe   = regexp.MustCompile(`(?m)^\{\d+\} (\S+) \[[\d.]+s\] \.\.\. FAILED`)
+	// A failed test, or a failed fixture such as
+	// "setUpClass (tempest.api.x.Test)", whose name has a space.
+	failRe = regexp.MustCompile(`(?m)^\{\d+\} (.+?) \[[\d.]+s\] \.\.\. FAILED`)
 )
 
 func parseTotals(out string) *results {

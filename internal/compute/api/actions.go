@@ -554,117 +554,13 @@ func (a *API) actRebuild(ctx context.Context, r *rest.Request, inst *objects.Ins
 			return nil, fault.BadRequest("Invalid input for field/attribute rebuild. Additional properties are not allowed ('%s' was unexpected)", k)
 		}
 	}
-	iref, _ := str(args["imageRef"])
-	if iref == "" {
-		return nil, fault.BadRequest("Invalid input for field/attribute imageRef. 'imageRef' is a required property")
-	}
-	id := lastSegment(iref)
-	if _, err := uuid.Parse(id); err != nil {
-		return nil, fault.BadRequest("Invalid imageRef provided.")
-	}
-	img, err := a.d.Images.Get(ctx, id)
+	img, err := a.rebuildImage(ctx, args, inst)
 	if err != nil {
-		if fault.IsNotFound(err) {
-			return nil, fault.BadRequest("Image %s could not be found.", id)
-		}
 		return nil, err
 	}
-	if img.Status != "active" {
-		return nil, fault.BadRequest("Image %s is not active.", id)
-	}
-	if img.MinRAM > inst.Flavor.MemoryMB {
-		return nil, fault.BadRequest("Flavor's memory is too small for requested image.")
-	}
-	if inst.Flavor.RootGB > 0 && (img.MinDisk > inst.Flavor.RootGB || img.Size > int64(inst.Flavor.RootGB)<<30) {
-		return nil, fault.BadRequest("Flavor's disk is too small for requested image.")
-	}
 	u := store.Update{ImageRef: &img.ID}
-	if v, ok := args["name"]; ok {
-		s, _ := str(v)
-		if err := validName("name", s, false); err != nil {
-			return nil, err
-		}
-		u.DisplayName = &s
-	}
-	if v, ok := args["metadata"]; ok {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil, fault.BadRequest("Invalid input for field/attribute metadata.")
-		}
-		md := map[string]string{}
-		if err := validMetadata(m, md); err != nil {
-			return nil, err
-		}
-		u.Metadata = &md
-	}
-	if v, ok := args["description"]; ok {
-		if v == nil {
-			u.ClearDescription = true
-		} else {
-			s, _ := str(v)
-			if err := validDescription("description", s, 255); err != nil {
-				return nil, err
-			}
-			u.Description = &s
-		}
-	}
-	if v, ok := args["key_name"]; ok {
-		empty := ""
-		if v == nil {
-			u.KeyName, u.KeyData = &empty, &empty
-		} else {
-			s, _ := str(v)
-			kp, err := a.d.Store.Keypair(ctx, inst.UserID, s)
-			if err != nil {
-				return nil, fault.BadRequest("Invalid key_name provided.")
-			}
-			u.KeyName, u.KeyData = &kp.Name, &kp.PublicKey
-		}
-	}
-	if v, ok := args["user_data"]; ok {
-		s := ""
-		if v != nil {
-			s, _ = str(v)
-			if _, err := decodeBase64(s); err != nil {
-				return nil, fault.BadRequest("User data needs to be valid base 64.")
-			}
-		}
-		u.UserData = &s
-	}
-	if v, ok := args["hostname"]; ok {
-		s, _ := str(v)
-		if !hostnameRE.MatchString(s) {
-			return nil, fault.BadRequest("Invalid input for field/attribute hostname.")
-		}
-		u.Hostname = &s
-	}
-	for _, k := range []string{"accessIPv4", "accessIPv6"} {
-		if v, ok := args[k]; ok {
-			s, _ := str(v)
-			ip := net.ParseIP(s)
-			if s != "" && (ip == nil || (k == "accessIPv4") == strings.Contains(s, ":")) {
-				return nil, fault.BadRequest("Invalid input for field/attribute %s. Value: %v.", k, v)
-			}
-			if ip != nil {
-				s = ip.String()
-			}
-			if k == "accessIPv4" {
-				u.AccessIPv4 = &s
-			} else {
-				u.AccessIPv6 = &s
-			}
-		}
-	}
-	if v, ok := args["OS-DCF:diskConfig"]; ok {
-		s, _ := str(v)
-		if s != "AUTO" && s != "MANUAL" {
-			return nil, fault.BadRequest("Invalid input for field/attribute OS-DCF:diskConfig. Value: %v. It is not one of ['AUTO', 'MANUAL']", v)
-		}
-		b := s == "AUTO"
-		u.AutoDiskConfig = &b
-	}
-	if v, ok := args["trusted_image_certificates"]; ok && v != nil {
-		return nil, fault.BadRequest("Image signature certificate validation is not enabled on this cloud.")
+	if err := a.rebuildUpdate(ctx, args, inst, &u); err != nil {
+		return nil, err
 	}
 	pass := generatePassword(a.cfg.Default.PasswordLength)
 	if v, ok := args["adminPass"]; ok {
@@ -707,6 +603,130 @@ func (a *API) actRebuild(ctx context.Context, r *rest.Request, inst *objects.Ins
 	h := http.Header{}
 	h.Set("Location", a.base(r)+"/v2.1/servers/"+saved.UUID)
 	return &rest.Response{Status: http.StatusAccepted, Header: h, Body: map[string]any{"server": view}}, nil
+}
+
+// rebuildImage resolves a rebuild's imageRef and checks the image fits
+// the server's flavor.
+func (a *API) rebuildImage(ctx context.Context, args map[string]any, inst *objects.Instance) (*objects.ImageMeta, error) {
+	iref, _ := str(args["imageRef"])
+	if iref == "" {
+		return nil, fault.BadRequest("Invalid input for field/attribute imageRef. 'imageRef' is a required property")
+	}
+	id := lastSegment(iref)
+	if _, err := uuid.Parse(id); err != nil {
+		return nil, fault.BadRequest("Invalid imageRef provided.")
+	}
+	img, err := a.d.Images.Get(ctx, id)
+	if err != nil {
+		if fault.IsNotFound(err) {
+			return nil, fault.BadRequest("Image %s could not be found.", id)
+		}
+		return nil, err
+	}
+	if img.Status != "active" {
+		return nil, fault.BadRequest("Image %s is not active.", id)
+	}
+	if img.MinRAM > inst.Flavor.MemoryMB {
+		return nil, fault.BadRequest("Flavor's memory is too small for requested image.")
+	}
+	if inst.Flavor.RootGB > 0 && (img.MinDisk > inst.Flavor.RootGB || img.Size > int64(inst.Flavor.RootGB)<<30) {
+		return nil, fault.BadRequest("Flavor's disk is too small for requested image.")
+	}
+	return img, nil
+}
+
+// rebuildUpdate reads what a rebuild changes besides the image: name,
+// metadata, description, key pair, user data, hostname, access IPs and
+// disk config.
+func (a *API) rebuildUpdate(ctx context.Context, args map[string]any, inst *objects.Instance, u *store.Update) error {
+	if v, ok := args["name"]; ok {
+		s, _ := str(v)
+		if err := validName("name", s, false); err != nil {
+			return err
+		}
+		u.DisplayName = &s
+	}
+	if v, ok := args["metadata"]; ok {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return fault.BadRequest("Invalid input for field/attribute metadata.")
+		}
+		md := map[string]string{}
+		if err := validMetadata(m, md); err != nil {
+			return err
+		}
+		u.Metadata = &md
+	}
+	if v, ok := args["description"]; ok {
+		if v == nil {
+			u.ClearDescription = true
+		} else {
+			s, _ := str(v)
+			if err := validDescription("description", s, 255); err != nil {
+				return err
+			}
+			u.Description = &s
+		}
+	}
+	if v, ok := args["key_name"]; ok {
+		empty := ""
+		if v == nil {
+			u.KeyName, u.KeyData = &empty, &empty
+		} else {
+			s, _ := str(v)
+			kp, err := a.d.Store.Keypair(ctx, inst.UserID, s)
+			if err != nil {
+				return fault.BadRequest("Invalid key_name provided.")
+			}
+			u.KeyName, u.KeyData = &kp.Name, &kp.PublicKey
+		}
+	}
+	if v, ok := args["user_data"]; ok {
+		s := ""
+		if v != nil {
+			s, _ = str(v)
+			if _, err := decodeBase64(s); err != nil {
+				return fault.BadRequest("User data needs to be valid base 64.")
+			}
+		}
+		u.UserData = &s
+	}
+	if v, ok := args["hostname"]; ok {
+		s, _ := str(v)
+		if !hostnameRE.MatchString(s) {
+			return fault.BadRequest("Invalid input for field/attribute hostname.")
+		}
+		u.Hostname = &s
+	}
+	for _, k := range []string{"accessIPv4", "accessIPv6"} {
+		if v, ok := args[k]; ok {
+			s, _ := str(v)
+			ip := net.ParseIP(s)
+			if s != "" && (ip == nil || (k == "accessIPv4") == strings.Contains(s, ":")) {
+				return fault.BadRequest("Invalid input for field/attribute %s. Value: %v.", k, v)
+			}
+			if ip != nil {
+				s = ip.String()
+			}
+			if k == "accessIPv4" {
+				u.AccessIPv4 = &s
+			} else {
+				u.AccessIPv6 = &s
+			}
+		}
+	}
+	if v, ok := args["OS-DCF:diskConfig"]; ok {
+		s, _ := str(v)
+		if s != "AUTO" && s != "MANUAL" {
+			return fault.BadRequest("Invalid input for field/attribute OS-DCF:diskConfig. Value: %v. It is not one of ['AUTO', 'MANUAL']", v)
+		}
+		b := s == "AUTO"
+		u.AutoDiskConfig = &b
+	}
+	if v, ok := args["trusted_image_certificates"]; ok && v != nil {
+		return fault.BadRequest("Image signature certificate validation is not enabled on this cloud.")
+	}
+	return nil
 }
 
 func (a *API) actRestore(ctx context.Context, r *rest.Request, inst *objects.Instance, raw json.RawMessage) (any, error) {

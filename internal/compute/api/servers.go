@@ -427,69 +427,97 @@ func (a *API) createServer(ctx context.Context, r *rest.Request) (any, error) {
 	return a.create(ctx, r, cr, project, user, body)
 }
 
+// validateCreate reads a server create body into a createReq, step by step
+// in the order Nova checks them, so that the first error a client sees is
+// the one Nova would give.
 func (a *API) validateCreate(ctx context.Context, r *rest.Request, body, sd map[string]any, project, user string) (*createReq, error) {
 	cr := &createReq{metadata: map[string]string{}, minCount: 1}
+	steps := []func() error{
+		func() error { return parseCreateNames(sd, cr) },
+		func() error { return a.createFlavorRef(ctx, r, sd, cr, project) },
+		func() error { return a.parseBDMs(sd, cr) },
+		func() error { return a.createImageRef(ctx, r, sd, cr) },
+		func() error { return parseCreateCounts(sd, cr) },
+		func() error { return a.parseNetworks(ctx, r, sd, cr, project) },
+		func() error { return a.createBootData(ctx, sd, cr, project, user) },
+		func() error { return a.createExtras(ctx, sd, cr, project) },
+		func() error { return a.createDestination(ctx, r, sd, cr) },
+		func() error { return a.createSecurityGroups(ctx, sd, cr, project) },
+		func() error { return a.createHints(ctx, r, body, cr, project) },
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return nil, err
+		}
+	}
+	return cr, nil
+}
+
+// parseCreateNames reads the server's name, description and hostname.
+func parseCreateNames(sd map[string]any, cr *createReq) error {
 	name, ok := str(sd["name"])
 	if !ok {
-		return nil, badRequest("Invalid input for field/attribute name. 'name' is a required property")
+		return badRequest("Invalid input for field/attribute name. 'name' is a required property")
 	}
 	if err := validName("name", name, false); err != nil {
-		return nil, err
+		return err
 	}
 	cr.name = name
 	if v, ok := sd["description"]; ok && v != nil {
 		s, ok := str(v)
 		if !ok {
-			return nil, badRequest("Invalid input for field/attribute description. %v is not of type 'string', 'null'", v)
+			return badRequest("Invalid input for field/attribute description. %v is not of type 'string', 'null'", v)
 		}
 		if err := validDescription("description", s, 255); err != nil {
-			return nil, err
+			return err
 		}
 		cr.description = s
 	}
 	if v, ok := sd["hostname"]; ok {
 		s, _ := str(v)
 		if !hostnameRE.MatchString(s) || len(s) > 63 {
-			return nil, badRequest("Invalid input for field/attribute hostname. Value: %v. It does not match '^[a-zA-Z0-9]+[a-zA-Z0-9-]*[a-zA-Z0-9]+$'", v)
+			return badRequest("Invalid input for field/attribute hostname. Value: %v. It does not match '^[a-zA-Z0-9]+[a-zA-Z0-9-]*[a-zA-Z0-9]+$'", v)
 		}
 		cr.hostname = s
 	}
+	return nil
+}
 
-	// Flavor.
+// createFlavorRef resolves flavorRef to a flavor the caller may use.
+func (a *API) createFlavorRef(ctx context.Context, r *rest.Request, sd map[string]any, cr *createReq, project string) error {
 	fref, ok := str(sd["flavorRef"])
 	if !ok || fref == "" {
 		if _, present := sd["flavorRef"]; !present {
-			return nil, badRequest("Invalid input for field/attribute flavorRef. 'flavorRef' is a required property")
+			return badRequest("Invalid input for field/attribute flavorRef. 'flavorRef' is a required property")
 		}
 		if n, isNum := sd["flavorRef"].(json.Number); isNum {
 			fref = n.String()
 		} else {
-			return nil, badRequest("Invalid flavorRef provided.")
+			return badRequest("Invalid flavorRef provided.")
 		}
 	}
 	fl, err := a.d.Store.Flavor(ctx, lastSegment(fref))
 	if err != nil {
 		if fault.IsNotFound(err) {
-			return nil, badRequest("Flavor %s could not be found.", lastSegment(fref))
+			return badRequest("Flavor %s could not be found.", lastSegment(fref))
 		}
-		return nil, err
+		return err
 	}
 	if !fl.IsPublic && !isAdmin(r) {
 		if ok, err := a.d.Store.HasFlavorAccess(ctx, fl, project); err != nil || !ok {
-			return nil, badRequest("Flavor %s could not be found.", fl.FlavorID)
+			return badRequest("Flavor %s could not be found.", fl.FlavorID)
 		}
 	}
 	if fl.Disabled {
-		return nil, badRequest("Flavor is disabled.")
+		return badRequest("Flavor is disabled.")
 	}
 	cr.flavor = fl
+	return nil
+}
 
-	// Block device mappings (image and blank local disks; volumes need Cinder).
-	if err := a.parseBDMs(sd, cr); err != nil {
-		return nil, err
-	}
-
-	// Image.
+// createImageRef resolves the image (imageRef, or the root block device's)
+// and checks it fits the flavor.
+func (a *API) createImageRef(ctx context.Context, r *rest.Request, sd map[string]any, cr *createReq) error {
 	iref, _ := str(sd["imageRef"])
 	if iref == "" && !cr.bootFromVolume {
 		for _, b := range cr.bdms {
@@ -498,46 +526,49 @@ func (a *API) validateCreate(ctx context.Context, r *rest.Request, body, sd map[
 			}
 		}
 		if iref == "" {
-			return nil, badRequest("Invalid input for field/attribute imageRef. A server needs an image (imageRef) unless it boots from a volume.")
+			return badRequest("Invalid input for field/attribute imageRef. A server needs an image (imageRef) unless it boots from a volume.")
 		}
 	}
 	if iref != "" {
 		id := lastSegment(iref)
 		if _, err := uuid.Parse(id); err != nil {
-			return nil, badRequest("Invalid imageRef provided.")
+			return badRequest("Invalid imageRef provided.")
 		}
 		img, err := a.d.Images.Get(ctx, id)
 		if err != nil {
 			if fault.IsNotFound(err) {
-				return nil, badRequest("Can not find requested image")
+				return badRequest("Can not find requested image")
 			}
-			return nil, err
+			return err
 		}
 		if img.Status != "active" {
-			return nil, badRequest("Image %s is not active.", id)
+			return badRequest("Image %s is not active.", id)
 		}
-		if img.MinRAM > fl.MemoryMB {
-			return nil, badRequest("Flavor's memory is too small for requested image.")
+		if img.MinRAM > cr.flavor.MemoryMB {
+			return badRequest("Flavor's memory is too small for requested image.")
 		}
-		if !cr.bootFromVolume && fl.RootGB > 0 {
-			if img.MinDisk > fl.RootGB {
-				return nil, badRequest("Flavor's disk is too small for requested image. Flavor disk is %d bytes, minimum required by image is %d bytes.", int64(fl.RootGB)<<30, int64(img.MinDisk)<<30)
+		if !cr.bootFromVolume && cr.flavor.RootGB > 0 {
+			if img.MinDisk > cr.flavor.RootGB {
+				return badRequest("Flavor's disk is too small for requested image. Flavor disk is %d bytes, minimum required by image is %d bytes.", int64(cr.flavor.RootGB)<<30, int64(img.MinDisk)<<30)
 			}
 			size := img.Size
 			if img.VirtualSize > size {
 				size = img.VirtualSize
 			}
-			if size > int64(fl.RootGB)<<30 {
-				return nil, badRequest("Flavor's disk is too small for requested image. Flavor disk is %d bytes, image is %d bytes.", int64(fl.RootGB)<<30, size)
+			if size > int64(cr.flavor.RootGB)<<30 {
+				return badRequest("Flavor's disk is too small for requested image. Flavor disk is %d bytes, image is %d bytes.", int64(cr.flavor.RootGB)<<30, size)
 			}
 		}
-		if !cr.bootFromVolume && fl.RootGB == 0 && !a.can(ctx, r, "os_compute_api:servers:create:zero_disk_flavor", nil) {
-			return nil, fault.Forbidden("Only volume-backed servers are allowed for flavors with zero disk.").WithType("BootFromVolumeRequiredForZeroDiskFlavor")
+		if !cr.bootFromVolume && cr.flavor.RootGB == 0 && !a.can(ctx, r, "os_compute_api:servers:create:zero_disk_flavor", nil) {
+			return fault.Forbidden("Only volume-backed servers are allowed for flavors with zero disk.").WithType("BootFromVolumeRequiredForZeroDiskFlavor")
 		}
 		cr.image = img
 	}
+	return nil
+}
 
-	// Counts.
+// parseCreateCounts reads min_count, max_count and return_reservation_id.
+func parseCreateCounts(sd map[string]any, cr *createReq) error {
 	for _, p := range []struct {
 		k   string
 		dst *int
@@ -545,7 +576,7 @@ func (a *API) validateCreate(ctx context.Context, r *rest.Request, body, sd map[
 		if v, ok := sd[p.k]; ok {
 			n, err := intParam(p.k, v, 1, 0x7FFFFFFF)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			*p.dst = n
 		}
@@ -554,54 +585,53 @@ func (a *API) validateCreate(ctx context.Context, r *rest.Request, body, sd map[
 		cr.maxCount = cr.minCount
 	}
 	if cr.minCount > cr.maxCount {
-		return nil, badRequest("min_count must be <= max_count")
+		return badRequest("min_count must be <= max_count")
 	}
 	if v, ok := sd["return_reservation_id"]; ok {
 		b, err := boolParam("return_reservation_id", v)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		cr.returnResv = b
 	}
+	return nil
+}
 
-	// Networks.
-	if err := a.parseNetworks(ctx, r, sd, cr, project); err != nil {
-		return nil, err
-	}
-
-	// Key pair, user data, metadata, config drive, access IPs, password.
+// createBootData reads what the guest is given at boot: the key pair, user
+// data, metadata and the config drive.
+func (a *API) createBootData(ctx context.Context, sd map[string]any, cr *createReq, project, user string) error {
 	if v, ok := sd["key_name"]; ok && v != nil {
 		s, _ := str(v)
 		kp, err := a.d.Store.Keypair(ctx, user, s)
 		if err != nil {
-			return nil, badRequest("Invalid key_name provided.")
+			return badRequest("Invalid key_name provided.")
 		}
 		cr.keyName, cr.keyData = kp.Name, kp.PublicKey
 	}
 	if v, ok := sd["user_data"]; ok && v != nil {
 		s, ok := str(v)
 		if !ok || len(s) > 65535 {
-			return nil, badRequest("Invalid input for field/attribute user_data. User data too large or not a string.")
+			return badRequest("Invalid input for field/attribute user_data. User data too large or not a string.")
 		}
 		if _, err := base64.StdEncoding.DecodeString(s); err != nil {
-			return nil, badRequest("User data needs to be valid base 64.")
+			return badRequest("User data needs to be valid base 64.")
 		}
 		cr.userData = s
 	}
 	if v, ok := sd["metadata"]; ok {
 		m, ok := v.(map[string]any)
 		if !ok {
-			return nil, badRequest("Invalid input for field/attribute metadata. %v is not of type 'object'", v)
+			return badRequest("Invalid input for field/attribute metadata. %v is not of type 'object'", v)
 		}
 		if err := validMetadata(m, cr.metadata); err != nil {
-			return nil, err
+			return err
 		}
 		limits, err := a.quota.projectLimits(ctx, project)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if l := limits["metadata_items"]; l >= 0 && len(cr.metadata) > l {
-			return nil, fault.Forbidden("Quota exceeded for metadata_items: Requested %d, but already used 0 of %d metadata_items", len(cr.metadata), l).WithType("MetadataLimitExceeded")
+			return fault.Forbidden("Quota exceeded for metadata_items: Requested %d, but already used 0 of %d metadata_items", len(cr.metadata), l).WithType("MetadataLimitExceeded")
 		}
 	}
 	if v, ok := sd["config_drive"]; ok && v != nil {
@@ -614,21 +644,27 @@ func (a *API) validateCreate(ctx context.Context, r *rest.Request, body, sd map[
 			if x != "" {
 				b, err := queryBool("config_drive", x)
 				if err != nil {
-					return nil, badRequest("Invalid config_drive provided.")
+					return badRequest("Invalid config_drive provided.")
 				}
 				if b {
 					cr.configDrive = "True"
 				}
 			}
 		default:
-			return nil, badRequest("Invalid config_drive provided.")
+			return badRequest("Invalid config_drive provided.")
 		}
 	}
+	return nil
+}
+
+// createExtras reads access IPs, disk config, the admin password,
+// personality files, tags and trusted certificates.
+func (a *API) createExtras(ctx context.Context, sd map[string]any, cr *createReq, project string) error {
 	if v, ok := sd["accessIPv4"]; ok {
 		s, _ := str(v)
 		ip := net.ParseIP(s)
 		if ip == nil || ip.To4() == nil || strings.Contains(s, ":") {
-			return nil, badRequest("Invalid input for field/attribute accessIPv4. Value: %v. %v is not a 'ipv4'", v, v)
+			return badRequest("Invalid input for field/attribute accessIPv4. Value: %v. %v is not a 'ipv4'", v, v)
 		}
 		cr.accessV4 = ip.String()
 	}
@@ -636,21 +672,21 @@ func (a *API) validateCreate(ctx context.Context, r *rest.Request, body, sd map[
 		s, _ := str(v)
 		ip := net.ParseIP(s)
 		if ip == nil || !strings.Contains(s, ":") {
-			return nil, badRequest("Invalid input for field/attribute accessIPv6. Value: %v. %v is not a 'ipv6'", v, v)
+			return badRequest("Invalid input for field/attribute accessIPv6. Value: %v. %v is not a 'ipv6'", v, v)
 		}
 		cr.accessV6 = ip.String()
 	}
 	if v, ok := sd["OS-DCF:diskConfig"]; ok {
 		s, _ := str(v)
 		if s != "AUTO" && s != "MANUAL" {
-			return nil, badRequest("Invalid input for field/attribute OS-DCF:diskConfig. Value: %v. %v is not one of ['AUTO', 'MANUAL']", v, v)
+			return badRequest("Invalid input for field/attribute OS-DCF:diskConfig. Value: %v. %v is not one of ['AUTO', 'MANUAL']", v, v)
 		}
 		cr.autoDisk = s == "AUTO"
 	}
 	if v, ok := sd["adminPass"]; ok {
 		s, ok := str(v)
 		if !ok {
-			return nil, badRequest("Invalid input for field/attribute adminPass. %v is not of type 'string'", v)
+			return badRequest("Invalid input for field/attribute adminPass. %v is not of type 'string'", v)
 		}
 		cr.password = s
 	} else {
@@ -659,60 +695,64 @@ func (a *API) validateCreate(ctx context.Context, r *rest.Request, body, sd map[
 	if v, ok := sd["personality"]; ok {
 		files, ok := v.([]any)
 		if !ok {
-			return nil, badRequest("Invalid input for field/attribute personality. It is not of type 'array'")
+			return badRequest("Invalid input for field/attribute personality. It is not of type 'array'")
 		}
 		limits, err := a.quota.projectLimits(ctx, project)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if l := limits["injected_files"]; l >= 0 && len(files) > l {
-			return nil, fault.Forbidden("Personality file limit exceeded").WithType("OnsetFileLimitExceeded")
+			return fault.Forbidden("Personality file limit exceeded").WithType("OnsetFileLimitExceeded")
 		}
 		for _, f := range files {
 			m, _ := f.(map[string]any)
 			p, _ := str(m["path"])
 			c, _ := str(m["contents"])
 			if l := limits["injected_file_path_bytes"]; l >= 0 && len(p) > l {
-				return nil, fault.Forbidden("Personality file path exceeds maximum %d", l).WithType("OnsetFilePathLimitExceeded")
+				return fault.Forbidden("Personality file path exceeds maximum %d", l).WithType("OnsetFilePathLimitExceeded")
 			}
 			if _, err := base64.StdEncoding.DecodeString(c); err != nil {
-				return nil, badRequest("Personality content for %s cannot be decoded", p)
+				return badRequest("Personality content for %s cannot be decoded", p)
 			}
 			if l := limits["injected_file_content_bytes"]; l >= 0 && base64.StdEncoding.DecodedLen(len(c)) > l+2 {
-				return nil, fault.Forbidden("Personality file content exceeds maximum %d", l).WithType("OnsetFileContentLimitExceeded")
+				return fault.Forbidden("Personality file content exceeds maximum %d", l).WithType("OnsetFileContentLimitExceeded")
 			}
 		}
 	}
 	if v, ok := sd["tags"]; ok {
 		tags, err := parseTags(v, a.cfg.API.MaxServerTags)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		cr.tags = tags
 	}
 	if v, ok := sd["trusted_image_certificates"]; ok && v != nil {
-		return nil, badRequest("Image signature certificate validation is not enabled on this cloud.")
+		return badRequest("Image signature certificate validation is not enabled on this cloud.")
 	}
+	return nil
+}
 
-	// Availability zone, forced host, requested destination.
+// createDestination reads the availability zone and a requested host or
+// node.
+func (a *API) createDestination(ctx context.Context, r *rest.Request, sd map[string]any, cr *createReq) error {
 	if v, ok := sd["availability_zone"]; ok && v != nil {
 		s, _ := str(v)
 		if err := a.parseAZ(ctx, r, s, cr); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if h, n := sd["host"], sd["hypervisor_hostname"]; h != nil || n != nil {
 		if err := r.Enforce(ctx, "os_compute_api:servers:create:requested_destination", nil); err != nil {
-			return nil, err
+			return err
 		}
 		if cr.forceHost != "" || cr.forceNode != "" {
-			return nil, badRequest("One mechanism with host and/or hypervisor_hostname and another mechanism with zone:host:node are mutually exclusive.")
+			return badRequest("One mechanism with host and/or hypervisor_hostname and another mechanism with zone:host:node are mutually exclusive.")
 		}
 		hs, _ := str(h)
 		ns, _ := str(n)
 		nodes, err := a.d.Store.Nodes(ctx, hs)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		found := false
 		for _, nd := range nodes {
@@ -721,12 +761,15 @@ func (a *API) validateCreate(ctx context.Context, r *rest.Request, body, sd map[
 			}
 		}
 		if !found {
-			return nil, badRequest("Compute host %s could not be found.", hs+ns)
+			return badRequest("Compute host %s could not be found.", hs+ns)
 		}
 		cr.dest = &objects.HostNode{Host: hs, Node: ns}
 	}
+	return nil
+}
 
-	// Security groups.
+// createSecurityGroups resolves the security groups by name.
+func (a *API) createSecurityGroups(ctx context.Context, sd map[string]any, cr *createReq, project string) error {
 	if v, ok := sd["security_groups"]; ok {
 		list, _ := v.([]any)
 		for _, x := range list {
@@ -739,14 +782,18 @@ func (a *API) validateCreate(ctx context.Context, r *rest.Request, body, sd map[
 	if len(cr.sgNames) > 0 && cr.netMode != "none" && a.d.Network != nil {
 		groups, err := a.d.Network.SecurityGroups(ctx, project, cr.sgNames)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, g := range groups {
 			cr.sgIDs = append(cr.sgIDs, g.ID)
 		}
 	}
+	return nil
+}
 
-	// Scheduler hints.
+// createHints reads the scheduler hints: server group, same_host and
+// different_host.
+func (a *API) createHints(ctx context.Context, r *rest.Request, body map[string]any, cr *createReq, project string) error {
 	hints, _ := body["os:scheduler_hints"].(map[string]any)
 	if hints == nil {
 		hints, _ = body["OS-SCH-HNT:scheduler_hints"].(map[string]any)
@@ -758,7 +805,7 @@ func (a *API) validateCreate(ctx context.Context, r *rest.Request, body, sd map[
 		// The group is resolved in the caller's project (an admin may name
 		// any): another project's group is as unknown as a missing one.
 		if err != nil || (grp.ProjectID != project && !isAdmin(r)) {
-			return nil, badRequest("Instance group %s could not be found.", gid)
+			return badRequest("Instance group %s could not be found.", gid)
 		}
 		cr.group = grp
 	}
@@ -777,7 +824,7 @@ func (a *API) validateCreate(ctx context.Context, r *rest.Request, body, sd map[
 			}
 		}
 	}
-	return cr, nil
+	return nil
 }
 
 var hostnameRE = regexp.MustCompile(`^[a-zA-Z0-9]+[a-zA-Z0-9-]*[a-zA-Z0-9]+$`)

@@ -50,7 +50,7 @@ func agentCmd() *cobra.Command {
 				s, err := stack.Start(ctx, stack.Components(), stack.Options{
 					DataDir: c.dataDir, HostIP: c.hostIP, Secrets: stack.Secrets{ServicePassword: pass},
 					Services: []string{a.component}, ConfigDir: c.configDir, BusURL: c.busURL, BusPrefix: c.busPrefix,
-					Region: c.region, Log: log, AuthURL: authURL, Host: host,
+					Region: c.region, Log: log, AuthURL: authURL, Host: host, MetricsListen: c.metrics,
 				})
 				if err != nil {
 					return err

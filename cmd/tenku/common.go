@@ -25,6 +25,7 @@ type common struct {
 	jsonLogs    bool
 	verbose     bool
 	region      string
+	metrics     string
 }
 
 func (c *common) register(cmd *cobra.Command) {
@@ -36,6 +37,7 @@ func (c *common) register(cmd *cobra.Command) {
 	f.StringVar(&c.busURL, "bus-url", os.Getenv("TENKU_BUS_URL"), "external NATS URL (default: an embedded server with no listener)")
 	f.StringVar(&c.busPrefix, "bus-prefix", os.Getenv("TENKU_BUS_PREFIX"), "prefix of every bus subject (\"cloud1.\"), for several clouds on one NATS")
 	f.StringVar(&c.region, "region", envOr("TENKU_REGION", "RegionOne"), "catalog region")
+	f.StringVar(&c.metrics, "metrics-listen", os.Getenv("TENKU_METRICS_LISTEN"), "address of this process's Prometheus /metrics listener, e.g. 127.0.0.1:9100 (env TENKU_METRICS_LISTEN; default: none)")
 	f.BoolVar(&c.debug, "debug", false, "log at debug level (every API request)")
 	f.BoolVar(&c.jsonLogs, "json-logs", false, "write logs as JSON lines")
 	f.BoolVar(&c.verbose, "verbose", false, "also stream the full log to stderr (default: warnings only; the full log is in DATA_DIR/logs)")

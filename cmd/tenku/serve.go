@@ -56,7 +56,7 @@ must have been bootstrapped (tenku manage db sync && tenku manage bootstrap).`,
 					// nova.conf, or this variable, the same on every host.
 					MetadataSecret: os.Getenv("METADATA_PROXY_SHARED_SECRET")},
 				Services: names, ConfigDir: c.configDir, DatabaseURL: c.databaseURL, BusURL: c.busURL, BusPrefix: c.busPrefix,
-				Region: c.region, Log: log, AuthURL: authURL,
+				Region: c.region, Log: log, AuthURL: authURL, MetricsListen: c.metrics,
 			})
 			if err != nil {
 				return err

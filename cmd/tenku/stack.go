@@ -85,6 +85,7 @@ enable_service, disable_service) is read from --local-conf, ./local.conf,
 				Ports:                 map[string]int{"horizon": dashPort},
 				VolumeBackingFileSize: lc.Vars["VOLUME_BACKING_FILE_SIZE"],
 				ComputeDriver:         computeDriver,
+				MetricsListen:         c.metrics,
 			})
 			if err != nil {
 				return err

@@ -23,6 +23,7 @@ import (
 	"github.com/tenku-cloud/tenku/internal/platform/authn"
 	"github.com/tenku-cloud/tenku/internal/platform/bus"
 	"github.com/tenku-cloud/tenku/internal/platform/config"
+	"github.com/tenku-cloud/tenku/internal/platform/metrics"
 	"github.com/tenku-cloud/tenku/internal/platform/service"
 	"github.com/tenku-cloud/tenku/internal/platform/store"
 )
@@ -75,6 +76,9 @@ type Options struct {
 	// none: "" keeps nova.conf's default (fake); "auto" takes qemu where
 	// qemu-system-x86_64 is installed and fake otherwise, as tenku stack.
 	ComputeDriver string
+	// MetricsListen is the address of this process's Prometheus /metrics
+	// listener ("127.0.0.1:9100"); empty serves none and records nothing.
+	MetricsListen string
 }
 
 // Component is one service the stack can run.
@@ -137,6 +141,10 @@ type Stack struct {
 	files   map[string]config.File
 	group   service.Group
 	started time.Time
+	// Metrics is the process's registry (nil without MetricsListen).
+	Metrics *metrics.Registry
+	// MetricsAddr is the address /metrics is served on ("" when not).
+	MetricsAddr string
 	// Ready is the time from start to serving.
 	Ready time.Duration
 	// ComputeDriverNote says which hypervisor driver runs and why, when
@@ -285,7 +293,15 @@ func Start(ctx context.Context, all []Component, o Options) (*Stack, error) {
 		}
 	}()
 
-	b, err := bus.Open(ctx, bus.Options{URL: o.BusURL, Prefix: o.BusPrefix, Name: "tenku-stack", Log: s.Log.With("service", "bus")})
+	if o.MetricsListen != "" {
+		s.Metrics = metrics.New()
+		ms := &metrics.Server{Addr: o.MetricsListen, Reg: s.Metrics, Log: s.Log.With("service", "metrics")}
+		if err := s.group.Start(ctx, ms); err != nil {
+			return nil, err
+		}
+		s.MetricsAddr = ms.Address()
+	}
+	b, err := bus.Open(ctx, bus.Options{URL: o.BusURL, Prefix: o.BusPrefix, Name: "tenku-stack", Log: s.Log.With("service", "bus"), Metrics: s.Metrics})
 	if err != nil {
 		return nil, err
 	}
@@ -337,6 +353,7 @@ func (s *Stack) startComponent(ctx context.Context, c Component, b *bus.Bus, ln 
 		PublicURL:   s.URLs[c.Name], Region: s.Region,
 		DataDir:    filepath.Join(s.DataDir, c.Name),
 		Host:       s.host(),
+		Metrics:    s.Metrics,
 		PolicyFile: filepath.Join(s.ConfigDir, c.Name+"-policy.yaml"),
 	}
 	if c.Name != "keystone" {
@@ -354,7 +371,7 @@ func (s *Stack) startComponent(ctx context.Context, c Component, b *bus.Bus, ln 
 	}
 	s.services[c.Name] = svc
 	if h, ok := svc.(http.Handler); ok && ln != nil {
-		srv := &served{name: c.Name, ln: ln, handler: h, log: d.Log}
+		srv := &served{name: c.Name, ln: ln, handler: s.Metrics.API(c.Name, h), log: d.Log}
 		handOff()
 		if err := s.group.Start(ctx, srv); err != nil {
 			return err
@@ -481,6 +498,10 @@ func (s *Stack) openDB(ctx context.Context, c Component) (*store.DB, error) {
 		return nil, fmt.Errorf("%s database: %w", c.Name, err)
 	}
 	s.DBs[c.Name] = db
+	s.Metrics.DB(c.Name, db.SQL())
+	if r := db.Readers(); r != db.SQL() {
+		s.Metrics.DB(c.Name+"_read", r)
+	}
 	return db, nil
 }
 

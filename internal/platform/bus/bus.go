@@ -16,6 +16,7 @@ import (
 	"github.com/tenku-cloud/tenku/internal/platform/authn"
 	"github.com/tenku-cloud/tenku/internal/platform/fault"
 	"github.com/tenku-cloud/tenku/internal/platform/logging"
+	"github.com/tenku-cloud/tenku/internal/platform/metrics"
 )
 
 // EnvelopeVersion is the major version of the message format. A receiver
@@ -54,6 +55,7 @@ type Bus struct {
 	nc     *nats.Conn
 	ns     *server.Server
 	log    *slog.Logger
+	met    *metrics.Registry
 
 	mu   sync.Mutex
 	subs []*Subscription
@@ -72,6 +74,9 @@ type Options struct {
 	// can share one NATS without hearing each other.
 	Prefix string
 	Log    *slog.Logger
+	// Metrics counts and times calls, casts and handled messages; nil
+	// records nothing.
+	Metrics *metrics.Registry
 }
 
 // Open connects to NATS, embedding a server with no listener when opt.URL is empty.
@@ -79,7 +84,7 @@ func Open(ctx context.Context, opt Options) (*Bus, error) {
 	if opt.Log == nil {
 		opt.Log = logging.Discard()
 	}
-	b := &Bus{log: opt.Log, prefix: opt.Prefix}
+	b := &Bus{log: opt.Log, prefix: opt.Prefix, met: opt.Metrics}
 	copts := []nats.Option{
 		nats.Name(opt.Name),
 		nats.MaxReconnects(-1),
@@ -136,6 +141,9 @@ func (b *Bus) Close() {
 // Embedded reports whether this bus runs its own in-process server.
 func (b *Bus) Embedded() bool { return b.ns != nil }
 
+// Metrics returns the registry the bus records into (nil when none).
+func (b *Bus) Metrics() *metrics.Registry { return b.met }
+
 // Conn exposes the NATS connection.
 func (b *Bus) Conn() *nats.Conn { return b.nc }
 
@@ -164,7 +172,14 @@ const DefaultCallTimeout = 60 * time.Second
 
 // Call sends a request to one subscriber of subject and waits for its reply,
 // decoding the result into result (which may be nil).
-func (b *Bus) Call(ctx context.Context, subject, method string, args, result any) error {
+func (b *Bus) Call(ctx context.Context, subject, method string, args, result any) (err error) {
+	start, outcome := time.Now(), ""
+	defer func() {
+		if outcome == "" {
+			outcome = callOutcome(err)
+		}
+		b.met.BusCall(subject, method, outcome, time.Since(start))
+	}()
 	msg, err := b.envelope(ctx, method, args)
 	if err != nil {
 		return err
@@ -178,6 +193,7 @@ func (b *Bus) Call(ctx context.Context, subject, method string, args, result any
 	if err != nil {
 		switch {
 		case errors.Is(err, nats.ErrNoResponders):
+			outcome = "no_responders"
 			return fault.Unavailable("no service is listening on %s", subject)
 		case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
 			return &fault.Error{Status: 504, Type: "MessagingTimeout", Message: fmt.Sprintf("timed out waiting for a reply to %s on %s", method, subject), Err: err}
@@ -203,6 +219,18 @@ func (b *Bus) Call(ctx context.Context, subject, method string, args, result any
 	return nil
 }
 
+// callOutcome names a call's result for metrics.
+func callOutcome(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	var f *fault.Error
+	if errors.As(err, &f) && f.Type == "MessagingTimeout" {
+		return "timeout"
+	}
+	return "error"
+}
+
 // Cast sends a message without waiting: to one member of a queue group, or to
 // every plain subscriber.
 func (b *Bus) Cast(ctx context.Context, subject, method string, args any) error {
@@ -211,8 +239,10 @@ func (b *Bus) Cast(ctx context.Context, subject, method string, args any) error 
 		return err
 	}
 	if err := b.nc.Publish(b.prefix+subject, msg); err != nil {
+		b.met.BusCast(subject, method, "error")
 		return fmt.Errorf("cast %s to %s: %w", method, subject, err)
 	}
+	b.met.BusCast(subject, method, "ok")
 	return nil
 }
 
@@ -291,7 +321,13 @@ func (b *Bus) Serve(ctx context.Context, subject string, o ServeOptions, handler
 
 func (b *Bus) handle(ctx context.Context, subject string, m *nats.Msg, handlers map[string]Handler) {
 	var env Envelope
+	start := time.Now()
 	reply := func(result any, err error) {
+		method := env.Method
+		if _, ok := handlers[method]; !ok {
+			method = "unknown" // a sender's typo must not make a series
+		}
+		b.met.BusHandled(subject, method, callOutcome(err), time.Since(start))
 		if m.Reply == "" {
 			if err != nil {
 				b.log.WarnContext(ctx, "cast failed", "subject", subject, "method", env.Method, "err", err)

@@ -21,6 +21,7 @@ import (
 	"github.com/tenku-cloud/tenku/internal/platform/authn"
 	"github.com/tenku-cloud/tenku/internal/platform/fault"
 	"github.com/tenku-cloud/tenku/internal/platform/logging"
+	"github.com/tenku-cloud/tenku/internal/platform/metrics"
 )
 
 // Handler serves one route.
@@ -365,6 +366,7 @@ func (rt *Router) serve(ctx context.Context, req *Request) {
 		return
 	}
 	req.route = route
+	metrics.NoteRoute(ctx, route.Path)
 	if rt.opt.Auth != nil && !route.Public {
 		tok := hr.Header.Get("X-Auth-Token")
 		if tok != "" || !route.OptionalAuth {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/tenku-cloud/tenku/internal/platform/authn"
 	"github.com/tenku-cloud/tenku/internal/platform/bus"
+	"github.com/tenku-cloud/tenku/internal/platform/metrics"
 	"github.com/tenku-cloud/tenku/internal/platform/store"
 )
 
@@ -44,6 +45,8 @@ type Deps struct {
 	Host string
 	// PolicyFile is an optional policy.yaml/json overriding default rules.
 	PolicyFile string
+	// Metrics is the process's Prometheus registry; nil records nothing.
+	Metrics *metrics.Registry
 }
 
 // Revocations is the bus subject on which Keystone announces token revocations;

@@ -187,6 +187,10 @@ func (db *DB) Close() error {
 // SQL returns the writer pool, for callers that need database/sql directly.
 func (db *DB) SQL() *sql.DB { return db.w }
 
+// Readers returns the reader pool: SQLite's own, the writer pool otherwise
+// (for pool statistics).
+func (db *DB) Readers() *sql.DB { return db.r }
+
 // Rebind turns '?' placeholders into the dialect's ($1, $2, ... for PostgreSQL).
 func (db *DB) Rebind(q string) string {
 	if db.Dialect != Postgres {

@@ -99,9 +99,19 @@ func (d *Driver) build(ctx context.Context, spec *virt.Spec, dir string) (*recor
 				"-device", "ide-cd,bus=ide.1,unit=0,drive="+drive+",id=cdrom0")
 			continue
 		case virt.DiskVolume:
-			if dk.Path == "" {
-				return nil, fmt.Errorf("volume %s: no file to attach (connection %v)", dk.Serial, dk.Connection)
+			// volumes go after the other devices, as hot-plugged ones do
+			v, err := newVolume(dk)
+			if err != nil {
+				return nil, err
 			}
+			if _, err := os.Stat(dk.Path); err != nil {
+				return nil, fmt.Errorf("volume %s: %w", volumeKey(dk), err)
+			}
+			if dk.BootIndex >= 0 && spec.Kernel == "" {
+				v.BootIndex = dk.BootIndex + 1
+			}
+			rec.Volumes = append(rec.Volumes, v)
+			continue
 		default:
 			return nil, fmt.Errorf("disk kind %q unknown", dk.Kind)
 		}

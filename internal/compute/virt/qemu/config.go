@@ -19,6 +19,11 @@ type Config struct {
 	// WaitSoftReboot is how long a soft reboot waits for the guest to shut
 	// down before it reboots hard.
 	WaitSoftReboot time.Duration `opt:"wait_soft_reboot_seconds" help:"Time a soft reboot waits for the guest to shut down before rebooting it hard."`
+	// DeviceDetachAttempts and DeviceDetachTimeout bound a hot-unplug: a
+	// device_del asked this many times, each waiting this long for QEMU's
+	// DEVICE_DELETED (Nova's options, defaults 8 and 20 s).
+	DeviceDetachAttempts int           `opt:"device_detach_attempts" help:"How many times a device detach asks the guest to release the device before it fails."`
+	DeviceDetachTimeout  time.Duration `opt:"device_detach_timeout" help:"How long each device detach request waits for the guest to release the device."`
 	// InstancesPath holds one directory per instance (Nova's
 	// instances_path); the assembly sets it to the agent's.
 	InstancesPath string
@@ -26,7 +31,8 @@ type Config struct {
 
 // DefaultConfig is what [libvirt] holds when it says nothing.
 func DefaultConfig() Config {
-	return Config{VirtType: "kvm", Emulator: "qemu-system-x86_64", MachineType: "pc", WaitSoftReboot: 120 * time.Second}
+	return Config{VirtType: "kvm", Emulator: "qemu-system-x86_64", MachineType: "pc", WaitSoftReboot: 120 * time.Second,
+		DeviceDetachAttempts: 8, DeviceDetachTimeout: 20 * time.Second}
 }
 
 // Validate rejects a configuration the driver cannot run with.
@@ -45,6 +51,9 @@ func (c Config) Validate() error {
 	}
 	if c.WaitSoftReboot < 0 {
 		return fmt.Errorf("[libvirt] wait_soft_reboot_seconds must not be negative")
+	}
+	if c.DeviceDetachAttempts < 0 || c.DeviceDetachTimeout < 0 {
+		return fmt.Errorf("[libvirt] device_detach_attempts and device_detach_timeout must not be negative")
 	}
 	if c.InstancesPath == "" {
 		return fmt.Errorf("qemu driver: no instances path")

@@ -12,6 +12,17 @@
 // port's binding names (brq<net[:11]> otherwise), which the driver ensures
 // idempotently as os-vif's linux_bridge plugin does.
 //
+// Volumes (volumes.go) are block nodes on the volume's file (raw or qcow2)
+// with a virtio-blk device whose serial is the volume id's first 20
+// characters: hot-plugged over QMP (blockdev-add, device_add) into a running
+// guest, unplugged with device_del, waiting for DEVICE_DELETED as often and
+// as long as [libvirt] device_detach_attempts and device_detach_timeout say,
+// then blockdev-del. guest.json keeps every attached volume and the PCI slot
+// it got, so each later start (power on, hard reboot, a restarted agent) has
+// it on the command line; a stopped guest's attach or detach only changes
+// the record. Hot-plug needs the pc machine (q35 would need PCIe root ports)
+// and a guest that answers ACPI hot-plug; a suspended guest refuses both.
+//
 // KVM is used only when [libvirt] virt_type = kvm and a probe boots the
 // firmware under it; otherwise TCG.
 //
@@ -20,7 +31,7 @@
 // flushes QEMU's block caches) for the copy and resumed, as Nova's libvirt
 // driver takes a cold snapshot. There is no live snapshot (blockdev-backup).
 //
-// Not done yet: rescue, resize, live migration, volume and interface
-// hot-plug, remote consoles; ephemeral and swap disks are blank (not
+// Not done yet: rescue, resize, live migration, interface hot-plug,
+// remote consoles; ephemeral and swap disks are blank (not
 // formatted as Nova formats them).
 package qemu

@@ -55,6 +55,9 @@ type record struct {
 	// Suspended says the guest's state is in suspend.state and its next
 	// start resumes from it.
 	Suspended bool `json:"suspended,omitempty"`
+	// Volumes are the attached volumes (volumes.go), put on the command
+	// line after Args at every start.
+	Volumes []volume `json:"volumes,omitempty"`
 }
 
 // guest is a guest the driver knows in this process.
@@ -474,7 +477,8 @@ func (d *Driver) start(ctx context.Context, g *guest, extra []string) error {
 	sock := qmpPath(g.dir)
 	os.Remove(sock)
 	os.Truncate(filepath.Join(g.dir, qemuLog), 0)
-	p, err := proc.Start(proc.Spec{Path: d.cfg.Emulator, Args: append(append([]string(nil), rec.Args...), extra...),
+	args := append(append([]string(nil), rec.Args...), volumeArgs(&rec)...)
+	p, err := proc.Start(proc.Spec{Path: d.cfg.Emulator, Args: append(args, extra...),
 		Dir: g.dir, PIDFile: filepath.Join(g.dir, pidFile), LogFile: filepath.Join(g.dir, qemuLog)})
 	if err != nil {
 		return fmt.Errorf("starting QEMU: %w", err)

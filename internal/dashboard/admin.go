@@ -253,25 +253,27 @@ type adminImage struct {
 
 type adminImagesData struct {
 	Images []adminImage
+	Pager  *pager
 }
 
-// adminImages lists every image Glance shows an admin (all projects').
+// adminImages lists one page of every image Glance shows an admin (all
+// projects'), with the owners' names from the same fan-out.
 func (d *Dashboard) adminImages(p *page) error {
 	p.Title = "All Images"
+	pg := d.newPager(p.r)
 	var (
 		imgs  []image.Image
 		names map[string]string
 	)
 	errs := fanout(p.ctx,
-		func(ctx context.Context) (err error) { imgs, err = images(ctx, p.cl); return },
+		func(ctx context.Context) (err error) { imgs, err = imagePage(ctx, p.cl, pg); return },
 		func(ctx context.Context) (err error) { names, err = projectNames(ctx, p.cl); return },
 	)
 	if errs[0] != nil {
 		return errs[0]
 	}
 	p.fail(errs[1])
-	sort.Slice(imgs, func(i, j int) bool { return imageName(imgs[i]) < imageName(imgs[j]) })
-	data := &adminImagesData{}
+	data := &adminImagesData{Pager: pg}
 	for _, im := range imgs {
 		owner := deref(im.Owner)
 		data.Images = append(data.Images, adminImage{Image: im, OwnerName: orDefault(names[owner], owner)})

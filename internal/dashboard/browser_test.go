@@ -184,15 +184,16 @@ func TestBrowserLaunchInstance(t *testing.T) {
 		chromedp.SendKeys(css("#id_router_name"), "browser-router"),
 		chromedp.Click(css("#create_router")),
 	)
-	until("#topology", "browser-router")
+	until("#routers", "browser-router")
+	do("open the topology", chromedp.Click(css("#topology_link")), chromedp.WaitVisible(css("#topology")))
 	if topo := text("#topology"); !strings.Contains(topo, "browser-router") || !strings.Contains(topo, "browser-net") || !strings.Contains(topo, "browser-vm") {
 		t.Fatalf("topology: %q\nalerts: %q\nnetworks: %q", topo, text("main"), text("#networks"))
 	}
 	shot("network-topology")
 
-	do("allocate a floating IP", chromedp.Click(css("#allocate_fip")))
+	do("allocate a floating IP", chromedp.Navigate(base+"/project/networks/"), chromedp.WaitVisible(css("#allocate_fip")), chromedp.Click(css("#allocate_fip")))
 	until("main", "Allocated floating IP")
-	do("associate it", chromedp.Click(css("#floatingips tbody tr form.inline button")))
+	do("associate it", chromedp.Click(css("#floatingips a.associate")), chromedp.WaitVisible(css("#associate_fip")), chromedp.Click(css("#associate_fip")))
 	until("main", "Associated the floating IP")
 	if fips := text("#floatingips tbody"); !strings.Contains(fips, "10.") {
 		t.Fatalf("floating IP not mapped: %q", fips)

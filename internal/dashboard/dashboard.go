@@ -181,6 +181,8 @@ func (d *Dashboard) routes() {
 	m.HandleFunc("POST /project/routers/{id}/interface/{$}", d.action(d.routerInterface))
 	m.HandleFunc("POST /project/routers/{id}/delete/{$}", d.action(d.deleteNetworkThing("routers")))
 	m.HandleFunc("POST /project/floating_ips/allocate/{$}", d.action(d.allocateFIP))
+	m.HandleFunc("GET /project/network_topology/{$}", d.page("topology", d.topologyPage))
+	m.HandleFunc("GET /project/floating_ips/{id}/associate/{$}", d.page("associate", d.associateForm))
 	m.HandleFunc("POST /project/floating_ips/{id}/associate/{$}", d.action(d.associateFIP))
 	m.HandleFunc("POST /project/floating_ips/{id}/delete/{$}", d.action(d.deleteNetworkThing("floatingips")))
 	m.HandleFunc("GET /project/security_groups/{$}", d.page("security", d.securityGroups))

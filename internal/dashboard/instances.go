@@ -129,6 +129,18 @@ func images(ctx context.Context, cl *cloud) ([]image.Image, error) {
 	return all, nil
 }
 
+// imagePage reads one page of the images Glance shows the user, newest
+// first (Glance's own order: created_at, then id).
+func imagePage(ctx context.Context, cl *cloud, pg *pager) ([]image.Image, error) {
+	var out struct {
+		Images []image.Image `json:"images"`
+	}
+	if err := cl.get(ctx, "image", "/v2/images?"+pg.query("sort_key", true, "created_at", "id").Encode(), &out); err != nil {
+		return nil, err
+	}
+	return cut(pg, out.Images, func(im image.Image) string { return im.ID }), nil
+}
+
 func imageName(im image.Image) string {
 	if im.Name != nil && *im.Name != "" {
 		return *im.Name

@@ -20,76 +20,205 @@ type netRow struct {
 
 type networksData struct {
 	Networks    []netRow
+	Subnets     []network.Subnet // the project's own, for the routers' forms
 	External    []network.Network
 	Routers     []network.Router
 	FloatingIPs []network.FloatingIP
-	Ports       []network.Port // instances' ports, to associate floating IPs
-	Servers     map[string]string
-	Topology    *topology
+	Pager       *pager
 }
 
-// networksPage gathers networks, subnets, routers, floating IPs, ports and
-// servers in one parallel fan-out and draws the topology from them.
+// subnetFields are what the networks page shows of a subnet.
+const subnetFields = "fields=id&fields=name&fields=cidr&fields=network_id"
+
+// networksPage reads one page of networks (by name) and, in the same
+// parallel fan-out, the external networks, the project's subnets, routers
+// and floating IPs; then the subnets of the page's networks that are not the
+// project's (shared ones) in one more call. Nothing here grows with the
+// project's servers or ports: the topology and the floating IPs'
+// association have pages of their own.
 func (d *Dashboard) networksPage(p *page) error {
 	p.Title = "Networks"
+	pg := d.newPager(p.r)
 	var (
 		nets struct{ Networks []network.Network }
+		ext  struct{ Networks []network.Network }
 		subs struct{ Subnets []network.Subnet }
 		rts  struct{ Routers []network.Router }
 		fips struct {
 			FloatingIPs []network.FloatingIP `json:"floatingips"`
 		}
-		ports   struct{ Ports []network.Port }
-		servers []compute.Server
 	)
 	pid := url.QueryEscape(p.s.ProjectID)
-	calls := []func(context.Context) error{
-		func(ctx context.Context) error { return p.cl.get(ctx, "network", "/v2.0/networks", &nets) },
-		func(ctx context.Context) error { return p.cl.get(ctx, "network", "/v2.0/subnets", &subs) },
+	errs := fanout(p.ctx,
+		func(ctx context.Context) error {
+			return p.cl.get(ctx, "network", "/v2.0/networks?"+pg.query("sort_key", false, "name", "id").Encode(), &nets)
+		},
+		func(ctx context.Context) error {
+			return p.cl.get(ctx, "network", "/v2.0/networks?router:external=true&fields=id&fields=name", &ext)
+		},
+		func(ctx context.Context) error {
+			return p.cl.get(ctx, "network", "/v2.0/subnets?project_id="+pid+"&"+subnetFields, &subs)
+		},
 		func(ctx context.Context) error {
 			return p.cl.get(ctx, "network", "/v2.0/routers?project_id="+pid, &rts)
 		},
 		func(ctx context.Context) error {
 			return p.cl.get(ctx, "network", "/v2.0/floatingips?project_id="+pid, &fips)
 		},
-		func(ctx context.Context) error {
-			return p.cl.get(ctx, "network", "/v2.0/ports?project_id="+pid, &ports)
-		},
+	)
+	if errs[0] != nil {
+		return errs[0]
 	}
-	if p.cl.has("compute") {
-		calls = append(calls, func(ctx context.Context) (err error) {
-			servers, err = pageAll(ctx, p.cl, "compute", "/servers/detail", "servers", func(s compute.Server) string { return s.ID })
-			return
-		})
-	}
-	errs := fanout(p.ctx, calls...)
-	for _, e := range errs {
+	for _, e := range errs[1:] {
 		if statusOf(e) == http.StatusUnauthorized {
 			return e
 		}
 		p.fail(e)
 	}
+	shown := cut(pg, nets.Networks, func(n network.Network) string { return n.ID })
 	bySubnet := map[string][]network.Subnet{}
 	for _, s := range subs.Subnets {
 		bySubnet[s.NetworkID] = append(bySubnet[s.NetworkID], s)
 	}
-	data := &networksData{Routers: rts.Routers, FloatingIPs: fips.FloatingIPs, Servers: map[string]string{}}
-	for _, s := range servers {
-		data.Servers[s.ID] = s.Name
-	}
-	sort.Slice(nets.Networks, func(i, j int) bool { return nets.Networks[i].Name < nets.Networks[j].Name })
-	for _, n := range nets.Networks {
-		if n.External {
-			data.External = append(data.External, n)
+	// Subnets of shown networks that are not the project's (shared or
+	// external ones): one call for the page.
+	q := url.Values{}
+	for _, n := range shown {
+		if n.ProjectID != p.s.ProjectID && len(n.Subnets) > 0 {
+			q.Add("network_id", n.ID)
 		}
+	}
+	if len(q) > 0 {
+		var more struct{ Subnets []network.Subnet }
+		p.fail(p.cl.get(p.ctx, "network", "/v2.0/subnets?"+q.Encode()+"&"+subnetFields, &more))
+		for _, s := range more.Subnets {
+			bySubnet[s.NetworkID] = append(bySubnet[s.NetworkID], s)
+		}
+	}
+	data := &networksData{Routers: rts.Routers, FloatingIPs: fips.FloatingIPs, External: ext.Networks, Subnets: subs.Subnets, Pager: pg}
+	sort.Slice(data.Subnets, func(i, j int) bool { return data.Subnets[i].Name < data.Subnets[j].Name })
+	sort.Slice(data.External, func(i, j int) bool { return data.External[i].Name < data.External[j].Name })
+	for _, n := range shown {
 		data.Networks = append(data.Networks, netRow{Network: n, SubnetList: bySubnet[n.ID]})
 	}
-	for _, pt := range ports.Ports {
+	p.Data = data
+	return nil
+}
+
+// topologyPage draws every network the project sees, its routers and its
+// servers, from one parallel fan-out: networks, routers, the ports that
+// connect them (router interfaces and servers'), and the servers' names
+// (Nova's short list, not the details).
+func (d *Dashboard) topologyPage(p *page) error {
+	p.Title = "Network Topology"
+	var (
+		nets struct{ Networks []network.Network }
+		rts  struct{ Routers []network.Router }
+		rps  struct{ Ports []network.Port }
+		cps  struct{ Ports []network.Port }
+		svs  []compute.Server
+	)
+	pid := url.QueryEscape(p.s.ProjectID)
+	portFields := "&fields=id&fields=device_id&fields=device_owner&fields=network_id"
+	calls := []func(context.Context) error{
+		func(ctx context.Context) error {
+			return p.cl.get(ctx, "network", "/v2.0/networks?fields=id&fields=name&fields=router:external", &nets)
+		},
+		func(ctx context.Context) error {
+			return p.cl.get(ctx, "network", "/v2.0/routers?project_id="+pid, &rts)
+		},
+		func(ctx context.Context) error {
+			return p.cl.get(ctx, "network", "/v2.0/ports?project_id="+pid+"&device_owner=network:router_interface"+portFields, &rps)
+		},
+	}
+	if p.cl.has("compute") {
+		calls = append(calls,
+			func(ctx context.Context) error {
+				return p.cl.get(ctx, "network", "/v2.0/ports?project_id="+pid+portFields, &cps)
+			},
+			func(ctx context.Context) (err error) {
+				svs, err = pageAll(ctx, p.cl, "compute", "/servers", "servers", func(s compute.Server) string { return s.ID })
+				return
+			})
+	}
+	for _, e := range fanout(p.ctx, calls...) {
+		if statusOf(e) == http.StatusUnauthorized {
+			return e
+		}
+		p.fail(e)
+	}
+	ports := rps.Ports
+	for _, pt := range cps.Ports {
 		if strings.HasPrefix(pt.DeviceOwner, "compute:") {
-			data.Ports = append(data.Ports, pt)
+			ports = append(ports, pt)
 		}
 	}
-	data.Topology = drawTopology(nets.Networks, rts.Routers, ports.Ports, servers)
+	sort.Slice(nets.Networks, func(i, j int) bool { return nets.Networks[i].Name < nets.Networks[j].Name })
+	sort.Slice(svs, func(i, j int) bool { return svs[i].Name < svs[j].Name })
+	p.Data = drawTopology(nets.Networks, rts.Routers, ports, svs)
+	return nil
+}
+
+type associateData struct {
+	FloatingIP network.FloatingIP
+	Ports      []portChoice
+}
+
+// portChoice is a server's port a floating IP may be associated with.
+type portChoice struct {
+	ID, Server string
+	IPs        []string
+}
+
+// associateForm offers the project's servers' ports for one floating IP
+// (Horizon's "Manage Floating IP Associations"), in one fan-out.
+func (d *Dashboard) associateForm(p *page) error {
+	p.Title = "Associate Floating IP"
+	id := p.r.PathValue("id")
+	var (
+		fip struct {
+			FloatingIP network.FloatingIP `json:"floatingip"`
+		}
+		ports struct{ Ports []network.Port }
+		svs   []compute.Server
+	)
+	calls := []func(context.Context) error{
+		func(ctx context.Context) error {
+			return p.cl.get(ctx, "network", "/v2.0/floatingips/"+url.PathEscape(id), &fip)
+		},
+		func(ctx context.Context) error {
+			return p.cl.get(ctx, "network", "/v2.0/ports?project_id="+url.QueryEscape(p.s.ProjectID)+"&fields=id&fields=device_id&fields=device_owner&fields=fixed_ips", &ports)
+		},
+	}
+	if p.cl.has("compute") {
+		calls = append(calls, func(ctx context.Context) (err error) {
+			svs, err = pageAll(ctx, p.cl, "compute", "/servers", "servers", func(s compute.Server) string { return s.ID })
+			return
+		})
+	}
+	errs := fanout(p.ctx, calls...)
+	if errs[0] != nil {
+		return errs[0]
+	}
+	for _, e := range errs[1:] {
+		p.fail(e)
+	}
+	names := make(map[string]string, len(svs))
+	for _, s := range svs {
+		names[s.ID] = s.Name
+	}
+	data := &associateData{FloatingIP: fip.FloatingIP}
+	for _, pt := range ports.Ports {
+		if !strings.HasPrefix(pt.DeviceOwner, "compute:") {
+			continue
+		}
+		c := portChoice{ID: pt.ID, Server: orDefault(names[pt.DeviceID], pt.DeviceID)}
+		for _, ip := range pt.FixedIPs {
+			c.IPs = append(c.IPs, ip.IPAddress)
+		}
+		data.Ports = append(data.Ports, c)
+	}
+	sort.Slice(data.Ports, func(i, j int) bool { return data.Ports[i].Server < data.Ports[j].Server })
 	p.Data = data
 	return nil
 }

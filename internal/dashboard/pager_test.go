@@ -3,12 +3,18 @@ package dashboard_test
 import (
 	"compress/gzip"
 	"context"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumes"
+	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
 
 	"github.com/tenku-cloud/tenku/internal/dashboard"
 	"github.com/tenku-cloud/tenku/internal/platform/service"
@@ -207,4 +213,109 @@ func TestStaticAndGzip(t *testing.T) {
 	if resp, _ := get("/static/no-such.js", nil); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("a missing static file: %d", resp.StatusCode)
 	}
+}
+
+// walkPages follows a list's Next links from its first page and returns the
+// row ids in order; every page must hold at most size rows, and Prev from
+// the last page must show the page before it.
+func walkPages(t *testing.T, b *browser, path string, row *regexp.Regexp, size int) []string {
+	t.Helper()
+	var (
+		all   []string
+		pages [][]string
+	)
+	_, page := b.get(path)
+	noError(t, path, page)
+	if prev := link(prevRe, page); prev != "" {
+		t.Fatalf("%s: the first page has a Prev link %q", path, prev)
+	}
+	for i := 0; ; i++ {
+		var ids []string
+		for _, m := range row.FindAllStringSubmatch(page, -1) {
+			ids = append(ids, m[1])
+		}
+		if len(ids) > size {
+			t.Fatalf("%s: page %d has %d rows, the page size is %d", path, i, len(ids), size)
+		}
+		pages = append(pages, ids)
+		all = append(all, ids...)
+		next := link(nextRe, page)
+		if next == "" {
+			break
+		}
+		if i > 50 {
+			t.Fatalf("%s: Next never ends", path)
+		}
+		_, page = b.get(next)
+		noError(t, next, page)
+	}
+	seen := map[string]bool{}
+	for _, id := range all {
+		if seen[id] {
+			t.Fatalf("%s: row %s on two pages: %v", path, id, pages)
+		}
+		seen[id] = true
+	}
+	if len(pages) > 1 {
+		_, back := b.get(link(prevRe, page))
+		var ids []string
+		for _, m := range row.FindAllStringSubmatch(back, -1) {
+			ids = append(ids, m[1])
+		}
+		if want := pages[len(pages)-2]; strings.Join(ids, ",") != strings.Join(want, ",") {
+			t.Fatalf("%s: Prev from the last page shows %v, want %v", path, ids, want)
+		}
+	}
+	return all
+}
+
+// TestListsPaging pages networks, images, volumes and the admin's images.
+func TestListsPaging(t *testing.T) {
+	c := testkit.StartWith(t, testkit.Options{})
+	b := startDashboard(t, c, func(o *dashboard.Options) { o.PageSize = 2 })
+	b.login("demo", testkit.Password)
+	ctx := context.Background()
+	netc := c.Client(t, "demo", "demo", "network")
+	imgc := c.Client(t, "demo", "demo", "image")
+	want := map[string][]string{}
+	for i := range 5 {
+		n, err := networks.Create(ctx, netc, networks.CreateOpts{Name: fmt.Sprintf("paged-net-%d", i)}).Extract()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want["net"] = append(want["net"], n.ID)
+		im, err := images.Create(ctx, imgc, images.CreateOpts{Name: fmt.Sprintf("paged-img-%d", i), DiskFormat: "raw", ContainerFormat: "bare"}).Extract()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want["image"] = append(want["image"], im.ID)
+	}
+	if _, ok := c.URLs["cinder"]; ok {
+		volc := c.Client(t, "demo", "demo", "volume")
+		for i := range 3 {
+			v, err := volumes.Create(ctx, volc, volumes.CreateOpts{Name: fmt.Sprintf("paged-vol-%d", i), Size: 1}, nil).Extract()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want["volume"] = append(want["volume"], v.ID)
+		}
+	}
+	check := func(b *browser, kind, path string) {
+		t.Helper()
+		got := walkPages(t, b, path, regexp.MustCompile(`<tr id="`+kind+`-([0-9a-f-]{36})"`), 2)
+		t.Logf("%s: %d rows on %d-row pages", path, len(got), 2)
+		for _, id := range want[kind] {
+			if !slices.Contains(got, id) {
+				t.Errorf("%s: %s %s is on no page (%v)", path, kind, id, got)
+			}
+		}
+	}
+	check(b, "net", "/project/networks/")
+	check(b, "image", "/project/images/")
+	if want["volume"] != nil {
+		check(b, "volume", "/project/volumes/")
+	}
+	a := startDashboard(t, c, func(o *dashboard.Options) { o.PageSize = 2 })
+	a.login("admin", testkit.Password)
+	check(a, "image", "/admin/images/")
 }

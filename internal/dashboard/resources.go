@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 
 	compute "github.com/tenku-cloud/tenku/api/compute"
@@ -75,16 +74,17 @@ func (d *Dashboard) deleteKeypair(p *page) (string, error) {
 
 type imagesData struct {
 	Images []image.Image
+	Pager  *pager
 }
 
 func (d *Dashboard) imagesPage(p *page) error {
 	p.Title = "Images"
-	imgs, err := images(p.ctx, p.cl)
+	pg := d.newPager(p.r)
+	imgs, err := imagePage(p.ctx, p.cl, pg)
 	if err != nil {
 		return err
 	}
-	sort.Slice(imgs, func(i, j int) bool { return imageName(imgs[i]) < imageName(imgs[j]) })
-	p.Data = &imagesData{Images: imgs}
+	p.Data = &imagesData{Images: imgs, Pager: pg}
 	return nil
 }
 

@@ -39,11 +39,16 @@ func TestNetworkPages(t *testing.T) {
 	}
 	_, page = b.post("/project/routers/create/", url.Values{"csrfmiddlewaretoken": {csrf}, "name": {"dash-router"}, "external_network": {ext[1]}, "subnet": {sub[1]}})
 	noError(t, "create router", page)
-	if !strings.Contains(page, "dash-router") || !regexp.MustCompile(`class="node router"[^>]*>.*dash-router`).MatchString(page) {
-		t.Fatalf("router not in the list or the topology:\n%s", page)
+	if !strings.Contains(page, `id="routers"`) || !strings.Contains(page, "dash-router") {
+		t.Fatalf("router not in the list:\n%s", page)
+	}
+	_, topo := b.get("/project/network_topology/")
+	noError(t, "topology", topo)
+	if !regexp.MustCompile(`class="node router"[^>]*>.*dash-router`).MatchString(topo) || !regexp.MustCompile(`class="node network"[^>]*>.*dash-net`).MatchString(topo) {
+		t.Fatalf("router or network not in the topology:\n%s", topo)
 	}
 	// The topology links the router to the external network and to dash-net.
-	if n := strings.Count(page, `<line `); n < 2 {
+	if n := strings.Count(topo, `<line `); n < 2 {
 		t.Fatalf("topology has %d links", n)
 	}
 
@@ -64,9 +69,14 @@ func TestNetworkPages(t *testing.T) {
 	_, page = b.post("/project/floating_ips/allocate/", url.Values{"csrfmiddlewaretoken": {csrf}, "pool": {ext[1]}})
 	noError(t, "allocate floating IP", page)
 	fip := regexp.MustCompile(`<tr id="fip-([^"]+)">`).FindStringSubmatch(page)
-	port := regexp.MustCompile(`<select name="port_id"><option value="([^"]+)">fip-target`).FindStringSubmatch(page)
-	if fip == nil || port == nil {
-		t.Fatalf("no floating IP or port to associate:\n%s", page[strings.Index(page, `id="floating"`):])
+	if fip == nil || !strings.Contains(page, `href="/project/floating_ips/`+fip[1]+`/associate/"`) {
+		t.Fatalf("no floating IP to associate:\n%s", page[strings.Index(page, `id="floating"`):])
+	}
+	_, assoc := b.get("/project/floating_ips/" + fip[1] + "/associate/")
+	noError(t, "associate form", assoc)
+	port := regexp.MustCompile(`<option value="([^"]+)">fip-target 10\.77\.0\.`).FindStringSubmatch(assoc)
+	if port == nil {
+		t.Fatalf("fip-target's port is not offered:\n%s", assoc)
 	}
 	_, page = b.post("/project/floating_ips/"+fip[1]+"/associate/", url.Values{"csrfmiddlewaretoken": {csrf}, "port_id": {port[1]}})
 	noError(t, "associate", page)

@@ -23,17 +23,23 @@ type volume struct {
 	} `json:"attachments"`
 }
 
-// volumesPage lists the project's volumes (the menu shows it only when the
-// catalog has Cinder).
+type volumesData struct {
+	Volumes []volume
+	Pager   *pager
+}
+
+// volumesPage lists one page of the project's volumes, newest first (the
+// menu shows it only when the catalog has Cinder).
 func (d *Dashboard) volumesPage(p *page) error {
 	p.Title = "Volumes"
+	pg := d.newPager(p.r)
 	var out struct {
 		Volumes []volume `json:"volumes"`
 	}
-	if err := p.cl.get(p.ctx, "volume", "/volumes/detail", &out); err != nil {
+	if err := p.cl.get(p.ctx, "volume", "/volumes/detail?"+pg.query("sort", true, "created_at", "id").Encode(), &out); err != nil {
 		return err
 	}
-	p.Data = out.Volumes
+	p.Data = &volumesData{Volumes: cut(pg, out.Volumes, func(v volume) string { return v.ID }), Pager: pg}
 	return nil
 }
 

@@ -159,6 +159,9 @@ func (a *Agent) Start(ctx context.Context) error {
 	a.sub = sub
 	a.every(a.cfg.Default.ReportInterval, "heartbeat", a.heartbeat)
 	a.every(a.cfg.Compute.ResourceUpdateInterval, "resource tracker", a.reportResources)
+	if every := a.cfg.Compute.StrandedTaskTimeout / 4; every > 0 {
+		a.every(max(every, 50*time.Millisecond), "stranded task sweep", a.sweepStranded)
+	}
 	if a.cfg.Default.SyncPowerStateInterval > 0 {
 		a.every(a.cfg.Default.SyncPowerStateInterval, "power state sync", a.syncPowerStates)
 	}
@@ -347,6 +350,11 @@ func (l *locks) lock(uuid string) func() {
 	e.n++
 	l.mu.Unlock()
 	e.mu.Lock()
+	return l.release(uuid, e)
+}
+
+// release returns the function that gives back a held entry's lock.
+func (l *locks) release(uuid string, e *lockEntry) func() {
 	return func() {
 		e.mu.Unlock()
 		l.mu.Lock()
@@ -356,6 +364,32 @@ func (l *locks) lock(uuid string) func() {
 		}
 		l.mu.Unlock()
 	}
+}
+
+// busy reports whether an operation holds or waits for an instance's lock.
+func (l *locks) busy(uuid string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.m[uuid] != nil
+}
+
+// tryLock takes an instance's lock only when no operation holds or waits
+// for it, and returns its release.
+func (l *locks) tryLock(uuid string) (func(), bool) {
+	l.mu.Lock()
+	if l.m == nil {
+		l.m = map[string]*lockEntry{}
+	}
+	if l.m[uuid] != nil {
+		l.mu.Unlock()
+		return nil, false
+	}
+	// A new entry is free: nobody else can hold its mutex yet.
+	e := &lockEntry{n: 1}
+	e.mu.Lock()
+	l.m[uuid] = e
+	l.mu.Unlock()
+	return l.release(uuid, e), true
 }
 
 // decode reads handler args.

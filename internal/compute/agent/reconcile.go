@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/tenku-cloud/tenku/internal/compute/objects"
 	"github.com/tenku-cloud/tenku/internal/compute/rpc"
@@ -34,7 +35,7 @@ func (a *Agent) reconcile(ctx context.Context) error {
 	mine := map[string]bool{}
 	for _, inst := range insts {
 		mine[inst.UUID] = true
-		a.reconcileOne(ctx, inst, have)
+		a.reconcileOne(ctx, inst, have, "the compute service on "+a.host+" stopped")
 	}
 	for _, g := range guests {
 		if mine[g.UUID] {
@@ -53,7 +54,9 @@ func (a *Agent) reconcile(ctx context.Context) error {
 	return nil
 }
 
-func (a *Agent) reconcileOne(ctx context.Context, inst *objects.Instance, have map[string]virt.InstanceInfo) {
+// reconcileOne settles one instance whose operation was interrupted; cause
+// says by what, for the faults it records.
+func (a *Agent) reconcileOne(ctx context.Context, inst *objects.Instance, have map[string]virt.InstanceInfo, cause string) {
 	ctx = logging.WithRequestID(ctx, logging.NewRequestID())
 	log := a.log.With("instance_id", inst.UUID)
 	info, present := have[inst.UUID]
@@ -82,7 +85,7 @@ func (a *Agent) reconcileOne(ctx context.Context, inst *objects.Instance, have m
 		a.deallocateNetworks(ctx, inst.UUID, inst.NetworkInfo)
 		vm := states.Error
 		set(store.Update{VMState: &vm, TaskState: &none, PowerState: &power}, "build interrupted: error",
-			&objects.Fault{Code: 500, Message: "Instance " + inst.UUID + " was being built when the compute service on " + a.host + " stopped.", Host: a.host})
+			&objects.Fault{Code: 500, Message: "Instance " + inst.UUID + " was being built when " + cause + ".", Host: a.host})
 		return
 	case inst.TaskState == states.Rebooting || inst.TaskState == states.RebootPending || inst.TaskState == states.RebootStarted ||
 		inst.TaskState == states.RebootingHard || inst.TaskState == states.RebootPendingHard || inst.TaskState == states.RebootStartedHard:
@@ -113,7 +116,7 @@ func (a *Agent) reconcileOne(ctx context.Context, inst *objects.Instance, have m
 		inst.TaskState == states.Unshelving || inst.TaskState == states.Rescuing && !present:
 		vm := states.Error
 		set(store.Update{VMState: &vm, TaskState: &none, PowerState: &power}, "interrupted: error",
-			&objects.Fault{Code: 500, Message: "Instance " + inst.UUID + " was being " + string(inst.TaskState) + " when the compute service on " + a.host + " stopped.", Host: a.host})
+			&objects.Fault{Code: 500, Message: "Instance " + inst.UUID + " was being " + string(inst.TaskState) + " when " + cause + ".", Host: a.host})
 		return
 	case inst.TaskState != states.NoTask:
 		// Pausing, suspending, snapshots, resizes, migrations: the vm_state
@@ -124,6 +127,68 @@ func (a *Agent) reconcileOne(ctx context.Context, inst *objects.Instance, have m
 	if inst.PowerState != power {
 		a.applyPower(ctx, inst, power)
 	}
+}
+
+// sweepStranded settles the instances of this host whose task no operation
+// of this agent holds and that have not changed for [compute]
+// stranded_task_timeout: the API process or conductor that set the task
+// died before handing it over (or lost the claim's build cast), or this
+// agent's last save failed while no conductor was up. They are settled as
+// on the agent's restart (reconcileOne): a delete is finished, a build
+// goes to ERROR with a fault, a reboot or power change is completed, other
+// tasks are cleared. A resize or live migration a conductor has not handed
+// to an agent yet is the conductor's (its sweep undoes the move).
+func (a *Agent) sweepStranded(ctx context.Context) error {
+	insts, err := a.cond.OnHost(ctx, a.host)
+	if err != nil {
+		return err
+	}
+	before := a.now().Add(-a.cfg.Compute.StrandedTaskTimeout)
+	for _, inst := range insts {
+		if stranded(inst, before) && !a.locks.busy(inst.UUID) {
+			a.settleStranded(ctx, inst.UUID, before)
+		}
+	}
+	return nil
+}
+
+// stranded reports whether an instance has a task (or a build) unchanged
+// since before that this agent settles.
+func stranded(inst *objects.Instance, before time.Time) bool {
+	if inst.TaskState == states.NoTask && inst.VMState != states.Building {
+		return false
+	}
+	if inst.TaskState == states.ResizePrep || inst.TaskState == states.Migrating {
+		return false
+	}
+	return !inst.UpdatedAt.After(before)
+}
+
+// settleStranded settles one stranded instance under its lock, taken only
+// when no operation holds or waits for it.
+func (a *Agent) settleStranded(ctx context.Context, uuid string, before time.Time) {
+	unlock, ok := a.locks.tryLock(uuid)
+	if !ok {
+		return
+	}
+	inst, err := a.cond.Get(ctx, uuid, false)
+	if err != nil || inst.Host != a.host || !stranded(inst, before) {
+		unlock()
+		return
+	}
+	ctx = logging.WithRequestID(ctx, logging.NewRequestID())
+	a.log.WarnContext(ctx, "settling a stranded task", "instance_id", uuid, "vm_state", inst.VMState, "task_state", inst.TaskState, "since", inst.UpdatedAt)
+	if inst.TaskState == states.Deleting {
+		unlock() // terminate takes the lock itself
+		a.terminate(ctx, rpc.InstanceArgs{InstanceUUID: uuid, RequestID: logging.RequestID(ctx)})
+		return
+	}
+	defer unlock()
+	have := map[string]virt.InstanceInfo{}
+	if info, err := a.drv.Info(ctx, ref(inst)); err == nil {
+		have[uuid] = info
+	}
+	a.reconcileOne(ctx, inst, have, "no process worked on it for "+a.cfg.Compute.StrandedTaskTimeout.String()+" (an API process or conductor stopped)")
 }
 
 // ensureRunning powers a guest on, re-creating it from the database record

@@ -2,6 +2,7 @@ package conductor
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/tenku-cloud/tenku/internal/compute/objects"
@@ -10,14 +11,16 @@ import (
 )
 
 // sweepStranded runs while the conductor does: soon after start and then
-// every quarter of [conductor] stranded_build_timeout, every conductor
-// looks for stranded builds.
+// every quarter of the shorter of [conductor] stranded_build_timeout and
+// [compute] stranded_task_timeout, every conductor
+// looks for stranded builds, and for the moves and unshelves no agent has
+// taken that have not changed for [compute] stranded_task_timeout.
 // Several conductors may sweep at once: each change is a compare-and-swap on
 // (vm_state building, task_state scheduling, no host), so one of them wins
 // and the others find nothing to do.
 func (c *Conductor) sweepStranded(ctx context.Context) {
 	after := c.cfg.Conductor.StrandedBuildTimeout
-	every := after / 4
+	every := min(after, c.cfg.Compute.StrandedTaskTimeout) / 4
 	if every < 50*time.Millisecond {
 		every = 50 * time.Millisecond
 	}
@@ -30,6 +33,7 @@ func (c *Conductor) sweepStranded(ctx context.Context) {
 		case <-t.C:
 		}
 		c.failStranded(ctx, time.Now().Add(-after))
+		c.undoStrandedMoves(ctx, time.Now().Add(-c.cfg.Compute.StrandedTaskTimeout))
 		t.Reset(every)
 	}
 }
@@ -59,3 +63,85 @@ func (c *Conductor) failStranded(ctx context.Context, before time.Time) {
 		c.log.WarnContext(ctx, "stranded build set to ERROR", "instance_id", inst.UUID, "since", inst.UpdatedAt)
 	}
 }
+
+// earlyMove are the statuses of a migration no agent has taken yet, by the
+// task state that started it: the conductor creates the record and picks
+// the destination; the agents move it on ("migrating", "running").
+var earlyMove = map[states.Task][]string{
+	states.ResizePrep: {"pre-migrating"},
+	states.Migrating:  {"accepted", "preparing"},
+}
+
+// undoStrandedMoves puts back out of their task the resizes, cold and live
+// migrations and unshelves that no agent took and that have not changed
+// since before: the API process or the conductor driving them died. The
+// instance keeps its host and vm_state, with a fault that says why; a move's
+// claims go back to the source and its migration is set to error, as a move
+// the conductor fails itself; a resize gives back the quota its growth took.
+// The compute agent settles the later steps of a move (it holds their
+// locks). The first change is a compare-and-swap on the task state, so of
+// several conductors one undoes a move.
+func (c *Conductor) undoStrandedMoves(ctx context.Context, before time.Time) {
+	insts, err := c.store.Instances(ctx, store.InstanceFilter{TaskStates: []states.Task{states.ResizePrep, states.Migrating, states.Unshelving}})
+	if err != nil {
+		c.log.WarnContext(ctx, "could not look for stranded moves", "err", err)
+		return
+	}
+	for _, inst := range insts {
+		if inst.UpdatedAt.After(before) {
+			continue
+		}
+		msg := "The " + string(inst.TaskState) + " of instance " + inst.UUID + " was interrupted (an API process or conductor stopped); the instance stays where it was."
+		u := store.Update{TaskState: ptr(states.NoTask)}
+		expect := store.Expect{Task: []states.Task{inst.TaskState}}
+		var m *objects.Migration
+		switch inst.TaskState {
+		case states.Unshelving:
+			if inst.VMState != states.ShelvedOffloaded || inst.Host != "" {
+				continue // placed: the host's agent has it
+			}
+			none := ""
+			expect.VM, expect.Host = []states.VM{states.ShelvedOffloaded}, &none
+		default:
+			ms, err := c.store.Migrations(ctx, store.MigrationFilter{InstanceUUID: inst.UUID, InProgress: true})
+			if err != nil {
+				continue
+			}
+			taken := false
+			for _, x := range ms {
+				switch {
+				case slices.Contains(earlyMove[inst.TaskState], x.Status):
+					m = x
+				default:
+					taken = true
+				}
+			}
+			if taken {
+				continue // an agent has the move: it settles it
+			}
+			if inst.TaskState == states.ResizePrep {
+				u.ClearNewFlavor = true
+			}
+		}
+		if _, err := c.store.Save(ctx, store.Save{UUID: inst.UUID, Update: u, Expect: expect,
+			Fault: &objects.Fault{Code: 500, Message: msg}}); err != nil {
+			continue // another conductor took it, or it moved on
+		}
+		if m != nil {
+			// The source's claim went under the migration's id; until it
+			// did, the instance's own claim is the source's and stays.
+			if held, err := c.store.Allocations(ctx, m.UUID); err == nil && len(held) > 0 {
+				c.store.FreeAllocations(ctx, inst.UUID)
+				c.store.MoveAllocations(ctx, m.UUID, inst.UUID)
+			}
+			st := "error"
+			c.store.UpdateMigration(ctx, m.UUID, store.MigrationUpdate{Status: &st})
+		}
+		if inst.TaskState == states.ResizePrep && inst.NewFlavor != nil {
+			c.store.Release(ctx, inst.ProjectID, inst.UserID, positive(quotaDelta(&inst.Flavor, inst.NewFlavor)))
+		}
+		c.log.WarnContext(ctx, "stranded move undone", "instance_id", inst.UUID, "task_state", inst.TaskState, "since", inst.UpdatedAt)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

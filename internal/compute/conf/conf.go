@@ -135,6 +135,15 @@ type Compute struct {
 	ShutdownTimeout                         time.Duration `opt:"shutdown_timeout" help:"Seconds a guest gets to power off cleanly before it is stopped hard."`
 	ResourceUpdateInterval                  time.Duration `opt:"resource_update_interval" help:"Seconds between the resource tracker's reports of a host's resources."`
 	LiveMigrationWaitForVIFPlug             bool          `opt:"live_migration_wait_for_vif_plug" help:"Wait for network-vif-plugged on the destination before a live migration switches over."`
+	// StrandedTaskTimeout is how long an instance may keep a task state
+	// that no process works on before it is settled: the compute agent of
+	// its host settles the tasks of its instances it holds no operation for
+	// (as it does on its own restart), a conductor the moves and unshelves
+	// no agent has taken yet. That happens when the API process or
+	// conductor that set the task died before handing it on, or an agent's
+	// last save failed while no conductor was up. tenku's own option; Nova
+	// leaves such instances to an operator's reset-state.
+	StrandedTaskTimeout time.Duration `opt:"stranded_task_timeout" help:"Seconds an instance may keep a task state no process works on (its API process or conductor died) before its compute agent, or a conductor for moves and unshelves no agent took, settles it as an agent restart would (tenku's)."`
 }
 
 // Default returns Nova's defaults, with the few devstack changes that make a
@@ -194,6 +203,7 @@ func Default() Config {
 			ConsecutiveBuildServiceDisableThreshold: 10,
 			ShutdownTimeout:                         60 * time.Second,
 			ResourceUpdateInterval:                  60 * time.Second,
+			StrandedTaskTimeout:                     300 * time.Second,
 		},
 	}
 }
@@ -241,6 +251,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("[api] max_limit must be positive")
 	case c.Conductor.StrandedBuildTimeout <= 0:
 		return fmt.Errorf("[conductor] stranded_build_timeout must be positive")
+	case c.Compute.StrandedTaskTimeout <= 0:
+		return fmt.Errorf("[compute] stranded_task_timeout must be positive")
 	case c.Default.PasswordLength < 1:
 		return fmt.Errorf("password_length must be positive")
 	case c.Scheduler.Workers < 1:

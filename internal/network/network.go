@@ -125,7 +125,9 @@ func (s *Service) Start(ctx context.Context) error {
 				if err != nil {
 					return nil, err
 				}
-				return nil, s.plugin.ReportState(ctx, r)
+				err = s.plugin.ReportState(ctx, r)
+				s.deps.Metrics.Heartbeat("neutron-agent", err)
+				return nil, err
 			},
 			rpc.MethodSyncState: func(ctx context.Context, args json.RawMessage) (any, error) {
 				r, err := bus.Decode[rpc.SyncState](args)

@@ -169,6 +169,10 @@ func TestMetrics(t *testing.T) {
 		return err == nil && (got.Status == "ACTIVE" || got.Status == "ERROR")
 	}, "server to build")
 
+	// The agent records the build once it has saved ACTIVE.
+	testkit.Eventually(t, 10*time.Second, func() bool {
+		return c.Metrics.Sum("tenku_builds_total", map[string]string{"phase": "build"}) >= 1
+	}, "the build to be recorded")
 	got := scrape(t, c.MetricsAddr)
 	checks := []struct {
 		name   string
@@ -185,6 +189,13 @@ func TestMetrics(t *testing.T) {
 		{"tenku_bus_call_duration_seconds_count", map[string]string{"topic": "compute"}, 1},
 		{"tenku_bus_handled_total", map[string]string{"topic": "compute"}, 1},
 		{"tenku_bus_handled_total", map[string]string{"topic": "compute", "method": "select_destinations", "outcome": "ok"}, 1},
+		{"tenku_scheduler_decisions_total", map[string]string{"outcome": "selected"}, 1},
+		{"tenku_scheduler_decision_duration_seconds_count", nil, 1},
+		{"tenku_builds_total", map[string]string{"phase": "networking", "outcome": "ok"}, 1},
+		{"tenku_builds_total", map[string]string{"phase": "spawning", "outcome": "ok"}, 1},
+		{"tenku_builds_total", map[string]string{"phase": "build", "outcome": "ok"}, 1},
+		{"tenku_build_phase_duration_seconds_count", map[string]string{"phase": "block_device_mapping"}, 1},
+		{"tenku_agent_heartbeats_total", map[string]string{"binary": "nova-compute", "outcome": "ok"}, 1},
 		{"go_sql_max_open_connections", map[string]string{"db_name": "nova"}, 1},
 		{"go_sql_open_connections", map[string]string{"db_name": "glance"}, 0},
 	}

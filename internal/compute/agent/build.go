@@ -96,8 +96,30 @@ func (a *Agent) build(ctx context.Context, args rpc.BuildArgs) {
 		return
 	}
 	log := a.log.With("instance_id", uuid, "request_id", reqID)
+	// Metrics: each phase's time and outcome, and the whole build's.
+	met, buildAt, phaseAt, phase, outcome := a.bus.Metrics(), time.Now(), time.Now(), "", "abandoned"
+	enter := func(p string) {
+		if phase != "" {
+			met.BuildPhase(phase, "ok", time.Since(phaseAt))
+		}
+		phase, phaseAt = p, time.Now()
+	}
+	defer func() {
+		if phase != "" {
+			met.BuildPhase(phase, outcome, time.Since(phaseAt))
+		}
+		met.BuildPhase("build", outcome, time.Since(buildAt))
+	}()
+	fail := func(inst *objects.Instance, vifs []objects.VIF, be *buildError, spawned bool) {
+		outcome = "error"
+		if be.reschedule && a.cfg.Scheduler.MaxAttempts > 1 {
+			outcome = "rescheduled"
+		}
+		a.buildFailed(ctx, inst, args, vifs, be, spawned)
+	}
 
 	// networking: ports created, bound to this host, plugged.
+	enter("networking")
 	net := states.Networking
 	inst, err := a.save(ctx, store.Save{UUID: uuid, Update: store.Update{TaskState: &net},
 		Expect: store.Expect{VM: []states.VM{states.Building}, Task: []states.Task{states.Scheduling}, Host: &a.host},
@@ -114,11 +136,12 @@ func (a *Agent) build(ctx context.Context, args rpc.BuildArgs) {
 		return
 	}
 	if err != nil {
-		a.buildFailed(ctx, inst, args, vifs, &buildError{EventNetworking, isTransient(err), err}, false)
+		fail(inst, vifs, &buildError{EventNetworking, isTransient(err), err}, false)
 		return
 	}
 
 	// block_device_mapping: the image in the local cache, the disks planned.
+	enter("block_device_mapping")
 	bdm := states.BlockDeviceMapping
 	inst, err = a.save(ctx, store.Save{UUID: uuid, Update: store.Update{TaskState: &bdm, NetworkInfo: &vifs},
 		Expect: store.Expect{Task: []states.Task{states.Networking}},
@@ -135,11 +158,12 @@ func (a *Agent) build(ctx context.Context, args rpc.BuildArgs) {
 		return
 	}
 	if err != nil {
-		a.buildFailed(ctx, inst, args, vifs, &buildError{EventBDM, isTransient(err), err}, false)
+		fail(inst, vifs, &buildError{EventBDM, isTransient(err), err}, false)
 		return
 	}
 
 	// spawning: the hypervisor creates and starts the guest.
+	enter("spawning")
 	spawning := states.Spawning
 	root := "/dev/vda"
 	inst, err = a.save(ctx, store.Save{UUID: uuid, Update: store.Update{TaskState: &spawning, RootDeviceName: &root},
@@ -156,7 +180,7 @@ func (a *Agent) build(ctx context.Context, args rpc.BuildArgs) {
 			a.abandon(ctx, uuid, vifs, log, bctx.Err())
 			return
 		}
-		a.buildFailed(ctx, inst, args, vifs, &buildError{EventSpawning, true, err}, true)
+		fail(inst, vifs, &buildError{EventSpawning, true, err}, true)
 		return
 	}
 	power := states.PowerRunning
@@ -174,6 +198,7 @@ func (a *Agent) build(ctx context.Context, args rpc.BuildArgs) {
 		a.abandon(ctx, uuid, vifs, log, err)
 		return
 	}
+	outcome = "ok"
 	log.Info("instance active", "vm_state", "active", "power_state", power.String())
 }
 

@@ -465,6 +465,7 @@ func (c *Conductor) serviceReport(ctx context.Context, raw json.RawMessage) (any
 		return nil, err
 	}
 	sv, err := c.store.Heartbeat(ctx, a.Host, a.Binary, a.Topic, a.Version, c.cfg.Default.EnableNewServices)
+	c.bus.Metrics().Heartbeat(a.Binary, err)
 	if err == nil && sv.ReportCount == 1 && c.sched != nil {
 		c.sched.Invalidate()
 	}

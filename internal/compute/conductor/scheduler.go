@@ -17,6 +17,7 @@ import (
 	"github.com/tenku-cloud/tenku/internal/compute/store"
 	"github.com/tenku-cloud/tenku/internal/platform/bus"
 	"github.com/tenku-cloud/tenku/internal/platform/fault"
+	"github.com/tenku-cloud/tenku/internal/platform/metrics"
 )
 
 // Scheduler is nova-scheduler: it keeps a snapshot of the compute nodes'
@@ -41,6 +42,7 @@ type Scheduler struct {
 	recent map[string]placement
 
 	sub *bus.Subscription
+	met *metrics.Registry
 }
 
 type placement struct {
@@ -60,6 +62,7 @@ func NewScheduler(cfg conf.Config, s *store.Store, log *slog.Logger) (*Scheduler
 // Start serves select_destinations on the scheduler subject (queue group:
 // start more workers, share the decisions).
 func (s *Scheduler) Start(ctx context.Context, b *bus.Bus) error {
+	s.met = b.Metrics()
 	sub, err := b.Serve(ctx, rpc.SchedulerSubject, bus.ServeOptions{Queue: rpc.SchedulerQueue, Concurrency: s.cfg.Scheduler.Workers},
 		map[string]bus.Handler{rpc.SelectDestinations: s.handleSelect})
 	if err != nil {
@@ -81,7 +84,16 @@ func (s *Scheduler) handleSelect(ctx context.Context, raw json.RawMessage) (any,
 	if err != nil {
 		return nil, err
 	}
-	return s.Select(ctx, req)
+	start := time.Now()
+	res, err := s.Select(ctx, req)
+	outcome := "selected"
+	if f := (*fault.Error)(nil); errors.As(err, &f) && f.Type == "NoValidHost" {
+		outcome = "no_valid_host"
+	} else if err != nil {
+		outcome = "error"
+	}
+	s.met.SchedulerDecision(outcome, time.Since(start))
+	return res, err
 }
 
 // Invalidate makes the next decision read the database.

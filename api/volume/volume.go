@@ -20,6 +20,7 @@ const (
 	StatusExtending     Status = "extending"
 	StatusErrorExtend   Status = "error_extending"
 	StatusDownloading   Status = "downloading"
+	StatusUploading     Status = "uploading"
 )
 
 // AttachStatus is a volume's attach_status.
@@ -223,4 +224,45 @@ type CreateSnapshot struct {
 		Force       any               `json:"force"`
 		Metadata    map[string]string `json:"metadata"`
 	} `json:"snapshot"`
+}
+
+// UploadImage is the argument of os-volume_upload_image.
+type UploadImage struct {
+	ImageName       *string `json:"image_name"`
+	Force           any     `json:"force,omitempty"`
+	DiskFormat      string  `json:"disk_format,omitempty"`
+	ContainerFormat string  `json:"container_format,omitempty"`
+	// Visibility and Protected are read from microversion 3.1.
+	Visibility string `json:"visibility,omitempty"`
+	Protected  any    `json:"protected,omitempty"`
+}
+
+// UploadedImage answers os-volume_upload_image.
+type UploadedImage struct {
+	ID                 string     `json:"id"`
+	UpdatedAt          *string    `json:"updated_at"`
+	Status             Status     `json:"status"`
+	DisplayDescription *string    `json:"display_description"`
+	Size               int        `json:"size"`
+	VolumeType         *TypeBrief `json:"volume_type"`
+	ImageID            string     `json:"image_id"`
+	ContainerFormat    string     `json:"container_format"`
+	DiskFormat         string     `json:"disk_format"`
+	ImageName          string     `json:"image_name"`
+	Protected          *bool      `json:"protected,omitempty"`
+	Visibility         string     `json:"visibility,omitempty"`
+}
+
+// TypeBrief is the volume type inside an os-volume_upload_image answer.
+type TypeBrief struct {
+	ID          string            `json:"id"`
+	Name        string            `json:"name"`
+	Description *string           `json:"description"`
+	IsPublic    bool              `json:"is_public"`
+	ExtraSpecs  map[string]string `json:"extra_specs"`
+	Deleted     bool              `json:"deleted"`
+	CreatedAt   string            `json:"created_at"`
+	UpdatedAt   *string           `json:"updated_at"`
+	DeletedAt   *string           `json:"deleted_at"`
+	QosSpecsID  *string           `json:"qos_specs_id"`
 }

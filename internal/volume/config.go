@@ -38,6 +38,7 @@ type DefaultOptions struct {
 	QuotaBackupGigabytes    int64         `opt:"quota_backup_gigabytes" help:"GiB of backups a project may have."`
 	QuotaGroups             int64         `opt:"quota_groups" help:"Volume groups a project may have (tenku has no groups)."`
 	PerVolumeSizeLimit      int64         `opt:"per_volume_size_limit" help:"Largest volume in GiB; -1 is unlimited."`
+	ImageConversionDir      string        `opt:"image_conversion_dir" help:"Directory where images are downloaded and converted for volumes made from them; empty means conversion/ under the volume service's data directory."`
 }
 
 // BackendOptions are the [backend_defaults] options of this host's one

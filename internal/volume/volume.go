@@ -5,12 +5,14 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"path/filepath"
 
 	"github.com/tenku-cloud/tenku/internal/platform/logging"
 	"github.com/tenku-cloud/tenku/internal/platform/rest"
 	"github.com/tenku-cloud/tenku/internal/platform/service"
 	"github.com/tenku-cloud/tenku/internal/volume/api"
 	"github.com/tenku-cloud/tenku/internal/volume/backend"
+	"github.com/tenku-cloud/tenku/internal/volume/glance"
 	"github.com/tenku-cloud/tenku/internal/volume/manager"
 	"github.com/tenku-cloud/tenku/internal/volume/scheduler"
 	"github.com/tenku-cloud/tenku/internal/volume/store"
@@ -58,7 +60,8 @@ func New(cfg Config, d service.Deps) (*Service, error) {
 			Backups: cfg.Default.QuotaBackups, BackupGigabytes: cfg.Default.QuotaBackupGigabytes, Groups: cfg.Default.QuotaGroups,
 			PerVolumeGigabytes: cfg.Default.PerVolumeSizeLimit,
 		},
-		Host: schedulerHost(cfg, d),
+		Host:   schedulerHost(cfg, d),
+		Images: glance.New(d.Credentials, d.Region, nil),
 	})
 	if err != nil {
 		return nil, err
@@ -110,8 +113,13 @@ func NewVolumeService(cfg Config, d service.Deps, drv backend.Driver) (service.S
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	conv := cfg.Default.ImageConversionDir
+	if conv == "" && d.DataDir != "" {
+		conv = filepath.Join(d.DataDir, "conversion")
+	}
 	return manager.New(manager.Options{
 		Host: BackendHost(cfg, d), AvailabilityZone: cfg.Default.StorageAvailabilityZone,
 		ReportInterval: cfg.Default.ReportInterval, Log: d.Log,
+		Images: glance.New(d.Credentials, d.Region, nil), ConversionDir: conv,
 	}, d.Bus, drv)
 }

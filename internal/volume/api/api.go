@@ -63,6 +63,9 @@ type Options struct {
 	Quotas QuotaDefaults
 	// Host names this process in os-services (cinder-scheduler's host).
 	Host string
+	// Images reaches Glance (volumes from images, uploads to images); nil
+	// answers those requests 503.
+	Images Images
 }
 
 // API serves the Block Storage API and the manager's bus methods.

@@ -8,6 +8,6 @@
 // Errors are Cinder's bodies ({"badRequest": {"code", "message"}},
 // itemNotFound, overLimit, ...).
 //
-// api imports api/volume, volume/{store,rpc,scheduler}, platform/{rest,
+// api imports api/volume, volume/{store,rpc,scheduler,glance}, platform/{rest,
 // fault,authn,policy,bus,logging,store} and github.com/google/uuid.
 package api

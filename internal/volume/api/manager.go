@@ -33,6 +33,7 @@ func (a *API) serveManager(ctx context.Context) error {
 			if args.Size > 0 {
 				c.Size = &args.Size
 			}
+			c.Bootable, c.ImageMetadata = args.Bootable, args.ImageMetadata
 			_, err = a.db.UpdateVolume(ctx, args.VolumeID, args.From, c)
 			return nil, err
 		},
@@ -58,7 +59,7 @@ func (a *API) serveManager(ctx context.Context) error {
 			}
 			out := rpc.HostVolumes{Volumes: []rpc.HostVolume{}}
 			for _, v := range vols {
-				out.Volumes = append(out.Volumes, rpc.HostVolume{ID: v.ID, Size: v.Size, Status: v.Status, SnapshotID: v.SnapshotID, SourceVolID: v.SourceVolID})
+				out.Volumes = append(out.Volumes, rpc.HostVolume{ID: v.ID, Size: v.Size, Status: v.Status, SnapshotID: v.SnapshotID, SourceVolID: v.SourceVolID, ImageID: v.ImageID})
 			}
 			if out.Deleted, err = a.db.DeletedOnHost(ctx, args.Host); err != nil {
 				return nil, err
@@ -134,6 +135,8 @@ func (a *API) Sweep(ctx context.Context) {
 		{volume.StatusCreating, volume.StatusError, a.opt.CreateTimeout},
 		{volume.StatusDeleting, volume.StatusErrorDeleting, a.opt.DeleteTimeout},
 		{volume.StatusExtending, volume.StatusErrorExtend, a.opt.CreateTimeout},
+		// An upload whose volume service went away: the data is intact.
+		{volume.StatusUploading, volume.StatusAvailable, a.opt.CreateTimeout},
 	} {
 		vols, err := a.db.ListVolumes(ctx, store.Filter{Status: string(s.from), OlderThan: now.Add(-s.after)})
 		if err != nil {

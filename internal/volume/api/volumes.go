@@ -17,6 +17,7 @@ import (
 	"github.com/tenku-cloud/tenku/internal/platform/authn"
 	"github.com/tenku-cloud/tenku/internal/platform/fault"
 	"github.com/tenku-cloud/tenku/internal/platform/rest"
+	"github.com/tenku-cloud/tenku/internal/volume/glance"
 	"github.com/tenku-cloud/tenku/internal/volume/rpc"
 	"github.com/tenku-cloud/tenku/internal/volume/store"
 )
@@ -75,10 +76,12 @@ type renderer struct {
 	types   map[string]string
 	admin   bool
 	tenants map[string]bool
+	// imageMeta caches volume_image_metadata:show by project.
+	imageMeta map[string]bool
 }
 
 func (a *API) renderer(ctx context.Context, r *rest.Request) *renderer {
-	return &renderer{a: a, r: r, ctx: ctx, types: map[string]string{}, admin: a.isAdmin(ctx, r.Auth), tenants: map[string]bool{}}
+	return &renderer{a: a, r: r, ctx: ctx, types: map[string]string{}, admin: a.isAdmin(ctx, r.Auth), tenants: map[string]bool{}, imageMeta: map[string]bool{}}
 }
 
 func (rd *renderer) typeName(id string) string {
@@ -121,6 +124,16 @@ func (rd *renderer) detail(v *store.Volume) volume.Volume {
 	if rd.admin {
 		host := v.Host
 		out.Host = &host
+	}
+	if len(v.ImageMetadata) > 0 {
+		allowedImage, ok := rd.imageMeta[v.ProjectID]
+		if !ok {
+			allowedImage = rd.a.allowed(rd.ctx, rd.r.Auth, "volume_extension:volume_image_metadata:show", v.ProjectID)
+			rd.imageMeta[v.ProjectID] = allowedImage
+		}
+		if allowedImage {
+			out.ImageMetadata = v.ImageMetadata
+		}
 	}
 	if ver.AtLeast(rest.V(3, 13)) {
 		out.GroupID = nil
@@ -469,6 +482,7 @@ func (a *API) createVolume(ctx context.Context, r *rest.Request) (any, error) {
 	// source volume, or the snapshot's volume.
 	var src *store.Volume
 	var snap *store.Snapshot
+	var img *glance.Image
 	switch {
 	case given(b.SnapshotID):
 		if snap, err = a.getSnapshot(ctx, r, *b.SnapshotID, "volume:get_snapshot"); err != nil {
@@ -503,14 +517,38 @@ func (a *API) createVolume(ctx context.Context, r *rest.Request) (any, error) {
 	case given(b.BackupID):
 		return nil, fault.NotFound("Backup %s could not be found.", *b.BackupID).WithType("BackupNotFound")
 	case given(b.ImageRef), given(b.ImageID):
-		return nil, fault.NotImplemented("Creating a volume from an image is not implemented by tenku yet.")
+		ref := b.ImageRef
+		if !given(ref) {
+			ref = b.ImageID
+		}
+		if err := r.Enforce(ctx, "volume:create_from_image", map[string]any{"project_id": r.Auth.ProjectID, "user_id": r.Auth.UserID}); err != nil {
+			return nil, err
+		}
+		if img, err = a.resolveImage(ctx, r, *ref); err != nil {
+			return nil, err
+		}
 	case given(b.ConsistencyGroup), given(b.GroupID):
 		return nil, fault.NotImplemented("Volume groups are not implemented by tenku.")
 	}
 	if size == nil {
 		return nil, fault.BadRequest("Invalid input received: Volume size must be specified when no snapshot, source volume, image or backup is given.")
 	}
-	vt, err := a.volumeType(ctx, r, b.VolumeType, src)
+	typeRef := b.VolumeType
+	if img != nil {
+		if err := checkImage(img, *size); err != nil {
+			return nil, err
+		}
+		// An image may name the type of the volumes made from it
+		// (cinder_img_volume_type), used when the request names none.
+		if it := img.Properties["cinder_img_volume_type"]; it != "" && (typeRef == nil || *typeRef == "") {
+			if _, err := a.resolveType(ctx, r.Auth, it); err == nil {
+				typeRef = &it
+			} else {
+				a.log.WarnContext(ctx, "image names an unknown volume type; using the default", "image", img.ID, "volume_type", it)
+			}
+		}
+	}
+	vt, err := a.volumeType(ctx, r, typeRef, src)
 	if err != nil {
 		return nil, err
 	}
@@ -551,8 +589,14 @@ func (a *API) createVolume(ctx context.Context, r *rest.Request) (any, error) {
 	}
 	if src != nil {
 		// A copy is bootable when its source is, as Cinder's volume
-		// manager marks it.
+		// manager marks it, and keeps what its source knew of its image.
 		v.Bootable = src.Bootable
+		v.ImageMetadata = maps.Clone(src.ImageMetadata)
+	}
+	if img != nil {
+		// Bootable and volume_image_metadata are recorded when the data
+		// is written, as Cinder's volume manager does.
+		v.ImageID = img.ID
 	}
 	if snap != nil {
 		v.SnapshotID = snap.ID
@@ -582,7 +626,7 @@ func (a *API) createVolume(ctx context.Context, r *rest.Request) (any, error) {
 		}
 		return nil, err
 	}
-	args := rpc.CreateArgs{VolumeID: v.ID, Size: v.Size, AvailabilityZone: az, ExtraSpecs: vt.ExtraSpecs, SnapshotID: v.SnapshotID, SourceVolID: v.SourceVolID}
+	args := rpc.CreateArgs{VolumeID: v.ID, Size: v.Size, AvailabilityZone: az, ExtraSpecs: vt.ExtraSpecs, SnapshotID: v.SnapshotID, SourceVolID: v.SourceVolID, ImageID: v.ImageID}
 	if src != nil {
 		args.SourceHost = src.Host
 	}

@@ -9,5 +9,5 @@
 // It never opens the database: results go to the manager side of
 // cinder-api over the bus (internal/volume/rpc).
 //
-// manager imports api/volume, volume/{backend,rpc} and platform/{bus,fault}.
+// manager imports api/volume, volume/{backend,glance,rpc} and platform/{bus,fault}.
 package manager

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -25,6 +27,12 @@ type Options struct {
 	AvailabilityZone string
 	ReportInterval   time.Duration
 	Log              *slog.Logger
+	// Images reaches Glance for volumes made from images and uploads;
+	// nil fails those operations with a reason.
+	Images Images
+	// ConversionDir holds images while they are downloaded and converted
+	// (Cinder's image_conversion_dir).
+	ConversionDir string
 }
 
 // Manager is one backend's volume service.
@@ -52,6 +60,9 @@ func New(opt Options, b *bus.Bus, drv backend.Driver) (*Manager, error) {
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
+	if opt.ConversionDir == "" {
+		opt.ConversionDir = filepath.Join(os.TempDir(), "tenku-cinder-conversion")
+	}
 	return &Manager{opt: opt, bus: b, drv: drv, log: opt.Log}, nil
 }
 
@@ -72,7 +83,7 @@ func (m *Manager) Start(ctx context.Context) error {
 			if err != nil {
 				return nil, err
 			}
-			m.create(ctx, rpc.HostVolume{ID: args.VolumeID, Size: args.Size, SnapshotID: args.SnapshotID, SourceVolID: args.SourceVolID})
+			m.create(ctx, rpc.HostVolume{ID: args.VolumeID, Size: args.Size, SnapshotID: args.SnapshotID, SourceVolID: args.SourceVolID, ImageID: args.ImageID})
 			return nil, nil
 		},
 		rpc.ExtendVolume: func(ctx context.Context, raw json.RawMessage) (any, error) {
@@ -81,6 +92,14 @@ func (m *Manager) Start(ctx context.Context) error {
 				return nil, err
 			}
 			m.extend(ctx, args.VolumeID, args.NewSize)
+			return nil, nil
+		},
+		rpc.UploadImage: func(ctx context.Context, raw json.RawMessage) (any, error) {
+			args, err := bus.Decode[rpc.UploadArgs](raw)
+			if err != nil {
+				return nil, err
+			}
+			m.upload(ctx, args)
 			return nil, nil
 		},
 		rpc.DeleteVolume: func(ctx context.Context, raw json.RawMessage) (any, error) {
@@ -176,9 +195,13 @@ func (m *Manager) call(ctx context.Context, method string, args any) {
 	m.log.WarnContext(ctx, "volume state not recorded; reconciliation or the sweep will", "method", method, "args", fmt.Sprintf("%+v", args), "err", err)
 }
 
-// create makes a volume: blank, or a copy of a snapshot or another
-// volume grown to the volume's size.
+// create makes a volume: blank, a copy of a snapshot or another volume
+// grown to the volume's size, or an image's data.
 func (m *Manager) create(ctx context.Context, v rpc.HostVolume) {
+	if v.ImageID != "" {
+		m.createFromImage(ctx, v)
+		return
+	}
 	var err error
 	switch {
 	case v.SnapshotID != "":
@@ -260,6 +283,7 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	m.cleanConversions(ctx)
 	known := map[string]bool{}
 	for _, v := range hv.Volumes {
 		known[v.ID] = true
@@ -288,6 +312,12 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 				continue
 			}
 			m.call(ctx, rpc.VolumeUpdate, rpc.UpdateArgs{VolumeID: v.ID, From: []volume.Status{volume.StatusExtending}, Status: volume.StatusAvailable, Size: max(size, v.Size)})
+		case volume.StatusUploading:
+			// The upload died with the service; the image it was filling
+			// stays queued (its id was in the lost message) for its owner
+			// to delete. The volume's data is intact.
+			m.log.WarnContext(ctx, "an upload to an image was interrupted; the volume is available again", "volume", v.ID)
+			m.update(ctx, v.ID, []volume.Status{volume.StatusUploading}, volume.StatusAvailable, "")
 		case volume.StatusAvailable, volume.StatusInUse, volume.StatusReserved:
 			ok, _, err := m.drv.Exists(ctx, v.ID)
 			if err != nil {

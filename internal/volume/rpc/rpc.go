@@ -27,6 +27,7 @@ const (
 	VolumeDestroyed = "volume_destroyed"
 	VolumesOnHost   = "volumes_on_host"
 	ServiceReport   = "service_report"
+	UploadImage     = "copy_volume_to_image"
 
 	CreateSnapshot    = "create_snapshot"
 	DeleteSnapshot    = "delete_snapshot"
@@ -50,8 +51,17 @@ type CreateArgs struct {
 	SnapshotID  string `json:"snapshot_id,omitempty"`
 	SourceVolID string `json:"source_volid,omitempty"`
 	SourceHost  string `json:"source_host,omitempty"`
+	// ImageID names the Glance image the volume is made from.
+	ImageID string `json:"image_id,omitempty"`
 	// Host is the backend chosen by the scheduler (host@backend#pool).
 	Host string `json:"host,omitempty"`
+}
+
+// UploadArgs ask for a volume's data to be written to a queued image.
+type UploadArgs struct {
+	VolumeID   string `json:"volume_id"`
+	ImageID    string `json:"image_id"`
+	DiskFormat string `json:"disk_format"`
 }
 
 // ExtendArgs ask for a volume to grow.
@@ -97,6 +107,12 @@ type UpdateArgs struct {
 	Reason   string          `json:"reason,omitempty"`
 	// Size, when set, records the volume's new size (after an extend).
 	Size int `json:"size,omitempty"`
+	// Bootable, when set, records the bootable flag (a volume made from
+	// an image is bootable).
+	Bootable *bool `json:"bootable,omitempty"`
+	// ImageMetadata, when set, records what the volume keeps of the image
+	// it was made from (volume_image_metadata).
+	ImageMetadata map[string]string `json:"image_metadata,omitempty"`
 }
 
 // HostArgs name a host.
@@ -112,6 +128,8 @@ type HostVolume struct {
 	// SnapshotID and SourceVolID: what a volume being created is a copy of.
 	SnapshotID  string `json:"snapshot_id,omitempty"`
 	SourceVolID string `json:"source_volid,omitempty"`
+	// ImageID: the image a volume being created is made from.
+	ImageID string `json:"image_id,omitempty"`
 }
 
 // HostVolumes answer VolumesOnHost.

@@ -60,6 +60,9 @@ type Volume struct {
 	LaunchedAt       time.Time
 	Deleted          bool
 	Metadata         map[string]string
+	// ImageMetadata is what the volume records of the image it was made
+	// from (volume_image_metadata), empty for other volumes.
+	ImageMetadata map[string]string
 }
 
 const volCols = "id, project_id, user_id, name, description, size, status, attach_status, availability_zone, " +
@@ -91,7 +94,7 @@ func scanVolume(sc interface{ Scan(...any) error }) (*Volume, error) {
 	if launched.Valid {
 		v.LaunchedAt = launched.V.Time
 	}
-	v.Metadata = map[string]string{}
+	v.Metadata, v.ImageMetadata = map[string]string{}, map[string]string{}
 	return &v, nil
 }
 
@@ -290,7 +293,10 @@ func createVolume(ctx context.Context, tx *store.Tx, v *Volume) error {
 			}
 			return fmt.Errorf("create volume: %w", err)
 		}
-		return putMeta(ctx, tx, v.ID, v.Metadata)
+		if err := putMeta(ctx, tx, v.ID, v.Metadata); err != nil {
+			return err
+		}
+		return putKV(ctx, tx, "volume_image_metadata", "volume_id", v.ID, v.ImageMetadata)
 	}
 }
 
@@ -331,7 +337,11 @@ func (d *DB) loadMeta(ctx context.Context, vols []*Volume) error {
 	for _, v := range vols {
 		byID[v.ID] = v
 	}
-	return d.loadKV(ctx, "volume_metadata", "volume_id", slices.Collect(maps.Keys(byID)), func(id, k, v string) { byID[id].Metadata[k] = v })
+	ids := slices.Collect(maps.Keys(byID))
+	if err := d.loadKV(ctx, "volume_metadata", "volume_id", ids, func(id, k, v string) { byID[id].Metadata[k] = v }); err != nil {
+		return err
+	}
+	return d.loadKV(ctx, "volume_image_metadata", "volume_id", ids, func(id, k, v string) { byID[id].ImageMetadata[k] = v })
 }
 
 // loadKV reads the key/value rows of objects from a metadata table.
@@ -485,6 +495,8 @@ type Change struct {
 	ErrorReason *string
 	Launched    bool
 	Metadata    map[string]string
+	// ImageMetadata, when not nil, replaces the volume's image metadata.
+	ImageMetadata map[string]string
 }
 
 // UpdateVolume applies a change to a volume if its status is one of from
@@ -547,6 +559,11 @@ func (d *DB) UpdateVolume(ctx context.Context, id string, from []volume.Status, 
 				return err
 			}
 		}
+		if c.ImageMetadata != nil {
+			if err := putKV(ctx, tx, "volume_image_metadata", "volume_id", id, c.ImageMetadata); err != nil {
+				return err
+			}
+		}
 		out, err = scanVolume(tx.QueryRow(ctx, "SELECT "+volCols+" FROM volumes WHERE id = ?", id))
 		return err
 	})
@@ -583,7 +600,10 @@ func (d *DB) DestroyVolume(ctx context.Context, id string, from []volume.Status)
 			}
 			return ErrState
 		}
-		_, err = tx.Exec(ctx, "DELETE FROM volume_metadata WHERE volume_id = ?", id)
+		if _, err := tx.Exec(ctx, "DELETE FROM volume_metadata WHERE volume_id = ?", id); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, "DELETE FROM volume_image_metadata WHERE volume_id = ?", id)
 		return err
 	})
 }

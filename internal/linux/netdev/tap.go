@@ -96,3 +96,26 @@ func (h Handle) EnsureBridge(ctx context.Context, name string) error {
 	}
 	return h.SetUp(ctx, name, true)
 }
+
+// DeleteBridgeIfEmpty removes a bridge that has no device left on it, as
+// Neutron's Linux bridge agent removes a network's bridge with its last
+// port; a bridge still holding a device, or none at all, is left alone.
+// The hypervisor calls it after deleting a guest's tap, so that a bridge
+// only it needed does not outlive the guest.
+func (h Handle) DeleteBridgeIfEmpty(ctx context.Context, name string) error {
+	l, err := h.Link(ctx, name)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if l.Kind != "bridge" {
+		return nil
+	}
+	slaves, err := h.Slaves(ctx, name)
+	if err != nil || len(slaves) > 0 {
+		return err
+	}
+	return h.DeleteLink(ctx, name)
+}

@@ -40,4 +40,20 @@ func TestTapOnBridge(t *testing.T) {
 	if s, _ := h.Slaves(ctx, tap.Bridge); len(s) != 0 {
 		t.Fatalf("slaves after delete: %+v", s)
 	}
+	// The emptied bridge goes; one with a device on it, or a device that
+	// is no bridge, stays; twice is fine.
+	must(t, h.AddTap(ctx, Tap{Name: "tapkeep", Bridge: "brqkeep"}))
+	for range 2 {
+		for _, name := range []string{tap.Bridge, "brqkeep", "tapkeep", "nosuchbridge"} {
+			must(t, h.DeleteBridgeIfEmpty(ctx, name))
+		}
+	}
+	if ok, _ := h.Exists(ctx, tap.Bridge); ok {
+		t.Fatal("the empty bridge is still there")
+	}
+	for _, name := range []string{"brqkeep", "tapkeep"} {
+		if ok, _ := h.Exists(ctx, name); !ok {
+			t.Fatalf("%s was deleted", name)
+		}
+	}
 }

@@ -27,6 +27,10 @@ type Config struct {
 	// InstancesPath holds one directory per instance (Nova's
 	// instances_path); the assembly sets it to the agent's.
 	InstancesPath string
+	// Namespace is the network namespace the guests' taps and QEMU
+	// processes live in ("" is the host's own); the assembly sets it when
+	// a namespace stands in for the host (tests).
+	Namespace string
 }
 
 // DefaultConfig is what [libvirt] holds when it says nothing.

@@ -75,10 +75,13 @@ type guest struct {
 
 // Driver runs each instance as its own QEMU process, controlled over QMP.
 type Driver struct {
-	cfg    Config
-	log    *slog.Logger
-	accel  string
-	net    netdev.Handle
+	cfg   Config
+	log   *slog.Logger
+	accel string
+	net   netdev.Handle
+	// netMu keeps one guest's tap from joining a bridge another guest's
+	// teardown is removing as empty.
+	netMu  sync.Mutex
 	events chan virt.Event
 
 	version int
@@ -113,7 +116,7 @@ func New(cfg Config, log *slog.Logger) (*Driver, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	d := &Driver{cfg: cfg, log: log, events: make(chan virt.Event, 256), guests: map[string]*guest{}}
+	d := &Driver{cfg: cfg, log: log, net: netdev.Handle{NS: cfg.Namespace}, events: make(chan virt.Event, 256), guests: map[string]*guest{}}
 	d.version = emulatorVersion(bin)
 	return d, nil
 }
@@ -469,16 +472,24 @@ func (d *Driver) start(ctx context.Context, g *guest, extra []string) error {
 	d.mu.Lock()
 	rec := g.rec
 	d.mu.Unlock()
+	d.netMu.Lock()
 	for _, t := range rec.Taps {
 		if err := d.net.AddTap(ctx, t); err != nil {
+			d.netMu.Unlock()
 			return fmt.Errorf("tap %s: %w", t.Name, err)
 		}
 	}
+	d.netMu.Unlock()
 	sock := qmpPath(g.dir)
 	os.Remove(sock)
 	os.Truncate(filepath.Join(g.dir, qemuLog), 0)
-	args := append(append([]string(nil), rec.Args...), volumeArgs(&rec)...)
-	p, err := proc.Start(proc.Spec{Path: d.cfg.Emulator, Args: append(args, extra...),
+	path, args := d.cfg.Emulator, append(append(append([]string(nil), rec.Args...), volumeArgs(&rec)...), extra...)
+	if ns := d.cfg.Namespace; ns != "" {
+		// QEMU opens its taps by name, so it runs where they are (ip
+		// netns exec execs it: the pid stays QEMU's).
+		path, args = "ip", append([]string{"netns", "exec", ns, path}, args...)
+	}
+	p, err := proc.Start(proc.Spec{Path: path, Args: args,
 		Dir: g.dir, PIDFile: filepath.Join(g.dir, pidFile), LogFile: filepath.Join(g.dir, qemuLog)})
 	if err != nil {
 		return fmt.Errorf("starting QEMU: %w", err)
@@ -552,9 +563,18 @@ func (d *Driver) teardown(ctx context.Context, g *guest, keepDisks bool) error {
 	d.mu.Lock()
 	rec := g.rec
 	d.mu.Unlock()
+	d.netMu.Lock()
+	defer d.netMu.Unlock()
 	for _, t := range rec.Taps {
 		if err := d.net.DeleteTap(ctx, t.Name); err != nil {
 			errs = append(errs, err)
+		}
+		// A bridge only this guest was on goes with it (the network
+		// agent makes it again for the next port).
+		if t.Bridge != "" {
+			if err := d.net.DeleteBridgeIfEmpty(ctx, t.Bridge); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	if keepDisks {

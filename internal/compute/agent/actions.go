@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/tenku-cloud/tenku/internal/compute/clients"
@@ -210,17 +211,45 @@ func (a *Agent) handleRescue(ctx context.Context, raw json.RawMessage) (any, err
 				return err
 			}
 			if args.ImageRef != "" && args.ImageRef != i.ImageRef {
-				img, err := a.cache.get(ctx, args.ImageRef)
-				if err != nil {
+				if err := a.rescueImage(ctx, spec, args.ImageRef); err != nil {
 					return err
 				}
-				spec.Image = *img
 			}
 			spec.Rescue = true
 			return r.Rescue(ctx, spec)
 		}}
 	a.goWork(ctx, rpc.RescueInstance, args.InstanceUUID, func(ctx context.Context) { a.runSimple(ctx, rpc.RescueInstance, act, args.InstanceArgs) })
 	return nil, nil
+}
+
+// rescueImage makes a rescue spec boot another image: its data, and the
+// kernel, ramdisk and command line it names (the instance's kernel and
+// ramdisk when it names none), as Nova's libvirt driver reads the rescue
+// image's properties.
+func (a *Agent) rescueImage(ctx context.Context, spec *virt.Spec, id string) error {
+	img, err := a.cache.get(ctx, id)
+	if err != nil {
+		return err
+	}
+	meta, err := a.images.Get(clients.AsService(ctx), id)
+	if err != nil {
+		return fmt.Errorf("rescue image %s: %w", id, err)
+	}
+	spec.Image = *img
+	spec.ImageProperties = meta.Properties
+	for _, k := range []struct {
+		prop string
+		dst  *string
+	}{{"kernel_id", &spec.Kernel}, {"ramdisk_id", &spec.Ramdisk}} {
+		if kid := meta.Properties[k.prop]; kid != "" {
+			kimg, err := a.cache.get(ctx, kid)
+			if err != nil {
+				return fmt.Errorf("fetch image %s (%s of rescue image %s): %w", kid, k.prop, id, err)
+			}
+			*k.dst = kimg.Path
+		}
+	}
+	return nil
 }
 
 // shelve snapshots the instance into the image the API created, stops it,

@@ -91,7 +91,7 @@ func (d *Driver) build(ctx context.Context, spec *virt.Spec, dir string) (*recor
 			if size <= 0 {
 				continue
 			}
-			if err := qemuimg.Create(ctx, dk.Path, format(dk), size); err != nil {
+			if err := keepOrCreate(ctx, dk, size); err != nil {
 				return nil, err
 			}
 		case virt.DiskConfig:
@@ -199,6 +199,9 @@ func escape(s string) string { return strings.ReplaceAll(s, ",", ",,") }
 // grown to the flavor's root size. A base in a format QEMU should not read
 // directly is converted to raw beside it once.
 func (d *Driver) rootDisk(ctx context.Context, spec *virt.Spec, dk virt.Disk) error {
+	if kept, err := keepDisk(ctx, dk, int64(dk.SizeGB)<<30); kept || err != nil {
+		return err
+	}
 	base := dk.BackingFile
 	if base == "" {
 		base = spec.Image.Path
@@ -247,4 +250,31 @@ func (d *Driver) rootDisk(ctx context.Context, spec *virt.Spec, dk virt.Disk) er
 		return fmt.Errorf("Flavor's disk is too small for requested image. Flavor disk is %d bytes, image is %d bytes.", size, info.VirtualSize)
 	}
 	return qemuimg.CreateOverlay(ctx, dk.Path, base, bfmt, size)
+}
+
+// keepDisk keeps a disk the instance has already (a resize on this host, a
+// rescue, a spawn on kept disks), grown to size when that is bigger, as
+// Nova resizes a migrated disk; it reports false when there is none.
+func keepDisk(ctx context.Context, dk virt.Disk, size int64) (bool, error) {
+	if _, err := os.Stat(dk.Path); errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	info, err := qemuimg.Inspect(ctx, dk.Path, format(dk))
+	if err != nil {
+		return true, fmt.Errorf("the instance's disk %s: %w", dk.Path, err)
+	}
+	if size > info.VirtualSize {
+		return true, qemuimg.Resize(ctx, dk.Path, format(dk), size)
+	}
+	return true, nil
+}
+
+// keepOrCreate keeps an ephemeral or swap disk that exists, else makes it.
+func keepOrCreate(ctx context.Context, dk virt.Disk, size int64) error {
+	if kept, err := keepDisk(ctx, dk, size); kept || err != nil {
+		return err
+	}
+	return qemuimg.Create(ctx, dk.Path, format(dk), size)
 }

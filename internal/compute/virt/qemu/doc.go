@@ -31,7 +31,20 @@
 // flushes QEMU's block caches) for the copy and resumed, as Nova's libvirt
 // driver takes a cold snapshot. There is no live snapshot (blockdev-backup).
 //
-// Not done yet: rescue, resize, live migration, interface hot-plug,
-// remote consoles; ephemeral and swap disks are blank (not
+// Rescue (rescue.go) boots a fresh overlay on the rescue image first with
+// the instance's root disk second and its config drive, or, for an image
+// asking for stable device rescue (hw_rescue_device, hw_rescue_bus), every
+// disk in its place and the rescue disk last; the guest's own record is
+// kept inside the rescue record, so an agent restarted in rescue keeps it
+// and unrescue restores it. A rescue image booted directly (kernel_id) must
+// name its root by device in os_command_line when the instance's disk has
+// the same filesystem label (the test image does: root=/dev/vda).
+//
+// A disk that exists already is kept, grown to the flavor's size
+// (qemu-img resize), never made again: Spawn on an instance's kept disks
+// is a resize on this host, and a failed one leaves them.
+//
+// Not done yet: resize, live migration, interface hot-plug, remote
+// consoles; ephemeral and swap disks are blank (not
 // formatted as Nova formats them).
 package qemu

@@ -43,8 +43,15 @@ func testImage(t *testing.T) *testimage.Image {
 // directory; every guest left when the test ends is destroyed.
 func newTestDriver(t *testing.T) *Driver {
 	t.Helper()
+	return driverOn(t, t.TempDir())
+}
+
+// driverOn is a test driver on an instances directory another driver may
+// have used (an agent restarted).
+func driverOn(t *testing.T, instances string) *Driver {
+	t.Helper()
 	c := DefaultConfig()
-	c.VirtType, c.InstancesPath, c.WaitSoftReboot = "qemu", t.TempDir(), 5*time.Second
+	c.VirtType, c.InstancesPath, c.WaitSoftReboot = "qemu", instances, 5*time.Second
 	d, err := New(c, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -116,6 +123,16 @@ func waitConsole(t *testing.T, d *Driver, uuid string, timeout time.Duration, wa
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+}
+
+// consoleCount is how many times s is on a guest's console log.
+func consoleCount(t *testing.T, d *Driver, uuid, s string) int {
+	t.Helper()
+	b, err := d.ConsoleLog(context.Background(), virt.Ref{UUID: uuid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(string(b), s)
 }
 
 // wantPower checks what the driver says of a guest's power state.

@@ -58,6 +58,9 @@ type record struct {
 	// Volumes are the attached volumes (volumes.go), put on the command
 	// line after Args at every start.
 	Volumes []volume `json:"volumes,omitempty"`
+	// Unrescue is the guest's own record while it runs in rescue
+	// (rescue.go); Unrescue restores it.
+	Unrescue *record `json:"unrescue,omitempty"`
 }
 
 // guest is a guest the driver knows in this process.
@@ -424,12 +427,20 @@ func (d *Driver) Spawn(ctx context.Context, spec *virt.Spec) (err error) {
 	}
 	d.guests[spec.UUID] = g
 	d.mu.Unlock()
+	// A spawn on disks the instance has (a resize on this host) must not
+	// remove them when it fails: the revert needs them.
+	keep := false
+	for _, dk := range spec.Disks {
+		if _, err := os.Stat(dk.Path); err == nil && dk.Kind == virt.DiskRoot {
+			keep = true
+		}
+	}
 	defer func() {
 		if err != nil {
 			d.mu.Lock()
 			g.quiet = true
 			d.mu.Unlock()
-			if cerr := d.teardown(context.WithoutCancel(ctx), g, false); cerr != nil {
+			if cerr := d.teardown(context.WithoutCancel(ctx), g, keep); cerr != nil {
 				d.log.Warn("cleaning up a failed spawn", "instance_id", spec.UUID, "err", cerr)
 			}
 			d.mu.Lock()

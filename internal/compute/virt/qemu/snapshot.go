@@ -37,6 +37,10 @@ func (d *Driver) Snapshot(ctx context.Context, ref virt.Ref) (io.ReadCloser, str
 	defer g.mu.Unlock()
 	d.mu.Lock()
 	disks := g.rec.Disks
+	if g.rec.Unrescue != nil {
+		// in rescue: the instance's disk, not the rescue guest's
+		disks = g.rec.Unrescue.Disks
+	}
 	d.mu.Unlock()
 	var root *virt.Disk
 	for i := range disks {

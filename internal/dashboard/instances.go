@@ -61,24 +61,91 @@ func (i instance) KeyName() string {
 	return *i.Server.KeyName
 }
 
-// Actions lists what Nova's state tables allow in the instance's state.
+// Actions lists what Nova's state tables allow in the instance's state
+// (nova.compute.api's check_instance_state of each action); the API still
+// decides, and its refusal is shown.
 func (i instance) Actions() []instanceAction {
-	if i.TaskState() == "deleting" {
+	switch t := i.TaskState(); {
+	case t == "deleting":
 		return nil
+	case t != "":
+		return []instanceAction{actDelete} // Nova deletes in any task; the others wait for none
 	}
 	var out []instanceAction
+	add := func(ops ...instanceAction) { out = append(out, ops...) }
 	switch i.VMState {
 	case "active":
-		out = append(out, instanceAction{"stop", "Shut Off"}, instanceAction{"reboot", "Soft Reboot"}, instanceAction{"hard_reboot", "Hard Reboot"})
+		add(actStop, actReboot, actHardReboot, actPause, actSuspend, actShelve, actRescue, actSnapshot)
 	case "stopped":
-		out = append(out, instanceAction{"start", "Start"})
+		add(actStart, actHardReboot, actShelve, actRescue, actSnapshot)
+	case "paused":
+		add(actUnpause, actHardReboot, actShelve, actSnapshot)
+	case "suspended":
+		add(actResume, actHardReboot, actShelve, actSnapshot)
+	case "rescued":
+		add(actUnrescue, actStop)
+	case "shelved", "shelved_offloaded":
+		add(actUnshelve)
 	case "error":
-		out = append(out, instanceAction{"hard_reboot", "Hard Reboot"})
+		add(actStop, actHardReboot, actRescue)
 	}
-	return append(out, instanceAction{"delete", "Delete"})
+	if i.Locked {
+		add(actUnlock)
+	} else {
+		add(actLock)
+	}
+	return append(out, actDelete)
 }
 
-type instanceAction struct{ Op, Label string }
+// instanceAction is a button of the instance pages: the op the form posts,
+// its label, whether it asks to be confirmed, and whether it needs the
+// detail page's fields (a snapshot's name).
+type instanceAction struct {
+	Op, Label string
+	Confirm   bool
+	Detail    bool
+}
+
+var (
+	actStart      = instanceAction{Op: "start", Label: "Start Instance"}
+	actStop       = instanceAction{Op: "stop", Label: "Shut Off Instance", Confirm: true}
+	actReboot     = instanceAction{Op: "reboot", Label: "Soft Reboot Instance", Confirm: true}
+	actHardReboot = instanceAction{Op: "hard_reboot", Label: "Hard Reboot Instance", Confirm: true}
+	actPause      = instanceAction{Op: "pause", Label: "Pause Instance"}
+	actUnpause    = instanceAction{Op: "unpause", Label: "Resume Instance"}
+	actSuspend    = instanceAction{Op: "suspend", Label: "Suspend Instance"}
+	actResume     = instanceAction{Op: "resume", Label: "Resume Instance"}
+	actShelve     = instanceAction{Op: "shelve", Label: "Shelve Instance", Confirm: true}
+	actUnshelve   = instanceAction{Op: "unshelve", Label: "Unshelve Instance"}
+	actRescue     = instanceAction{Op: "rescue", Label: "Rescue Instance", Confirm: true}
+	actUnrescue   = instanceAction{Op: "unrescue", Label: "Unrescue Instance"}
+	actLock       = instanceAction{Op: "lock", Label: "Lock Instance"}
+	actUnlock     = instanceAction{Op: "unlock", Label: "Unlock Instance"}
+	actSnapshot   = instanceAction{Op: "snapshot", Label: "Create Snapshot", Detail: true}
+	actDelete     = instanceAction{Op: "delete", Label: "Delete Instance", Confirm: true}
+)
+
+// instanceOps are the server actions a form's op sends (POST
+// /servers/{id}/action) and the words of the message that follows.
+var instanceOps = map[string]struct {
+	body map[string]any
+	verb string
+}{
+	"start":       {map[string]any{"os-start": nil}, "start"},
+	"stop":        {map[string]any{"os-stop": nil}, "shut off"},
+	"reboot":      {map[string]any{"reboot": map[string]string{"type": "SOFT"}}, "reboot"},
+	"hard_reboot": {map[string]any{"reboot": map[string]string{"type": "HARD"}}, "hard reboot"},
+	"pause":       {map[string]any{"pause": nil}, "pause"},
+	"unpause":     {map[string]any{"unpause": nil}, "unpause"},
+	"suspend":     {map[string]any{"suspend": nil}, "suspend"},
+	"resume":      {map[string]any{"resume": nil}, "resume"},
+	"shelve":      {map[string]any{"shelve": nil}, "shelve"},
+	"unshelve":    {map[string]any{"unshelve": nil}, "unshelve"},
+	"rescue":      {map[string]any{"rescue": map[string]any{}}, "rescue"},
+	"unrescue":    {map[string]any{"unrescue": nil}, "unrescue"},
+	"lock":        {map[string]any{"lock": nil}, "lock"},
+	"unlock":      {map[string]any{"unlock": nil}, "unlock"},
+}
 
 // pageAll fetches every page of a Nova or Neutron list by marker.
 func pageAll[T any](ctx context.Context, cl *cloud, service, path, key string, idOf func(T) string) ([]T, error) {
@@ -489,7 +556,7 @@ func (d *Dashboard) consoleLog(p *page) error {
 	return nil
 }
 
-// instanceOp runs one action the instance page offers.
+// instanceOp runs one action the instance pages offer.
 func (d *Dashboard) instanceOp(p *page) (string, error) {
 	id := p.r.PathValue("id")
 	op := p.r.PostFormValue("op")
@@ -498,23 +565,34 @@ func (d *Dashboard) instanceOp(p *page) (string, error) {
 		name = id
 	}
 	path := "/servers/" + url.PathEscape(id) + "/action"
-	var err error
 	to := "/project/instances/" + url.PathEscape(id) + "/"
-	var verb string
+	var (
+		err  error
+		verb string
+	)
 	switch op {
-	case "start":
-		err, verb = p.cl.do(p.ctx, "compute", "POST", path, map[string]any{"os-start": nil}, nil), "start"
-	case "stop":
-		err, verb = p.cl.do(p.ctx, "compute", "POST", path, map[string]any{"os-stop": nil}, nil), "shut off"
-	case "reboot":
-		err, verb = p.cl.do(p.ctx, "compute", "POST", path, map[string]any{"reboot": map[string]string{"type": "SOFT"}}, nil), "reboot"
-	case "hard_reboot":
-		err, verb = p.cl.do(p.ctx, "compute", "POST", path, map[string]any{"reboot": map[string]string{"type": "HARD"}}, nil), "hard reboot"
 	case "delete":
 		err, verb = p.cl.do(p.ctx, "compute", "DELETE", "/servers/"+url.PathEscape(id), nil, nil), "delete"
 		to = "/project/instances/"
+	case "snapshot":
+		snap := strings.TrimSpace(p.r.PostFormValue("snapshot_name"))
+		if snap == "" {
+			return "", &APIError{Service: "dashboard", Status: http.StatusBadRequest, Message: "A snapshot needs a name."}
+		}
+		var out struct {
+			ImageID string `json:"image_id"`
+		}
+		if err := p.cl.do(p.ctx, "compute", "POST", path, map[string]any{"createImage": map[string]any{"name": snap}}, &out); err != nil {
+			return "", err
+		}
+		d.flash(p.w, fmt.Sprintf("Creating snapshot %q of instance %q.", snap, name))
+		return to, nil
 	default:
-		return "", &APIError{Service: "dashboard", Status: http.StatusBadRequest, Message: fmt.Sprintf("unknown action %q", op)}
+		o, ok := instanceOps[op]
+		if !ok {
+			return "", &APIError{Service: "dashboard", Status: http.StatusBadRequest, Message: fmt.Sprintf("unknown action %q", op)}
+		}
+		err, verb = p.cl.do(p.ctx, "compute", "POST", path, o.body, nil), o.verb
 	}
 	if err != nil {
 		return "", err

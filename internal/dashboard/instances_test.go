@@ -126,6 +126,51 @@ func TestInstancesLaunchLifecycle(t *testing.T) {
 		return strings.Contains(page, `id="status">ACTIVE<`)
 	}, "web-1 never started again")
 	act("reboot")
+	testkit.Eventually(t, 30*time.Second, func() bool {
+		_, page = b.get("/project/instances/" + id + "/")
+		return strings.Contains(page, `id="status">ACTIVE<`)
+	}, "web-1 never came back from its reboot")
+	// Destructive actions ask first; the ones a state forbids are not offered.
+	for _, op := range []string{"delete", "stop", "hard_reboot"} {
+		if !regexp.MustCompile(`data-confirm="[^"]*web-1\?"><input type="hidden" name="csrfmiddlewaretoken" value="[^"]+"><input type="hidden" name="op" value="` + op + `"`).MatchString(page) {
+			t.Errorf("%s does not ask for confirmation", op)
+		}
+	}
+	if strings.Contains(page, `value="unpause"`) || strings.Contains(page, `value="unlock"`) {
+		t.Error("an active, unlocked instance offers unpause or unlock")
+	}
+	act("pause")
+	testkit.Eventually(t, 30*time.Second, func() bool {
+		_, page = b.get("/project/instances/" + id + "/")
+		return strings.Contains(page, `id="status">PAUSED<`)
+	}, "web-1 never paused")
+	if !strings.Contains(page, `value="unpause"`) || strings.Contains(page, `value="pause"`) {
+		t.Error("a paused instance should offer unpause, not pause")
+	}
+	act("unpause")
+	testkit.Eventually(t, 30*time.Second, func() bool {
+		_, page = b.get("/project/instances/" + id + "/")
+		return strings.Contains(page, `id="status">ACTIVE<`)
+	}, "web-1 never unpaused")
+	act("lock")
+	if _, page = b.get("/project/instances/" + id + "/"); !strings.Contains(page, `value="unlock"`) {
+		t.Error("a locked instance does not offer unlock")
+	}
+	act("unlock")
+	if _, page := b.post("/project/instances/"+id+"/action/", url.Values{"csrfmiddlewaretoken": {csrf}, "op": {"snapshot"}}); !strings.Contains(page, "A snapshot needs a name.") {
+		t.Errorf("a snapshot without a name was not refused:\n%s", page)
+	}
+	if _, page := b.post("/project/instances/"+id+"/action/", url.Values{"csrfmiddlewaretoken": {csrf}, "op": {"snapshot"}, "name": {"web-1"}, "snapshot_name": {"web-1-snap"}}); !strings.Contains(page, "Creating snapshot &#34;web-1-snap&#34;") {
+		t.Errorf("snapshot:\n%s", page)
+	}
+	testkit.Eventually(t, 30*time.Second, func() bool {
+		_, page = b.get("/project/images/")
+		return strings.Contains(page, "web-1-snap")
+	}, "the snapshot never showed in the images")
+	testkit.Eventually(t, 30*time.Second, func() bool {
+		_, page = b.get("/project/instances/" + id + "/")
+		return strings.Contains(page, `id="task_state">None<`)
+	}, "the snapshot never finished")
 
 	// An action the API refuses shows the API's message.
 	resp, page = b.post("/project/instances/"+id+"/action/", url.Values{"csrfmiddlewaretoken": {csrf}, "op": {"start"}})

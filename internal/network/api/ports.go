@@ -148,110 +148,19 @@ func portSpec(b *body) (plugin.PortSpec, []string, error) {
 	if s.PortSecurityEnabled, err = b.boolean("port_security_enabled"); err != nil {
 		return s, nil, err
 	}
-	if b.has("fixed_ips") {
-		ips := []plugin.FixedIPSpec{}
-		if !b.isNull("fixed_ips") {
-			var raw []map[string]json.RawMessage
-			if _, err := b.decode("fixed_ips", &raw, "fixed IP"); err != nil {
-				return s, nil, err
-			}
-			for _, f := range raw {
-				var fs plugin.FixedIPSpec
-				for k, v := range f {
-					var str string
-					if err := json.Unmarshal(v, &str); err != nil {
-						return s, nil, plugin.BadAttr("fixed_ips", "Invalid data format for fixed IP: '%s'", string(v))
-					}
-					switch k {
-					case "subnet_id":
-						fs.SubnetID = str
-						if !slices.Contains(sub, "fixed_ips:subnet_id") {
-							sub = append(sub, "fixed_ips:subnet_id")
-						}
-					case "ip_address":
-						fs.IPAddress = str
-						if !slices.Contains(sub, "fixed_ips:ip_address") {
-							sub = append(sub, "fixed_ips:ip_address")
-						}
-					default:
-						return s, nil, plugin.BadAttr("fixed_ips", "Unrecognized attribute(s) '%s'", k)
-					}
-				}
-				if fs.SubnetID == "" && fs.IPAddress == "" {
-					return s, nil, plugin.BadAttr("fixed_ips", "Invalid data format for fixed IP: '{}'")
-				}
-				ips = append(ips, fs)
-			}
-		}
-		s.FixedIPs = &ips
+	if s.FixedIPs, err = portFixedIPs(b, &sub); err != nil {
+		return s, nil, err
 	}
 	if b.has("security_groups") {
 		if s.SecurityGroups, err = b.strList("security_groups"); err != nil {
 			return s, nil, err
 		}
 	}
-	if b.has("allowed_address_pairs") {
-		pairs := []netapi.AddressPair{}
-		if !b.isNull("allowed_address_pairs") {
-			var raw []map[string]json.RawMessage
-			if _, err := b.decode("allowed_address_pairs", &raw, "allowed address pair"); err != nil {
-				return s, nil, err
-			}
-			for _, pr := range raw {
-				var ap netapi.AddressPair
-				for k, v := range pr {
-					var str string
-					if err := json.Unmarshal(v, &str); err != nil {
-						return s, nil, plugin.BadAttr("allowed_address_pairs", "'%s' is not valid", string(v))
-					}
-					switch k {
-					case "ip_address":
-						ap.IPAddress = str
-						if !slices.Contains(sub, "allowed_address_pairs:ip_address") {
-							sub = append(sub, "allowed_address_pairs:ip_address")
-						}
-					case "mac_address":
-						ap.MACAddress = str
-						if !slices.Contains(sub, "allowed_address_pairs:mac_address") {
-							sub = append(sub, "allowed_address_pairs:mac_address")
-						}
-					default:
-						return s, nil, plugin.BadAttr("allowed_address_pairs", "Unrecognized attribute(s) '%s'", k)
-					}
-				}
-				pairs = append(pairs, ap)
-			}
-		}
-		s.AllowedAddressPairs = &pairs
+	if s.AllowedAddressPairs, err = portAddressPairs(b, &sub); err != nil {
+		return s, nil, err
 	}
-	if b.has("extra_dhcp_opts") {
-		opts := []plugin.ExtraDHCPOptSpec{}
-		if !b.isNull("extra_dhcp_opts") {
-			var raw []map[string]json.RawMessage
-			if _, err := b.decode("extra_dhcp_opts", &raw, "extra DHCP option"); err != nil {
-				return s, nil, err
-			}
-			for _, o := range raw {
-				var os plugin.ExtraDHCPOptSpec
-				json.Unmarshal(o["opt_name"], &os.Name)
-				if v, ok := o["opt_value"]; ok && string(v) != "null" {
-					var str string
-					if err := json.Unmarshal(v, &str); err != nil {
-						return s, nil, plugin.BadAttr("extra_dhcp_opts", "'%s' is not a valid string", string(v))
-					}
-					os.Value = &str
-				}
-				if v, ok := o["ip_version"]; ok {
-					n, ok := toInt(v)
-					if !ok {
-						return s, nil, plugin.BadAttr("extra_dhcp_opts", "'%s' is not in [4, 6]", string(v))
-					}
-					os.IPVersion = n
-				}
-				opts = append(opts, os)
-			}
-		}
-		s.ExtraDHCPOpts = &opts
+	if s.ExtraDHCPOpts, err = portDHCPOpts(b); err != nil {
+		return s, nil, err
 	}
 	if s.HostID, err = b.str("binding:host_id", 255); err != nil {
 		return s, nil, err
@@ -269,6 +178,123 @@ func portSpec(b *body) (plugin.PortSpec, []string, error) {
 		s.Profile = &prof
 	}
 	return s, sub, nil
+}
+
+// portFixedIPs decodes fixed_ips (nil when absent), noting in sub the
+// sub-attributes sent.
+func portFixedIPs(b *body, sub *[]string) (*[]plugin.FixedIPSpec, error) {
+	if !b.has("fixed_ips") {
+		return nil, nil
+	}
+	ips := []plugin.FixedIPSpec{}
+	if !b.isNull("fixed_ips") {
+		var raw []map[string]json.RawMessage
+		if _, err := b.decode("fixed_ips", &raw, "fixed IP"); err != nil {
+			return nil, err
+		}
+		for _, f := range raw {
+			var fs plugin.FixedIPSpec
+			for k, v := range f {
+				var str string
+				if err := json.Unmarshal(v, &str); err != nil {
+					return nil, plugin.BadAttr("fixed_ips", "Invalid data format for fixed IP: '%s'", string(v))
+				}
+				switch k {
+				case "subnet_id":
+					fs.SubnetID = str
+					if !slices.Contains(*sub, "fixed_ips:subnet_id") {
+						*sub = append(*sub, "fixed_ips:subnet_id")
+					}
+				case "ip_address":
+					fs.IPAddress = str
+					if !slices.Contains(*sub, "fixed_ips:ip_address") {
+						*sub = append(*sub, "fixed_ips:ip_address")
+					}
+				default:
+					return nil, plugin.BadAttr("fixed_ips", "Unrecognized attribute(s) '%s'", k)
+				}
+			}
+			if fs.SubnetID == "" && fs.IPAddress == "" {
+				return nil, plugin.BadAttr("fixed_ips", "Invalid data format for fixed IP: '{}'")
+			}
+			ips = append(ips, fs)
+		}
+	}
+	return &ips, nil
+}
+
+// portAddressPairs decodes allowed_address_pairs (nil when absent), noting
+// in sub the sub-attributes sent.
+func portAddressPairs(b *body, sub *[]string) (*[]netapi.AddressPair, error) {
+	if !b.has("allowed_address_pairs") {
+		return nil, nil
+	}
+	pairs := []netapi.AddressPair{}
+	if !b.isNull("allowed_address_pairs") {
+		var raw []map[string]json.RawMessage
+		if _, err := b.decode("allowed_address_pairs", &raw, "allowed address pair"); err != nil {
+			return nil, err
+		}
+		for _, pr := range raw {
+			var ap netapi.AddressPair
+			for k, v := range pr {
+				var str string
+				if err := json.Unmarshal(v, &str); err != nil {
+					return nil, plugin.BadAttr("allowed_address_pairs", "'%s' is not valid", string(v))
+				}
+				switch k {
+				case "ip_address":
+					ap.IPAddress = str
+					if !slices.Contains(*sub, "allowed_address_pairs:ip_address") {
+						*sub = append(*sub, "allowed_address_pairs:ip_address")
+					}
+				case "mac_address":
+					ap.MACAddress = str
+					if !slices.Contains(*sub, "allowed_address_pairs:mac_address") {
+						*sub = append(*sub, "allowed_address_pairs:mac_address")
+					}
+				default:
+					return nil, plugin.BadAttr("allowed_address_pairs", "Unrecognized attribute(s) '%s'", k)
+				}
+			}
+			pairs = append(pairs, ap)
+		}
+	}
+	return &pairs, nil
+}
+
+// portDHCPOpts decodes extra_dhcp_opts (nil when absent).
+func portDHCPOpts(b *body) (*[]plugin.ExtraDHCPOptSpec, error) {
+	if !b.has("extra_dhcp_opts") {
+		return nil, nil
+	}
+	opts := []plugin.ExtraDHCPOptSpec{}
+	if !b.isNull("extra_dhcp_opts") {
+		var raw []map[string]json.RawMessage
+		if _, err := b.decode("extra_dhcp_opts", &raw, "extra DHCP option"); err != nil {
+			return nil, err
+		}
+		for _, o := range raw {
+			var os plugin.ExtraDHCPOptSpec
+			json.Unmarshal(o["opt_name"], &os.Name)
+			if v, ok := o["opt_value"]; ok && string(v) != "null" {
+				var str string
+				if err := json.Unmarshal(v, &str); err != nil {
+					return nil, plugin.BadAttr("extra_dhcp_opts", "'%s' is not a valid string", string(v))
+				}
+				os.Value = &str
+			}
+			if v, ok := o["ip_version"]; ok {
+				n, ok := toInt(v)
+				if !ok {
+					return nil, plugin.BadAttr("extra_dhcp_opts", "'%s' is not in [4, 6]", string(v))
+				}
+				os.IPVersion = n
+			}
+			opts = append(opts, os)
+		}
+	}
+	return &opts, nil
 }
 
 func (a *API) createPort(ctx context.Context, r *rest.Request) (any, error) {

@@ -214,44 +214,12 @@ func (p *Plugin) CreateSubnet(ctx context.Context, s SubnetSpec) (*netapi.Subnet
 		if sub.IPVersion == 6 && cidr.Addr().IsUnspecified() {
 			return InvalidInput("IPv6 subnet '::' is not supported")
 		}
-		if sub.EnableDHCP {
-			if sub.IPVersion == 4 && cidr.Bits() > 30 || sub.IPVersion == 6 && cidr.Bits() > 126 {
-				return InvalidInput("Subnet has a prefix length that is incompatible with DHCP service enabled")
-			}
-			if cidr.Addr().IsMulticast() {
-				return InvalidInput("Multicast IP subnet is not supported if enable_dhcp is True")
-			}
-			if cidr.Addr().IsLoopback() {
-				return InvalidInput("Loopback IP subnet is not supported if enable_dhcp is True")
-			}
-			if sub.IPVersion == 4 && cidr.Addr() == netip.IPv4Unspecified() {
-				return InvalidInput("First IP '0.0.0.0' of network is not supported if enable_dhcp is True.")
-			}
+		if err := checkSubnetCIDR(sub, cidr, net.ID, net.MTU); err != nil {
+			return err
 		}
-		if sub.IPVersion == 6 && net.MTU < 1280 {
-			return conflict("NetworkMTUSubnetConflict", "MTU of %s is not valid, subnet requires a minimum of 1280", net.ID)
-		}
-		// Gateway: the first address unless sent (null: none).
-		var gw netip.Addr
-		if s.GatewaySet {
-			if s.GatewayIP != nil {
-				a, err := ipam.ParseAddr(*s.GatewayIP)
-				if err != nil {
-					return BadAttr("gateway_ip", "%v", err)
-				}
-				if addrVersion(a) != sub.IPVersion {
-					return InvalidInput("gateway_ip '%s' does not match the ip_version '%d'", *s.GatewayIP, sub.IPVersion)
-				}
-				if ipam.GatewayInvalid(cidr, a) {
-					return InvalidInput("Gateway is not valid on subnet")
-				}
-				gw = a
-			}
-		} else if cidr.Bits() < cidr.Addr().BitLen() {
-			gw = cidr.Addr().Next()
-		}
-		if gw.IsValid() {
-			sub.GatewayIP = strp(gw.String())
+		gw, err := subnetGateway(s, sub, cidr)
+		if err != nil {
+			return err
 		}
 		if err := p.validateIPv6Modes(sub); err != nil {
 			return err
@@ -296,31 +264,8 @@ func (p *Plugin) CreateSubnet(ctx context.Context, s SubnetSpec) (*netapi.Subnet
 		}
 		// SLAAC: every port of the network but router ports gets an address.
 		if isAutoAddress(sub) {
-			ports, err := q.NetworkPorts(ctx, net.ID)
-			if err != nil {
+			if autoPorts, err = slaacAddresses(ctx, q, sub, cidr); err != nil {
 				return err
-			}
-			for _, pt := range ports {
-				if isRouterPort(pt.DeviceOwner) || pt.DeviceOwner == netapi.DeviceOwnerFloatingIP {
-					continue
-				}
-				ip, err := ipam.EUI64(cidr, pt.MACAddress)
-				if err != nil {
-					continue
-				}
-				ok, err := q.AllocateIP(ctx, sub.ID, net.ID, pt.ID, ip.String())
-				if err != nil {
-					return err
-				}
-				if !ok {
-					continue
-				}
-				rev := pt.RevisionNumber
-				pt.FixedIPs = append(pt.FixedIPs, netapi.FixedIP{SubnetID: sub.ID, IPAddress: ip.String()})
-				if err := casConflict(q.UpdatePort(ctx, pt, rev, false)); err != nil {
-					return err
-				}
-				autoPorts = append(autoPorts, pt)
 			}
 		}
 		return nil
@@ -334,6 +279,90 @@ func (p *Plugin) CreateSubnet(ctx context.Context, s SubnetSpec) (*netapi.Subnet
 		p.afterPortChange(ctx, nil, pt)
 	}
 	return sub, nil
+}
+
+// checkSubnetCIDR refuses the CIDRs Neutron refuses: too small or special
+// ranges for DHCP, IPv6 on a network whose MTU is below 1280.
+func checkSubnetCIDR(sub *netapi.Subnet, cidr netip.Prefix, networkID string, mtu int) error {
+	if sub.EnableDHCP {
+		if sub.IPVersion == 4 && cidr.Bits() > 30 || sub.IPVersion == 6 && cidr.Bits() > 126 {
+			return InvalidInput("Subnet has a prefix length that is incompatible with DHCP service enabled")
+		}
+		if cidr.Addr().IsMulticast() {
+			return InvalidInput("Multicast IP subnet is not supported if enable_dhcp is True")
+		}
+		if cidr.Addr().IsLoopback() {
+			return InvalidInput("Loopback IP subnet is not supported if enable_dhcp is True")
+		}
+		if sub.IPVersion == 4 && cidr.Addr() == netip.IPv4Unspecified() {
+			return InvalidInput("First IP '0.0.0.0' of network is not supported if enable_dhcp is True.")
+		}
+	}
+	if sub.IPVersion == 6 && mtu < 1280 {
+		return conflict("NetworkMTUSubnetConflict", "MTU of %s is not valid, subnet requires a minimum of 1280", networkID)
+	}
+	return nil
+}
+
+// subnetGateway is the subnet's gateway: the one sent (null: none) or the
+// first address of the CIDR.
+func subnetGateway(s SubnetSpec, sub *netapi.Subnet, cidr netip.Prefix) (netip.Addr, error) {
+	var gw netip.Addr
+	if s.GatewaySet {
+		if s.GatewayIP != nil {
+			a, err := ipam.ParseAddr(*s.GatewayIP)
+			if err != nil {
+				return netip.Addr{}, BadAttr("gateway_ip", "%v", err)
+			}
+			if addrVersion(a) != sub.IPVersion {
+				return netip.Addr{}, InvalidInput("gateway_ip '%s' does not match the ip_version '%d'", *s.GatewayIP, sub.IPVersion)
+			}
+			if ipam.GatewayInvalid(cidr, a) {
+				return netip.Addr{}, InvalidInput("Gateway is not valid on subnet")
+			}
+			gw = a
+		}
+	} else if cidr.Bits() < cidr.Addr().BitLen() {
+		gw = cidr.Addr().Next()
+	}
+	if gw.IsValid() {
+		sub.GatewayIP = strp(gw.String())
+	}
+	return gw, nil
+}
+
+// slaacAddresses gives every port of a new SLAAC subnet's network but
+// router and floating IP ports its EUI-64 address, and returns the ports it
+// changed.
+func slaacAddresses(ctx context.Context, q nstore.Q, sub *netapi.Subnet, cidr netip.Prefix) ([]*netapi.Port, error) {
+	var out []*netapi.Port
+	ports, err := q.NetworkPorts(ctx, sub.NetworkID)
+	if err != nil {
+		return nil, err
+	}
+	for _, pt := range ports {
+		if isRouterPort(pt.DeviceOwner) || pt.DeviceOwner == netapi.DeviceOwnerFloatingIP {
+			continue
+		}
+		ip, err := ipam.EUI64(cidr, pt.MACAddress)
+		if err != nil {
+			continue
+		}
+		ok, err := q.AllocateIP(ctx, sub.ID, sub.NetworkID, pt.ID, ip.String())
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		rev := pt.RevisionNumber
+		pt.FixedIPs = append(pt.FixedIPs, netapi.FixedIP{SubnetID: sub.ID, IPAddress: ip.String()})
+		if err := casConflict(q.UpdatePort(ctx, pt, rev, false)); err != nil {
+			return nil, err
+		}
+		out = append(out, pt)
+	}
+	return out, nil
 }
 
 func poolOf(pools []ipam.Range, a netip.Addr) string {

@@ -14,6 +14,7 @@ import (
 	"github.com/tenku-cloud/tenku/internal/compute"
 	"github.com/tenku-cloud/tenku/internal/identity"
 	"github.com/tenku-cloud/tenku/internal/platform/config"
+	"github.com/tenku-cloud/tenku/internal/platform/lease"
 	"github.com/tenku-cloud/tenku/internal/platform/store"
 	"github.com/tenku-cloud/tenku/internal/stack"
 	"github.com/tenku-cloud/tenku/internal/testimage"
@@ -96,6 +97,9 @@ func dbCmd() *cobra.Command {
 					return err
 				}
 				v, err := db.Migrate(ctx, c.Migrations)
+				if err == nil {
+					_, err = db.Migrate(ctx, lease.Migrations)
+				}
 				db.Close()
 				if err != nil {
 					return err

@@ -2,12 +2,14 @@ package identity
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/tenku-cloud/tenku/internal/identity/store"
+	"github.com/tenku-cloud/tenku/internal/platform/lease"
 )
 
 // The caches.
@@ -232,25 +234,31 @@ func (s *Service) changed(ctx context.Context) {
 // invalidateSubject is where Keystone processes tell each other to flush.
 const invalidateSubject = "identity.cache"
 
-// pollEpoch watches the database epoch until ctx ends, and now and then
-// prunes revocation events no token they could match outlives.
+// pruneRevocations deletes, hourly and in one Keystone across replicas
+// (the holder of the identity.revocation_prune lease), revocation events no
+// token they could match outlives.
+func (s *Service) pruneRevocations(ctx context.Context) {
+	lease.Every(ctx, s.deps.DB, lease.Holder(), lease.Job{Name: "identity.revocation_prune", Every: time.Hour, Run: func(ctx context.Context) error {
+		n, err := s.st.PruneRevocationEvents(ctx, time.Now().Add(-s.cache.revokeW))
+		if err != nil {
+			return fmt.Errorf("prune revocation events: %w", err)
+		}
+		if n > 0 {
+			s.log.InfoContext(ctx, "pruned revocation events", "count", n)
+		}
+		return nil
+	}}, s.deps.Metrics, s.log)
+}
+
+// pollEpoch watches the database epoch until ctx ends.
 func (s *Service) pollEpoch(ctx context.Context) {
 	t := time.NewTicker(s.cfg.Cache.EpochPollInterval)
 	defer t.Stop()
-	nextPrune := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		}
-		if now := time.Now(); now.After(nextPrune) {
-			nextPrune = now.Add(time.Hour)
-			if n, err := s.st.PruneRevocationEvents(ctx, now.Add(-s.cache.revokeW)); err != nil {
-				s.log.WarnContext(ctx, "cannot prune revocation events", "err", err)
-			} else if n > 0 {
-				s.log.InfoContext(ctx, "pruned revocation events", "count", n)
-			}
 		}
 		e, err := s.st.Epoch(ctx)
 		if err != nil {

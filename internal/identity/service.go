@@ -160,7 +160,11 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	go func() {
 		defer close(s.done)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() { defer wg.Done(); s.pruneRevocations(runCtx) }()
 		s.pollEpoch(runCtx)
+		wg.Wait()
 	}()
 	return nil
 }

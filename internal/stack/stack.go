@@ -23,6 +23,7 @@ import (
 	"github.com/tenku-cloud/tenku/internal/platform/authn"
 	"github.com/tenku-cloud/tenku/internal/platform/bus"
 	"github.com/tenku-cloud/tenku/internal/platform/config"
+	"github.com/tenku-cloud/tenku/internal/platform/lease"
 	"github.com/tenku-cloud/tenku/internal/platform/metrics"
 	"github.com/tenku-cloud/tenku/internal/platform/service"
 	"github.com/tenku-cloud/tenku/internal/platform/store"
@@ -495,6 +496,11 @@ func (s *Stack) openDB(ctx context.Context, c Component) (*store.DB, error) {
 	}
 	s.group.Start(ctx, &service.Func{N: c.Name + "-db", OnStop: func(context.Context) error { return db.Close() }})
 	if _, err := db.Migrate(ctx, c.Migrations); err != nil {
+		return nil, fmt.Errorf("%s database: %w", c.Name, err)
+	}
+	// Every service's database has the lease table, for periodic jobs
+	// that must run once across replicas.
+	if _, err := db.Migrate(ctx, lease.Migrations); err != nil {
 		return nil, fmt.Errorf("%s database: %w", c.Name, err)
 	}
 	s.DBs[c.Name] = db

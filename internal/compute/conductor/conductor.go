@@ -19,6 +19,7 @@ import (
 	"github.com/tenku-cloud/tenku/internal/platform/authn"
 	"github.com/tenku-cloud/tenku/internal/platform/bus"
 	"github.com/tenku-cloud/tenku/internal/platform/fault"
+	"github.com/tenku-cloud/tenku/internal/platform/lease"
 	"github.com/tenku-cloud/tenku/internal/platform/logging"
 )
 
@@ -46,6 +47,8 @@ type Conductor struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// holder names this conductor as the holder of its periodic jobs' leases.
+	holder string
 	// sweeper runs sweepStranded until ctx ends.
 	sweeper sync.WaitGroup
 }
@@ -56,7 +59,7 @@ func New(cfg conf.Config, s *store.Store, b *bus.Bus, log *slog.Logger, sched *S
 	if log == nil {
 		log = logging.Discard()
 	}
-	return &Conductor{cfg: cfg, store: s, bus: b, log: log, sched: sched}
+	return &Conductor{cfg: cfg, store: s, bus: b, log: log, sched: sched, holder: lease.Holder()}
 }
 
 // Start serves the conductor's methods in the "conductor" queue group.

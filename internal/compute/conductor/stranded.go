@@ -8,34 +8,28 @@ import (
 	"github.com/tenku-cloud/tenku/internal/compute/objects"
 	"github.com/tenku-cloud/tenku/internal/compute/states"
 	"github.com/tenku-cloud/tenku/internal/compute/store"
+	"github.com/tenku-cloud/tenku/internal/platform/lease"
 )
 
 // sweepStranded runs while the conductor does: soon after start and then
 // every quarter of the shorter of [conductor] stranded_build_timeout and
-// [compute] stranded_task_timeout, every conductor
-// looks for stranded builds, and for the moves and unshelves no agent has
-// taken that have not changed for [compute] stranded_task_timeout.
-// Several conductors may sweep at once: each change is a compare-and-swap on
-// (vm_state building, task_state scheduling, no host), so one of them wins
-// and the others find nothing to do.
+// [compute] stranded_task_timeout, one conductor across replicas (the
+// holder of the compute.stranded_sweep lease) looks for stranded builds,
+// and for the moves and unshelves no agent has taken that have not changed
+// for [compute] stranded_task_timeout. Each change is still a
+// compare-and-swap on (vm_state building, task_state scheduling, no host),
+// so a sweep that overlaps a lease hand-over does no harm.
 func (c *Conductor) sweepStranded(ctx context.Context) {
 	after := c.cfg.Conductor.StrandedBuildTimeout
 	every := min(after, c.cfg.Compute.StrandedTaskTimeout) / 4
 	if every < 50*time.Millisecond {
 		every = 50 * time.Millisecond
 	}
-	t := time.NewTimer(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	lease.Every(ctx, c.store.DB(), c.holder, lease.Job{Name: "compute.stranded_sweep", Every: every, Run: func(ctx context.Context) error {
 		c.failStranded(ctx, time.Now().Add(-after))
 		c.undoStrandedMoves(ctx, time.Now().Add(-c.cfg.Compute.StrandedTaskTimeout))
-		t.Reset(every)
-	}
+		return nil
+	}}, c.bus.Metrics(), c.log)
 }
 
 // failStranded sets to ERROR every build in scheduling with no host whose

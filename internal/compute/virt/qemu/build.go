@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	netapi "github.com/tenku-cloud/tenku/api/network"
 	"net"
 	"os"
 	"path/filepath"
@@ -12,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/tenku-cloud/tenku/internal/compute/virt"
-	"github.com/tenku-cloud/tenku/internal/linux/netdev"
 	"github.com/tenku-cloud/tenku/internal/linux/qemuimg"
 )
 
@@ -157,13 +155,7 @@ func (d *Driver) build(ctx context.Context, spec *virt.Spec, dir string) (*recor
 		if _, err := net.ParseMAC(n.MAC); err != nil {
 			return nil, fmt.Errorf("port %s: bad MAC %q", n.PortID, n.MAC)
 		}
-		tap := netdev.Tap{Name: n.Tap, MTU: n.MTU, GuestMAC: n.MAC, Bridge: n.Bridge}
-		if tap.Name == "" {
-			tap.Name = netapi.TapName(n.PortID)
-		}
-		if tap.Bridge == "" && n.NetworkID != "" {
-			tap.Bridge = netapi.BridgeName(n.NetworkID)
-		}
+		tap := tapFor(n)
 		rec.Taps = append(rec.Taps, tap)
 		id := fmt.Sprintf("hostnet%d", i)
 		args = append(args, "-netdev", "tap,id="+id+",ifname="+tap.Name+",script=no,downscript=no")

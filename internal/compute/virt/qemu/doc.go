@@ -23,6 +23,13 @@
 // the record. Hot-plug needs the pc machine (q35 would need PCIe root ports)
 // and a guest that answers ACPI hot-plug; a suspended guest refuses both.
 //
+// Interfaces (nics.go) hot-plug the same way: the port's tap is made as a
+// boot-time NIC's is, QEMU opens it (netdev_add) and a virtio-net-pci
+// device with the port's MAC and MTU goes on it (device_add); detach is
+// device_del, netdev_del and the tap deleted. A hot-plugged NIC is kept in
+// guest.json with its PCI slot; a boot-time NIC that is detached leaves the
+// command line. Hot-plugged NICs are virtio whatever hw_vif_model says.
+//
 // KVM is used only when [libvirt] virt_type = kvm and a probe boots the
 // firmware under it; otherwise TCG.
 //
@@ -44,7 +51,6 @@
 // (qemu-img resize), never made again: Spawn on an instance's kept disks
 // is a resize on this host, and a failed one leaves them.
 //
-// Not done yet: resize, live migration, interface hot-plug, remote
-// consoles; ephemeral and swap disks are blank (not
-// formatted as Nova formats them).
+// Not done yet: resize, live migration, remote consoles; ephemeral and
+// swap disks are blank (not formatted as Nova formats them).
 package qemu

@@ -20,6 +20,7 @@ type fakeQEMU struct {
 	mu      sync.Mutex
 	devices map[string]string // id -> driver
 	nodes   map[string]bool
+	netdevs map[string]bool
 	slots   map[string]int
 	next    int
 	// release says whether a device_del is answered by DEVICE_DELETED (a
@@ -31,7 +32,7 @@ type fakeQEMU struct {
 
 func newFakeQEMU(t *testing.T) (*fakeQEMU, *qmp.Client) {
 	t.Helper()
-	f := &fakeQEMU{devices: map[string]string{}, nodes: map[string]bool{}, slots: map[string]int{}, next: 5, release: true}
+	f := &fakeQEMU{devices: map[string]string{}, nodes: map[string]bool{}, netdevs: map[string]bool{}, slots: map[string]int{}, next: 5, release: true}
 	dir, err := os.MkdirTemp("", "fakeqmp")
 	if err != nil {
 		t.Fatal(err)
@@ -123,13 +124,33 @@ func (f *fakeQEMU) handle(cmd, id string, args map[string]any) {
 			fail("GenericError", "Duplicate device ID '"+d+"'")
 			return
 		}
-		if !f.nodes[str("drive")] {
+		if nd := str("netdev"); nd != "" && !f.netdevs[nd] {
+			fail("GenericError", "Property 'virtio-net-pci.netdev' can't find value '"+nd+"'")
+			return
+		}
+		if dr := str("drive"); str("netdev") == "" && !f.nodes[dr] {
 			fail("GenericError", "Drive '"+str("drive")+"' not found")
 			return
 		}
 		f.devices[d] = str("driver")
 		f.slots[d] = f.next
 		f.next++
+		ok(map[string]any{})
+	case "netdev_add":
+		n := str("id")
+		if f.netdevs[n] {
+			fail("GenericError", "Duplicate ID '"+n+"' for netdev")
+			return
+		}
+		f.netdevs[n] = true
+		ok(map[string]any{})
+	case "netdev_del":
+		n := str("id")
+		if !f.netdevs[n] {
+			fail("GenericError", "Device '"+n+"' not found")
+			return
+		}
+		delete(f.netdevs, n)
 		ok(map[string]any{})
 	case "device_del":
 		d := str("id")

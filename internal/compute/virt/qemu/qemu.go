@@ -61,6 +61,9 @@ type record struct {
 	// Unrescue is the guest's own record while it runs in rescue
 	// (rescue.go); Unrescue restores it.
 	Unrescue *record `json:"unrescue,omitempty"`
+	// NICs are the hot-plugged interfaces (nics.go), put on the command
+	// line after the volumes; their taps are in Taps with the others.
+	NICs []hotNIC `json:"nics,omitempty"`
 }
 
 // guest is a guest the driver knows in this process.
@@ -494,7 +497,8 @@ func (d *Driver) start(ctx context.Context, g *guest, extra []string) error {
 	sock := qmpPath(g.dir)
 	os.Remove(sock)
 	os.Truncate(filepath.Join(g.dir, qemuLog), 0)
-	path, args := d.cfg.Emulator, append(append(append([]string(nil), rec.Args...), volumeArgs(&rec)...), extra...)
+	path, args := d.cfg.Emulator, append(append(append([]string(nil), rec.Args...), volumeArgs(&rec)...), nicArgs(&rec)...)
+	args = append(args, extra...)
 	if ns := d.cfg.Namespace; ns != "" {
 		// QEMU opens its taps by name, so it runs where they are (ip
 		// netns exec execs it: the pid stays QEMU's).

@@ -118,84 +118,93 @@ func TestCrashRecovery(t *testing.T) {
 	}
 	c.settled(acked, deleted, asked)
 	for round, off := range offsets {
-		existing := c.servers()
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		// 30 creates and a delete of half the servers there are, all at
-		// once; the kill comes off after the first is sent.
-		for i := 0; i < 30; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				code, body := c.call("POST", c.nova("/servers"), map[string]any{"server": map[string]any{
-					"name": fmt.Sprintf("crash-%d-%d", round, i), "imageRef": image, "flavorRef": "1",
-					"networks": []map[string]string{{"uuid": network}}}})
-				if code == 202 {
-					mu.Lock()
-					acked[body["server"].(map[string]any)["id"].(string)] = true
-					mu.Unlock()
-				}
-			}()
-		}
-		// The other half get an action each, so that kills land in every
-		// task state: rebooting, powering-off and -on, rebuilding,
-		// resize_prep and on, image_snapshot.
-		n := 0
-		for id, s := range existing {
-			if n++; n <= len(existing)/2 {
-				continue
-			}
-			var body map[string]any
-			switch n % 6 {
-			case 0:
-				body = map[string]any{"reboot": map[string]any{"type": "SOFT"}}
-			case 1:
-				body = map[string]any{"os-stop": nil}
-				if s["status"] == "SHUTOFF" {
-					body = map[string]any{"os-start": nil}
-				}
-			case 2:
-				body = map[string]any{"rebuild": map[string]any{"imageRef": image}}
-			case 3:
-				body = map[string]any{"resize": map[string]any{"flavorRef": "2"}}
-				if s["status"] == "VERIFY_RESIZE" {
-					body = map[string]any{"confirmResize": nil}
-				}
-			case 4:
-				body = map[string]any{"createImage": map[string]any{"name": "snap-" + id}}
-			case 5:
-				body = map[string]any{"reboot": map[string]any{"type": "HARD"}}
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				c.call("POST", c.nova("/servers/"+id+"/action"), body)
-			}()
-		}
-		n = 0
-		for id := range existing {
-			if n++; n > len(existing)/2 {
-				break
-			}
-			asked[id] = true
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if code, _ := c.call("DELETE", c.nova("/servers/"+id), nil); code == 204 {
-					mu.Lock()
-					deleted[id] = true
-					mu.Unlock()
-				}
-			}()
-		}
+		wait := c.storm(round, image, network, acked, deleted, asked)
 		time.Sleep(off)
 		kill()
-		wg.Wait()
+		wait()
 		t.Logf("round %d: killed %s in; %d creates and %d deletes acknowledged so far", round, off, len(acked), len(deleted))
 		run()
 		c.login()
 		c.settled(acked, deleted, asked)
 	}
+}
+
+// storm sends, all at once, 30 creates, an action to each of the second
+// half of the servers there are and a delete to each of the first half,
+// recording what was acknowledged (acked creates, deleted deletes) and what
+// was asked; wait waits for every answer (or failure).
+func (c *crashAPI) storm(round int, image, network string, acked, deleted, asked map[string]bool) (wait func()) {
+	existing := c.servers()
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	// 30 creates and a delete of half the servers there are, all at
+	// once; the kill comes off after the first is sent.
+	for i := 0; i < 30; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code, body := c.call("POST", c.nova("/servers"), map[string]any{"server": map[string]any{
+				"name": fmt.Sprintf("crash-%d-%d", round, i), "imageRef": image, "flavorRef": "1",
+				"networks": []map[string]string{{"uuid": network}}}})
+			if code == 202 {
+				mu.Lock()
+				acked[body["server"].(map[string]any)["id"].(string)] = true
+				mu.Unlock()
+			}
+		}()
+	}
+	// The other half get an action each, so that kills land in every
+	// task state: rebooting, powering-off and -on, rebuilding,
+	// resize_prep and on, image_snapshot.
+	n := 0
+	for id, s := range existing {
+		if n++; n <= len(existing)/2 {
+			continue
+		}
+		var body map[string]any
+		switch n % 6 {
+		case 0:
+			body = map[string]any{"reboot": map[string]any{"type": "SOFT"}}
+		case 1:
+			body = map[string]any{"os-stop": nil}
+			if s["status"] == "SHUTOFF" {
+				body = map[string]any{"os-start": nil}
+			}
+		case 2:
+			body = map[string]any{"rebuild": map[string]any{"imageRef": image}}
+		case 3:
+			body = map[string]any{"resize": map[string]any{"flavorRef": "2"}}
+			if s["status"] == "VERIFY_RESIZE" {
+				body = map[string]any{"confirmResize": nil}
+			}
+		case 4:
+			body = map[string]any{"createImage": map[string]any{"name": "snap-" + id}}
+		case 5:
+			body = map[string]any{"reboot": map[string]any{"type": "HARD"}}
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.call("POST", c.nova("/servers/"+id+"/action"), body)
+		}()
+	}
+	n = 0
+	for id := range existing {
+		if n++; n > len(existing)/2 {
+			break
+		}
+		asked[id] = true
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if code, _ := c.call("DELETE", c.nova("/servers/"+id), nil); code == 204 {
+				mu.Lock()
+				deleted[id] = true
+				mu.Unlock()
+			}
+		}()
+	}
+	return wg.Wait
 }
 
 // crashAPI is a tolerant client: calls made while the stack is down fail

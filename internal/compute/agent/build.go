@@ -346,31 +346,46 @@ func (a *Agent) allocateNetworks(ctx context.Context, inst *objects.Instance, re
 	return vifs, err
 }
 
+// pluggedRecheck is how often a build waiting for network-vif-plugged
+// reads its ports' status from Neutron as well.
+const pluggedRecheck = 3 * time.Second
+
 // waitPlugged waits for Neutron to report every port of vifs plugged, up to
-// vif_plugging_timeout.
+// vif_plugging_timeout. Besides the events, it reads the status of the port
+// it waits for every pluggedRecheck: a port Neutron has ACTIVE is plugged,
+// as Nova takes a port already ACTIVE when it binds. Neutron's server sends
+// its events in batches from memory, so one that dies between setting a
+// port ACTIVE and sending the batch loses the event; the build then goes
+// on seconds later instead of failing after vif_plugging_timeout.
 func (a *Agent) waitPlugged(ctx context.Context, inst *objects.Instance, vifs []objects.VIF, chans map[string]<-chan string) error {
 	deadline := time.NewTimer(a.cfg.Default.VIFPluggingTimeout)
 	defer deadline.Stop()
+	recheck := time.NewTicker(pluggedRecheck)
+	defer recheck.Stop()
 	for i := range vifs {
 		v := &vifs[i]
-		if v.Active {
-			continue
-		}
-		select {
-		case status := <-chans[v.ID]:
-			if status == "failed" {
-				return &fault.Error{Status: 500, Type: "VirtualInterfaceCreateException", Message: "Virtual Interface creation failed: port " + v.ID + " failed to plug"}
+		for !v.Active {
+			select {
+			case status := <-chans[v.ID]:
+				if status == "failed" {
+					return &fault.Error{Status: 500, Type: "VirtualInterfaceCreateException", Message: "Virtual Interface creation failed: port " + v.ID + " failed to plug"}
+				}
+				v.Active = true
+			case <-recheck.C:
+				if p, err := a.net.Port(clients.AsService(ctx), v.ID); err == nil && p.Status == "ACTIVE" {
+					a.log.InfoContext(ctx, "port ACTIVE without its network-vif-plugged event", "instance_id", inst.UUID, "port_id", v.ID)
+					v.Active = true
+				}
+			case <-deadline.C:
+				if a.cfg.Default.VIFPluggingIsFatal {
+					return &fault.Error{Status: 500, Type: "VirtualInterfaceCreateException",
+						Message: fmt.Sprintf("Virtual Interface creation failed: timed out after %s waiting for network-vif-plugged of port %s", a.cfg.Default.VIFPluggingTimeout, v.ID)}
+				}
+				a.log.WarnContext(ctx, "timed out waiting for network-vif-plugged; continuing (vif_plugging_is_fatal is off)", "instance_id", inst.UUID, "port_id", v.ID)
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
 			}
-			v.Active = true
-		case <-deadline.C:
-			if a.cfg.Default.VIFPluggingIsFatal {
-				return &fault.Error{Status: 500, Type: "VirtualInterfaceCreateException",
-					Message: fmt.Sprintf("Virtual Interface creation failed: timed out after %s waiting for network-vif-plugged of port %s", a.cfg.Default.VIFPluggingTimeout, v.ID)}
-			}
-			a.log.WarnContext(ctx, "timed out waiting for network-vif-plugged; continuing (vif_plugging_is_fatal is off)", "instance_id", inst.UUID, "port_id", v.ID)
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
 		}
 	}
 	return nil

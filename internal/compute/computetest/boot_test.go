@@ -631,3 +631,15 @@ func TestImageHashChecked(t *testing.T) {
 		"networks": []map[string]any{{"uuid": c.PrivateNet.ID}}})
 	waitStatus(t, c, id, "ACTIVE")
 }
+
+// A build whose network-vif-plugged event is lost (Neutron's server died
+// after setting the port ACTIVE, before sending its batch) still goes
+// ACTIVE within seconds: the agent reads the port's status while it waits,
+// instead of failing after vif_plugging_timeout (300 s).
+func TestLostVIFPluggedEventDoesNotStrandTheBuild(t *testing.T) {
+	c := start(t, fakeOpts{PortStatus: "DOWN", PlugDelay: 100 * time.Millisecond})
+	c.Network.LoseNotify = true
+	id, _ := create(t, c, computetest.DemoToken, map[string]any{"name": "lost-event", "imageRef": c.Image.ID, "flavorRef": "1",
+		"networks": []map[string]any{{"uuid": c.PrivateNet.ID}}})
+	eventually(t, 15*time.Second, "the server ACTIVE", func() bool { return show(t, c, id).Status == "ACTIVE" })
+}

@@ -193,6 +193,10 @@ type Network struct {
 	// Notify, when set, is called (in its own goroutine) after a port is
 	// bound, as Neutron POSTs network-vif-plugged to Nova.
 	Notify func(instanceUUID, portID string)
+	// LoseNotify sets a bound port ACTIVE after NotifyDelay without calling
+	// Notify, as a Neutron server that dies before sending its batch of
+	// events loses them.
+	LoseNotify bool
 	// FailCreate makes CreatePort fail.
 	FailCreate bool
 	// Created counts ports created.
@@ -402,8 +406,11 @@ func (f *Network) BindPort(_ context.Context, id string, b clients.PortBinding) 
 			if q := f.ports[id]; q != nil {
 				q.Status = "ACTIVE"
 			}
+			lose := f.LoseNotify
 			f.mu.Unlock()
-			notify(dev, id)
+			if !lose {
+				notify(dev, id)
+			}
 		}()
 	}
 	c := *p

@@ -132,7 +132,7 @@ func TestInstancesLaunchLifecycle(t *testing.T) {
 	}, "web-1 never came back from its reboot")
 	// Destructive actions ask first; the ones a state forbids are not offered.
 	for _, op := range []string{"delete", "stop", "hard_reboot"} {
-		if !regexp.MustCompile(`data-confirm="[^"]*web-1\?"><input type="hidden" name="csrfmiddlewaretoken" value="[^"]+"><input type="hidden" name="op" value="` + op + `"`).MatchString(page) {
+		if !regexp.MustCompile(`<button type="submit" name="op" value="` + op + `" class="op-` + op + `" data-confirm="[^"]*web-1\?">`).MatchString(page) {
 			t.Errorf("%s does not ask for confirmation", op)
 		}
 	}

@@ -106,21 +106,20 @@ func (d *Dashboard) networksPage(p *page) error {
 }
 
 // topologyPage draws every network the project sees, its routers and its
-// servers, from one parallel fan-out: networks, routers, the ports that
-// connect them (router interfaces and servers'), and the servers' names
-// (Nova's short list, not the details).
+// instances from one parallel fan-out (networks, routers, the project's
+// ports), then, for a picture of at most topology_max_instances instances,
+// their names (Nova's short list). Beyond that each network shows how many
+// instances it has, so that the picture stays readable and the page needs
+// no list of servers.
 func (d *Dashboard) topologyPage(p *page) error {
 	p.Title = "Network Topology"
 	var (
-		nets struct{ Networks []network.Network }
-		rts  struct{ Routers []network.Router }
-		rps  struct{ Ports []network.Port }
-		cps  struct{ Ports []network.Port }
-		svs  []compute.Server
+		nets  struct{ Networks []network.Network }
+		rts   struct{ Routers []network.Router }
+		ports struct{ Ports []network.Port }
 	)
 	pid := url.QueryEscape(p.s.ProjectID)
-	portFields := "&fields=id&fields=device_id&fields=device_owner&fields=network_id"
-	calls := []func(context.Context) error{
+	errs := fanout(p.ctx,
 		func(ctx context.Context) error {
 			return p.cl.get(ctx, "network", "/v2.0/networks?fields=id&fields=name&fields=router:external", &nets)
 		},
@@ -128,34 +127,56 @@ func (d *Dashboard) topologyPage(p *page) error {
 			return p.cl.get(ctx, "network", "/v2.0/routers?project_id="+pid, &rts)
 		},
 		func(ctx context.Context) error {
-			return p.cl.get(ctx, "network", "/v2.0/ports?project_id="+pid+"&device_owner=network:router_interface"+portFields, &rps)
+			return p.cl.get(ctx, "network", "/v2.0/ports?project_id="+pid+"&fields=id&fields=device_id&fields=device_owner&fields=network_id", &ports)
 		},
-	}
-	if p.cl.has("compute") {
-		calls = append(calls,
-			func(ctx context.Context) error {
-				return p.cl.get(ctx, "network", "/v2.0/ports?project_id="+pid+portFields, &cps)
-			},
-			func(ctx context.Context) (err error) {
-				svs, err = pageAll(ctx, p.cl, "compute", "/servers", "servers", func(s compute.Server) string { return s.ID })
-				return
-			})
-	}
-	for _, e := range fanout(p.ctx, calls...) {
+	)
+	for _, e := range errs {
 		if statusOf(e) == http.StatusUnauthorized {
 			return e
 		}
 		p.fail(e)
 	}
-	ports := rps.Ports
-	for _, pt := range cps.Ports {
-		if strings.HasPrefix(pt.DeviceOwner, "compute:") {
-			ports = append(ports, pt)
+	var drawn []network.Port
+	devices := map[string]bool{}
+	perNet := map[string]int{}
+	for _, pt := range ports.Ports {
+		switch {
+		case strings.HasPrefix(pt.DeviceOwner, "network:router_interface"):
+			drawn = append(drawn, pt)
+		case strings.HasPrefix(pt.DeviceOwner, "compute:"):
+			devices[pt.DeviceID] = true
+			perNet[pt.NetworkID]++
+		}
+	}
+	var svs []compute.Server
+	if len(devices) <= d.cfg.TopologyMaxInstances {
+		for _, pt := range ports.Ports {
+			if strings.HasPrefix(pt.DeviceOwner, "compute:") {
+				drawn = append(drawn, pt)
+			}
+		}
+		if len(devices) > 0 && p.cl.has("compute") {
+			all, err := pageAll(p.ctx, p.cl, "compute", "/servers", "servers", func(s compute.Server) string { return s.ID })
+			p.fail(err)
+			for _, s := range all {
+				if devices[s.ID] {
+					svs = append(svs, s)
+				}
+			}
+			sort.Slice(svs, func(i, j int) bool { return svs[i].Name < svs[j].Name })
+		}
+	} else {
+		// One node per network standing for its instances.
+		for _, n := range nets.Networks {
+			if c := perNet[n.ID]; c > 0 {
+				id := "instances-" + n.ID
+				svs = append(svs, compute.Server{ID: id, Name: fmt.Sprintf("%d instances", c)})
+				drawn = append(drawn, network.Port{DeviceOwner: "compute:", DeviceID: id, NetworkID: n.ID})
+			}
 		}
 	}
 	sort.Slice(nets.Networks, func(i, j int) bool { return nets.Networks[i].Name < nets.Networks[j].Name })
-	sort.Slice(svs, func(i, j int) bool { return svs[i].Name < svs[j].Name })
-	p.Data = drawTopology(nets.Networks, rts.Routers, ports, svs)
+	p.Data = drawTopology(nets.Networks, rts.Routers, drawn, svs)
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumes"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
@@ -63,7 +64,7 @@ func link(re *regexp.Regexp, page string) string {
 // back by Prev, as Horizon's tables page.
 func TestInstancesPaging(t *testing.T) {
 	c := testkit.Start(t, "glance", "nova", "nova-compute", "neutron")
-	b := startDashboard(t, c, func(o *dashboard.Options) { o.PageSize = 2 })
+	b := startDashboard(t, c, func(o *dashboard.Options) { o.PageSize, o.TopologyMaxInstances = 2, 3 })
 	if resp, _ := b.login("demo", testkit.Password); resp.Request.URL.Path != "/project/" {
 		t.Fatalf("login: %s", resp.Request.URL)
 	}
@@ -140,6 +141,14 @@ func TestInstancesPaging(t *testing.T) {
 	// A marker Nova does not know is its own 400, shown as such.
 	if _, page := b.get("/project/instances/?marker=no-such-server"); !strings.Contains(page, `class="alert error"`) || !strings.Contains(page, "compute: ") {
 		t.Errorf("unknown marker:\n%s", page)
+	}
+	// More instances than the topology draws one by one: a count per network.
+	testkit.Eventually(t, 60*time.Second, func() bool {
+		_, page = b.get("/project/network_topology/")
+		return regexp.MustCompile(`class="node instance"[^>]*>.*>5 instances<`).MatchString(page)
+	}, "the topology never showed 5 instances as one node")
+	if strings.Contains(page, ">paged-1<") {
+		t.Errorf("the topology draws instances one by one beyond its bound:\n%s", page)
 	}
 	// The admin's list of every project's servers pages the same way.
 	a := startDashboard(t, c, func(o *dashboard.Options) { o.PageSize = 2 })

@@ -3,7 +3,7 @@
   "use strict";
   // Confirm destructive forms.
   document.addEventListener("submit", function (e) {
-    var msg = e.target.getAttribute("data-confirm");
+    var by = e.submitter, msg = (by && by.getAttribute("data-confirm")) || e.target.getAttribute("data-confirm");
     if (msg && !window.confirm(msg)) { e.preventDefault(); }
   });
   // Refresh table rows while something is changing (no full reload).

@@ -21,6 +21,25 @@ const (
 	StatusErrorExtend   Status = "error_extending"
 	StatusDownloading   Status = "downloading"
 	StatusUploading     Status = "uploading"
+	// StatusBackingUp and StatusRestoringBackup: a backup is being taken
+	// of the volume, or restored into it; StatusErrorRestoring: a restore
+	// failed (the volume's data is not to be trusted).
+	StatusBackingUp       Status = "backing-up"
+	StatusRestoringBackup Status = "restoring-backup"
+	StatusErrorRestoring  Status = "error_restoring"
+)
+
+// BackupStatus is a backup's status.
+type BackupStatus string
+
+// Backup states.
+const (
+	BackupCreating      BackupStatus = "creating"
+	BackupAvailable     BackupStatus = "available"
+	BackupDeleting      BackupStatus = "deleting"
+	BackupError         BackupStatus = "error"
+	BackupErrorDeleting BackupStatus = "error_deleting"
+	BackupRestoring     BackupStatus = "restoring"
 )
 
 // AttachStatus is a volume's attach_status.

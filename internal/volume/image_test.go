@@ -106,6 +106,26 @@ func TestVolumeFromImageAndUpload(t *testing.T) {
 	if string(got) != marker || fi.Size() != 1<<30 {
 		t.Fatalf("volume file holds %q in %d bytes", got, fi.Size())
 	}
+	// Image metadata actions.
+	if st, body, _ := raw(t, demo, "POST", "/volumes/"+id+"/action", `{"os-set_image_metadata": {"metadata": {"extra": "yes"}}}`); st != 200 || body["metadata"].(map[string]any)["extra"] != "yes" || body["metadata"].(map[string]any)["image_id"] != imageID {
+		t.Fatalf("set image metadata %d %v", st, body)
+	}
+	if st, body, _ := raw(t, demo, "POST", "/volumes/"+id+"/action", `{"os-unset_image_metadata": {"key": "extra"}}`); st != 200 {
+		t.Fatalf("unset image metadata %d %v", st, body)
+	}
+	if st, body, _ := raw(t, demo, "POST", "/volumes/"+id+"/action", `{"os-unset_image_metadata": {"key": "extra"}}`); st != 404 || body["itemNotFound"] == nil {
+		t.Fatalf("unset a missing key %d %v", st, body)
+	}
+	if st, body, _ := raw(t, demo, "POST", "/volumes/"+id+"/action", `{"os-show_image_metadata": null}`); st != 200 || body["metadata"].(map[string]any)["extra"] != nil || body["metadata"].(map[string]any)["hw_disk_bus"] != "virtio" {
+		t.Fatalf("show image metadata %d %v", st, body)
+	}
+	if st, body, _ := raw(t, demo, "POST", "/volumes/"+id+"/action", `{"os-set_image_metadata": {"metadata": {"": "x"}}}`); st != 400 {
+		t.Fatalf("set an empty key %d %v", st, body)
+	}
+	// The update response has no volume_image_metadata (tempest's schema).
+	if st, body, _ := raw(t, demo, "PUT", "/volumes/"+id, `{"volume": {"description": "d"}}`); st != 200 || body["volume"].(map[string]any)["volume_image_metadata"] != nil {
+		t.Fatalf("update %d %v", st, body)
+	}
 	// By name, as Cinder resolves an imageRef that is not an id.
 	if st, body, _ := raw(t, demo, "POST", "/volumes", `{"volume": {"imageRef": "marker-image", "size": 1}}`); st != 202 {
 		t.Fatalf("create from image by name %d %v", st, body)

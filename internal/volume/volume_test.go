@@ -170,6 +170,22 @@ func TestVolumeLifecycle(t *testing.T) {
 	if st, _, _ := raw(t, demo, "GET", "/volumes", "", "OpenStack-API-Version", "volume 9.0"); st != 406 {
 		t.Errorf("9.0: %d", st)
 	}
+	if st, _, _ := raw(t, demo, "GET", "/volumes", "", "OpenStack-API-Version", "volume 3.3"); st != 406 {
+		t.Errorf("3.3 (the messages API is missing): %d", st)
+	}
+	if st, _, h := raw(t, demo, "GET", "/volumes", "", "OpenStack-API-Version", "volume latest"); st != 200 || h.Get("OpenStack-API-Version") != "volume 3.2" {
+		t.Errorf("latest: %d %v", st, h)
+	}
+	// The bootable filter: strict from 3.2, before it anything but
+	// false/False selects bootable volumes.
+	for _, c := range []struct {
+		ver, val string
+		status   int
+	}{{"3.2", "maybe", 400}, {"3.2", "true", 200}, {"3.1", "maybe", 200}, {"3.0", "0", 200}} {
+		if st, body, _ := raw(t, demo, "GET", "/volumes?bootable="+c.val, "", "OpenStack-API-Version", "volume "+c.ver); st != c.status {
+			t.Errorf("bootable=%s at %s: %d %v", c.val, c.ver, st, body)
+		}
+	}
 
 	// Types: the admin makes a private one with a backend name nothing has.
 	vt, err := volumetypes.Create(ctx, admin, volumetypes.CreateOpts{Name: "nowhere", ExtraSpecs: map[string]string{"volume_backend_name": "lvm"}}).Extract()

@@ -27,7 +27,6 @@ func (a *API) actionRoutes() []rest.Route {
 // answer 501 rather than pretend.
 var notYet = map[string]bool{
 	"os-retype": true, "os-migrate_volume": true, "os-migrate_volume_completion": true,
-	"os-set_image_metadata": true, "os-unset_image_metadata": true, "os-show_image_metadata": true,
 	"os-force_detach": true, "os-unmanage": true, "os-reimage": true, "revert": true,
 }
 
@@ -73,6 +72,8 @@ func (a *API) volumeAction(ctx context.Context, r *rest.Request) (any, error) {
 		return a.extend(ctx, r, v, arg)
 	case "os-volume_upload_image":
 		return a.uploadImage(ctx, r, v, arg)
+	case "os-set_image_metadata", "os-unset_image_metadata", "os-show_image_metadata":
+		return a.imageMetadataAction(ctx, r, v, action, arg)
 	case "os-reset_status":
 		return a.resetStatus(ctx, r, v, arg)
 	case "os-set_bootable":

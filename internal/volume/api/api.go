@@ -20,10 +20,12 @@ import (
 )
 
 // MinVersion and MaxVersion bound the microversions served. tenku raises
-// MaxVersion as the features of each microversion land.
+// MaxVersion as the features of each microversion land: 3.1 (visibility
+// and protected in os-volume_upload_image) and 3.2 (the strict bootable
+// filter) are served; 3.3 needs the /messages API.
 var (
 	MinVersion = rest.V(3, 0)
-	MaxVersion = rest.V(3, 0)
+	MaxVersion = rest.V(3, 2)
 )
 
 // Options are what the API needs.

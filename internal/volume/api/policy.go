@@ -36,6 +36,8 @@ func DefaultRules() []policy.Rule {
 		rule("volume:create", projectMember, "Create a volume.", op("POST", "/volumes")),
 		rule("volume:create_from_image", projectMember, "Create a volume from an image.", op("POST", "/volumes")),
 		rule("volume_extension:volume_image_metadata:show", projectReader, "Show a volume's volume_image_metadata.", op("GET", vol), op("GET", "/volumes/detail")),
+		rule("volume_extension:volume_image_metadata:set", projectMember, "Set a volume's image metadata.", op("POST", vol+"/action (os-set_image_metadata)")),
+		rule("volume_extension:volume_image_metadata:remove", projectMember, "Remove a volume's image metadata key.", op("POST", vol+"/action (os-unset_image_metadata)")),
 		rule("volume_extension:volume_actions:upload_image", projectMember, "Upload a volume to the Image service.", op("POST", vol+"/action (os-volume_upload_image)")),
 		rule("volume_extension:volume_actions:upload_public", ruleAdminAPI, "Upload a volume as a public image.", op("POST", vol+"/action (os-volume_upload_image)")),
 		rule("volume:get", projectReader, "Show a volume.", op("GET", vol)),

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 
@@ -155,4 +156,57 @@ func atoiOr(s string) int {
 		n = n*10 + int(c-'0')
 	}
 	return n
+}
+
+// imageMetadataAction is os-set_image_metadata, os-unset_image_metadata
+// and os-show_image_metadata: a volume's volume_image_metadata.
+func (a *API) imageMetadataAction(ctx context.Context, r *rest.Request, v *store.Volume, action string, arg json.RawMessage) (any, error) {
+	switch action {
+	case "os-show_image_metadata":
+		if err := a.enforceVolume(ctx, r, "volume_extension:volume_image_metadata:show", v); err != nil {
+			return nil, err
+		}
+		md := v.ImageMetadata
+		if md == nil {
+			md = map[string]string{}
+		}
+		return &rest.Response{Status: http.StatusOK, Body: map[string]any{"metadata": md}}, nil
+	case "os-set_image_metadata":
+		if err := a.enforceVolume(ctx, r, "volume_extension:volume_image_metadata:set", v); err != nil {
+			return nil, err
+		}
+		var b struct {
+			Metadata *map[string]string `json:"metadata"`
+		}
+		if err := json.Unmarshal(arg, &b); err != nil || b.Metadata == nil {
+			return nil, fault.BadRequest("Invalid input for field/attribute os-set_image_metadata. 'metadata' is a required property whose values are strings.")
+		}
+		if err := checkMetadata(*b.Metadata); err != nil {
+			return nil, err
+		}
+		md, err := a.db.UpdateImageMetadata(ctx, v.ID, *b.Metadata, "")
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, volumeNotFound(v.ID)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &rest.Response{Status: http.StatusOK, Body: map[string]any{"metadata": md}}, nil
+	}
+	// os-unset_image_metadata
+	if err := a.enforceVolume(ctx, r, "volume_extension:volume_image_metadata:remove", v); err != nil {
+		return nil, err
+	}
+	var b struct {
+		Key *string `json:"key"`
+	}
+	if err := json.Unmarshal(arg, &b); err != nil || b.Key == nil || *b.Key == "" || len(*b.Key) > 255 {
+		return nil, fault.BadRequest("Invalid input for field/attribute key. 'key' is a required string of 1 to 255 characters.")
+	}
+	if _, err := a.db.UpdateImageMetadata(ctx, v.ID, nil, *b.Key); errors.Is(err, store.ErrNotFound) {
+		return nil, fault.NotFound("Glance metadata for volume %s cannot be found.", v.ID).WithType("GlanceMetadataNotFound")
+	} else if err != nil {
+		return nil, err
+	}
+	return &rest.Response{Status: http.StatusOK}, nil
 }

@@ -96,6 +96,15 @@ func (rd *renderer) typeName(id string) string {
 	return n
 }
 
+// plain renders a volume without the attributes Cinder's API extensions
+// add to show and list responses only (os-vol-tenant-attr, os-vol-host-attr,
+// volume_image_metadata): the create and update responses.
+func (rd *renderer) plain(v *store.Volume) volume.Volume {
+	out := rd.detail(v)
+	out.TenantID, out.Host, out.ImageMetadata = nil, nil, nil
+	return out
+}
+
 func (rd *renderer) detail(v *store.Volume) volume.Volume {
 	ver := rd.r.Version
 	out := volume.Volume{
@@ -275,8 +284,13 @@ func (a *API) listVolumes(detail bool) rest.Handler {
 		f.AvailabilityZone = q.Get("availability_zone")
 		if b := q.Get("bootable"); b != "" {
 			v, ok := truthy(b)
-			if !ok {
-				return nil, fault.BadRequest("Invalid input received: bootable=%s is not a boolean.", b)
+			switch {
+			case !r.Version.AtLeast(rest.V(3, 2)):
+				// Before 3.2 only false/False select non-bootable volumes;
+				// any other value selects bootable ones.
+				v = b != "false" && b != "False"
+			case !ok:
+				return nil, fault.BadRequest("Invalid input received: bootable=%s", b).WithType("InvalidInput")
 			}
 			f.Bootable = &v
 		}
@@ -323,7 +337,7 @@ func (a *API) listVolumes(detail bool) rest.Handler {
 }
 
 // paginate applies the request's marker, offset and limit to a sorted
-// list; more says whether items were left after the page.
+// list; more says whether the page is full (a next link is due).
 func paginate[T any](a *API, r *rest.Request, items []T, id func(T) string) ([]T, bool, error) {
 	page, err := r.Page(a.opt.MaxLimit, a.opt.MaxLimit)
 	if err != nil {
@@ -343,8 +357,11 @@ func paginate[T any](a *API, r *rest.Request, items []T, id func(T) string) ([]T
 		items = items[i+1:]
 	}
 	items = items[min(offset, len(items)):]
+	// A full page gets a next link even when nothing follows it, as
+	// Cinder's _get_collection_links does (tempest expects the empty
+	// last page).
 	more := false
-	if page.Limit >= 0 && len(items) > page.Limit {
+	if page.Limit >= 0 && len(items) >= page.Limit {
 		items, more = items[:page.Limit], true
 	}
 	return items, more, nil
@@ -634,10 +651,7 @@ func (a *API) createVolume(ctx context.Context, r *rest.Request) (any, error) {
 		a.fail(ctx, v.ID, volume.StatusCreating, volume.StatusError, fmt.Sprintf("could not reach the scheduler: %v", err))
 		return nil, fault.Unavailable("The volume scheduler could not be reached.")
 	}
-	// The create response has no extended attributes, as in Cinder.
-	out := a.renderer(ctx, r).detail(v)
-	out.TenantID, out.Host = nil, nil
-	return map[string]any{"volume": out}, nil
+	return map[string]any{"volume": a.renderer(ctx, r).plain(v)}, nil
 }
 
 func countTrue(bs ...bool) int {
@@ -737,7 +751,7 @@ func (a *API) updateVolume(ctx context.Context, r *rest.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"volume": a.renderer(ctx, r).detail(nv)}, nil
+	return map[string]any{"volume": a.renderer(ctx, r).plain(nv)}, nil
 }
 
 // deletable are the states a volume may be deleted from.

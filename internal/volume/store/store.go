@@ -646,3 +646,56 @@ func (d *DB) DeletedOnHost(ctx context.Context, host string) ([]string, error) {
 	}
 	return out, rows.Err()
 }
+
+// UpdateImageMetadata sets keys of a volume's image metadata (set) or
+// removes one (unset, when not empty) in one transaction and returns the
+// result. Removing a key the volume does not have is ErrNotFound, as is
+// a missing volume.
+func (d *DB) UpdateImageMetadata(ctx context.Context, id string, set map[string]string, unset string) (map[string]string, error) {
+	out := map[string]string{}
+	err := d.s.Tx(ctx, func(tx *store.Tx) error {
+		var one int
+		if err := tx.QueryRow(ctx, "SELECT 1 FROM volumes WHERE id = ? AND deleted = ?", id, false).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		} else if err != nil {
+			return err
+		}
+		if unset != "" {
+			res, err := tx.Exec(ctx, "DELETE FROM volume_image_metadata WHERE volume_id = ? AND meta_key = ?", id, unset)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return ErrNotFound
+			}
+		}
+		for _, k := range slices.Sorted(maps.Keys(set)) {
+			if _, err := tx.Exec(ctx, "DELETE FROM volume_image_metadata WHERE volume_id = ? AND meta_key = ?", id, k); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, "INSERT INTO volume_image_metadata (volume_id, meta_key, meta_value) VALUES (?, ?, ?)", id, k, set[k]); err != nil {
+				return err
+			}
+		}
+		rows, err := tx.Query(ctx, "SELECT meta_key, meta_value FROM volume_image_metadata WHERE volume_id = ?", id)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k, v string
+			if err := rows.Scan(&k, &v); err != nil {
+				return err
+			}
+			out[k] = v
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("image metadata of %s: %w", id, err)
+	}
+	return out, nil
+}

@@ -126,8 +126,13 @@ func startReplicas(t *testing.T, d store.Dialect, n int) {
 			defer wg.Done()
 			<-gate
 			dir := t.TempDir()
+			etc := filepath.Join(dir, "etc")
+			os.MkdirAll(etc, 0o700)
+			// A 2 s stranded timeout: the sweep's lease job runs every 0.5 s.
+			os.WriteFile(filepath.Join(etc, "nova.conf"), []byte("[conductor]\nstranded_build_timeout = 2\n[compute]\nstranded_task_timeout = 2\n"), 0o600)
 			stacks[i], errs[i] = stack.Start(ctx, all, stack.Options{
-				DataDir: dir, HostIP: ips[i], Services: services, ConfigDir: filepath.Join(dir, "etc"),
+				MetricsListen: net.JoinHostPort(ips[i], "0"),
+				DataDir:       dir, HostIP: ips[i], Services: services, ConfigDir: etc,
 				DatabaseURL: tmpl, BusURL: externalNATS, BusPrefix: busPrefix, Host: fmt.Sprintf("ctl%d", i),
 				Secrets: stack.Secrets{ServicePassword: "svc-pass", MetadataSecret: "replica-secret"},
 				Log:     slog.New(slog.DiscardHandler),
@@ -148,6 +153,34 @@ func startReplicas(t *testing.T, d store.Dialect, n int) {
 	}
 	if t.Failed() {
 		return
+	}
+	// Periodic jobs run in one replica: the stranded sweep every 0.5 s,
+	// the revocation pruning once (hourly).
+	time.Sleep(2 * time.Second)
+	ran := map[string][]float64{}
+	for _, s := range stacks {
+		for _, job := range []string{"compute.stranded_sweep", "identity.revocation_prune"} {
+			ran[job] = append(ran[job], s.Metrics.Sum("tenku_periodic_runs_total", map[string]string{"job": job}))
+		}
+	}
+	for job, per := range ran {
+		var holders int
+		var total float64
+		for _, n := range per {
+			total += n
+			if n > 0 {
+				holders++
+			}
+		}
+		if holders != 1 {
+			t.Errorf("%s ran in %d replicas: %v", job, holders, per)
+		}
+		if job == "identity.revocation_prune" && total != 1 {
+			t.Errorf("%s ran %v times in 2 s, want once", job, total)
+		}
+		if job == "compute.stranded_sweep" && (total < 3 || total > 7) {
+			t.Errorf("%s ran %v times in about 2.5 s at 0.5 s", job, total)
+		}
 	}
 	// The seed data exists once, whoever wrote it.
 	ndb, err := store.Open(ctx, strings.ReplaceAll(tmpl, "{service}", "nova"))

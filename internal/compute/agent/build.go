@@ -602,6 +602,7 @@ func (a *Agent) terminate(ctx context.Context, args rpc.InstanceArgs) {
 	a.deallocateNetworks(ctx, inst.UUID, inst.NetworkInfo)
 	a.detachVolumes(ctx, inst)
 	os.RemoveAll(filepath.Join(a.dir, inst.UUID))
+	a.dropResizeBackup(inst.UUID)
 	if err := a.cond.Destroyed(ctx, rpc.DestroyedArgs{UUID: inst.UUID, RequestID: args.RequestID,
 		Finish: []store.EventRef{{RequestID: args.RequestID, Event: EventTerminate}}}); err != nil {
 		log.Error("could not mark the instance deleted", "err", err)

@@ -5,6 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/tenku-cloud/tenku/internal/compute/clients"
 	"github.com/tenku-cloud/tenku/internal/compute/objects"
@@ -67,6 +71,91 @@ func (a *Agent) failResize(ctx context.Context, inst *objects.Instance, args rpc
 	a.log.WarnContext(ctx, "resize failed", "instance_id", inst.UUID, "event", event, "err", cause)
 }
 
+// resizeBackup is where a resize on this host keeps the instance's disks
+// as they were before it, for a revert (Nova's <instance dir>_resize).
+func (a *Agent) resizeBackup(uuid string) string { return filepath.Join(a.dir, uuid+"_resize") }
+
+// keepDisksForRevert copies the stopped instance's disk files (not its
+// config drive, which every spawn writes again) into its resize backup.
+func (a *Agent) keepDisksForRevert(uuid string) error {
+	src, dst := filepath.Join(a.dir, uuid), a.resizeBackup(uuid)
+	if err := os.RemoveAll(dst); err != nil {
+		return err
+	}
+	ents, err := os.ReadDir(src)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), "disk") || strings.HasPrefix(e.Name(), "disk.config") || e.Name() == "disk.rescue" {
+			continue
+		}
+		if err := copyFile(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())); err != nil {
+			os.RemoveAll(dst)
+			return err
+		}
+	}
+	return nil
+}
+
+// restoreDisksForRevert puts the disks of the resize backup back in the
+// instance directory (a revert on this host) and removes the backup. No
+// backup (a driver with no disk files) restores nothing.
+func (a *Agent) restoreDisksForRevert(uuid string) error {
+	src, dst := a.resizeBackup(uuid), filepath.Join(a.dir, uuid)
+	ents, err := os.ReadDir(src)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if err := os.Rename(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())); err != nil {
+			return fmt.Errorf("restoring %s for the revert: %w", e.Name(), err)
+		}
+	}
+	return os.RemoveAll(src)
+}
+
+// dropResizeBackup removes a resize backup (a confirmed resize, a deleted
+// instance).
+func (a *Agent) dropResizeBackup(uuid string) {
+	if err := os.RemoveAll(a.resizeBackup(uuid)); err != nil {
+		a.log.Warn("removing a resize backup", "instance_id", uuid, "err", err)
+	}
+}
+
+// copyFile copies a file under a temporary name and renames it.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp := dst + ".part"
+	out, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := out.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, dst)
+}
+
 func (a *Agent) handlePrepResize(ctx context.Context, raw json.RawMessage) (any, error) {
 	args, err := decode[rpc.ResizeArgs](raw)
 	if err != nil {
@@ -117,6 +206,19 @@ func (a *Agent) handleResizeInstance(ctx context.Context, raw json.RawMessage) (
 			a.failResize(ctx, inst, args, ev, err)
 			return
 		}
+		if args.DestHost == a.host {
+			// The destination grows these very disks: a revert needs
+			// them as they are now.
+			if err := a.keepDisksForRevert(inst.UUID); err != nil {
+				a.failResize(ctx, inst, args, ev, fmt.Errorf("keeping the disks for a revert: %w", err))
+				if inst.SystemMetadata["old_vm_state"] != string(states.Stopped) {
+					if err := a.ensureRunning(ctx, inst, true); err != nil {
+						a.log.WarnContext(ctx, "restarting after a failed resize", "instance_id", inst.UUID, "err", err)
+					}
+				}
+				return
+			}
+		}
 		migrated := states.ResizeMigrated
 		if _, err := a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{TaskState: &migrated},
 			Expect: store.Expect{Task: []states.Task{states.ResizeMigrating}}, Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}}); err != nil {
@@ -162,7 +264,12 @@ func (a *Agent) finishResize(ctx context.Context, args rpc.ResizeArgs) {
 		vifs = a.bindPorts(ctx, inst)
 	}
 	if sameHost {
-		a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{KeepDisks: true})
+		// The guest is made again with the new flavor on the same disks
+		// (the driver grows the root disk to the new size).
+		if err := a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{KeepDisks: true}); err != nil && !errors.Is(err, virt.ErrNotFound) {
+			a.failResize(ctx, inst, args, ev, err)
+			return
+		}
 	}
 	inst.Flavor = newFlavor
 	spec, err := a.specFor(ctx, inst, vifs, "")
@@ -223,7 +330,11 @@ func (a *Agent) confirmResize(ctx context.Context, args rpc.ResizeArgs) {
 	}
 	a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}})
 	if m.SourceCompute != m.DestCompute {
-		a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{})
+		if err := a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{}); err != nil && !errors.Is(err, virt.ErrNotFound) {
+			a.log.WarnContext(ctx, "destroying the source guest of a confirmed resize", "instance_id", inst.UUID, "err", err)
+		}
+	} else {
+		a.dropResizeBackup(inst.UUID)
 	}
 	if err := a.cond.FreeAllocations(ctx, m.UUID, ""); err != nil {
 		a.log.WarnContext(ctx, "free source claim", "instance_id", inst.UUID, "err", err)
@@ -312,9 +423,15 @@ func (a *Agent) finishRevert(ctx context.Context, args rpc.ResizeArgs) {
 	vifs := a.bindPorts(ctx, inst)
 	inst.Flavor = old
 	if m.SourceCompute == m.DestCompute {
-		a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{KeepDisks: true})
+		// The resized guest goes; the disks it had before come back.
+		err = a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{KeepDisks: true})
+		if err == nil || errors.Is(err, virt.ErrNotFound) {
+			err = a.restoreDisksForRevert(inst.UUID)
+		}
 	}
-	err = a.drv.PowerOn(ctx, ref(inst))
+	if err == nil {
+		err = a.drv.PowerOn(ctx, ref(inst))
+	}
 	if errors.Is(err, virt.ErrNotFound) {
 		spec, serr := a.specFor(ctx, inst, vifs, "")
 		if serr == nil {

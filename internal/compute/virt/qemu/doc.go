@@ -51,6 +51,13 @@
 // (qemu-img resize), never made again: Spawn on an instance's kept disks
 // is a resize on this host, and a failed one leaves them.
 //
-// Not done yet: resize, live migration, remote consoles; ephemeral and
-// swap disks are blank (not formatted as Nova formats them).
+// Resize and cold migration on one host re-create the guest on its kept
+// disks with the new flavor (the agent keeps a copy of the disks for a
+// revert); shelve is a snapshot and a destroy, unshelve a spawn from the
+// snapshot image.
+//
+// Not done yet: moving disks between hosts (a resize or cold migration to
+// another host boots the image again on the destination, without the
+// guest's data), live migration, remote consoles, live snapshot; ephemeral
+// and swap disks are blank (not formatted as Nova formats them).
 package qemu

@@ -98,7 +98,7 @@ func Components() []Component {
 			DriverConfigs: func() []any { return driverConfigs(DataplaneDrivers) },
 			Build: func(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
 				c := cfg.(*agentFile).Agent
-				drv, err := newDriver(DataplaneDrivers, "[agent] dataplane_driver", c.DataplaneDriver, s.File("neutron_agent.ini"), driverDeps(d))
+				drv, err := newDriver(DataplaneDrivers, "[agent] dataplane_driver", c.DataplaneDriver, s.File("neutron_agent.ini"), driverDeps(s, d))
 				if err != nil {
 					return nil, err
 				}
@@ -157,7 +157,7 @@ func Components() []Component {
 				if _, set := s.File("nova.conf")["DEFAULT"]["compute_driver"]; !set && s.ComputeDriver != "" {
 					c.Default.ComputeDriver, s.ComputeDriverNote = chooseComputeDriver(s.ComputeDriver)
 				}
-				drv, err := newDriver(ComputeDrivers, "[DEFAULT] compute_driver", c.Default.ComputeDriver, s.File("nova.conf"), driverDeps(d))
+				drv, err := newDriver(ComputeDrivers, "[DEFAULT] compute_driver", c.Default.ComputeDriver, s.File("nova.conf"), driverDeps(s, d))
 				if err != nil {
 					return nil, err
 				}
@@ -217,8 +217,8 @@ func Components() []Component {
 	}
 }
 
-func driverDeps(d service.Deps) DriverDeps {
-	return DriverDeps{Host: d.Host, DataDir: d.DataDir, Log: d.Log}
+func driverDeps(s *Stack, d service.Deps) DriverDeps {
+	return DriverDeps{Host: d.Host, DataDir: d.DataDir, Log: d.Log, MetadataSecret: s.Secrets.MetadataSecret}
 }
 
 // handlerService serves a handler with nothing to start or stop.

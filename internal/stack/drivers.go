@@ -32,6 +32,10 @@ type DriverDeps struct {
 	// config names another place.
 	DataDir string
 	Log     *slog.Logger
+	// MetadataSecret is the stack's [neutron] metadata_proxy_shared_secret
+	// (tenku stack's generated one), which a data plane's metadata proxy
+	// signs with when its own configuration names none.
+	MetadataSecret string
 }
 
 // Driver describes one driver the assembly can choose by name.
@@ -99,10 +103,20 @@ var DataplaneDrivers = map[string]Driver[dataplane.Driver]{
 		Aliases: []string{"linux_bridge"},
 		Config:  func() any { c := linuxbridge.DefaultConfig(); return &c },
 		New: func(cfg any, d DriverDeps) (dataplane.Driver, error) {
-			return linuxbridge.New(*cfg.(*linuxbridge.Config), linuxbridge.Options{
+			return linuxbridge.New(linuxbridgeConfig(*cfg.(*linuxbridge.Config), d), linuxbridge.Options{
 				StateDir: filepath.Join(d.DataDir, "linuxbridge"), Log: d.Log})
 		},
 	},
+}
+
+// linuxbridgeConfig gives the metadata proxy the stack's secret when
+// neutron_agent.ini names none, so that tenku stack's generated secret
+// reaches Neutron's side as well as Nova's.
+func linuxbridgeConfig(c linuxbridge.Config, d DriverDeps) linuxbridge.Config {
+	if c.Metadata.SharedSecret == "" {
+		c.Metadata.SharedSecret = d.MetadataSecret
+	}
+	return c
 }
 
 // newDriver builds the driver named name (or one of its aliases) from

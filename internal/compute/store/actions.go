@@ -132,20 +132,11 @@ func (s *Store) Actions(ctx context.Context, uuid string, f ActionFilter) ([]*ob
 		args = append(args, store.TimeOf(f.ChangesBefore))
 	}
 	q += " ORDER BY start_time DESC, id DESC"
-	rows, err := s.db.Query(ctx, q, args...)
+	out, err := store.All(ctx, s.db, scanAction, q, args...)
 	if err != nil {
 		return nil, wrap("list actions", err)
 	}
-	defer rows.Close()
-	var out []*objects.Action
-	for rows.Next() {
-		a, err := scanAction(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Action returns an instance's action by request id, with its events.

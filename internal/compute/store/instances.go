@@ -21,7 +21,7 @@ const instanceCols = `id, uuid, project_id, user_id, display_name, display_descr
 	access_ip_v4, access_ip_v6, locked_by, auto_disk_config, progress, reservation_id, launch_index, root_device_name,
 	kernel_id, ramdisk_id, created_at, updated_at, launched_at, terminated_at, deleted_at, deleted`
 
-type scanner interface{ Scan(dest ...any) error }
+type scanner = store.Row
 
 func scanInstance(r scanner) (*objects.Instance, error) {
 	var (

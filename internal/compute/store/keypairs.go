@@ -59,20 +59,11 @@ func (s *Store) Keypair(ctx context.Context, userID, name string) (*objects.Keyp
 
 // Keypairs lists a user's key pairs by name.
 func (s *Store) Keypairs(ctx context.Context, userID string) ([]*objects.Keypair, error) {
-	rows, err := s.db.Query(ctx, "SELECT "+keypairCols+" FROM key_pairs WHERE user_id = ? ORDER BY name", userID)
+	out, err := store.All(ctx, s.db, scanKeypair, "SELECT "+keypairCols+" FROM key_pairs WHERE user_id = ? ORDER BY name", userID)
 	if err != nil {
 		return nil, wrap("list key pairs", err)
 	}
-	defer rows.Close()
-	var out []*objects.Keypair
-	for rows.Next() {
-		k, err := scanKeypair(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // DeleteKeypair removes a user's key pair.

@@ -162,20 +162,11 @@ func (s *Store) Migrations(ctx context.Context, f MigrationFilter) ([]*objects.M
 		in, a := store.In([]string{"queued", "preparing", "running", "post-migrating", "pre-migrating", "migrating", "accepted", "confirming", "reverting", "finished"})
 		add("status IN "+in, a...)
 	}
-	rows, err := s.db.Query(ctx, q+" ORDER BY created_at DESC, id DESC", args...)
+	out, err := store.All(ctx, s.db, scanMigration, q+" ORDER BY created_at DESC, id DESC", args...)
 	if err != nil {
 		return nil, wrap("list migrations", err)
 	}
-	defer rows.Close()
-	var out []*objects.Migration
-	for rows.Next() {
-		m, err := scanMigration(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ErrMigrationNotFound reports a missing migration in errors.Is checks.

@@ -68,20 +68,11 @@ func (s *Store) Services(ctx context.Context, host, binary string) ([]*objects.S
 		q += " AND svc_binary = ?"
 		args = append(args, binary)
 	}
-	rows, err := s.db.Query(ctx, q+" ORDER BY id", args...)
+	out, err := store.All(ctx, s.db, scanService, q+" ORDER BY id", args...)
 	if err != nil {
 		return nil, wrap("list services", err)
 	}
-	defer rows.Close()
-	var out []*objects.Service
-	for rows.Next() {
-		sv, err := scanService(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, sv)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Service returns a service by id (a UUID, or the database id before 2.53).
@@ -223,20 +214,11 @@ func (s *Store) Nodes(ctx context.Context, host string) ([]*objects.ComputeNode,
 		q += " WHERE host = ?"
 		args = append(args, host)
 	}
-	rows, err := s.db.Query(ctx, q+" ORDER BY id", args...)
+	out, err := store.All(ctx, s.db, scanNode, q+" ORDER BY id", args...)
 	if err != nil {
 		return nil, wrap("list compute nodes", err)
 	}
-	defer rows.Close()
-	var out []*objects.ComputeNode
-	for rows.Next() {
-		n, err := scanNode(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Node returns a compute node by UUID or database id.

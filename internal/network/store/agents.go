@@ -93,20 +93,7 @@ func (q Q) Agents(ctx context.Context, filters []Filter) ([]*Agent, error) {
 	if err := applyFilters(&w, "agents", "agents.id", agentFilters, filters); err != nil {
 		return nil, err
 	}
-	rows, err := q.q.Query(ctx, "SELECT "+agentCols+" FROM agents"+w.sql()+" ORDER BY host, agent_type", w.args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*Agent
-	for rows.Next() {
-		a, err := scanAgent(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return pstore.All(ctx, q.q, scanAgent, "SELECT "+agentCols+" FROM agents"+w.sql()+" ORDER BY host, agent_type", w.args...)
 }
 
 // UpdateAgent writes admin_state_up and description.
@@ -177,20 +164,7 @@ func (q Q) L3AgentRouters(ctx context.Context, agentID string) ([]string, error)
 }
 
 func (q Q) agentsWhere(ctx context.Context, cond string, args ...any) ([]*Agent, error) {
-	rows, err := q.q.Query(ctx, "SELECT "+agentCols+" FROM agents WHERE "+cond+" ORDER BY host", args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*Agent
-	for rows.Next() {
-		a, err := scanAgent(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return pstore.All(ctx, q.q, scanAgent, "SELECT "+agentCols+" FROM agents WHERE "+cond+" ORDER BY host", args...)
 }
 
 func (q Q) ids(ctx context.Context, stmt string, args ...any) ([]string, error) {

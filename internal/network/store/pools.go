@@ -189,20 +189,7 @@ func (q Q) AddressScopes(ctx context.Context, s Scope, filters []Filter) ([]*net
 	if err := applyFilters(&w, "address_scopes", "address_scopes.id", scopeFilters, filters); err != nil {
 		return nil, err
 	}
-	rows, err := q.q.Query(ctx, "SELECT id, project_id, name, ip_version, shared FROM address_scopes"+w.sql()+" ORDER BY created_at, id", w.args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*netapi.AddressScope
-	for rows.Next() {
-		a, err := scanScope(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return pstore.All(ctx, q.q, scanScope, "SELECT id, project_id, name, ip_version, shared FROM address_scopes"+w.sql()+" ORDER BY created_at, id", w.args...)
 }
 
 // AddressScopeInUse reports whether a pool uses the scope.

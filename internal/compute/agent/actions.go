@@ -276,6 +276,7 @@ func (a *Agent) offload(ctx context.Context, inst *objects.Instance) error {
 	if err := a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{}); err != nil && !errors.Is(err, virt.ErrNotFound) {
 		return err
 	}
+	a.disconnectVolumes(ctx, inst)
 	sctx := clients.AsService(ctx)
 	for _, v := range inst.NetworkInfo {
 		a.net.BindPort(sctx, v.ID, clients.PortBinding{HostID: "", DeviceID: inst.UUID, DeviceOwner: "compute:" + inst.AvailabilityZone})

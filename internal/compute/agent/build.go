@@ -553,6 +553,9 @@ func (a *Agent) specFor(ctx context.Context, inst *objects.Instance, vifs []obje
 		}
 		spec.NICs = append(spec.NICs, n)
 	}
+	if err := a.reconnectVolumes(ctx, inst, spec); err != nil {
+		return nil, err
+	}
 	return spec, nil
 }
 

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/tenku-cloud/tenku/internal/compute/clients"
 	"github.com/tenku-cloud/tenku/internal/compute/objects"
 	"github.com/tenku-cloud/tenku/internal/compute/rpc"
+	"github.com/tenku-cloud/tenku/internal/compute/states"
 	"github.com/tenku-cloud/tenku/internal/compute/store"
 	"github.com/tenku-cloud/tenku/internal/compute/virt"
 	"github.com/tenku-cloud/tenku/internal/platform/fault"
@@ -188,6 +190,102 @@ func (a *Agent) detachVolumes(ctx context.Context, inst *objects.Instance) {
 			if err := a.vols.Delete(clients.AsService(ctx), b.VolumeID); err != nil {
 				a.log.WarnContext(ctx, "volume delete failed", "instance_id", inst.UUID, "volume_id", b.VolumeID, "err", err)
 			}
+		}
+	}
+}
+
+// reconnectVolumes puts the instance's attached volumes into the spec of a
+// guest made again (rebuild, unshelve, a resize or a hard reboot that
+// respawns), as Nova hands spawn its block_device_info: each connection is
+// initialized anew for this host (Nova's refresh_conn_info), and a mapping
+// made while the server had no host (a volume attached to a
+// shelved-offloaded server) gets its device name now. The volumes go after
+// the local disks and before the config drive. A first build has none
+// (volumes attach to a server that exists).
+func (a *Agent) reconnectVolumes(ctx context.Context, inst *objects.Instance, spec *virt.Spec) error {
+	if inst.VMState == states.Building || a.vols == nil {
+		return nil
+	}
+	bdms, err := a.cond.BDMs(ctx, inst.UUID)
+	if err != nil {
+		return fmt.Errorf("block device mappings: %w", err)
+	}
+	used := map[string]bool{}
+	for _, d := range spec.Disks {
+		used[d.DeviceName] = true
+	}
+	for _, b := range bdms {
+		used[b.DeviceName] = true
+	}
+	sctx := clients.AsService(ctx)
+	var disks []virt.Disk
+	for _, b := range bdms {
+		if !b.IsVolume() || b.VolumeID == "" || b.IsRoot() {
+			continue
+		}
+		conn, err := a.vols.InitializeConnection(sctx, b.VolumeID, a.connector())
+		if err != nil {
+			return fmt.Errorf("volume %s: %w", b.VolumeID, err)
+		}
+		dev := b.DeviceName
+		if dev == "" {
+			if dev = freeDevice(used); dev == "" {
+				return fmt.Errorf("volume %s: no free disk device names for prefix 'vd'", b.VolumeID)
+			}
+			used[dev] = true
+		}
+		raw, _ := json.Marshal(conn)
+		if dev != b.DeviceName || string(raw) != b.ConnectionInfo {
+			b.DeviceName, b.ConnectionInfo = dev, string(raw)
+			if err := a.cond.UpdateBDM(ctx, b); err != nil {
+				return fmt.Errorf("volume %s: recording its connection: %w", b.VolumeID, err)
+			}
+		}
+		disks = append(disks, volumeDisk(b.VolumeID, dev, conn))
+	}
+	if len(disks) == 0 {
+		return nil
+	}
+	at := len(spec.Disks)
+	for i, d := range spec.Disks {
+		if d.Kind == virt.DiskConfig {
+			at = i
+			break
+		}
+	}
+	spec.Disks = slices.Insert(spec.Disks, at, disks...)
+	return nil
+}
+
+// freeDevice is the first /dev/vdX not in used (vda is the root's).
+func freeDevice(used map[string]bool) string {
+	for c := 'b'; c <= 'z'; c++ {
+		if d := "/dev/vd" + string(c); !used[d] {
+			return d
+		}
+	}
+	return ""
+}
+
+// disconnectVolumes ends this host's connections to the instance's volumes
+// when its guest leaves the host but keeps its volumes (shelve offload), as
+// Nova terminates them; the volumes stay attached in Cinder and the next
+// host connects them again (reconnectVolumes).
+func (a *Agent) disconnectVolumes(ctx context.Context, inst *objects.Instance) {
+	if a.vols == nil {
+		return
+	}
+	bdms, err := a.cond.BDMs(ctx, inst.UUID)
+	if err != nil {
+		a.log.WarnContext(ctx, "cannot list block device mappings", "instance_id", inst.UUID, "err", err)
+		return
+	}
+	for _, b := range bdms {
+		if !b.IsVolume() || b.VolumeID == "" || b.IsRoot() {
+			continue
+		}
+		if err := a.vols.TerminateConnection(clients.AsService(ctx), b.VolumeID, a.connector()); err != nil {
+			a.log.WarnContext(ctx, "terminate_connection failed", "instance_id", inst.UUID, "volume_id", b.VolumeID, "err", err)
 		}
 	}
 }

@@ -208,6 +208,41 @@ func TestVolumeAttachments(t *testing.T) {
 	}
 	waitVolume(t, cinder, volID, "available")
 
+	// Attached while offloaded, a volume is connected when the server is
+	// unshelved: it gets its device then and the guest has it; a rebuild
+	// makes the guest again with it.
+	if _, err := volumeattach.Create(ctx, demo, vmID, volumeattach.CreateOpts{VolumeID: volID}).Extract(); err != nil {
+		t.Fatal(err)
+	}
+	waitVolume(t, cinder, volID, "in-use")
+	if err := servers.Unshelve(ctx, demo, vmID, servers.UnshelveOpts{}).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	active := func(what string) {
+		testkit.Eventually(t, 20*time.Second, func() bool {
+			got, err := servers.Get(ctx, demo, vmID).Extract()
+			return err == nil && got.Status == "ACTIVE"
+		}, "server to be ACTIVE after %s", what)
+	}
+	active("unshelve")
+	if got, err := volumeattach.Get(ctx, demo, vmID, volID).Extract(); err != nil || got.Device != "/dev/vdb" {
+		t.Fatalf("attachment after unshelve %+v %v, want device /dev/vdb", got, err)
+	}
+	if spec, _ := drv.Spec(vmID); !hasVolume(spec, volID) {
+		t.Fatalf("unshelved guest has no disk for %s: %+v", volID, spec.Disks)
+	}
+	if _, err := servers.Rebuild(ctx, demo, vmID, servers.RebuildOpts{ImageRef: im.ID}).Extract(); err != nil {
+		t.Fatal(err)
+	}
+	active("rebuild")
+	if spec, _ := drv.Spec(vmID); !hasVolume(spec, volID) {
+		t.Fatalf("rebuilt guest has no disk for %s: %+v", volID, spec.Disks)
+	}
+	if err := volumeattach.Delete(ctx, demo, vmID, volID).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	waitVolume(t, cinder, volID, "available")
+
 	// Deleting a server detaches its volumes, and deletes those attached
 	// with delete_on_termination.
 	doomed := newVolume("doomed")

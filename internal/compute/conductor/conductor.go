@@ -85,6 +85,7 @@ func (c *Conductor) Start(ctx context.Context) error {
 		rpc.FreeAllocations:   c.freeAllocations,
 		rpc.MoveAllocations:   c.moveAllocations,
 		rpc.BDMsGet:           c.bdmsGet,
+		rpc.BDMUpdate:         c.bdmUpdate,
 		rpc.QuotaRelease:      c.quotaRelease,
 	}
 	sub, err := c.bus.Serve(ctx, rpc.ConductorSubject, bus.ServeOptions{Queue: rpc.ConductorQueue, Concurrency: 256}, h)
@@ -528,6 +529,17 @@ func (c *Conductor) moveAllocations(ctx context.Context, raw json.RawMessage) (a
 		return nil, err
 	}
 	return nil, c.store.MoveAllocations(ctx, a.From, a.To)
+}
+
+func (c *Conductor) bdmUpdate(ctx context.Context, raw json.RawMessage) (any, error) {
+	b, err := bus.Decode[objects.BDM](raw)
+	if err != nil {
+		return nil, err
+	}
+	if b.UUID == "" {
+		return nil, fmt.Errorf("bdm_update: no mapping uuid")
+	}
+	return nil, c.store.UpdateBDMConnection(ctx, b.UUID, b.DeviceName, b.ConnectionInfo)
 }
 
 func (c *Conductor) bdmsGet(ctx context.Context, raw json.RawMessage) (any, error) {

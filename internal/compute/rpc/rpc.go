@@ -49,6 +49,7 @@ const (
 	FreeAllocations   = "free_allocations"
 	MoveAllocations   = "move_allocations"
 	BDMsGet           = "bdms_get"
+	BDMUpdate         = "bdm_update"
 	QuotaRelease      = "quota_release"
 )
 
@@ -444,6 +445,11 @@ func (c *Conductor) BDMs(ctx context.Context, uuid string) ([]objects.BDM, error
 	var out []objects.BDM
 	err := c.call(ctx, BDMsGet, GetArgs{UUID: uuid}, &out)
 	return out, err
+}
+
+// UpdateBDM records a mapping's device name and connection info.
+func (c *Conductor) UpdateBDM(ctx context.Context, b objects.BDM) error {
+	return c.call(ctx, BDMUpdate, b, nil)
 }
 
 // ReleaseQuota gives quota back.

@@ -1070,6 +1070,15 @@ func (s *Store) AddBDM(ctx context.Context, b *objects.BDM) error {
 	return insertBDM(ctx, s.db, b, s.now())
 }
 
+// UpdateBDMConnection records where a mapped volume is attached now: its
+// device name and connection info (an agent that connected it again, on
+// unshelve, rebuild or a move). A mapping that is gone is not an error: its
+// volume was detached meanwhile.
+func (s *Store) UpdateBDMConnection(ctx context.Context, uuid, device, connectionInfo string) error {
+	_, err := s.db.Exec(ctx, "UPDATE block_device_mapping SET device_name = ?, connection_info = ? WHERE uuid = ?", device, connectionInfo, uuid)
+	return wrap("update block device mapping", err)
+}
+
 // DeleteBDM removes a block device mapping.
 func (s *Store) DeleteBDM(ctx context.Context, uuid string) error {
 	_, err := s.db.Exec(ctx, "DELETE FROM block_device_mapping WHERE uuid = ?", uuid)

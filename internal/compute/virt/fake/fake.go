@@ -545,6 +545,13 @@ func (d *Driver) AttachVolume(_ context.Context, ref virt.Ref, disk virt.Disk) e
 	if err != nil {
 		return err
 	}
+	for i, x := range g.spec.Disks {
+		if x.Kind == virt.DiskVolume && x.Serial == disk.Serial {
+			g.spec.Disks[i] = disk // attached already: as it is now
+			d.saveLocked()
+			return nil
+		}
+	}
 	g.spec.Disks = append(g.spec.Disks, disk)
 	d.saveLocked()
 	return nil

@@ -21,6 +21,17 @@ func TestContract(t *testing.T) {
 			return d
 		},
 		StopBehindBack: func(t *testing.T, d virt.Driver, uuid string) { d.(*fake.Driver).Crash(uuid) },
+		Volumes: func(t *testing.T, d virt.Driver, ref virt.Ref) []string {
+			spec, _ := d.(*fake.Driver).Spec(ref.UUID)
+			var out []string
+			for _, dk := range spec.Disks {
+				if dk.Kind == virt.DiskVolume {
+					out = append(out, dk.Serial)
+				}
+			}
+			return out
+		},
+		HotUnplug: true,
 	})
 }
 

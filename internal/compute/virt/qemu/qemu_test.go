@@ -1,6 +1,7 @@
 package qemu
 
 import (
+	"context"
 	"os/exec"
 	"path/filepath"
 	"syscall"
@@ -22,6 +23,8 @@ func TestContract(t *testing.T) {
 		New: func(t *testing.T, dir string) virt.Driver {
 			c := DefaultConfig()
 			c.VirtType, c.InstancesPath, c.WaitSoftReboot = "qemu", dir, 2*time.Second
+			// the firmware never releases a device: fail a detach quickly
+			c.DeviceDetachAttempts, c.DeviceDetachTimeout = 1, time.Second
 			d, err := New(c, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -39,6 +42,41 @@ func TestContract(t *testing.T) {
 			}
 			syscall.Kill(p.PID, syscall.SIGKILL)
 		},
-		Timeout: time.Minute,
+		Volumes: func(t *testing.T, d virt.Driver, ref virt.Ref) []string { return liveVolumes(t, d.(*Driver), ref.UUID) },
+		// a guest with no OS does not answer ACPI hot-plug
+		HotUnplug: false,
+		Timeout:   time.Minute,
 	})
+}
+
+// liveVolumes are the volumes a guest has: the devices its QEMU has now
+// when it runs, else those its record will start it with.
+func liveVolumes(t *testing.T, d *Driver, uuid string) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	g, err := d.lookup(ctx, uuid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	d.mu.Lock()
+	vols := append([]volume(nil), g.rec.Volumes...)
+	d.mu.Unlock()
+	_, c := d.running(g)
+	var out []string
+	for _, v := range vols {
+		if c != nil {
+			ok, err := hasDevice(ctx, c, v.Device)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok {
+				continue
+			}
+		}
+		out = append(out, v.Disk.Serial)
+	}
+	return out
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -27,6 +29,14 @@ type Harness struct {
 	StopBehindBack func(t *testing.T, d virt.Driver, uuid string)
 	// Timeout bounds each driver call and each wait (default 2 minutes).
 	Timeout time.Duration
+	// Volumes returns the ids (serials) of the volumes the hypervisor has
+	// on a guest now, for the volume cases of a driver that is a
+	// virt.VolumeAttacher; nil checks only what its calls return.
+	Volumes func(t *testing.T, d virt.Driver, ref virt.Ref) []string
+	// HotUnplug says the harness's guest releases a device it is asked to
+	// (a guest OS answering ACPI hot-plug). Without it a detach from the
+	// running guest must fail, in time, and leave the volume attached.
+	HotUnplug bool
 }
 
 // Run runs the contract suite.
@@ -40,6 +50,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("ListAfterRestart", func(t *testing.T) { restart(t, h) })
 	t.Run("ConsoleLog", func(t *testing.T) { console(t, h) })
 	t.Run("StoppedEvent", func(t *testing.T) { events(t, h) })
+	t.Run("VolumeAttach", func(t *testing.T) { volumes(t, h) })
 }
 
 type env struct {
@@ -279,5 +290,98 @@ func events(t *testing.T, h Harness) {
 		case <-timeout:
 			t.Fatalf("no %s event for %s", virt.EventStopped, ref.UUID)
 		}
+	}
+}
+
+// volumes attaches a volume file to a running guest and a stopped one, and
+// checks that an attached volume stays through a restart of the driver,
+// power off/on and a hard reboot, that attach and detach are idempotent,
+// and that a detached volume does not come back at the next start.
+func volumes(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	if _, ok := e.drv.(virt.VolumeAttacher); !ok {
+		t.Skip("the driver does not hot-plug volumes")
+	}
+	va := func() virt.VolumeAttacher { return e.drv.(virt.VolumeAttacher) }
+	path := filepath.Join(t.TempDir(), "volume")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	vol := virt.Disk{Kind: virt.DiskVolume, Serial: newRef().UUID, Path: path, Format: "raw", Bus: "virtio", DeviceName: "/dev/vdb"}
+	has := func(ref virt.Ref, want bool, when string) {
+		t.Helper()
+		if h.Volumes == nil {
+			return
+		}
+		n := 0
+		for _, s := range h.Volumes(t, e.drv, ref) {
+			if s == vol.Serial {
+				n++
+			}
+		}
+		if want && n != 1 || !want && n != 0 {
+			t.Fatalf("%s: the guest has volume %s %d times, want %v", when, vol.Serial, n, want)
+		}
+	}
+	ref := e.spawn()
+	e.waitPower(ref, states.PowerRunning)
+	for i := 1; i <= 2; i++ {
+		e.do(fmt.Sprintf("AttachVolume #%d to a running guest", i), func(ctx context.Context) error { return va().AttachVolume(ctx, ref, vol) })
+	}
+	has(ref, true, "attached twice")
+	if h.HotUnplug {
+		for i := 1; i <= 2; i++ {
+			e.do(fmt.Sprintf("DetachVolume #%d from a running guest", i), func(ctx context.Context) error { return va().DetachVolume(ctx, ref, vol) })
+		}
+		has(ref, false, "detached")
+		e.do("AttachVolume again", func(ctx context.Context) error { return va().AttachVolume(ctx, ref, vol) })
+	} else {
+		ctx, cancel := e.ctx()
+		err := va().DetachVolume(ctx, ref, vol)
+		cancel()
+		if err == nil {
+			t.Fatal("DetachVolume from a guest that does not release devices succeeded")
+		}
+		has(ref, true, "after a refused detach")
+	}
+
+	e.drv = e.open() // the agent restarted
+	has(ref, true, "after a driver restart")
+	e.do("PowerOff", func(ctx context.Context) error { return e.drv.PowerOff(ctx, ref, time.Second) })
+	e.waitPower(ref, states.PowerShutdown)
+	e.do("PowerOn", func(ctx context.Context) error { return e.drv.PowerOn(ctx, ref) })
+	e.waitPower(ref, states.PowerRunning)
+	has(ref, true, "after power off and on")
+	e.do("Reboot hard", func(ctx context.Context) error { return e.drv.Reboot(ctx, ref, true) })
+	e.waitPower(ref, states.PowerRunning)
+	has(ref, true, "after a hard reboot")
+
+	e.do("PowerOff", func(ctx context.Context) error { return e.drv.PowerOff(ctx, ref, time.Second) })
+	e.waitPower(ref, states.PowerShutdown)
+	for i := 1; i <= 2; i++ {
+		e.do(fmt.Sprintf("DetachVolume #%d from a stopped guest", i), func(ctx context.Context) error { return va().DetachVolume(ctx, ref, vol) })
+	}
+	e.do("PowerOn", func(ctx context.Context) error { return e.drv.PowerOn(ctx, ref) })
+	e.waitPower(ref, states.PowerRunning)
+	has(ref, false, "started after a detach while stopped")
+
+	e.do("PowerOff", func(ctx context.Context) error { return e.drv.PowerOff(ctx, ref, time.Second) })
+	e.waitPower(ref, states.PowerShutdown)
+	e.do("AttachVolume to a stopped guest", func(ctx context.Context) error { return va().AttachVolume(ctx, ref, vol) })
+	e.do("PowerOn", func(ctx context.Context) error { return e.drv.PowerOn(ctx, ref) })
+	e.waitPower(ref, states.PowerRunning)
+	has(ref, true, "started after an attach while stopped")
+
+	ctx, cancel := e.ctx()
+	defer cancel()
+	unknown := newRef()
+	if err := va().AttachVolume(ctx, unknown, vol); !errors.Is(err, virt.ErrNotFound) {
+		t.Errorf("AttachVolume to an unknown instance: %v, want ErrNotFound", err)
+	}
+	if err := va().DetachVolume(ctx, unknown, vol); !errors.Is(err, virt.ErrNotFound) {
+		t.Errorf("DetachVolume from an unknown instance: %v, want ErrNotFound", err)
 	}
 }

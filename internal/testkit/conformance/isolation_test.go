@@ -154,6 +154,12 @@ func TestTenantIsolation(t *testing.T) {
 		o, _ := m["volume"].(map[string]any)
 		return o != nil && o["status"] == "available"
 	}, "volume not available")
+	snap := A.must("POST", cinderA+"/snapshots", map[string]any{"snapshot": map[string]any{"volume_id": id(vol), "name": "a-snap"}}, "snapshot")
+	testkit.Eventually(t, 30*time.Second, func() bool {
+		_, m := A.do("GET", cinderA+"/snapshots/"+id(snap), nil)
+		o, _ := m["snapshot"].(map[string]any)
+		return o != nil && o["status"] == "available"
+	}, "snapshot not available")
 	boot := func(extra map[string]any) map[string]any {
 		s := map[string]any{"name": "b-boot", "imageRef": image, "flavorRef": "1", "networks": []any{map[string]any{"uuid": id(bNet)}}}
 		for k, v := range extra {
@@ -295,6 +301,12 @@ func TestTenantIsolation(t *testing.T) {
 		{"volume", "clone", "POST", cinderB + "/volumes", map[string]any{"volume": map[string]any{"size": 1, "source_volid": id(vol)}}, 404, nil},
 		{"volume", "snapshot", "POST", cinderB + "/snapshots", map[string]any{"snapshot": map[string]any{"volume_id": id(vol)}}, 404, nil},
 		{"volume", "show in A's URL", "GET", cinderA + "/volumes/" + id(vol), nil, 404, nil},
+		{"volume snapshot", "show", "GET", cinderB + "/snapshots/" + id(snap), nil, 404, nil},
+		{"volume snapshot", "update", "PUT", cinderB + "/snapshots/" + id(snap), map[string]any{"snapshot": map[string]any{"name": "x"}}, 404, nil},
+		{"volume snapshot", "delete", "DELETE", cinderB + "/snapshots/" + id(snap), nil, 404, nil},
+		{"volume snapshot", "metadata", "GET", cinderB + "/snapshots/" + id(snap) + "/metadata", nil, 404, nil},
+		{"volume snapshot", "volume from it", "POST", cinderB + "/volumes", map[string]any{"volume": map[string]any{"size": 1, "snapshot_id": id(snap)}}, 404, nil},
+		{"volume snapshot", "force delete", "POST", cinderB + "/snapshots/" + id(snap) + "/action", map[string]any{"os-force_delete": map[string]any{}}, 404, nil},
 	}
 	// B's lists hold none of A's resources.
 	lists := []struct{ url, key, id string }{
@@ -313,6 +325,7 @@ func TestTenantIsolation(t *testing.T) {
 		{nova + "/os-server-groups?all_projects=1", "server_groups", id(group)},
 		{cinderB + "/volumes/detail?all_tenants=1", "volumes", id(vol)},
 		{cinderB + "/types", "volume_types", id(vtype)},
+		{cinderB + "/snapshots/detail?all_tenants=1", "snapshots", id(snap)},
 		{nova + "/flavors", "flavors", id(flavor)},
 		{neutron + "/subnetpools", "subnetpools", id(pool)},
 		{neutron + "/address-scopes", "address_scopes", id(scope)},

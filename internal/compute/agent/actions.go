@@ -537,18 +537,42 @@ func (a *Agent) handleDiagnostics(ctx context.Context, raw json.RawMessage) (any
 		return nil, fault.Conflict("Instance %s is not ready: %v", inst.UUID, err).WithType("InstanceNotReady")
 	}
 	up := di.Uptime
-	mem := di.MemoryMB
+	mem, used := di.MemoryMB, di.MemoryMB
+	if di.MemoryUsedMB > 0 {
+		used = di.MemoryUsedMB
+	}
 	out := rpc.Diagnostics{State: di.State, Driver: di.Driver, Uptime: &up, NumCPUs: di.NumCPUs, NumNICs: di.NumNICs, NumDisks: di.NumDisks,
-		MemoryDetails: map[string]*int{"maximum": &mem, "used": &mem}, CPUDetails: []map[string]any{}, NICDetails: []map[string]any{}, DiskDetails: []map[string]any{}}
+		ConfigDrive: di.ConfigDrive, MemoryDetails: map[string]*int{"maximum": &mem, "used": &used},
+		CPUDetails: []map[string]any{}, NICDetails: []map[string]any{}, DiskDetails: []map[string]any{}}
+	if di.Hypervisor != "" {
+		h, hos := di.Hypervisor, "linux"
+		out.Hypervisor, out.HypervisorOS = &h, &hos
+	}
+	// Counters the driver measured, else zeros for what the guest has.
 	for i := 0; i < di.NumCPUs; i++ {
-		out.CPUDetails = append(out.CPUDetails, map[string]any{"id": i, "time": 0, "utilisation": nil})
+		t := int64(0)
+		if i < len(di.CPUs) {
+			t = di.CPUs[i].Time
+		}
+		out.CPUDetails = append(out.CPUDetails, map[string]any{"id": i, "time": t, "utilisation": nil})
 	}
-	for _, mac := range di.NICMACs {
-		out.NICDetails = append(out.NICDetails, map[string]any{"mac_address": mac, "rx_octets": 0, "rx_errors": 0, "rx_drop": 0, "rx_packets": 0, "rx_rate": nil,
-			"tx_octets": 0, "tx_errors": 0, "tx_drop": 0, "tx_packets": 0, "tx_rate": nil})
+	nics := di.NICs
+	if nics == nil {
+		for _, mac := range di.NICMACs {
+			nics = append(nics, virt.NICStat{MAC: mac})
+		}
 	}
-	for i := 0; i < di.NumDisks; i++ {
-		out.DiskDetails = append(out.DiskDetails, map[string]any{"read_bytes": 0, "read_requests": 0, "write_bytes": 0, "write_requests": 0, "errors_count": 0})
+	for _, n := range nics {
+		out.NICDetails = append(out.NICDetails, map[string]any{"mac_address": n.MAC, "rx_octets": n.RxOctets, "rx_errors": n.RxErrors, "rx_drop": n.RxDrop,
+			"rx_packets": n.RxPackets, "rx_rate": nil, "tx_octets": n.TxOctets, "tx_errors": n.TxErrors, "tx_drop": n.TxDrop, "tx_packets": n.TxPackets, "tx_rate": nil})
+	}
+	disks := di.Disks
+	if disks == nil {
+		disks = make([]virt.DiskStat, di.NumDisks)
+	}
+	for _, d := range disks {
+		out.DiskDetails = append(out.DiskDetails, map[string]any{"read_bytes": d.ReadBytes, "read_requests": d.ReadRequests, "write_bytes": d.WriteBytes,
+			"write_requests": d.WriteRequests, "errors_count": d.Errors})
 	}
 	return out, nil
 }

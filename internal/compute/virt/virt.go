@@ -274,6 +274,34 @@ type Diagnostics struct {
 	NumDisks int
 	MemoryMB int
 	NICMACs  []string
+	// What a driver that measures its guests adds (zero when it does not):
+	// Hypervisor is "kvm" or "qemu"; MemoryUsedMB what the guest has now
+	// (its balloon); CPUs, NICs and Disks the counters of each device.
+	Hypervisor   string
+	ConfigDrive  bool
+	MemoryUsedMB int
+	CPUs         []CPUStat
+	NICs         []NICStat
+	Disks        []DiskStat
+}
+
+// CPUStat is a vCPU's time in nanoseconds.
+type CPUStat struct {
+	ID   int
+	Time int64
+}
+
+// NICStat are an interface's counters as the guest sees them (rx is what
+// the guest received).
+type NICStat struct {
+	MAC                                   string
+	RxOctets, RxErrors, RxDrop, RxPackets int64
+	TxOctets, TxErrors, TxDrop, TxPackets int64
+}
+
+// DiskStat are a disk's I/O counters.
+type DiskStat struct {
+	ReadBytes, ReadRequests, WriteBytes, WriteRequests, Errors int64
 }
 
 // Errors drivers return.

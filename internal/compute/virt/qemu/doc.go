@@ -51,6 +51,13 @@
 // (qemu-img resize), never made again: Spawn on an instance's kept disks
 // is a resize on this host, and a failed one leaves them.
 //
+// Diagnostics (diagnostics.go) are measured as Nova's libvirt driver
+// reports them: vCPU times from each vCPU thread (query-cpus-fast and
+// /proc), disk counters from query-blockstats, NIC counters from the taps
+// (turned to the guest's side), memory from the balloon when the guest has
+// one. Setting the admin password is not supported (no guest agent), as
+// Nova answers without qemu-guest-agent.
+//
 // Resize and cold migration on one host re-create the guest on its kept
 // disks with the new flavor (the agent keeps a copy of the disks for a
 // revert); shelve is a snapshot and a destroy, unshelve a spawn from the

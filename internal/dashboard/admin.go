@@ -2,7 +2,6 @@ package dashboard
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -159,14 +158,14 @@ func (d *Dashboard) createFlavor(p *page) (string, error) {
 		}
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			return "", &APIError{Service: "dashboard", Status: http.StatusBadRequest, Message: fmt.Sprintf("%s must be a whole number, not %q", k, v)}
+			return "", badRequest("%s must be a whole number, not %q", k, v)
 		}
 		body[k] = n
 	}
 	if err := p.cl.do(p.ctx, "compute", "POST", "/flavors", map[string]any{"flavor": body}, nil); err != nil {
 		return "", err
 	}
-	d.flash(p.w, fmt.Sprintf("Created flavor %q.", body["name"]))
+	d.flashT(p, "Created flavor %q.", body["name"])
 	return "/admin/flavors/", nil
 }
 
@@ -174,7 +173,7 @@ func (d *Dashboard) deleteFlavor(p *page) (string, error) {
 	if err := p.cl.do(p.ctx, "compute", "DELETE", "/flavors/"+url.PathEscape(p.r.PathValue("id")), nil, nil); err != nil {
 		return "", err
 	}
-	d.flash(p.w, "Deleted the flavor.")
+	d.flashT(p, "Deleted the flavor.")
 	return "/admin/flavors/", nil
 }
 

@@ -25,6 +25,24 @@ type APIError struct {
 	Status    int
 	Message   string
 	RequestID string
+	format    string // the dashboard's own refusals: Message's catalogue key
+	args      []any
+}
+
+// badRequest is the dashboard's own refusal of a form (a 400), its message
+// translated when shown.
+func badRequest(format string, args ...any) *APIError {
+	return &APIError{Service: "dashboard", Status: http.StatusBadRequest, Message: fmt.Sprintf(format, args...), format: format, args: args}
+}
+
+// in returns the error as the user reads it in lang.
+func (e *APIError) in(lang string) string {
+	if e.format == "" {
+		return e.Error()
+	}
+	c := *e
+	c.Message = fmt.Sprintf(translate(lang, e.format), e.args...)
+	return c.Error()
 }
 
 func (e *APIError) Error() string {

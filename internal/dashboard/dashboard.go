@@ -254,9 +254,20 @@ func (p *page) Has(service string) bool { return p.cl.has(serviceTypes[service].
 
 // fail records an error the page shows above its content.
 func (p *page) fail(err error) {
-	if err != nil {
+	var ae *APIError
+	switch {
+	case err == nil:
+	case errors.As(err, &ae):
+		p.Errors = append(p.Errors, ae.in(p.Lang))
+	default:
 		p.Errors = append(p.Errors, err.Error())
 	}
+}
+
+// say records a message the page shows above its content, in the user's
+// language.
+func (p *page) say(format string, args ...any) {
+	p.Messages = append(p.Messages, fmt.Sprintf(p.T(format), args...))
 }
 
 var errLoggedOut = errors.New("logged out")

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -49,6 +50,11 @@ func translate(lang, s string) string {
 // T translates a string of a page's template.
 func (p *page) T(s string) string { return translate(p.Lang, s) }
 
+// Tf translates a format string of a page's template and fills it in.
+func (p *page) Tf(format string, args ...any) string {
+	return fmt.Sprintf(translate(p.Lang, format), args...)
+}
+
 // T translates a string of the login form.
 func (v loginView) T(s string) string { return translate(v.Lang, s) }
 
@@ -79,3 +85,11 @@ func (p *page) Path() string { return p.r.URL.RequestURI() }
 
 // Path is where the login form's language switch returns.
 func (loginView) Path() string { return "/auth/login/" }
+
+// dataKeys are catalogue keys that reach templates as data rather than as
+// literals (the overview's gauges, states, kinds); the catalogue test
+// checks them too.
+var dataKeys = []string{"Instances", "VCPUs", "RAM", "Volumes", "Volume Storage", "Volume Snapshots", "Floating IPs", "Networks", "Ports", "Routers", "Security Groups",
+	// timeline states, topology kinds, assignment kinds, service states
+	"done", "current", "failed", "pending", "external", "router", "network", "instance", "(booted from volume)",
+	"user", "group", "project", "domain", "system", "up", "down", "enabled", "disabled"}

@@ -53,6 +53,19 @@ func TestLanguages(t *testing.T) {
 	if p := get("/project/", "en"); !strings.Contains(p, "<h1>概要</h1>") {
 		t.Fatal("the chosen language did not outlast Accept-Language")
 	}
+	// Beyond the menu: a list page, a form, and the dashboard's own refusal.
+	_, page = b.get("/project/instances/")
+	if !strings.Contains(page, "<title>インスタンス - tenku</title>") || !strings.Contains(page, ">インスタンスの起動</a>") || !strings.Contains(page, "<th>電源状態</th>") {
+		t.Errorf("the instances page is not in Japanese:\n%s", page)
+	}
+	_, page = b.get("/project/instances/launch/")
+	if !strings.Contains(page, "インスタンス名") || !strings.Contains(page, "<legend>フレーバー</legend>") {
+		t.Errorf("the launch form is not in Japanese:\n%s", page)
+	}
+	_, page = b.post("/project/instances/launch/", url.Values{"csrfmiddlewaretoken": {field(page, "csrfmiddlewaretoken")}, "name": {"x"}, "count": {"0"}})
+	if !strings.Contains(page, "インスタンス数は 1 から 100 までの数値で指定してください。") {
+		t.Errorf("the dashboard's refusal is not in Japanese:\n%s", page)
+	}
 	if resp, _ := b.post("/i18n/setlang/", url.Values{"language": {"xx"}}); resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("unknown language: %d", resp.StatusCode)
 	}

@@ -2,7 +2,6 @@ package dashboard
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -36,26 +35,48 @@ type namedRef struct {
 	Domain identity.IDName `json:"domain"`
 }
 
-// Who names the actor of an assignment.
-func (a assignment) Who() string {
+// WhoKind is the kind of an assignment's actor ("user" or "group").
+func (a assignment) WhoKind() string {
 	switch {
 	case a.User != nil:
-		return "user " + orDefault(a.User.Name, a.User.ID)
+		return "user"
 	case a.Group != nil:
-		return "group " + orDefault(a.Group.Name, a.Group.ID)
+		return "group"
 	}
 	return ""
 }
 
-// Where names the scope of an assignment.
-func (a assignment) Where() string {
+// WhoName names an assignment's actor.
+func (a assignment) WhoName() string {
+	switch {
+	case a.User != nil:
+		return orDefault(a.User.Name, a.User.ID)
+	case a.Group != nil:
+		return orDefault(a.Group.Name, a.Group.ID)
+	}
+	return ""
+}
+
+// WhereKind is the kind of an assignment's scope (project, domain, system).
+func (a assignment) WhereKind() string {
 	switch {
 	case a.Scope.Project != nil:
-		return "project " + orDefault(a.Scope.Project.Name, a.Scope.Project.ID)
+		return "project"
 	case a.Scope.Domain != nil:
-		return "domain " + orDefault(a.Scope.Domain.Name, a.Scope.Domain.ID)
+		return "domain"
 	case a.Scope.System != nil:
 		return "system"
+	}
+	return ""
+}
+
+// WhereName names an assignment's scope ("" for the system).
+func (a assignment) WhereName() string {
+	switch {
+	case a.Scope.Project != nil:
+		return orDefault(a.Scope.Project.Name, a.Scope.Project.ID)
+	case a.Scope.Domain != nil:
+		return orDefault(a.Scope.Domain.Name, a.Scope.Domain.ID)
 	}
 	return ""
 }
@@ -173,7 +194,7 @@ func (d *Dashboard) createAppCred(w http.ResponseWriter, r *http.Request) {
 		}
 		p.Name = "appcreds"
 		p.Data.(*appCredsData).New = &out.Cred
-		p.Messages = append(p.Messages, fmt.Sprintf("Created application credential %q. Save its secret now: it is shown only once.", out.Cred.Name))
+		p.say("Created application credential %q. Save its secret now: it is shown only once.", out.Cred.Name)
 		d.render(p.w, "appcreds", p, http.StatusOK)
 		return "", nil
 	})(w, r)
@@ -183,6 +204,6 @@ func (d *Dashboard) deleteAppCred(p *page) (string, error) {
 	if err := p.cl.keystone(p.ctx, "DELETE", "/users/"+url.PathEscape(p.info.tok.User.ID)+"/application_credentials/"+url.PathEscape(p.r.PathValue("id")), nil, nil); err != nil {
 		return "", err
 	}
-	d.flash(p.w, "Deleted the application credential.")
+	d.flashT(p, "Deleted the application credential.")
 	return "/identity/application_credentials/", nil
 }

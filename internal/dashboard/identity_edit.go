@@ -2,7 +2,6 @@ package dashboard
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -87,13 +86,13 @@ func (d *Dashboard) updateProject(p *page) (string, error) {
 	f := p.r.PostForm
 	name := strings.TrimSpace(f.Get("name"))
 	if name == "" {
-		return "", &APIError{Service: "dashboard", Status: http.StatusBadRequest, Message: "A project needs a name."}
+		return "", badRequest("A project needs a name.")
 	}
 	body := map[string]any{"name": name, "description": strings.TrimSpace(f.Get("description")), "enabled": f.Get("enabled") != ""}
 	if err := p.cl.keystone(p.ctx, "PATCH", "/projects/"+url.PathEscape(p.r.PathValue("id")), map[string]any{"project": body}, nil); err != nil {
 		return "", err
 	}
-	d.flash(p.w, fmt.Sprintf("Modified project %q.", name))
+	d.flashT(p, "Modified project %q.", name)
 	return "/identity/#projects", nil
 }
 
@@ -104,7 +103,7 @@ func (d *Dashboard) updateUser(p *page) (string, error) {
 	f := p.r.PostForm
 	name := strings.TrimSpace(f.Get("name"))
 	if name == "" {
-		return "", &APIError{Service: "dashboard", Status: http.StatusBadRequest, Message: "A user needs a name."}
+		return "", badRequest("A user needs a name.")
 	}
 	body := map[string]any{"name": name, "email": strings.TrimSpace(f.Get("email")),
 		"description": strings.TrimSpace(f.Get("description")), "enabled": f.Get("enabled") != ""}
@@ -114,7 +113,7 @@ func (d *Dashboard) updateUser(p *page) (string, error) {
 	if err := p.cl.keystone(p.ctx, "PATCH", "/users/"+url.PathEscape(p.r.PathValue("id")), map[string]any{"user": body}, nil); err != nil {
 		return "", err
 	}
-	d.flash(p.w, fmt.Sprintf("Modified user %q.", name))
+	d.flashT(p, "Modified user %q.", name)
 	return "/identity/#users", nil
 }
 
@@ -131,20 +130,26 @@ func (d *Dashboard) toggle(kind string) func(p *page) (string, error) {
 			enabled = true
 		case "false":
 		default:
-			return "", &APIError{Service: "dashboard", Status: http.StatusBadRequest, Message: "enabled must be true or false"}
+			return "", badRequest("enabled must be true or false")
 		}
 		if !enabled && (kind == "users" && id == p.info.tok.User.ID || kind == "projects" && id == p.s.ProjectID) {
-			return "", &APIError{Service: "dashboard", Status: http.StatusBadRequest, Message: "You cannot disable the user you are logged in as or the project you are working in."}
+			return "", badRequest("You cannot disable the user you are logged in as or the project you are working in.")
 		}
 		key := strings.TrimSuffix(kind, "s")
 		if err := p.cl.keystone(p.ctx, "PATCH", "/"+kind+"/"+url.PathEscape(id), map[string]any{key: map[string]any{"enabled": enabled}}, nil); err != nil {
 			return "", err
 		}
-		verb := "Disabled"
-		if enabled {
-			verb = "Enabled"
+		name := orDefault(p.r.PostFormValue("name"), id)
+		switch {
+		case kind == "users" && enabled:
+			d.flashT(p, "Enabled user %q.", name)
+		case kind == "users":
+			d.flashT(p, "Disabled user %q.", name)
+		case enabled:
+			d.flashT(p, "Enabled project %q.", name)
+		default:
+			d.flashT(p, "Disabled project %q.", name)
 		}
-		d.flash(p.w, fmt.Sprintf("%s %s %q.", verb, key, orDefault(p.r.PostFormValue("name"), id)))
 		return "/identity/#" + kind, nil
 	}
 }

@@ -3,7 +3,6 @@ package dashboard
 import (
 	"context"
 	"encoding/base64"
-	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -403,7 +402,7 @@ func (d *Dashboard) showInstance(p *page) error {
 		p.fail(e)
 	}
 	in := enrich([]compute.Server{srv.Server}, imgs)[0]
-	p.Title = "Instance " + in.Name
+	p.Title = in.Name
 	data := &instanceData{Instance: in, Ports: ports.Ports}
 	var create *compute.InstanceAction
 	for i := range acts {
@@ -551,7 +550,7 @@ func (d *Dashboard) consoleLog(p *page) error {
 		return errs[0]
 	}
 	p.fail(errs[1])
-	p.Title = "Console log of " + srv.Server.Name
+	p.Title = "Console Log"
 	p.Data = map[string]any{"ID": id, "Name": srv.Server.Name, "Output": out.Output, "Length": lines}
 	return nil
 }
@@ -577,7 +576,7 @@ func (d *Dashboard) instanceOp(p *page) (string, error) {
 	case "snapshot":
 		snap := strings.TrimSpace(p.r.PostFormValue("snapshot_name"))
 		if snap == "" {
-			return "", &APIError{Service: "dashboard", Status: http.StatusBadRequest, Message: "A snapshot needs a name."}
+			return "", badRequest("A snapshot needs a name.")
 		}
 		var out struct {
 			ImageID string `json:"image_id"`
@@ -585,19 +584,19 @@ func (d *Dashboard) instanceOp(p *page) (string, error) {
 		if err := p.cl.do(p.ctx, "compute", "POST", path, map[string]any{"createImage": map[string]any{"name": snap}}, &out); err != nil {
 			return "", err
 		}
-		d.flash(p.w, fmt.Sprintf("Creating snapshot %q of instance %q.", snap, name))
+		d.flashT(p, "Creating snapshot %q of instance %q.", snap, name)
 		return to, nil
 	default:
 		o, ok := instanceOps[op]
 		if !ok {
-			return "", &APIError{Service: "dashboard", Status: http.StatusBadRequest, Message: fmt.Sprintf("unknown action %q", op)}
+			return "", badRequest("unknown action %q", op)
 		}
 		err, verb = p.cl.do(p.ctx, "compute", "POST", path, o.body, nil), o.verb
 	}
 	if err != nil {
 		return "", err
 	}
-	d.flash(p.w, fmt.Sprintf("Request to %s instance %q has been submitted.", verb, name))
+	d.flashT(p, "Request to %s instance %q has been submitted.", p.T(verb), name)
 	if back := p.r.PostFormValue("back"); back == "list" {
 		to = "/project/instances/"
 	} else if strings.HasPrefix(back, "/project/instances/") && safeNext(back) != "" {
@@ -675,10 +674,10 @@ func (d *Dashboard) launch(p *page) (string, error) {
 		count, err = 1, nil
 	}
 	if err != nil || count < 1 || count > 100 {
-		return "", &APIError{Service: "dashboard", Status: http.StatusBadRequest, Message: "Count must be a number from 1 to 100."}
+		return "", badRequest("Count must be a number from 1 to 100.")
 	}
 	if name == "" {
-		return "", &APIError{Service: "dashboard", Status: http.StatusBadRequest, Message: "An instance needs a name."}
+		return "", badRequest("An instance needs a name.")
 	}
 	srv := map[string]any{
 		"name": name, "imageRef": f.PostFormValue("image"), "flavorRef": f.PostFormValue("flavor"),
@@ -720,9 +719,9 @@ func (d *Dashboard) launch(p *page) (string, error) {
 		return "", err
 	}
 	if count == 1 && out.Server.ID != "" {
-		d.flash(p.w, fmt.Sprintf("Launched instance %q.", name))
+		d.flashT(p, "Launched instance %q.", name)
 		return "/project/instances/" + url.PathEscape(out.Server.ID) + "/", nil
 	}
-	d.flash(p.w, fmt.Sprintf("Launched %d instances named %q.", count, name))
+	d.flashT(p, "Launched %d instances named %q.", count, name)
 	return "/project/instances/", nil
 }

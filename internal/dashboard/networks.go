@@ -2,7 +2,6 @@ package dashboard
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -170,7 +169,7 @@ func (d *Dashboard) topologyPage(p *page) error {
 		for _, n := range nets.Networks {
 			if c := perNet[n.ID]; c > 0 {
 				id := "instances-" + n.ID
-				svs = append(svs, compute.Server{ID: id, Name: fmt.Sprintf("%d instances", c)})
+				svs = append(svs, compute.Server{ID: id, Name: p.Tf("%d instances", c)})
 				drawn = append(drawn, network.Port{DeviceOwner: "compute:", DeviceID: id, NetworkID: n.ID})
 			}
 		}
@@ -336,11 +335,11 @@ func (d *Dashboard) createNetwork(p *page) (string, error) {
 			sub["gateway_ip"] = gw
 		}
 		if err := p.cl.do(p.ctx, "network", "POST", "/v2.0/subnets", map[string]any{"subnet": sub}, nil); err != nil {
-			d.flash(p.w, fmt.Sprintf("Created network %q, but not its subnet.", name))
+			d.flashT(p, "Created network %q, but not its subnet.", name)
 			return "", err
 		}
 	}
-	d.flash(p.w, fmt.Sprintf("Created network %q.", name))
+	d.flashT(p, "Created network %q.", name)
 	return "/project/networks/", nil
 }
 
@@ -360,7 +359,7 @@ func (d *Dashboard) createRouter(p *page) (string, error) {
 			return "", err
 		}
 	}
-	d.flash(p.w, fmt.Sprintf("Created router %q.", name))
+	d.flashT(p, "Created router %q.", name)
 	return "/project/networks/", nil
 }
 
@@ -373,7 +372,7 @@ func (d *Dashboard) routerInterface(p *page) (string, error) {
 	if err := p.cl.do(p.ctx, "network", "PUT", "/v2.0/routers/"+id+"/"+op, map[string]any{"subnet_id": p.r.PostFormValue("subnet")}, nil); err != nil {
 		return "", err
 	}
-	d.flash(p.w, "The router's interfaces were changed.")
+	d.flashT(p, "The router's interfaces were changed.")
 	return "/project/networks/", nil
 }
 
@@ -382,7 +381,7 @@ func (d *Dashboard) deleteNetworkThing(kind string) func(p *page) (string, error
 		if err := p.cl.do(p.ctx, "network", "DELETE", "/v2.0/"+kind+"/"+url.PathEscape(p.r.PathValue("id")), nil, nil); err != nil {
 			return "", err
 		}
-		d.flash(p.w, "Deleted.")
+		d.flashT(p, "Deleted.")
 		if kind == "security-groups" {
 			return "/project/security_groups/", nil
 		}
@@ -398,7 +397,7 @@ func (d *Dashboard) allocateFIP(p *page) (string, error) {
 	if err := p.cl.do(p.ctx, "network", "POST", "/v2.0/floatingips", body, &out); err != nil {
 		return "", err
 	}
-	d.flash(p.w, fmt.Sprintf("Allocated floating IP %s.", out.FloatingIP.FloatingIPAddress))
+	d.flashT(p, "Allocated floating IP %s.", out.FloatingIP.FloatingIPAddress)
 	return "/project/networks/#floating", nil
 }
 
@@ -411,9 +410,9 @@ func (d *Dashboard) associateFIP(p *page) (string, error) {
 		return "", err
 	}
 	if port == nil {
-		d.flash(p.w, "Disassociated the floating IP.")
+		d.flashT(p, "Disassociated the floating IP.")
 	} else {
-		d.flash(p.w, "Associated the floating IP.")
+		d.flashT(p, "Associated the floating IP.")
 	}
 	return "/project/networks/#floating", nil
 }
@@ -441,7 +440,7 @@ func (d *Dashboard) createSecurityGroup(p *page) (string, error) {
 	if err := p.cl.do(p.ctx, "network", "POST", "/v2.0/security-groups", body, nil); err != nil {
 		return "", err
 	}
-	d.flash(p.w, fmt.Sprintf("Created security group %q.", name))
+	d.flashT(p, "Created security group %q.", name)
 	return "/project/security_groups/", nil
 }
 
@@ -455,7 +454,7 @@ func (d *Dashboard) addRule(p *page) (string, error) {
 		if v := f.PostFormValue(k); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil {
-				return "", &APIError{Service: "dashboard", Status: http.StatusBadRequest, Message: k + " must be a number"}
+				return "", badRequest("%s must be a number", k)
 			}
 			rule[k] = n
 		}
@@ -469,7 +468,7 @@ func (d *Dashboard) addRule(p *page) (string, error) {
 	if err := p.cl.do(p.ctx, "network", "POST", "/v2.0/security-group-rules", map[string]any{"security_group_rule": rule}, nil); err != nil {
 		return "", err
 	}
-	d.flash(p.w, "Added the rule.")
+	d.flashT(p, "Added the rule.")
 	return "/project/security_groups/", nil
 }
 
@@ -477,6 +476,6 @@ func (d *Dashboard) deleteRule(p *page) (string, error) {
 	if err := p.cl.do(p.ctx, "network", "DELETE", "/v2.0/security-group-rules/"+url.PathEscape(p.r.PathValue("id")), nil, nil); err != nil {
 		return "", err
 	}
-	d.flash(p.w, "Deleted the rule.")
+	d.flashT(p, "Deleted the rule.")
 	return "/project/security_groups/", nil
 }

@@ -2,7 +2,6 @@ package dashboard
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -48,7 +47,7 @@ func (d *Dashboard) createKeypair(w http.ResponseWriter, r *http.Request) {
 			return "", err
 		}
 		if out.Keypair.PrivateKey == "" {
-			d.flash(p.w, fmt.Sprintf("Imported key pair %q.", name))
+			d.flashT(p, "Imported key pair %q.", name)
 			return "/project/key_pairs/", nil
 		}
 		if err := d.keypairs(p); err != nil {
@@ -57,7 +56,7 @@ func (d *Dashboard) createKeypair(w http.ResponseWriter, r *http.Request) {
 		p.Name = "keypairs"
 		data := p.Data.(*keypairsData)
 		data.PrivateKey, data.NewName = out.Keypair.PrivateKey, name
-		p.Messages = append(p.Messages, fmt.Sprintf("Created key pair %q. Save its private key now: it is shown only once.", name))
+		p.say("Created key pair %q. Save its private key now: it is shown only once.", name)
 		d.render(p.w, "keypairs", p, http.StatusOK)
 		return "", nil
 	})(w, r)
@@ -68,7 +67,7 @@ func (d *Dashboard) deleteKeypair(p *page) (string, error) {
 	if err := p.cl.do(p.ctx, "compute", "DELETE", "/os-keypairs/"+url.PathEscape(name), nil, nil); err != nil {
 		return "", err
 	}
-	d.flash(p.w, fmt.Sprintf("Deleted key pair %q.", name))
+	d.flashT(p, "Deleted key pair %q.", name)
 	return "/project/key_pairs/", nil
 }
 
@@ -123,7 +122,7 @@ func (d *Dashboard) uploadImage(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		if err != nil {
-			fail(&APIError{Service: "dashboard", Status: http.StatusBadRequest, Message: "the upload was cut: " + err.Error()})
+			fail(badRequest("the upload was cut: %s", err.Error()))
 			return
 		}
 		if part.FormName() != "file" {
@@ -163,11 +162,11 @@ func (d *Dashboard) uploadImage(w http.ResponseWriter, r *http.Request) {
 			fail(&APIError{Service: "image", Status: resp.StatusCode, Message: errorMessage(data, resp.Status), RequestID: requestID(resp.Header)})
 			return
 		}
-		d.flash(w, fmt.Sprintf("Uploaded image %q.", name))
+		d.flashT(p, "Uploaded image %q.", name)
 		http.Redirect(w, r, "/project/images/", http.StatusSeeOther)
 		return
 	}
-	fail(&APIError{Service: "dashboard", Status: http.StatusBadRequest, Message: "choose a file to upload"})
+	fail(badRequest("choose a file to upload"))
 }
 
 func orDefault(v, def string) string {
@@ -183,7 +182,7 @@ func (d *Dashboard) deleteImage(back string) func(*page) (string, error) {
 		if err := p.cl.do(p.ctx, "image", "DELETE", "/v2/images/"+url.PathEscape(p.r.PathValue("id")), nil, nil); err != nil {
 			return "", err
 		}
-		d.flash(p.w, "Deleted the image.")
+		d.flashT(p, "Deleted the image.")
 		return back, nil
 	}
 }

@@ -1,7 +1,6 @@
 package dashboard
 
 import (
-	"fmt"
 	"net/url"
 	"sort"
 	"strings"
@@ -38,7 +37,7 @@ func (d *Dashboard) createServerGroup(p *page) (string, error) {
 	if err := p.cl.do(p.ctx, "compute", "POST", "/os-server-groups", body, nil); err != nil {
 		return "", err
 	}
-	d.flash(p.w, fmt.Sprintf("Created server group %q.", name))
+	d.flashT(p, "Created server group %q.", name)
 	return "/project/server_groups/", nil
 }
 
@@ -46,6 +45,6 @@ func (d *Dashboard) deleteServerGroup(p *page) (string, error) {
 	if err := p.cl.do(p.ctx, "compute", "DELETE", "/os-server-groups/"+url.PathEscape(p.r.PathValue("id")), nil, nil); err != nil {
 		return "", err
 	}
-	d.flash(p.w, "Deleted the server group.")
+	d.flashT(p, "Deleted the server group.")
 	return "/project/server_groups/", nil
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 )
@@ -138,6 +139,12 @@ func (d *Dashboard) flash(w http.ResponseWriter, msg string) {
 	if err == nil {
 		http.SetCookie(w, d.cookie(flashCookie, v, 60))
 	}
+}
+
+// flashT keeps a message for the next page, in the user's language: format
+// is looked up in the catalogue, then filled in.
+func (d *Dashboard) flashT(p *page, format string, args ...any) {
+	d.flash(p.w, fmt.Sprintf(p.T(format), args...))
 }
 
 // takeFlash returns and clears the pending message.

@@ -1,8 +1,6 @@
 package dashboard
 
 import (
-	"fmt"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -47,12 +45,12 @@ func (d *Dashboard) createVolume(p *page) (string, error) {
 	name := strings.TrimSpace(p.r.PostFormValue("name"))
 	size, err := strconv.Atoi(p.r.PostFormValue("size"))
 	if err != nil || size < 1 {
-		return "", &APIError{Service: "dashboard", Status: http.StatusBadRequest, Message: "Size must be a whole number of GiB, at least 1."}
+		return "", badRequest("Size must be a whole number of GiB, at least 1.")
 	}
 	if err := p.cl.do(p.ctx, "volume", "POST", "/volumes", map[string]any{"volume": map[string]any{"name": name, "size": size}}, nil); err != nil {
 		return "", err
 	}
-	d.flash(p.w, fmt.Sprintf("Creating volume %q.", name))
+	d.flashT(p, "Creating volume %q.", name)
 	return "/project/volumes/", nil
 }
 
@@ -60,6 +58,6 @@ func (d *Dashboard) deleteVolume(p *page) (string, error) {
 	if err := p.cl.do(p.ctx, "volume", "DELETE", "/volumes/"+url.PathEscape(p.r.PathValue("id")), nil, nil); err != nil {
 		return "", err
 	}
-	d.flash(p.w, "Deleting the volume.")
+	d.flashT(p, "Deleting the volume.")
 	return "/project/volumes/", nil
 }

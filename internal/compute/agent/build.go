@@ -326,6 +326,13 @@ func (a *Agent) allocateNetworks(ctx context.Context, inst *objects.Instance, re
 			return vifs, err
 		}
 	}
+	// The guest's devices exist before Neutron is waited for: a real
+	// data plane reports a port up only once its tap is on its bridge.
+	if p, ok := a.drv.(virt.VIFPlugger); ok {
+		if err := p.PlugVIFs(ctx, ref(inst), nicsOf(vifs)); err != nil {
+			return vifs, fmt.Errorf("plug VIFs: %w", err)
+		}
+	}
 	if a.cfg.Default.VIFPluggingTimeout <= 0 {
 		return vifs, nil
 	}
@@ -426,9 +433,15 @@ func (a *Agent) fillVIF(ctx context.Context, v *objects.VIF, p *clients.Port) er
 	return nil
 }
 
-// deallocateNetworks deletes the ports the compute service made for an
-// instance and unbinds those the user brought.
+// deallocateNetworks removes the host-side devices of an instance's ports
+// (a guest that never spawned still has them once plugged), deletes the
+// ports the compute service made and unbinds those the user brought.
 func (a *Agent) deallocateNetworks(ctx context.Context, uuid string, vifs []objects.VIF) {
+	if p, ok := a.drv.(virt.VIFPlugger); ok && len(vifs) > 0 {
+		if err := p.UnplugVIFs(ctx, virt.Ref{UUID: uuid}, nicsOf(vifs)); err != nil {
+			a.log.WarnContext(ctx, "unplugging VIFs failed", "instance_id", uuid, "err", err)
+		}
+	}
 	sctx := clients.AsService(ctx)
 	seen := map[string]bool{}
 	for _, v := range vifs {
@@ -544,6 +557,16 @@ func (a *Agent) specFor(ctx context.Context, inst *objects.Instance, vifs []obje
 		spec.ConfigDrive = p
 		spec.Disks = append(spec.Disks, virt.Disk{Kind: virt.DiskConfig, Path: p, Format: "raw", Bus: "ide", DeviceName: "/dev/hdd", BootIndex: -1})
 	}
+	spec.NICs = append(spec.NICs, nicsOf(vifs)...)
+	if err := a.reconnectVolumes(ctx, inst, spec); err != nil {
+		return nil, err
+	}
+	return spec, nil
+}
+
+// nicsOf is the hypervisor's view of an instance's VIFs.
+func nicsOf(vifs []objects.VIF) []virt.NIC {
+	var out []virt.NIC
 	for _, v := range vifs {
 		n := virt.NIC{PortID: v.ID, NetworkID: v.NetworkID, MAC: v.Address, Tap: v.Devname, Bridge: v.Bridge, MTU: v.MTU, VIFType: v.Type}
 		for _, ip := range v.IPs {
@@ -551,12 +574,9 @@ func (a *Agent) specFor(ctx context.Context, inst *objects.Instance, vifs []obje
 				n.IPs = append(n.IPs, ip.Address)
 			}
 		}
-		spec.NICs = append(spec.NICs, n)
+		out = append(out, n)
 	}
-	if err := a.reconnectVolumes(ctx, inst, spec); err != nil {
-		return nil, err
-	}
-	return spec, nil
+	return out
 }
 
 func hasKind(ds []virt.Disk, kind string) bool {

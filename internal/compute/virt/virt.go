@@ -51,6 +51,16 @@ type Suspender interface {
 	Resume(ctx context.Context, ref Ref) error
 }
 
+// VIFPlugger makes a guest's host-side network devices before the guest
+// exists (Nova's plug_vifs and unplug_vifs): the compute agent plugs them
+// before it waits for Neutron's network-vif-plugged, since a data plane
+// reports a port up only once its device is on its bridge. Spawn and
+// Destroy still make and remove them; both calls are idempotent.
+type VIFPlugger interface {
+	PlugVIFs(ctx context.Context, ref Ref, nics []NIC) error
+	UnplugVIFs(ctx context.Context, ref Ref, nics []NIC) error
+}
+
 // Snapshotter captures a guest's root disk as an image.
 type Snapshotter interface {
 	// Snapshot returns the root disk's data in a disk format.

@@ -54,11 +54,34 @@ func TestGuestInANamespace(t *testing.T) {
 	nic := virt.NIC{PortID: "0123456789ab-cdef", NetworkID: "fedcba987654-3210", MAC: "fa:16:3e:00:00:01", MTU: 1450}
 	spec := &virt.Spec{Ref: ref, InstanceDir: filepath.Join(c.InstancesPath, ref.UUID),
 		Flavor: virt.Flavor{Name: "tiny", VCPUs: 1, MemoryMB: 64}, NICs: []virt.NIC{nic}}
+	// Plugged before the guest exists (and unplugged, twice: idempotent),
+	// then plugged again for the spawn.
+	h := netdev.Handle{NS: ns}
+	for range 2 {
+		if err := d.PlugVIFs(ctx, ref, spec.NICs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if tap, err := h.Link(ctx, "tap0123456789a"); err != nil || tap.Master != "brqfedcba98765" {
+		t.Fatalf("plugged tap: %+v %v", tap, err)
+	}
+	for range 2 {
+		if err := d.UnplugVIFs(ctx, ref, spec.NICs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, dev := range []string{"tap0123456789a", "brqfedcba98765"} {
+		if ok, _ := h.Exists(ctx, dev); ok {
+			t.Fatalf("%s is left after UnplugVIFs", dev)
+		}
+	}
+	if err := d.PlugVIFs(ctx, ref, spec.NICs); err != nil {
+		t.Fatal(err)
+	}
 	if err := d.Spawn(ctx, spec); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Destroy(context.Background(), ref, virt.DestroyOptions{}) })
-	h := netdev.Handle{NS: ns}
 	tap, err := h.Link(ctx, "tap0123456789a")
 	if err != nil || tap.Master != "brqfedcba98765" || tap.MTU != 1450 {
 		t.Fatalf("tap in the namespace: %+v %v", tap, err)

@@ -30,6 +30,8 @@ func stackCmd() *cobra.Command {
 		dashPort  int
 		// computeDriver applies when nova.conf names none.
 		computeDriver string
+		// dataplaneDriver applies when neutron_agent.ini names none.
+		dataplaneDriver string
 	)
 	cmd := &cobra.Command{
 		Use:   "stack",
@@ -86,6 +88,7 @@ enable_service, disable_service) is read from --local-conf, ./local.conf,
 				VolumeBackingFileSize: lc.Vars["VOLUME_BACKING_FILE_SIZE"],
 				ComputeDriver:         computeDriver,
 				MetricsListen:         c.metrics,
+				DataplaneDriver:       dataplaneDriver,
 			})
 			if err != nil {
 				return err
@@ -118,6 +121,7 @@ enable_service, disable_service) is read from --local-conf, ./local.conf,
 	f.IntVar(&dashPort, "dashboard-port", 8080, "port of the dashboard (Horizon); -1 serves none")
 	f.BoolVar(&exitOnUp, "exit-when-ready", false, "stop as soon as the cloud is up (for checks and set-up scripts)")
 	f.StringVar(&computeDriver, "compute-driver", "auto", "hypervisor driver when nova.conf names none: auto (qemu where installed, else fake), qemu or fake")
+	f.StringVar(&dataplaneDriver, "dataplane-driver", "auto", "network data plane when neutron_agent.ini names none: auto (linuxbridge with real guests where root, iproute2, nftables and dnsmasq are there, else fake), linuxbridge or fake")
 	return cmd
 }
 

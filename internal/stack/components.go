@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 
@@ -98,7 +99,11 @@ func Components() []Component {
 			DriverConfigs: func() []any { return driverConfigs(DataplaneDrivers) },
 			Build: func(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
 				c := cfg.(*agentFile).Agent
-				drv, err := newDriver(DataplaneDrivers, "[agent] dataplane_driver", c.DataplaneDriver, s.File("neutron_agent.ini"), driverDeps(s, d))
+				ini := s.File("neutron_agent.ini")
+				if _, set := ini["agent"]["dataplane_driver"]; !set && s.DataplaneDriver != "" {
+					c.DataplaneDriver, s.DataplaneNote = s.chooseDataplane(s.DataplaneDriver)
+				}
+				drv, err := newDriver(DataplaneDrivers, "[agent] dataplane_driver", c.DataplaneDriver, ini, s.agentDriverDeps(d))
 				if err != nil {
 					return nil, err
 				}
@@ -157,7 +162,9 @@ func Components() []Component {
 				if _, set := s.File("nova.conf")["DEFAULT"]["compute_driver"]; !set && s.ComputeDriver != "" {
 					c.Default.ComputeDriver, s.ComputeDriverNote = chooseComputeDriver(s.ComputeDriver)
 				}
-				drv, err := newDriver(ComputeDrivers, "[DEFAULT] compute_driver", c.Default.ComputeDriver, s.File("nova.conf"), driverDeps(s, d))
+				deps := driverDeps(s, d)
+				deps.Namespace = s.HostNamespace
+				drv, err := newDriver(ComputeDrivers, "[DEFAULT] compute_driver", c.Default.ComputeDriver, s.File("nova.conf"), deps)
 				if err != nil {
 					return nil, err
 				}
@@ -219,6 +226,36 @@ func Components() []Component {
 
 func driverDeps(s *Stack, d service.Deps) DriverDeps {
 	return DriverDeps{Host: d.Host, DataDir: d.DataDir, Log: d.Log, MetadataSecret: s.Secrets.MetadataSecret}
+}
+
+// agentDriverDeps is what the network agent's data plane gets from the
+// stack: the host namespace, and what neutron_agent.ini leaves unsaid of
+// this stack's metadata API and its secret, the tunnel address and (with
+// devstack's networks) the public network's host-side address.
+func (s *Stack) agentDriverDeps(d service.Deps) DriverDeps {
+	deps := driverDeps(s, d)
+	deps.Namespace = s.HostNamespace
+	if s.HostNamespace != "" {
+		deps.NamespacePrefix = s.HostNamespace + "-"
+	}
+	ini := s.File("neutron_agent.ini")
+	_, host := ini["DEFAULT"]["nova_metadata_host"]
+	_, port := ini["DEFAULT"]["nova_metadata_port"]
+	if !host && !port {
+		deps.MetadataAddr = s.Addrs["nova-metadata"]
+	}
+	if _, set := ini["vxlan"]["local_ip"]; !set && s.HostNamespace == "" {
+		deps.TunnelIP = s.HostIP // devstack's TUNNEL_IP is HOST_IP
+	}
+	_, addrs := ini["linux_bridge"]["bridge_address_mappings"]
+	_, ifs := ini["linux_bridge"]["physical_interface_mappings"]
+	if s.TestData && !addrs && !ifs {
+		t := network.DevstackTopology("", "")
+		if p, err := netip.ParsePrefix(t.PublicCIDR); err == nil {
+			deps.BridgeAddresses = map[string]string{t.PublicPhysicalNetwork: netip.PrefixFrom(netip.MustParseAddr(t.PublicGateway), p.Bits()).String()}
+		}
+	}
+	return deps
 }
 
 // handlerService serves a handler with nothing to start or stop.

@@ -3,10 +3,13 @@ package stack
 import (
 	"fmt"
 	"log/slog"
+	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/tenku-cloud/tenku/internal/compute/virt"
@@ -36,6 +39,21 @@ type DriverDeps struct {
 	// (tenku stack's generated one), which a data plane's metadata proxy
 	// signs with when its own configuration names none.
 	MetadataSecret string
+	// MetadataAddr (host:port) is the stack's Nova metadata API, for a
+	// data plane whose file names none ("" when the file names it or the
+	// stack runs none).
+	MetadataAddr string
+	// Namespace is Options.HostNamespace: where the host's taps, guests
+	// and bridges live ("" is the host itself); NamespacePrefix is put
+	// before the names of the namespaces a data plane makes.
+	Namespace, NamespacePrefix string
+	// BridgeAddresses are host-side addresses of flat networks by
+	// physical network (devstack's public network), for a data plane
+	// whose file names none.
+	BridgeAddresses map[string]string
+	// TunnelIP is this host's tunnel address for a data plane whose file
+	// names none.
+	TunnelIP string
 }
 
 // Driver describes one driver the assembly can choose by name.
@@ -86,6 +104,7 @@ var ComputeDrivers = map[string]Driver[virt.Driver]{
 			if c.InstancesPath == "" {
 				c.InstancesPath = filepath.Join(d.DataDir, "instances")
 			}
+			c.Namespace = d.Namespace
 			return qemu.New(c, d.Log)
 		},
 	},
@@ -103,7 +122,7 @@ var DataplaneDrivers = map[string]Driver[dataplane.Driver]{
 		Aliases: []string{"linux_bridge"},
 		Config:  func() any { c := linuxbridge.DefaultConfig(); return &c },
 		New: func(cfg any, d DriverDeps) (dataplane.Driver, error) {
-			return linuxbridge.New(linuxbridgeConfig(*cfg.(*linuxbridge.Config), d), linuxbridge.Options{
+			return linuxbridge.New(linuxbridgeConfig(*cfg.(*linuxbridge.Config), d), linuxbridge.Options{Namespace: d.Namespace, NamespacePrefix: d.NamespacePrefix,
 				StateDir: filepath.Join(d.DataDir, "linuxbridge"), Log: d.Log})
 		},
 	},
@@ -111,10 +130,21 @@ var DataplaneDrivers = map[string]Driver[dataplane.Driver]{
 
 // linuxbridgeConfig gives the metadata proxy the stack's secret when
 // neutron_agent.ini names none, so that tenku stack's generated secret
-// reaches Neutron's side as well as Nova's.
+// reaches Neutron's side as well as Nova's; likewise the stack's Nova
+// metadata API, tunnel address and public gateway (DriverDeps).
 func linuxbridgeConfig(c linuxbridge.Config, d DriverDeps) linuxbridge.Config {
 	if c.Metadata.SharedSecret == "" {
 		c.Metadata.SharedSecret = d.MetadataSecret
+	}
+	if host, port, err := net.SplitHostPort(d.MetadataAddr); err == nil {
+		c.Metadata.NovaMetadataHost = host
+		c.Metadata.NovaMetadataPort, _ = strconv.Atoi(port)
+	}
+	if c.VXLAN.LocalIP == "" {
+		c.VXLAN.LocalIP = d.TunnelIP
+	}
+	if len(c.LinuxBridge.BridgeAddressMappings) == 0 {
+		c.LinuxBridge.BridgeAddressMappings = d.BridgeAddresses
 	}
 	return c
 }
@@ -212,4 +242,33 @@ func chooseComputeDriver(want string) (name, note string) {
 		return "fake", "fake: qemu-system-x86_64 is not installed (scripts/install-deps installs it), so servers are records without guests"
 	}
 	return "qemu", "qemu: servers are real QEMU guests (nova.conf [DEFAULT] compute_driver = fake for records only)"
+}
+
+// chooseDataplane resolves Options.DataplaneDriver: "auto" is linuxbridge
+// where the guests are real (the compute driver is qemu: fake guests have
+// no taps to wire) and this host can run it (root, iproute2, nftables,
+// dnsmasq), else fake; any other value is a driver name. The note says
+// which and why.
+func (s *Stack) chooseDataplane(want string) (name, note string) {
+	if want != "auto" {
+		return want, want + " (chosen by the command line)"
+	}
+	compute := "fake"
+	if v := s.File("nova.conf")["DEFAULT"]["compute_driver"]; len(v) > 0 {
+		compute = v[len(v)-1]
+	} else if s.ComputeDriver != "" {
+		compute, _ = chooseComputeDriver(s.ComputeDriver)
+	}
+	if key, _, _ := lookupDriver(ComputeDrivers, compute); key != "qemu" {
+		return "fake", "fake: the guests are not real, so no packet flows (neutron_agent.ini [agent] dataplane_driver = linuxbridge for the Linux data plane)"
+	}
+	if os.Geteuid() != 0 {
+		return "fake", "fake: the Linux data plane needs root (neutron_agent.ini [agent] dataplane_driver = linuxbridge)"
+	}
+	for _, tool := range []string{"ip", "bridge", "nft", "dnsmasq"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return "fake", "fake: " + tool + " is not installed (scripts/install-deps installs it), so guests get no DHCP, routers or floating IPs"
+		}
+	}
+	return "linuxbridge", "linuxbridge: bridges, DHCP, routers with NAT, floating IPs, security groups and the metadata proxy on this host (neutron_agent.ini [agent] dataplane_driver = fake for none)"
 }

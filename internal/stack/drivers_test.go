@@ -181,3 +181,62 @@ func TestAutoComputeDriver(t *testing.T) {
 		t.Fatalf("auto with QEMU: %q", name)
 	}
 }
+
+// tenku stack's "auto" data plane is linuxbridge only for real guests on a
+// host that can run it, and says why it fell back otherwise.
+func TestAutoDataplane(t *testing.T) {
+	s := &Stack{Options: Options{ComputeDriver: "auto"}, files: map[string]config.File{}}
+	if name, _ := s.chooseDataplane("fake"); name != "fake" {
+		t.Fatalf("a named driver became %q", name)
+	}
+	dir := t.TempDir()
+	t.Setenv("PATH", dir)
+	tool := func(name string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if name, note := s.chooseDataplane("auto"); name != "fake" || !strings.Contains(note, "not real") {
+		t.Fatalf("auto without QEMU: %q, %q", name, note)
+	}
+	tool("qemu-system-x86_64")
+	s.files["nova.conf"] = config.File{"DEFAULT": {"compute_driver": {"fake.FakeDriver"}}}
+	if name, _ := s.chooseDataplane("auto"); name != "fake" {
+		t.Fatalf("auto with nova.conf's fake driver: %q", name)
+	}
+	delete(s.files, "nova.conf")
+	want := "linuxbridge"
+	if os.Geteuid() != 0 {
+		want = "fake"
+	}
+	for _, x := range []string{"ip", "bridge", "nft"} {
+		tool(x)
+	}
+	if name, note := s.chooseDataplane("auto"); name != "fake" || (want == "linuxbridge" && !strings.Contains(note, "dnsmasq")) {
+		t.Fatalf("auto without dnsmasq: %q, %q", name, note)
+	}
+	tool("dnsmasq")
+	if name, note := s.chooseDataplane("auto"); name != want {
+		t.Fatalf("auto with every tool: %q, %q", name, note)
+	}
+}
+
+// The network agent's data plane hears of the stack's metadata API and, with
+// devstack's networks, the public network's gateway on its bridge, unless
+// neutron_agent.ini says otherwise.
+func TestAgentDriverDeps(t *testing.T) {
+	s := &Stack{Options: Options{TestData: true, HostIP: "10.1.2.3", Secrets: Secrets{MetadataSecret: "sekrit"}},
+		Addrs: map[string]string{"nova-metadata": "10.1.2.3:8775"}, files: map[string]config.File{}}
+	d := s.agentDriverDeps(service.Deps{})
+	if d.MetadataSecret != "sekrit" || d.MetadataAddr != "10.1.2.3:8775" || d.TunnelIP != "10.1.2.3" ||
+		d.BridgeAddresses["public"] != "172.24.4.1/24" || d.Namespace != "" || d.NamespacePrefix != "" {
+		t.Fatalf("deps: %+v", d)
+	}
+	s.HostNamespace = "tk-h1"
+	s.files["neutron_agent.ini"] = config.File{"DEFAULT": {"nova_metadata_host": {"10.9.9.9"}},
+		"linux_bridge": {"physical_interface_mappings": {"public:eth1"}}}
+	d = s.agentDriverDeps(service.Deps{})
+	if d.MetadataAddr != "" || d.BridgeAddresses != nil || d.TunnelIP != "" || d.Namespace != "tk-h1" || d.NamespacePrefix != "tk-h1-" {
+		t.Fatalf("deps with a file: %+v", d)
+	}
+}

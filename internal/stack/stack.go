@@ -80,6 +80,16 @@ type Options struct {
 	// MetricsListen is the address of this process's Prometheus /metrics
 	// listener ("127.0.0.1:9100"); empty serves none and records nothing.
 	MetricsListen string
+	// DataplaneDriver is this host's data plane when neutron_agent.ini
+	// names none: "" keeps the file's default (fake); "auto" takes
+	// linuxbridge where the guests are real (the compute driver is qemu)
+	// and this host can run it, as tenku stack.
+	DataplaneDriver string
+	// HostNamespace is a network namespace standing in for this host: the
+	// guests' taps and QEMU processes and the data plane's bridges live
+	// in it, and the namespaces the data plane makes are named after it
+	// (tests; "" is the host itself).
+	HostNamespace string
 }
 
 // Component is one service the stack can run.
@@ -151,6 +161,9 @@ type Stack struct {
 	// ComputeDriverNote says which hypervisor driver runs and why, when
 	// Options.ComputeDriver chose it (for the banner).
 	ComputeDriverNote string
+	// DataplaneNote says which data plane runs and why, when
+	// Options.DataplaneDriver chose it (for the banner).
+	DataplaneNote string
 }
 
 // Resolve turns enable/disable lists (tenku or devstack names, "all") into the
@@ -591,6 +604,9 @@ func (s *Stack) Banner(w io.Writer, all []Component) {
 	}
 	if s.ComputeDriverNote != "" {
 		fmt.Fprintln(w, "Compute driver:", s.ComputeDriverNote)
+	}
+	if s.DataplaneNote != "" {
+		fmt.Fprintln(w, "Network data plane:", s.DataplaneNote)
 	}
 	fmt.Fprintln(w, "The default users are: admin and demo")
 	fmt.Fprintln(w, "The password:", s.Secrets.AdminPassword)

@@ -156,7 +156,9 @@ func run(ctx context.Context, o runOptions) (*results, error) {
 			return nil, err
 		}
 	}
-	stack := exec.Command(bin, "stack", "--data-dir", data, "--host-ip", hostIP, "--compute-driver", o.computeDriver)
+	// The data plane stays fake: a real one would build bridges, routes and
+	// firewall tables on this host itself.
+	stack := exec.Command(bin, "stack", "--data-dir", data, "--host-ip", hostIP, "--compute-driver", o.computeDriver, "--dataplane-driver", "fake")
 	stack.Stdout, stack.Stderr = stackOut, stackOut
 	stack.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := stack.Start(); err != nil {

@@ -186,8 +186,9 @@ func Components() []Component {
 		{
 			// This host's volume service (c-vol) on the file backend: sparse
 			// files under the data directory, VOLUME_BACKING_FILE_SIZE in all.
-			// Backups (c-bak) are not implemented yet; enabling c-bak enables
-			// nothing more than c-vol.
+			// It is also the host's backup service (c-bak), keeping backups in
+			// a posix repository under its data directory; enabling c-bak
+			// enables c-vol.
 			Name: "cinder-volume", Type: "volume-agent", Title: "Cinder volume service", Port: -1, User: "cinder",
 			ConfFile: "cinder.conf", Devstack: []string{"c-vol", "c-bak", "cinder-volume"},
 			Config: func() any { c := volume.DefaultConfig(); return &c },

@@ -33,11 +33,12 @@ type DefaultOptions struct {
 	DeleteTimeout           time.Duration `opt:"volume_delete_timeout" help:"tenku: seconds a volume may stay deleting before it goes to error_deleting."`
 	QuotaVolumes            int64         `opt:"quota_volumes" help:"Volumes a project may have; -1 is unlimited."`
 	QuotaGigabytes          int64         `opt:"quota_gigabytes" help:"GiB of volumes a project may have; -1 is unlimited."`
-	QuotaSnapshots          int64         `opt:"quota_snapshots" help:"Snapshots a project may have (tenku has no snapshots yet)."`
-	QuotaBackups            int64         `opt:"quota_backups" help:"Backups a project may have (tenku has no backups yet)."`
+	QuotaSnapshots          int64         `opt:"quota_snapshots" help:"Snapshots a project may have."`
+	QuotaBackups            int64         `opt:"quota_backups" help:"Backups a project may have."`
 	QuotaBackupGigabytes    int64         `opt:"quota_backup_gigabytes" help:"GiB of backups a project may have."`
 	QuotaGroups             int64         `opt:"quota_groups" help:"Volume groups a project may have (tenku has no groups)."`
 	PerVolumeSizeLimit      int64         `opt:"per_volume_size_limit" help:"Largest volume in GiB; -1 is unlimited."`
+	BackupPosixPath         string        `opt:"backup_posix_path" help:"Directory of the posix backup repository of this host's volume service; empty means backups/ under its data directory. Share it between hosts to restore a backup on another host."`
 	ImageConversionDir      string        `opt:"image_conversion_dir" help:"Directory where images are downloaded and converted for volumes made from them; empty means conversion/ under the volume service's data directory."`
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/tenku-cloud/tenku/internal/platform/service"
 	"github.com/tenku-cloud/tenku/internal/volume/api"
 	"github.com/tenku-cloud/tenku/internal/volume/backend"
+	"github.com/tenku-cloud/tenku/internal/volume/backup"
 	"github.com/tenku-cloud/tenku/internal/volume/glance"
 	"github.com/tenku-cloud/tenku/internal/volume/manager"
 	"github.com/tenku-cloud/tenku/internal/volume/scheduler"
@@ -117,9 +118,17 @@ func NewVolumeService(cfg Config, d service.Deps, drv backend.Driver) (service.S
 	if conv == "" && d.DataDir != "" {
 		conv = filepath.Join(d.DataDir, "conversion")
 	}
+	bdir := cfg.Default.BackupPosixPath
+	if bdir == "" {
+		bdir = filepath.Join(d.DataDir, "backups")
+	}
+	repo, err := backup.New(bdir)
+	if err != nil {
+		return nil, err
+	}
 	return manager.New(manager.Options{
 		Host: BackendHost(cfg, d), AvailabilityZone: cfg.Default.StorageAvailabilityZone,
 		ReportInterval: cfg.Default.ReportInterval, Log: d.Log,
-		Images: glance.New(d.Credentials, d.Region, nil), ConversionDir: conv,
+		Images: glance.New(d.Credentials, d.Region, nil), ConversionDir: conv, Backups: repo,
 	}, d.Bus, drv)
 }

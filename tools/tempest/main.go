@@ -567,9 +567,9 @@ func tempestConf(c *cloud, logDir string) string {
 		"ipv6_subnet_attributes", "true", "port_security", yes(contains(c.extensions, "port-security")), "floating_ips", yes(contains(c.extensions, "router")))
 	section("volume", "region", c.region, "endpoint_type", "publicURL", "min_microversion", c.volumeMin, "max_microversion", c.volumeMax,
 		"build_timeout", "120", "build_interval", "1")
-	// What tenku's Cinder has (internal/volume/README.md): snapshots and
-	// clones; no backups, attachments or manage/unmanage yet.
-	section("volume-feature-enabled", "api_v3", "true", "snapshot", "true", "backup", "false", "clone", "true",
+	// What tenku's Cinder has (internal/volume/README.md): snapshots,
+	// clones, backups; no attachments API or manage/unmanage yet.
+	section("volume-feature-enabled", "api_v3", "true", "snapshot", "true", "backup", "true", "clone", "true",
 		"extend_attached_volume", "false", "extend_volume_with_snapshot", "false", "multi_backend", "false",
 		"manage_snapshot", "false", "manage_volume", "false", "volume_revert", "false", "cluster_active_active", "false",
 		"instance_locality_enabled", "false", "volume_image_dep_tests", "false")

@@ -64,6 +64,9 @@ func (a *API) serveManager(ctx context.Context) error {
 			if out.Deleted, err = a.db.DeletedOnHost(ctx, args.Host); err != nil {
 				return nil, err
 			}
+			if out.Backups, err = a.hostBackups(ctx, args.Host, vols); err != nil {
+				return nil, err
+			}
 			out.Snapshots = []rpc.HostSnapshot{}
 			if len(vols) > 0 {
 				ids := make([]string, len(vols))
@@ -79,6 +82,24 @@ func (a *API) serveManager(ctx context.Context) error {
 				}
 			}
 			return out, nil
+		},
+		rpc.BackupUpdate: func(ctx context.Context, raw json.RawMessage) (any, error) {
+			args, err := bus.Decode[rpc.BackupUpdateArgs](raw)
+			if err != nil {
+				return nil, err
+			}
+			return nil, a.settleBackup(ctx, args)
+		},
+		rpc.BackupDestroyed: func(ctx context.Context, raw json.RawMessage) (any, error) {
+			args, err := bus.Decode[rpc.BackupArgs](raw)
+			if err != nil {
+				return nil, err
+			}
+			err = a.db.DestroyBackup(ctx, args.BackupID)
+			if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrState) {
+				return nil, nil // already gone, or reset meanwhile
+			}
+			return nil, err
 		},
 		rpc.SnapshotUpdate: func(ctx context.Context, raw json.RawMessage) (any, error) {
 			args, err := bus.Decode[rpc.SnapshotUpdateArgs](raw)
@@ -150,6 +171,7 @@ func (a *API) Sweep(ctx context.Context) {
 		}
 	}
 	a.sweepAttach(ctx, now)
+	a.sweepBackups(ctx, now)
 	for _, s := range []struct {
 		from, to volume.SnapshotStatus
 		after    time.Duration

@@ -15,8 +15,8 @@ import (
 )
 
 // QuotaDefaults are the default quotas of every project; -1 is unlimited.
-// Backups and groups are counted when they exist; tenku has none yet, so
-// their usage is 0.
+// Groups are counted when they exist; tenku has none yet, so their usage
+// is 0.
 type QuotaDefaults struct {
 	Volumes, Gigabytes, Snapshots, Backups, BackupGigabytes, Groups, PerVolumeGigabytes int64
 }
@@ -111,10 +111,14 @@ func (a *API) showLimits(ctx context.Context, r *rest.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	nb, bgb, err := a.db.ProjectBackupUsage(ctx, project)
+	if err != nil {
+		return nil, err
+	}
 	return map[string]any{"limits": map[string]any{"rate": []any{}, "absolute": map[string]int64{
 		"maxTotalVolumes": q["volumes"], "maxTotalVolumeGigabytes": q["gigabytes"], "maxTotalSnapshots": q["snapshots"],
 		"maxTotalBackups": q["backups"], "maxTotalBackupGigabytes": q["backup_gigabytes"],
-		"totalVolumesUsed": u.Volumes, "totalGigabytesUsed": u.Gigabytes, "totalSnapshotsUsed": u.Snapshots, "totalBackupsUsed": 0, "totalBackupGigabytesUsed": 0,
+		"totalVolumesUsed": u.Volumes, "totalGigabytesUsed": u.Gigabytes, "totalSnapshotsUsed": u.Snapshots, "totalBackupsUsed": nb, "totalBackupGigabytesUsed": bgb,
 	}}}, nil
 }
 
@@ -138,8 +142,12 @@ func (a *API) showQuotas(ctx context.Context, r *rest.Request) (any, error) {
 	out := map[string]any{"id": target}
 	usage, _ := truthy(r.HTTP.URL.Query().Get("usage"))
 	var u store.Usage
+	var nb, bgb int64
 	if usage {
 		if u, err = a.db.ProjectUsage(ctx, target); err != nil {
+			return nil, err
+		}
+		if nb, bgb, err = a.db.ProjectBackupUsage(ctx, target); err != nil {
 			return nil, err
 		}
 	}
@@ -156,6 +164,10 @@ func (a *API) showQuotas(ctx context.Context, r *rest.Request) (any, error) {
 			inUse = u.Snapshots
 		case "gigabytes":
 			inUse = u.Gigabytes
+		case "backups":
+			inUse = nb
+		case "backup_gigabytes":
+			inUse = bgb
 		}
 		out[res] = map[string]int64{"limit": q[res], "in_use": inUse, "reserved": 0, "allocated": 0}
 	}

@@ -3,6 +3,7 @@ package backend
 import (
 	"context"
 	"errors"
+	"os"
 )
 
 // GiB is a gibibyte: volume sizes are whole GiB, as in Cinder.
@@ -90,3 +91,10 @@ var ErrImageTooLarge = errors.New("the image's virtual size is larger than the v
 
 // ErrBadImage: the image cannot be used (unsafe or unsupported format).
 var ErrBadImage = errors.New("the image cannot be written to a volume")
+
+// RawAccess is the optional part of a Driver that hands out a volume's
+// raw data on this host, for the backup service to read and restores to
+// write. The caller closes the file.
+type RawAccess interface {
+	OpenRaw(ctx context.Context, id string, write bool) (*os.File, error)
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/tenku-cloud/tenku/internal/platform/bus"
 	"github.com/tenku-cloud/tenku/internal/platform/fault"
 	"github.com/tenku-cloud/tenku/internal/volume/backend"
+	"github.com/tenku-cloud/tenku/internal/volume/backup"
 	"github.com/tenku-cloud/tenku/internal/volume/rpc"
 )
 
@@ -33,6 +34,9 @@ type Options struct {
 	// ConversionDir holds images while they are downloaded and converted
 	// (Cinder's image_conversion_dir).
 	ConversionDir string
+	// Backups is this host's backup repository; nil fails backups with a
+	// reason.
+	Backups *backup.Repo
 }
 
 // Manager is one backend's volume service.
@@ -83,6 +87,10 @@ func (m *Manager) Start(ctx context.Context) error {
 			if err != nil {
 				return nil, err
 			}
+			if args.BackupID != "" {
+				m.createFromBackup(ctx, args)
+				return nil, nil
+			}
 			m.create(ctx, rpc.HostVolume{ID: args.VolumeID, Size: args.Size, SnapshotID: args.SnapshotID, SourceVolID: args.SourceVolID, ImageID: args.ImageID})
 			return nil, nil
 		},
@@ -128,6 +136,7 @@ func (m *Manager) Start(ctx context.Context) error {
 		},
 	}
 	maps.Copy(handlers, m.attachHandlers())
+	maps.Copy(handlers, m.backupHandlers())
 	sub, err := m.bus.Serve(ctx, rpc.VolumeSubject(m.opt.Host), bus.ServeOptions{Concurrency: 16}, handlers)
 	if err != nil {
 		return err
@@ -284,10 +293,20 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 		return err
 	}
 	m.cleanConversions(ctx)
+	settled := m.reconcileBackups(ctx, hv.Backups)
 	known := map[string]bool{}
 	for _, v := range hv.Volumes {
 		known[v.ID] = true
+		if settled[v.ID] {
+			continue
+		}
 		switch v.Status {
+		case volume.StatusBackingUp:
+			// No backup is being taken of it any more (reconcileBackups
+			// would have settled it).
+			m.update(ctx, v.ID, []volume.Status{volume.StatusBackingUp}, volume.StatusAvailable, "")
+		case volume.StatusRestoringBackup:
+			m.update(ctx, v.ID, []volume.Status{volume.StatusRestoringBackup}, volume.StatusErrorRestoring, "the restore was interrupted")
 		case volume.StatusCreating:
 			// Create is idempotent: it finishes or makes the volume again.
 			m.create(ctx, v)

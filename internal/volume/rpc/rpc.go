@@ -29,6 +29,12 @@ const (
 	ServiceReport   = "service_report"
 	UploadImage     = "copy_volume_to_image"
 
+	CreateBackup    = "create_backup"
+	RestoreBackup   = "restore_backup"
+	DeleteBackup    = "delete_backup"
+	BackupUpdate    = "backup_update"
+	BackupDestroyed = "backup_destroyed"
+
 	CreateSnapshot    = "create_snapshot"
 	DeleteSnapshot    = "delete_snapshot"
 	SnapshotUpdate    = "snapshot_update"
@@ -53,6 +59,9 @@ type CreateArgs struct {
 	SourceHost  string `json:"source_host,omitempty"`
 	// ImageID names the Glance image the volume is made from.
 	ImageID string `json:"image_id,omitempty"`
+	// BackupID names the backup restored into the new volume (a restore
+	// to a new volume); SourceHost is then the backup's host.
+	BackupID string `json:"backup_id,omitempty"`
 	// Host is the backend chosen by the scheduler (host@backend#pool).
 	Host string `json:"host,omitempty"`
 }
@@ -142,6 +151,42 @@ type HostVolumes struct {
 	Deleted []string `json:"deleted"`
 	// Snapshots are the undeleted snapshots of the host's volumes.
 	Snapshots []HostSnapshot `json:"snapshots"`
+	// Backups are the backups in a transitional state that the host
+	// takes, deletes or restores.
+	Backups []HostBackup `json:"backups"`
+}
+
+// HostBackup is a backup in a transitional state, for reconciliation.
+type HostBackup struct {
+	ID              string              `json:"id"`
+	VolumeID        string              `json:"volume_id"`
+	Status          volume.BackupStatus `json:"status"`
+	RestoreVolumeID string              `json:"restore_volume_id,omitempty"`
+}
+
+// BackupArgs ask for a backup to be taken (VolumeID, ParentID for an
+// incremental one; Attached: the volume is in use and stays so), restored
+// into VolumeID, or deleted.
+type BackupArgs struct {
+	BackupID string `json:"backup_id"`
+	VolumeID string `json:"volume_id,omitempty"`
+	ParentID string `json:"parent_id,omitempty"`
+	Attached bool   `json:"attached,omitempty"`
+}
+
+// BackupUpdateArgs move a backup from one of From to Status, and, when
+// VolumeStatus is set, its volume (or restore target) VolumeID from one
+// of VolumeFrom to VolumeStatus.
+type BackupUpdateArgs struct {
+	BackupID     string                `json:"backup_id"`
+	From         []volume.BackupStatus `json:"from"`
+	Status       volume.BackupStatus   `json:"status"`
+	FailReason   string                `json:"fail_reason,omitempty"`
+	ObjectCount  int                   `json:"object_count,omitempty"`
+	VolumeID     string                `json:"volume_id,omitempty"`
+	VolumeFrom   []volume.Status       `json:"volume_from,omitempty"`
+	VolumeStatus volume.Status         `json:"volume_status,omitempty"`
+	VolumeReason string                `json:"volume_reason,omitempty"`
 }
 
 // Report is a volume service's heartbeat.

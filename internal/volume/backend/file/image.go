@@ -128,3 +128,21 @@ func syncFile(p string) error {
 	}
 	return f.Close()
 }
+
+var _ backend.RawAccess = (*Driver)(nil)
+
+// OpenRaw opens the volume file.
+func (d *Driver) OpenRaw(ctx context.Context, id string, write bool) (*os.File, error) {
+	if err := validID(id); err != nil {
+		return nil, err
+	}
+	flag := os.O_RDONLY
+	if write {
+		flag = os.O_RDWR
+	}
+	f, err := os.OpenFile(d.Path(id), flag, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, backend.ErrNotFound
+	}
+	return f, err
+}

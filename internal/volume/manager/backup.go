@@ -1,0 +1,213 @@
+package manager
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/tenku-cloud/tenku/api/volume"
+	"github.com/tenku-cloud/tenku/internal/platform/bus"
+	"github.com/tenku-cloud/tenku/internal/volume/backend"
+	"github.com/tenku-cloud/tenku/internal/volume/backup"
+	"github.com/tenku-cloud/tenku/internal/volume/rpc"
+)
+
+// The volume service is also this host's backup service (devstack's
+// c-bak): it reads and writes its own volumes' data directly and keeps
+// backups in the posix repository Options.Backups.
+
+func (m *Manager) backupHandlers() map[string]bus.Handler {
+	decode := func(run func(context.Context, rpc.BackupArgs)) bus.Handler {
+		return func(ctx context.Context, raw json.RawMessage) (any, error) {
+			args, err := bus.Decode[rpc.BackupArgs](raw)
+			if err != nil {
+				return nil, err
+			}
+			run(ctx, args)
+			return nil, nil
+		}
+	}
+	return map[string]bus.Handler{
+		rpc.CreateBackup:  decode(m.createBackup),
+		rpc.RestoreBackup: decode(m.restoreBackup),
+		rpc.DeleteBackup:  decode(m.deleteBackup),
+	}
+}
+
+func (m *Manager) raw(ctx context.Context, id string, write bool) (*backupFile, error) {
+	ra, ok := m.drv.(backend.RawAccess)
+	if !ok {
+		return nil, fmt.Errorf("the %s backend cannot hand out volume data for backups", m.drv.Name())
+	}
+	if m.opt.Backups == nil {
+		return nil, errors.New("the volume service has no backup repository")
+	}
+	f, err := ra.OpenRaw(ctx, id, write)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &backupFile{File: f, size: fi.Size()}, nil
+}
+
+func (m *Manager) backupUpdate(ctx context.Context, a rpc.BackupUpdateArgs) {
+	m.call(ctx, rpc.BackupUpdate, a)
+}
+
+// createBackup reads the volume into the repository; the backup becomes
+// available (or error with the reason) and the volume returns from
+// backing-up to available (an attached volume stays in-use throughout).
+func (m *Manager) createBackup(ctx context.Context, a rpc.BackupArgs) {
+	up := rpc.BackupUpdateArgs{BackupID: a.BackupID, From: []volume.BackupStatus{volume.BackupCreating}, VolumeID: a.VolumeID}
+	if !a.Attached {
+		up.VolumeFrom, up.VolumeStatus = []volume.Status{volume.StatusBackingUp}, volume.StatusAvailable
+	}
+	f, err := m.raw(ctx, a.VolumeID, false)
+	if err == nil {
+		var man *backup.Manifest
+		man, err = m.opt.Backups.Create(ctx, a.BackupID, a.VolumeID, a.ParentID, f, f.size)
+		f.Close()
+		if err == nil {
+			up.Status, up.ObjectCount = volume.BackupAvailable, man.Written
+			m.log.InfoContext(ctx, "backup created", "backup", a.BackupID, "volume", a.VolumeID, "parent", a.ParentID, "chunks_written", man.Written)
+			m.backupUpdate(ctx, up)
+			return
+		}
+	}
+	m.log.WarnContext(ctx, "backup not created", "backup", a.BackupID, "volume", a.VolumeID, "err", err)
+	up.Status, up.FailReason = volume.BackupError, err.Error()
+	m.backupUpdate(ctx, up)
+}
+
+// restoreBackup writes a backup into a volume: an existing one
+// (restoring-backup) or a new one still creating, made here first. The
+// backup returns to available; the volume becomes available, or
+// error_restoring once its data may be half-written (a failure before
+// any write leaves an existing volume available).
+func (m *Manager) restoreBackup(ctx context.Context, a rpc.BackupArgs) {
+	m.restore(ctx, a, []volume.Status{volume.StatusRestoringBackup})
+}
+
+func (m *Manager) restore(ctx context.Context, a rpc.BackupArgs, volFrom []volume.Status) {
+	up := rpc.BackupUpdateArgs{BackupID: a.BackupID, From: []volume.BackupStatus{volume.BackupRestoring}, Status: volume.BackupAvailable,
+		VolumeID: a.VolumeID, VolumeFrom: volFrom, VolumeStatus: volume.StatusAvailable}
+	err := m.restoreData(ctx, a)
+	var untouched *untouchedError
+	switch {
+	case err == nil:
+		m.log.InfoContext(ctx, "backup restored", "backup", a.BackupID, "volume", a.VolumeID)
+	case errors.As(err, &untouched) && !containsStatus(volFrom, volume.StatusCreating):
+		m.log.WarnContext(ctx, "backup not restored; the volume is unchanged", "backup", a.BackupID, "volume", a.VolumeID, "err", err)
+		up.VolumeReason = err.Error()
+	default:
+		m.log.WarnContext(ctx, "backup not restored", "backup", a.BackupID, "volume", a.VolumeID, "err", err)
+		up.VolumeStatus, up.VolumeReason = volume.StatusErrorRestoring, err.Error()
+	}
+	m.backupUpdate(ctx, up)
+}
+
+// untouchedError: the restore failed before writing to the volume.
+type untouchedError struct{ err error }
+
+func (e *untouchedError) Error() string { return e.err.Error() }
+func (e *untouchedError) Unwrap() error { return e.err }
+
+func (m *Manager) restoreData(ctx context.Context, a rpc.BackupArgs) error {
+	if m.opt.Backups == nil {
+		return &untouchedError{errors.New("the volume service has no backup repository")}
+	}
+	man, err := m.opt.Backups.Manifest(a.BackupID)
+	if err != nil {
+		return &untouchedError{fmt.Errorf("backup %s: %w", a.BackupID, err)}
+	}
+	f, err := m.raw(ctx, a.VolumeID, true)
+	if err != nil {
+		return &untouchedError{err}
+	}
+	defer f.Close()
+	if f.size < man.Size {
+		return &untouchedError{fmt.Errorf("volume %s (%d bytes) is smaller than backup %s (%d bytes)", a.VolumeID, f.size, a.BackupID, man.Size)}
+	}
+	if err := m.opt.Backups.Restore(ctx, a.BackupID, f.File); err != nil {
+		return fmt.Errorf("restore of backup %s: %w", a.BackupID, err)
+	}
+	return nil
+}
+
+// deleteBackup removes a backup's data and its record.
+func (m *Manager) deleteBackup(ctx context.Context, a rpc.BackupArgs) {
+	var err error
+	if m.opt.Backups == nil {
+		err = errors.New("the volume service has no backup repository")
+	} else {
+		err = m.opt.Backups.Delete(a.BackupID)
+	}
+	if err != nil {
+		m.log.WarnContext(ctx, "backup not deleted", "backup", a.BackupID, "err", err)
+		m.backupUpdate(ctx, rpc.BackupUpdateArgs{BackupID: a.BackupID, From: []volume.BackupStatus{volume.BackupDeleting}, Status: volume.BackupErrorDeleting, FailReason: err.Error()})
+		return
+	}
+	m.log.InfoContext(ctx, "backup deleted", "backup", a.BackupID)
+	m.call(ctx, rpc.BackupDestroyed, rpc.BackupArgs{BackupID: a.BackupID})
+}
+
+// reconcileBackups settles the backups a restart interrupted, as Cinder's
+// backup manager does on start: a backup being taken goes to error (its
+// partial data removed) and its volume back to available; a restore
+// leaves the backup available and the volume error_restoring; a delete
+// is finished. It returns the volumes it settled.
+func (m *Manager) reconcileBackups(ctx context.Context, backups []rpc.HostBackup) map[string]bool {
+	settled := map[string]bool{}
+	for _, b := range backups {
+		switch b.Status {
+		case volume.BackupCreating:
+			if m.opt.Backups != nil {
+				m.opt.Backups.Delete(b.ID)
+			}
+			m.backupUpdate(ctx, rpc.BackupUpdateArgs{BackupID: b.ID, From: []volume.BackupStatus{volume.BackupCreating}, Status: volume.BackupError,
+				FailReason: "the backup was interrupted by a restart of the backup service", VolumeID: b.VolumeID,
+				VolumeFrom: []volume.Status{volume.StatusBackingUp}, VolumeStatus: volume.StatusAvailable})
+			settled[b.VolumeID] = true
+		case volume.BackupRestoring:
+			m.backupUpdate(ctx, rpc.BackupUpdateArgs{BackupID: b.ID, From: []volume.BackupStatus{volume.BackupRestoring}, Status: volume.BackupAvailable,
+				VolumeID: b.RestoreVolumeID, VolumeFrom: []volume.Status{volume.StatusRestoringBackup, volume.StatusCreating},
+				VolumeStatus: volume.StatusErrorRestoring, VolumeReason: "the restore was interrupted by a restart of the backup service"})
+			settled[b.RestoreVolumeID] = true
+		case volume.BackupDeleting:
+			m.deleteBackup(ctx, rpc.BackupArgs{BackupID: b.ID})
+		}
+	}
+	return settled
+}
+
+func containsStatus(ss []volume.Status, s volume.Status) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+type backupFile struct {
+	*os.File
+	size int64
+}
+
+// createFromBackup makes a new blank volume here and restores a backup
+// into it (a restore to a new volume).
+func (m *Manager) createFromBackup(ctx context.Context, a rpc.CreateArgs) {
+	if err := m.drv.Create(ctx, a.VolumeID, a.Size); err != nil {
+		m.log.WarnContext(ctx, "volume for a restore not created", "volume", a.VolumeID, "backup", a.BackupID, "err", err)
+		m.backupUpdate(ctx, rpc.BackupUpdateArgs{BackupID: a.BackupID, From: []volume.BackupStatus{volume.BackupRestoring}, Status: volume.BackupAvailable,
+			VolumeID: a.VolumeID, VolumeFrom: []volume.Status{volume.StatusCreating}, VolumeStatus: volume.StatusError, VolumeReason: err.Error()})
+		return
+	}
+	m.restore(ctx, rpc.BackupArgs{BackupID: a.BackupID, VolumeID: a.VolumeID}, []volume.Status{volume.StatusCreating})
+}

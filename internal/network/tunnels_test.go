@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/tenku-cloud/tenku/internal/network/dataplane/fake"
 )
@@ -46,4 +47,33 @@ func TestTunnelPeers(t *testing.T) {
 	}
 	c.ok(c.do("DELETE", "/v2.0/agents/"+bID, "admin", nil), 204, "")
 	eventually(t, "b leaves a's peers", func() bool { return len(a.TunnelPeers()) == 0 })
+}
+
+// TestTunnelPeersSilentHost: a host whose agent stops without being deleted
+// leaves the others' peers once it has been silent for agent_down_time (5 s
+// here), by the server's liveness job (run under its lease).
+func TestTunnelPeersSilentHost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for agent_down_time")
+	}
+	c := newCloud(t, nil)
+	tunnelHost := func(ip string) *fake.Driver {
+		d := fake.New()
+		caps := d.Capabilities()
+		caps.TunnelingIP, caps.TunnelTypes = ip, []string{"vxlan"}
+		d.SetCapabilities(caps)
+		return d
+	}
+	a, b := tunnelHost("192.0.2.1"), tunnelHost("192.0.2.2")
+	c.agent("hosta", a)
+	agentB := c.agent("hostb", b)
+	eventually(t, "a hears of b", func() bool { return slices.Equal(a.TunnelPeers(), []string{"192.0.2.2"}) })
+	stopped := time.Now()
+	if err := agentB.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "silent b leaves a's peers", func() bool { return len(a.TunnelPeers()) == 0 })
+	if d := time.Since(stopped); d < 4*time.Second {
+		t.Fatalf("b left after %v, before agent_down_time", d)
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/tenku-cloud/tenku/internal/network/rpc"
 	nstore "github.com/tenku-cloud/tenku/internal/network/store"
 	"github.com/tenku-cloud/tenku/internal/platform/fault"
+	"github.com/tenku-cloud/tenku/internal/platform/lease"
 )
 
 // The plugin tells agents about changes after each commit, and only what
@@ -42,6 +43,9 @@ type dirtySet struct {
 	stop     chan struct{}
 	done     chan struct{}
 	interval time.Duration
+	// liveStop and liveDone end and await the agent liveness job.
+	liveStop context.CancelFunc
+	liveDone chan struct{}
 }
 
 // portMark is what a port's changes since the last push may have changed;
@@ -76,8 +80,20 @@ func (p *Plugin) Start(ctx context.Context) {
 	}
 	d.running = true
 	d.stop, d.done = make(chan struct{}), make(chan struct{})
+	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	d.liveStop, d.liveDone = cancel, make(chan struct{})
 	d.mu.Unlock()
 	go p.loop(context.WithoutCancel(ctx), d)
+	go func() {
+		defer close(d.liveDone)
+		if p.bus == nil {
+			return
+		}
+		// Hosts whose agents went silent leave the peers: one server
+		// replica at a time looks (the network.agent_liveness lease).
+		lease.Every(lctx, p.st.DB(), lease.Holder(), lease.Job{Name: "network.agent_liveness", Every: p.tunnelCheckInterval(),
+			Run: func(ctx context.Context) error { p.pushTunnels(ctx); return nil }}, p.bus.Metrics(), p.log)
+	}()
 }
 
 // Stop ends the background loop after a last flush.
@@ -90,7 +106,9 @@ func (p *Plugin) Stop(ctx context.Context) {
 	}
 	d.running = false
 	close(d.stop)
+	d.liveStop()
 	d.mu.Unlock()
+	<-d.liveDone
 	select {
 	case <-d.done:
 	case <-ctx.Done():
@@ -99,17 +117,11 @@ func (p *Plugin) Stop(ctx context.Context) {
 
 func (p *Plugin) loop(ctx context.Context, d *dirtySet) {
 	defer close(d.done)
-	tunnels := time.NewTicker(p.tunnelCheckInterval())
-	defer tunnels.Stop()
 	for {
 		select {
 		case <-d.stop:
 			p.flush(ctx)
 			return
-		case <-tunnels.C:
-			// Hosts whose agents went silent leave the peers.
-			p.pushTunnels(ctx)
-			continue
 		case <-d.wake:
 		}
 		select {

@@ -268,6 +268,13 @@ func TestRealGuestOnTheLinuxDataPlane(t *testing.T) {
 	if got := run("curl -s -m 10 http://169.254.169.254/openstack/latest/meta_data.json"); !strings.Contains(got, s.ID) {
 		t.Errorf("the guest's metadata: %s", got)
 	}
+	// Naming another instance in the proxy's headers changes nothing: the
+	// proxy names the guest by its address, and signs that.
+	const other = "00000000-0000-4000-8000-000000000001"
+	if got := run("curl -s -m 10 -H 'X-Instance-ID: " + other + "' -H 'X-Instance-ID-Signature: 00' " +
+		"http://169.254.169.254/openstack/latest/meta_data.json"); !strings.Contains(got, s.ID) || strings.Contains(got, other) {
+		t.Errorf("the guest's metadata, asked as another instance: %s", got)
+	}
 	client.Close()
 
 	// Disassociated, the floating IP leads nowhere.
@@ -282,4 +289,20 @@ func TestRealGuestOnTheLinuxDataPlane(t *testing.T) {
 		conn.Close()
 		return false
 	}, "ssh to %s to stop connecting once it is disassociated", fip.FloatingIP)
+
+	// Deleted through the API, the guest leaves neither its QEMU nor its
+	// tap behind.
+	if err := servers.Delete(ctx, nova, s.ID).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 60*time.Second, func() bool {
+		_, err := servers.Get(ctx, nova, s.ID).Extract()
+		return err != nil && strings.Contains(err.Error(), "404")
+	}, "server to be deleted")
+	if left := qemuPIDs(t, dataDir); len(left) != 0 {
+		t.Errorf("QEMU left: %v", left)
+	}
+	if ok, err := hh.Exists(ctx, "tap"+port.ID[:11]); err != nil || ok {
+		t.Errorf("the guest's tap is left (%v)", err)
+	}
 }

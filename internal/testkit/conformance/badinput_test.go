@@ -76,6 +76,8 @@ var microversionType = map[string]string{"nova": "compute", "cinder": "volume"}
 // every bad body (issue 13 §4): a POST, PUT or PATCH route answers 400 in
 // the service's own error format, whatever its path values, since the one
 // router checks the body before any handler runs; no route answers a 5xx.
+// Nova's metadata API, whose errors are plain text and whose requests are
+// signed by the proxy, has its own: TestMetadataBadInput.
 func TestBadBodiesRefusedByEveryRoute(t *testing.T) {
 	c := startCloud(t, nil)
 	admin := c.Token(t, "admin", "admin")

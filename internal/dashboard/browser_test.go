@@ -30,7 +30,8 @@ func chromium(t *testing.T) string {
 // person would: log in as demo, look at the overview, launch an instance
 // through the wizard, watch its boot sequence reach ACTIVE, read its console
 // log, create a network with a subnet and a router and see them in the
-// topology, allocate and associate a floating IP, upload an image, log out.
+// topology, allocate and associate a floating IP, upload an image, switch to
+// Japanese, log out; then log in as admin and walk the admin pages.
 // Each page's screenshot is a PNG in $TENKU_SCREENSHOTS (a temporary
 // directory when unset):
 //
@@ -217,7 +218,44 @@ func TestBrowserLaunchInstance(t *testing.T) {
 	}
 	shot("images")
 
+	// Japanese, chosen with the switch; the page comes back translated.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(function(){document.getElementById("id_language").value="ja"; return true})()`)); err != nil {
+		fail("pick Japanese", err)
+	}
+	do("switch to Japanese", chromedp.Click(css("#setlang")))
+	until("main h1", "イメージ")
+	if menu := text("nav.side"); !strings.Contains(menu, "インスタンス") || !strings.Contains(menu, "ネットワーク") {
+		t.Fatalf("the menu is not in Japanese: %q", menu)
+	}
+	shot("images-ja")
+	do("instances in Japanese", chromedp.Navigate(base+"/project/instances/"), chromedp.WaitVisible(css("#instances")))
+	until("#instances thead", "電源状態")
+	shot("instances-ja")
+
 	do("log out", chromedp.Click(css("#logout")), chromedp.WaitVisible(css("#id_username")))
 	shot("logged-out")
+
+	// The admin walks the admin pages (in the language chosen above).
+	do("log in as admin",
+		chromedp.SendKeys(css("#id_username"), "admin"),
+		chromedp.SendKeys(css("#id_password"), testkit.Password),
+		chromedp.Click(css("#loginBtn")),
+		chromedp.WaitVisible(css("#admin_menu")),
+	)
+	for _, pg := range []struct{ path, sel, name string }{
+		{"/admin/hypervisors/", "main h1", "admin-hypervisors"},
+		{"/admin/instances/", "#instances", "admin-instances"},
+		{"/admin/images/", "#images", "admin-images"},
+		{"/admin/flavors/", "main h1", "admin-flavors"},
+		{"/admin/info/", "main h1", "admin-system-information"},
+		{"/identity/", "#users", "identity"},
+	} {
+		do(pg.name, chromedp.Navigate(base+pg.path), chromedp.WaitVisible(css(pg.sel)))
+		if e := text(".alert.error"); !strings.HasPrefix(e, "(no ") {
+			t.Errorf("%s shows an error: %q", pg.path, e)
+		}
+		shot(pg.name)
+	}
+	do("admin logs out", chromedp.Click(css("#logout")), chromedp.WaitVisible(css("#id_username")))
 	t.Logf("screenshots in %s", shots)
 }

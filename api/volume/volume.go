@@ -27,6 +27,8 @@ const (
 	StatusBackingUp       Status = "backing-up"
 	StatusRestoringBackup Status = "restoring-backup"
 	StatusErrorRestoring  Status = "error_restoring"
+	// StatusAwaitingTransfer: the volume is offered to another project.
+	StatusAwaitingTransfer Status = "awaiting-transfer"
 )
 
 // BackupStatus is a backup's status.

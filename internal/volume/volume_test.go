@@ -232,8 +232,11 @@ func TestVolumeLifecycle(t *testing.T) {
 	if st := act(demo, v.ID, `{"os-set_bootable": {"bootable": true}}`); st != 200 {
 		t.Errorf("set bootable: %d", st)
 	}
-	if st := act(demo, v.ID, `{"os-retype": {"new_type": "x"}}`); st != 501 {
-		t.Errorf("retype (not implemented): %d", st)
+	if st := act(demo, v.ID, `{"os-retype": {"new_type": "x"}}`); st != 400 {
+		t.Errorf("retype to an unknown type: %d", st)
+	}
+	if st := act(demo, v.ID, `{"os-migrate_volume": {"host": "x"}}`); st != 501 {
+		t.Errorf("migrate (not implemented): %d", st)
 	}
 	if st := act(demo, v.ID, `{"os-bogus": {}}`); st != 400 {
 		t.Errorf("unknown action: %d", st)

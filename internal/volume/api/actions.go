@@ -26,7 +26,7 @@ func (a *API) actionRoutes() []rest.Route {
 // notYet are Cinder's volume actions tenku does not implement yet: they
 // answer 501 rather than pretend.
 var notYet = map[string]bool{
-	"os-retype": true, "os-migrate_volume": true, "os-migrate_volume_completion": true,
+	"os-migrate_volume": true, "os-migrate_volume_completion": true,
 	"os-force_detach": true, "os-unmanage": true, "os-reimage": true, "revert": true,
 }
 
@@ -70,6 +70,8 @@ func (a *API) volumeAction(ctx context.Context, r *rest.Request) (any, error) {
 	switch action {
 	case "os-extend":
 		return a.extend(ctx, r, v, arg)
+	case "os-retype":
+		return a.retype(ctx, r, v, arg)
 	case "os-volume_upload_image":
 		return a.uploadImage(ctx, r, v, arg)
 	case "os-set_image_metadata", "os-unset_image_metadata", "os-show_image_metadata":

@@ -699,3 +699,12 @@ func (d *DB) UpdateImageMetadata(ctx context.Context, id string, set map[string]
 	}
 	return out, nil
 }
+
+// Retype gives a volume another type (and multiattach flag) if it is
+// still in status with type oldType: a compare-and-swap.
+func (d *DB) Retype(ctx context.Context, id string, status volume.Status, oldType, newType string, multiattach bool) error {
+	return d.s.Tx(ctx, func(tx *store.Tx) error {
+		q := "UPDATE volumes SET volume_type_id = ?, multiattach = ?, updated_at = ? WHERE id = ? AND deleted = ? AND status = ? AND volume_type_id = ?"
+		return casRow(ctx, tx, "volumes", id, q, []any{newType, multiattach, store.TimeOf(store.Now()), id, false, string(status), oldType})
+	})
+}

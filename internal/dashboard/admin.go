@@ -237,7 +237,7 @@ func (d *Dashboard) adminInstances(p *page) error {
 	imgs, err := imagesByID(p.ctx, p.cl, servers)
 	p.fail(err)
 	data := &adminInstancesData{Pager: pg}
-	for _, in := range enrich(servers, imgs) {
+	for _, in := range enrich(servers, imgs, p.T) {
 		data.Instances = append(data.Instances, adminInstance{instance: in, ProjectName: orDefault(names[in.TenantID], in.TenantID)})
 	}
 	p.Data = data

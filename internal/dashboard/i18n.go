@@ -91,5 +91,5 @@ func (loginView) Path() string { return "/auth/login/" }
 // checks them too.
 var dataKeys = []string{"Instances", "VCPUs", "RAM", "Volumes", "Volume Storage", "Volume Snapshots", "Floating IPs", "Networks", "Ports", "Routers", "Security Groups",
 	// timeline states, topology kinds, assignment kinds, service states
-	"done", "current", "failed", "pending", "external", "router", "network", "instance", "(booted from volume)",
+	"done", "current", "failed", "pending", "external", "router", "network", "instance", "(booted from volume)", "(floating)",
 	"user", "group", "project", "domain", "system", "up", "down", "enabled", "disabled"}

@@ -352,4 +352,5 @@ var catalogJA = map[string]string{
 	"domain":                        "ドメイン",
 	"system":                        "システム",
 	"%d instances":                  "インスタンス %d 個",
+	"(floating)":                    "（Floating IP）",
 }

@@ -214,7 +214,9 @@ func imageName(im image.Image) string {
 	return im.ID
 }
 
-func enrich(servers []compute.Server, imgs []image.Image) []instance {
+// enrich names the servers' images and writes their addresses out, in the
+// page's language (t).
+func enrich(servers []compute.Server, imgs []image.Image, t func(string) string) []instance {
 	names := make(map[string]string, len(imgs))
 	for _, im := range imgs {
 		names[im.ID] = imageName(im)
@@ -237,7 +239,7 @@ func enrich(servers []compute.Server, imgs []image.Image) []instance {
 			var addrs []string
 			for _, a := range s.Addresses[n] {
 				if a.Type == "floating" {
-					addrs = append(addrs, a.Addr+" (floating)")
+					addrs = append(addrs, a.Addr+" "+t("(floating)"))
 				} else {
 					addrs = append(addrs, a.Addr)
 				}
@@ -305,7 +307,7 @@ func (d *Dashboard) listInstances(p *page) error {
 	}
 	imgs, err := imagesByID(p.ctx, p.cl, servers)
 	p.fail(err)
-	data := &instancesData{Instances: enrich(servers, imgs), Pager: pg}
+	data := &instancesData{Instances: enrich(servers, imgs, p.T), Pager: pg}
 	for _, in := range data.Instances {
 		if in.Transitional() {
 			data.Polling = true
@@ -401,7 +403,7 @@ func (d *Dashboard) showInstance(p *page) error {
 	for _, e := range fanout(p.ctx, calls...) {
 		p.fail(e)
 	}
-	in := enrich([]compute.Server{srv.Server}, imgs)[0]
+	in := enrich([]compute.Server{srv.Server}, imgs, p.T)[0]
 	p.Title = in.Name
 	data := &instanceData{Instance: in, Ports: ports.Ports}
 	var create *compute.InstanceAction

@@ -136,8 +136,9 @@ func (a *Agent) reconcileOne(ctx context.Context, inst *objects.Instance, have m
 // agent's last save failed while no conductor was up. They are settled as
 // on the agent's restart (reconcileOne): a delete is finished, a build
 // goes to ERROR with a fault, a reboot or power change is completed, other
-// tasks are cleared. A resize or live migration a conductor has not handed
-// to an agent yet is the conductor's (its sweep undoes the move).
+// tasks are cleared; a live migration this host had started gives its
+// claims back (undoStrandedLive). A resize or live migration a conductor
+// has not handed to an agent yet is the conductor's (its sweep undoes it).
 func (a *Agent) sweepStranded(ctx context.Context) error {
 	insts, err := a.cond.OnHost(ctx, a.host)
 	if err != nil {
@@ -158,8 +159,8 @@ func stranded(inst *objects.Instance, before time.Time) bool {
 	if inst.TaskState == states.NoTask && inst.VMState != states.Building {
 		return false
 	}
-	if inst.TaskState == states.ResizePrep || inst.TaskState == states.Migrating {
-		return false
+	if inst.TaskState == states.ResizePrep {
+		return false // a conductor's until an agent takes it
 	}
 	return !inst.UpdatedAt.After(before)
 }
@@ -188,7 +189,44 @@ func (a *Agent) settleStranded(ctx context.Context, uuid string, before time.Tim
 	if info, err := a.drv.Info(ctx, ref(inst)); err == nil {
 		have[uuid] = info
 	}
+	if inst.TaskState == states.Migrating && !a.undoStrandedLive(ctx, inst, have) {
+		return
+	}
 	a.reconcileOne(ctx, inst, have, "no process worked on it for "+a.cfg.Compute.StrandedTaskTimeout.String()+" (an API process or conductor stopped)")
+}
+
+// undoStrandedLive gives back the claims of a live migration of inst that
+// this agent, its source, had started when its save failed, and marks the
+// migration error, as a failed live migration does; the guest still here
+// stays here. It reports false when the migration is not the agent's to
+// settle: none yet, or one no agent has taken (the conductor's sweep undoes
+// those). A guest that is gone (the hypervisor finished the move) keeps the
+// claims as they are; its task is cleared all the same.
+func (a *Agent) undoStrandedLive(ctx context.Context, inst *objects.Instance, have map[string]virt.InstanceInfo) bool {
+	ms, err := a.cond.MigrationsOnHost(ctx, a.host)
+	if err != nil {
+		return false
+	}
+	var m *objects.Migration
+	for _, x := range ms {
+		if x.InstanceUUID != inst.UUID || x.MigrationType != objects.MigrationLive {
+			continue
+		}
+		if x.Status == "accepted" || x.Status == "preparing" {
+			return false
+		}
+		m = x
+	}
+	if m == nil {
+		return false
+	}
+	if _, present := have[inst.UUID]; present {
+		a.cond.FreeAllocations(ctx, inst.UUID, "")
+		a.cond.MoveAllocations(ctx, m.UUID, inst.UUID)
+	}
+	st := "error"
+	a.cond.UpdateMigration(ctx, m.UUID, store.MigrationUpdate{Status: &st})
+	return true
 }
 
 // ensureRunning powers a guest on, re-creating it from the database record

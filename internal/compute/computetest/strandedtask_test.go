@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/tenku-cloud/tenku/internal/compute/computetest"
 	"github.com/tenku-cloud/tenku/internal/compute/conf"
 	"github.com/tenku-cloud/tenku/internal/compute/objects"
@@ -19,8 +21,9 @@ import (
 // them) are settled while the agent runs, within [compute]
 // stranded_task_timeout (issue 13 §3): a reboot finishes ACTIVE, a stop
 // SHUTOFF, a delete goes through, a build claimed but never cast goes to
-// ERROR with a fault, a resize no agent took and an unshelve never placed
-// lose their task with a fault. A reboot the agent is working on for longer
+// ERROR with a fault, a live migration the host had started gives its
+// claims back and its migration is error, a resize no agent took and an
+// unshelve never placed lose their task with a fault. A reboot the agent is working on for longer
 // than the timeout is left to finish.
 func TestStrandedTasksSettled(t *testing.T) {
 	const timeout = 400 * time.Millisecond
@@ -30,7 +33,7 @@ func TestStrandedTasksSettled(t *testing.T) {
 		Config: func(c *conf.Config) { c.Compute.StrandedTaskTimeout = timeout }})
 	ctx := context.Background()
 	ids := map[string]string{}
-	for _, name := range []string{"reboot", "stop", "delete", "build", "resize", "unshelve", "busy"} {
+	for _, name := range []string{"reboot", "stop", "delete", "build", "resize", "unshelve", "live", "busy"} {
 		ids[name] = bootActive(t, c, name)
 	}
 	set := func(name string, u cstore.Update) {
@@ -51,6 +54,22 @@ func TestStrandedTasksSettled(t *testing.T) {
 	set("delete", cstore.Update{TaskState: task(states.Deleting)})
 	set("build", cstore.Update{VMState: vm(states.Building), TaskState: task(states.Scheduling)})
 	set("resize", cstore.Update{TaskState: task(states.ResizePrep), NewFlavor: fl})
+	// A live migration this host had started ("running") when its save
+	// failed: the source's claim sits under the migration's id.
+	live, err := c.Store.Instance(ctx, ids["live"], cstore.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mig := &objects.Migration{UUID: uuid.NewString(), InstanceUUID: live.UUID, ProjectID: live.ProjectID, UserID: live.UserID,
+		SourceCompute: live.Host, SourceNode: live.Node, DestCompute: "elsewhere", DestNode: "elsewhere", DestHost: "elsewhere",
+		OldFlavorID: live.Flavor.FlavorID, NewFlavorID: live.Flavor.FlavorID, Status: "running", MigrationType: objects.MigrationLive}
+	if err := c.Store.CreateMigration(ctx, mig); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Store.MoveAllocations(ctx, live.UUID, mig.UUID); err != nil {
+		t.Fatal(err)
+	}
+	set("live", cstore.Update{TaskState: task(states.Migrating)})
 	set("unshelve", cstore.Update{VMState: vm(states.ShelvedOffloaded), TaskState: task(states.Unshelving), Host: &none, Node: &none})
 
 	// A reboot in progress on the agent takes longer than the timeout.
@@ -77,6 +96,12 @@ func TestStrandedTasksSettled(t *testing.T) {
 		},
 		"resize": func(i *objects.Instance) bool {
 			return i.VMState == states.Active && i.NewFlavor == nil && i.Fault != nil && i.Fault.Message != ""
+		},
+		"live": func(i *objects.Instance) bool {
+			m, err := c.Store.Migration(ctx, mig.UUID)
+			back, _ := c.Store.Allocations(ctx, i.UUID)
+			left, _ := c.Store.Allocations(ctx, mig.UUID)
+			return i.VMState == states.Active && i.Host == live.Host && err == nil && m.Status == "error" && len(back) > 0 && len(left) == 0
 		},
 		"unshelve": func(i *objects.Instance) bool {
 			return i.VMState == states.ShelvedOffloaded && i.Fault != nil && i.Fault.Message != ""

@@ -21,7 +21,9 @@ type Config struct {
 	WaitSoftReboot time.Duration `opt:"wait_soft_reboot_seconds" help:"Time a soft reboot waits for the guest to shut down before rebooting it hard."`
 	// DeviceDetachAttempts and DeviceDetachTimeout bound a hot-unplug: a
 	// device_del asked this many times, each waiting this long for QEMU's
-	// DEVICE_DELETED (Nova's options, defaults 8 and 20 s).
+	// DEVICE_DELETED (Nova's options). The default is 5 × 20 s, not Nova's
+	// 8 × 20 s: tenku's API waits for a detach (up to 2 minutes) where
+	// Nova's casts it, and the agent must answer within that.
 	DeviceDetachAttempts int           `opt:"device_detach_attempts" help:"How many times a device detach asks the guest to release the device before it fails."`
 	DeviceDetachTimeout  time.Duration `opt:"device_detach_timeout" help:"How long each device detach request waits for the guest to release the device."`
 	// InstancesPath holds one directory per instance (Nova's
@@ -36,7 +38,7 @@ type Config struct {
 // DefaultConfig is what [libvirt] holds when it says nothing.
 func DefaultConfig() Config {
 	return Config{VirtType: "kvm", Emulator: "qemu-system-x86_64", MachineType: "pc", WaitSoftReboot: 120 * time.Second,
-		DeviceDetachAttempts: 8, DeviceDetachTimeout: 20 * time.Second}
+		DeviceDetachAttempts: 5, DeviceDetachTimeout: 20 * time.Second}
 }
 
 // Validate rejects a configuration the driver cannot run with.

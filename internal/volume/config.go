@@ -38,6 +38,7 @@ type DefaultOptions struct {
 	QuotaBackupGigabytes    int64         `opt:"quota_backup_gigabytes" help:"GiB of backups a project may have."`
 	QuotaGroups             int64         `opt:"quota_groups" help:"Volume groups a project may have (tenku has no groups)."`
 	PerVolumeSizeLimit      int64         `opt:"per_volume_size_limit" help:"Largest volume in GiB; -1 is unlimited."`
+	MessageTTL              time.Duration `opt:"message_ttl" help:"Seconds a user message is kept."`
 	BackupPosixPath         string        `opt:"backup_posix_path" help:"Directory of the posix backup repository of this host's volume service; empty means backups/ under its data directory. Share it between hosts to restore a backup on another host."`
 	ImageConversionDir      string        `opt:"image_conversion_dir" help:"Directory where images are downloaded and converted for volumes made from them; empty means conversion/ under the volume service's data directory."`
 }
@@ -71,7 +72,7 @@ func DefaultConfig() Config {
 			ServiceDownTime: 60 * time.Second, ReportInterval: 10 * time.Second,
 			CreateTimeout: 10 * time.Minute, DeleteTimeout: 10 * time.Minute,
 			QuotaVolumes: 10, QuotaGigabytes: 1000, QuotaSnapshots: 10, QuotaBackups: 10, QuotaBackupGigabytes: 1000,
-			QuotaGroups: 10, PerVolumeSizeLimit: -1,
+			QuotaGroups: 10, PerVolumeSizeLimit: -1, MessageTTL: 30 * 24 * time.Hour,
 		},
 		Backend:  BackendOptions{VolumeDriver: "file", VolumeBackendName: "file", FileBackingSize: "24G"},
 		Policy:   PolicyOptions{EnforceScope: true, EnforceNewDefaults: true},

@@ -132,6 +132,13 @@ func TestVolumeFromImageAndUpload(t *testing.T) {
 	} else {
 		waitStatus(t, demo, body["volume"].(map[string]any)["id"].(string), "available")
 	}
+	// The glance_metadata filter (3.4): the two volumes made from the image.
+	if st, body, _ := raw(t, demo, "GET", `/volumes?glance_metadata={"image_name":"marker-image"}`, "", "OpenStack-API-Version", "volume 3.4"); st != 200 || len(body["volumes"].([]any)) != 2 {
+		t.Fatalf("glance_metadata filter %d %v", st, body)
+	}
+	if st, body, _ := raw(t, demo, "GET", `/volumes?glance_metadata={"image_name":"other"}`, "", "OpenStack-API-Version", "volume 3.4"); st != 200 || len(body["volumes"].([]any)) != 0 {
+		t.Fatalf("glance_metadata filter %d %v", st, body)
+	}
 	// A clone keeps the image metadata.
 	if st, body, _ := raw(t, demo, "POST", "/volumes", `{"volume": {"source_volid": "`+id+`"}}`); st != 202 {
 		t.Fatalf("clone %d %v", st, body)

@@ -48,6 +48,9 @@ func New(cfg Config, d service.Deps) (*Service, error) {
 		pf = d.PolicyFile
 	}
 	db := store.New(d.DB)
+	if cfg.Default.MessageTTL > 0 {
+		db.MessageTTL = cfg.Default.MessageTTL
+	}
 	a, err := api.New(api.Options{
 		DB: db, Bus: d.Bus, Log: log, Auth: d.Auth, AuthURL: d.AuthURL,
 		PolicyFile: pf, EnforceScope: cfg.Policy.EnforceScope, EnforceNewDefaults: cfg.Policy.EnforceNewDefaults,

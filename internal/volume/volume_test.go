@@ -170,10 +170,10 @@ func TestVolumeLifecycle(t *testing.T) {
 	if st, _, _ := raw(t, demo, "GET", "/volumes", "", "OpenStack-API-Version", "volume 9.0"); st != 406 {
 		t.Errorf("9.0: %d", st)
 	}
-	if st, _, _ := raw(t, demo, "GET", "/volumes", "", "OpenStack-API-Version", "volume 3.3"); st != 406 {
-		t.Errorf("3.3 (the messages API is missing): %d", st)
+	if st, _, _ := raw(t, demo, "GET", "/volumes", "", "OpenStack-API-Version", "volume 3.8"); st != 406 {
+		t.Errorf("3.8 (manageable volumes are missing): %d", st)
 	}
-	if st, _, h := raw(t, demo, "GET", "/volumes", "", "OpenStack-API-Version", "volume latest"); st != 200 || h.Get("OpenStack-API-Version") != "volume 3.2" {
+	if st, _, h := raw(t, demo, "GET", "/volumes", "", "OpenStack-API-Version", "volume latest"); st != 200 || h.Get("OpenStack-API-Version") != "volume 3.7" {
 		t.Errorf("latest: %d %v", st, h)
 	}
 	// The bootable filter: strict from 3.2, before it anything but
@@ -199,6 +199,40 @@ func TestVolumeLifecycle(t *testing.T) {
 	waitStatus(t, demo, nv.ID, "error")
 	if err := volumetypes.Delete(ctx, admin, vt.ID).ExtractErr(); err == nil {
 		t.Fatal("deleted a type in use")
+	}
+	// The scheduler left a user message (3.3): no backend.
+	if st, _, _ := raw(t, demo, "GET", "/messages", ""); st != 404 {
+		t.Errorf("messages at 3.0: %d", st)
+	}
+	st, body, _ := raw(t, demo, "GET", "/messages?resource_uuid="+nv.ID, "", "OpenStack-API-Version", "volume 3.5")
+	msgs, _ := body["messages"].([]any)
+	if st != 200 || len(msgs) != 1 {
+		t.Fatalf("messages %d %v", st, body)
+	}
+	msg := msgs[0].(map[string]any)
+	if msg["event_id"] != "VOLUME_VOLUME_001_003" || msg["user_message"] != "schedule allocate volume: Could not find any available weighted backend." ||
+		msg["resource_type"] != "VOLUME" || msg["message_level"] != "ERROR" || msg["guaranteed_until"] == nil {
+		t.Fatalf("message %v", msg)
+	}
+	mid := msg["id"].(string)
+	if st, _, _ := raw(t, demo, "GET", "/messages/"+mid, "", "OpenStack-API-Version", "volume 3.3"); st != 200 {
+		t.Errorf("show message %d", st)
+	}
+	if st, _, _ := raw(t, demo, "DELETE", "/messages/"+mid, "", "OpenStack-API-Version", "volume 3.3"); st != 204 {
+		t.Errorf("delete message %d", st)
+	}
+	if st, _, _ := raw(t, demo, "GET", "/messages/"+mid, "", "OpenStack-API-Version", "volume 3.3"); st != 404 {
+		t.Errorf("deleted message %d", st)
+	}
+	// Clusters (3.7): none, as tenku's services are not clustered.
+	if st, body, _ := raw(t, admin, "GET", "/clusters", "", "OpenStack-API-Version", "volume 3.7"); st != 200 || len(body["clusters"].([]any)) != 0 {
+		t.Errorf("clusters %d %v", st, body)
+	}
+	if st, _, _ := raw(t, admin, "GET", "/clusters/x", "", "OpenStack-API-Version", "volume 3.7"); st != 404 {
+		t.Errorf("a cluster %d", st)
+	}
+	if st, _, _ := raw(t, demo, "GET", "/clusters", "", "OpenStack-API-Version", "volume 3.7"); st != 403 {
+		t.Errorf("clusters as a user %d", st)
 	}
 
 	// Actions: extend (beyond the backend it fails and the volume stays usable),

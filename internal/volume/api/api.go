@@ -21,11 +21,15 @@ import (
 
 // MinVersion and MaxVersion bound the microversions served. tenku raises
 // MaxVersion as the features of each microversion land: 3.1 (visibility
-// and protected in os-volume_upload_image) and 3.2 (the strict bootable
-// filter) are served; 3.3 needs the /messages API.
+// and protected in os-volume_upload_image), 3.2 (the strict bootable
+// filter), 3.3 (/messages), 3.4 (the glance_metadata filter), 3.5
+// (message filters, sort, pagination), 3.6 (empty consistency group names
+// in updates: tenku has no consistency groups at any version) and 3.7
+// (/clusters, and cluster in os-services: tenku's services are not
+// clustered). 3.8 needs manageable_volumes and manageable_snapshots.
 var (
 	MinVersion = rest.V(3, 0)
-	MaxVersion = rest.V(3, 2)
+	MaxVersion = rest.V(3, 7)
 )
 
 // Options are what the API needs.
@@ -136,7 +140,7 @@ func New(opt Options) (*API, error) {
 		SchemaError: func(field, reason string) *fault.Error {
 			return fault.BadRequest("Invalid input for field/attribute %s. %s", field, reason)
 		},
-	}, a.versionRoutes(), a.volumeRoutes(), a.typeRoutes(), a.actionRoutes(), a.snapshotRoutes(), a.miscRoutes(), a.attachmentRoutes(), a.backupRoutes(), a.transferRoutes())
+	}, a.versionRoutes(), a.volumeRoutes(), a.typeRoutes(), a.actionRoutes(), a.snapshotRoutes(), a.miscRoutes(), a.attachmentRoutes(), a.backupRoutes(), a.transferRoutes(), a.messageRoutes())
 	if err != nil {
 		return nil, err
 	}

@@ -451,6 +451,16 @@ func (a *API) settleBackup(ctx context.Context, u rpc.BackupUpdateArgs) error {
 	if errors.Is(err, store.ErrState) || errors.Is(err, store.ErrNotFound) {
 		a.log.WarnContext(ctx, "backup moved on; its outcome is not recorded", "backup", u.BackupID, "status", u.Status)
 	}
+	if bk != nil {
+		switch {
+		case u.Status == volume.BackupError && slices.Contains(u.From, volume.BackupCreating):
+			a.record(ctx, bk.ProjectID, resBackup, bk.ID, actBackupCreate, detBackupCreate)
+		case u.Status == volume.BackupErrorDeleting:
+			a.record(ctx, bk.ProjectID, resBackup, bk.ID, actBackupDelete, detBackupDelete)
+		case slices.Contains(u.From, volume.BackupRestoring) && (u.VolumeStatus == volume.StatusErrorRestoring || u.VolumeStatus == volume.StatusError || u.VolumeReason != ""):
+			a.record(ctx, bk.ProjectID, resBackup, bk.ID, actBackupRestore, detBackupRestore)
+		}
+	}
 	if u.VolumeStatus == "" || u.VolumeID == "" {
 		return nil
 	}

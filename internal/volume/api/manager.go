@@ -34,7 +34,10 @@ func (a *API) serveManager(ctx context.Context) error {
 				c.Size = &args.Size
 			}
 			c.Bootable, c.ImageMetadata = args.Bootable, args.ImageMetadata
-			_, err = a.db.UpdateVolume(ctx, args.VolumeID, args.From, c)
+			v, err := a.db.UpdateVolume(ctx, args.VolumeID, args.From, c)
+			if err == nil {
+				a.volumeMessage(ctx, v, args)
+			}
 			return nil, err
 		},
 		rpc.VolumeDestroyed: func(ctx context.Context, raw json.RawMessage) (any, error) {
@@ -111,7 +114,15 @@ func (a *API) serveManager(ctx context.Context) error {
 				p := "100%"
 				c.Progress = &p
 			}
-			_, err = a.db.UpdateSnapshot(ctx, args.SnapshotID, args.From, c)
+			sn, err := a.db.UpdateSnapshot(ctx, args.SnapshotID, args.From, c)
+			if err == nil {
+				switch args.Status {
+				case volume.SnapshotError:
+					a.record(ctx, sn.ProjectID, resSnapshot, sn.ID, actSnapCreate, detSnapCreate)
+				case volume.SnapshotErrorDeleting:
+					a.record(ctx, sn.ProjectID, resSnapshot, sn.ID, actSnapDelete, detSnapDelete)
+				}
+			}
 			return nil, err
 		},
 		rpc.SnapshotDestroyed: func(ctx context.Context, raw json.RawMessage) (any, error) {
@@ -172,6 +183,9 @@ func (a *API) Sweep(ctx context.Context) {
 	}
 	a.sweepAttach(ctx, now)
 	a.sweepBackups(ctx, now)
+	if err := a.db.DeleteExpiredMessages(ctx, now); err != nil && ctx.Err() == nil {
+		a.log.WarnContext(ctx, "expired messages not removed", "err", err)
+	}
 	for _, s := range []struct {
 		from, to volume.SnapshotStatus
 		after    time.Duration

@@ -97,6 +97,10 @@ func (a *API) miscRoutes() []rest.Route {
 		{Method: "GET", Path: p + "/os-availability-zone", Policy: "volume_extension:availability_zone_list", Handler: a.listZones},
 		{Method: "GET", Path: p + "/os-services", Policy: "volume_extension:services:index", Handler: a.listServices},
 		{Method: "PUT", Path: p + "/os-services/{action}", Policy: "volume_extension:services:update", Handler: a.updateService},
+		{Method: "GET", Path: p + "/clusters", Min: rest.V(3, 7), Policy: "clusters:get_all", Handler: a.listClusters},
+		{Method: "GET", Path: p + "/clusters/detail", Min: rest.V(3, 7), Policy: "clusters:get_all", Handler: a.listClusters},
+		{Method: "GET", Path: p + "/clusters/{cluster}", Min: rest.V(3, 7), Policy: "clusters:get", Handler: a.showCluster},
+		{Method: "PUT", Path: p + "/clusters/{cluster}", Min: rest.V(3, 7), Policy: "clusters:update", Handler: a.updateCluster}, // {cluster} is enable or disable
 		{Method: "GET", Path: p + "/scheduler-stats/get_pools", Policy: "scheduler_extension:scheduler_stats:get_pools", Handler: a.getPools},
 	}
 }
@@ -290,10 +294,14 @@ func (a *API) listServices(ctx context.Context, r *rest.Request) (any, error) {
 		if !a.up(s) {
 			state = "down"
 		}
-		out = append(out, map[string]any{
+		svc := map[string]any{
 			"binary": s.Binary, "host": s.Host, "zone": s.AvailabilityZone, "status": status, "state": state,
 			"updated_at": fmtTime(s.UpdatedAt), "disabled_reason": nilIfEmpty(s.DisabledReason),
-		})
+		}
+		if r.Version.AtLeast(rest.V(3, 7)) {
+			svc["cluster"] = nil // tenku's services are not clustered
+		}
+		out = append(out, svc)
 	}
 	return map[string]any{"services": out}, nil
 }
@@ -379,4 +387,37 @@ func (a *API) heartbeat(ctx context.Context) {
 	if err := a.db.ReportService(ctx, store.ServiceRow{Host: a.opt.Host, Binary: "cinder-scheduler", AvailabilityZone: a.opt.StorageAZ}); err != nil && ctx.Err() == nil {
 		a.log.WarnContext(ctx, "scheduler heartbeat failed", "err", err)
 	}
+}
+
+// Clusters (3.7): Cinder groups volume services configured with the same
+// [DEFAULT] cluster into a cluster for active-active backends. tenku has
+// no cluster option, so no service belongs to a cluster and there are
+// none to list, show or update, as in a Cinder deployment without one.
+func (a *API) listClusters(ctx context.Context, r *rest.Request) (any, error) {
+	return map[string]any{"clusters": []any{}}, nil
+}
+
+func clusterNotFound(name string) error {
+	return fault.NotFound("Cluster %s could not be found.", name).WithType("ClusterNotFound")
+}
+
+func (a *API) showCluster(ctx context.Context, r *rest.Request) (any, error) {
+	return nil, clusterNotFound(r.Param("cluster"))
+}
+
+func (a *API) updateCluster(ctx context.Context, r *rest.Request) (any, error) {
+	action := r.Param("cluster")
+	if action != "enable" && action != "disable" {
+		return nil, fault.NotFound("Unknown action %s.", action)
+	}
+	var b struct {
+		Name *string `json:"name"`
+	}
+	if err := r.Decode(&b); err != nil {
+		return nil, err
+	}
+	if b.Name == nil || *b.Name == "" {
+		return nil, fault.BadRequest("Invalid input for field/attribute name. 'name' is a required property")
+	}
+	return nil, clusterNotFound(*b.Name)
 }

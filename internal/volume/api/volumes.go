@@ -297,6 +297,11 @@ func (a *API) listVolumes(detail bool) rest.Handler {
 		if admin {
 			f.Host = q.Get("host")
 		}
+		if gm := q.Get("glance_metadata"); gm != "" && r.Version.AtLeast(rest.V(3, 4)) {
+			if f.ImageMetadata, err = parseMetadataFilter(gm); err != nil {
+				return nil, err
+			}
+		}
 		if f.Sort, err = parseSort(q, store.SortColumns); err != nil {
 			return nil, err
 		}

@@ -150,9 +150,12 @@ func (m *Manager) upload(ctx context.Context, a rpc.UploadArgs) {
 				m.log.WarnContext(ctx, "image of a failed upload not deleted", "image", a.ImageID, "err", derr)
 			}
 		}
-	} else {
-		m.log.InfoContext(ctx, "volume uploaded to image", "volume", a.VolumeID, "image", a.ImageID, "disk_format", a.DiskFormat)
+		// The volume is available again; the reason tells the API to
+		// leave the user a message.
+		m.update(ctx, a.VolumeID, []volume.Status{volume.StatusUploading}, volume.StatusAvailable, "upload to image "+a.ImageID+" failed: "+err.Error())
+		return
 	}
+	m.log.InfoContext(ctx, "volume uploaded to image", "volume", a.VolumeID, "image", a.ImageID, "disk_format", a.DiskFormat)
 	m.update(ctx, a.VolumeID, []volume.Status{volume.StatusUploading}, volume.StatusAvailable, "")
 }
 

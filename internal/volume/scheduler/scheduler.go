@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/tenku-cloud/tenku/api/volume"
 	"github.com/tenku-cloud/tenku/internal/platform/bus"
+	"github.com/tenku-cloud/tenku/internal/platform/logging"
 	"github.com/tenku-cloud/tenku/internal/volume/backend"
 	"github.com/tenku-cloud/tenku/internal/volume/rpc"
 	"github.com/tenku-cloud/tenku/internal/volume/store"
@@ -228,10 +230,23 @@ func (s *Scheduler) Stop() {
 }
 
 func (s *Scheduler) schedule(ctx context.Context, args rpc.CreateArgs) {
-	fail := func(reason string) {
+	fail := func(reason string, noBackend bool) {
 		st := volume.StatusError
-		if _, err := s.db.UpdateVolume(ctx, args.VolumeID, []volume.Status{volume.StatusCreating}, store.Change{Status: &st, ErrorReason: &reason}); err != nil {
+		v, err := s.db.UpdateVolume(ctx, args.VolumeID, []volume.Status{volume.StatusCreating}, store.Change{Status: &st, ErrorReason: &reason})
+		if err != nil {
 			s.log.WarnContext(ctx, "volume error not recorded", "volume", args.VolumeID, "err", err)
+		} else {
+			// A user message, as Cinder's scheduler leaves one
+			// (schedule allocate volume: no backend, or unknown error).
+			detail := "001"
+			if noBackend {
+				detail = "003"
+			}
+			m := &store.Message{ProjectID: v.ProjectID, RequestID: logging.RequestID(ctx), ResourceType: "VOLUME", ResourceUUID: v.ID,
+				EventID: store.EventID("VOLUME", "001", detail), DetailID: detail}
+			if err := s.db.CreateMessage(ctx, m); err != nil {
+				s.log.WarnContext(ctx, "user message not recorded", "volume", v.ID, "err", err)
+			}
 		}
 		s.log.WarnContext(ctx, "volume not scheduled", "volume", args.VolumeID, "reason", reason)
 	}
@@ -239,13 +254,14 @@ func (s *Scheduler) schedule(ctx context.Context, args rpc.CreateArgs) {
 	hosts, err := s.Hosts(ctx)
 	if err != nil {
 		s.mu.Unlock()
-		fail(fmt.Sprintf("scheduler: %v", err))
+		fail(fmt.Sprintf("scheduler: %v", err), false)
 		return
 	}
 	h, err := Select(hosts, Request{Size: args.Size, AvailabilityZone: args.AvailabilityZone, ExtraSpecs: args.ExtraSpecs, Backend: args.SourceHost})
 	if err != nil {
 		s.mu.Unlock()
-		fail(err.Error())
+		var nvh *NoValidHost
+		fail(err.Error(), errors.As(err, &nvh))
 		return
 	}
 	pool := h.Pool()
@@ -257,6 +273,6 @@ func (s *Scheduler) schedule(ctx context.Context, args rpc.CreateArgs) {
 	}
 	args.Host = pool
 	if err := s.bus.Cast(ctx, rpc.VolumeSubject(h.Name), rpc.CreateVolume, args); err != nil {
-		fail(fmt.Sprintf("could not reach the volume service %s: %v", h.Name, err))
+		fail(fmt.Sprintf("could not reach the volume service %s: %v", h.Name, err), false)
 	}
 }

@@ -31,10 +31,14 @@ var (
 )
 
 // DB is the block storage database.
-type DB struct{ s *store.DB }
+type DB struct {
+	s *store.DB
+	// MessageTTL is how long user messages are kept (message_ttl).
+	MessageTTL time.Duration
+}
 
 // New wraps a migrated database.
-func New(s *store.DB) *DB { return &DB{s: s} }
+func New(s *store.DB) *DB { return &DB{s: s, MessageTTL: 30 * 24 * time.Hour} }
 
 // Volume is a volume row with its metadata.
 type Volume struct {
@@ -380,6 +384,9 @@ type Filter struct {
 	// Statuses, when set, selects volumes in any of them.
 	Statuses []volume.Status
 	Metadata map[string]string
+	// ImageMetadata selects volumes whose image metadata holds these
+	// pairs (the glance_metadata filter).
+	ImageMetadata map[string]string
 	// Sort is a list of (column, desc) pairs; ListVolumes adds id.
 	Sort []SortKey
 	// OlderThan selects volumes last updated before it.
@@ -433,6 +440,9 @@ func (d *DB) ListVolumes(ctx context.Context, f Filter) ([]*Volume, error) {
 	}
 	for _, k := range slices.Sorted(maps.Keys(f.Metadata)) {
 		add("EXISTS (SELECT 1 FROM volume_metadata m WHERE m.volume_id = volumes.id AND m.meta_key = ? AND m.meta_value = ?)", k, f.Metadata[k])
+	}
+	for _, k := range slices.Sorted(maps.Keys(f.ImageMetadata)) {
+		add("EXISTS (SELECT 1 FROM volume_image_metadata m WHERE m.volume_id = volumes.id AND m.meta_key = ? AND m.meta_value = ?)", k, f.ImageMetadata[k])
 	}
 	order, err := orderBy(f.Sort, SortColumns)
 	if err != nil {

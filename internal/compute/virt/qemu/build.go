@@ -73,7 +73,7 @@ func (d *Driver) build(ctx context.Context, spec *virt.Spec, dir string) (*recor
 		args = append(args, "-append", cl)
 	}
 	diskBus := props["hw_disk_bus"]
-	scsi := false
+	scsi, usb := false, false
 	for i, dk := range spec.Disks {
 		drive := fmt.Sprintf("drive-disk%d", i)
 		switch dk.Kind {
@@ -134,6 +134,13 @@ func (d *Driver) build(ctx context.Context, spec *virt.Spec, dir string) (*recor
 			dev = append(dev, "scsi-hd", "bus=scsi0.0", "drive="+drive, fmt.Sprintf("id=disk%d", i))
 		case "ide":
 			dev = append(dev, "ide-hd", "bus=ide.0", "drive="+drive, fmt.Sprintf("id=disk%d", i))
+		case "usb":
+			// a USB stick (a stable rescue's hw_rescue_bus = usb) on one xHCI controller
+			if !usb {
+				args = append(args, "-device", "qemu-xhci,id=usb0")
+				usb = true
+			}
+			dev = append(dev, "usb-storage", "bus=usb0.0", "drive="+drive, fmt.Sprintf("id=disk%d", i))
 		default:
 			return nil, fmt.Errorf("disk bus %q not supported by this driver", bus)
 		}

@@ -85,6 +85,38 @@ func TestRescueAndUnrescue(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantPower(t, d2, uuid, states.PowerRunning)
+
+	// A rescue that cannot be built gives the guest back, running.
+	bad := rescue
+	bad.ImageProperties = map[string]string{"hw_rescue_bus": "no-such-bus", "os_command_line": rescue.ImageProperties["os_command_line"]}
+	if err := d2.Rescue(ctx, &bad); err == nil {
+		t.Fatal("a rescue on an unknown bus succeeded")
+	}
+	waitBoot(t, d2, uuid, 4)
+	wantPower(t, d2, uuid, states.PowerRunning)
+	if _, err := os.Stat(filepath.Join(d2.dirOf(uuid), rescueDisk)); !os.IsNotExist(err) {
+		t.Fatalf("rescue disk left after a failed rescue: %v", err)
+	}
+
+	// Stable device rescue on USB (tempest's test_stable_device_rescue_disk_usb):
+	// the guest's disk stays vda, the rescue disk is a USB disk, not virtio.
+	stable := rescue
+	stable.ImageProperties = map[string]string{"hw_rescue_bus": "usb", "hw_rescue_device": "disk",
+		"os_command_line": "console=tty0 console=ttyS0 root=/dev/vda rw"}
+	if err := d2.Rescue(ctx, &stable); err != nil {
+		t.Fatal(err)
+	}
+	waitBoot(t, d2, uuid, 5)
+	wantPower(t, d2, uuid, states.PowerRunning)
+	b, _ = d2.ConsoleLog(ctx, virt.Ref{UUID: uuid})
+	last = string(b)[strings.LastIndex(string(b), "boot-disks:"):]
+	if !strings.HasPrefix(last, "boot-disks: vda .") {
+		t.Fatalf("in stable rescue the guest boots with %q, want its own disk alone on virtio", strings.SplitN(last, "\n", 2)[0])
+	}
+	if err := d2.Unrescue(ctx, virt.Ref{UUID: uuid}); err != nil {
+		t.Fatal(err)
+	}
+	waitBoot(t, d2, uuid, 6)
 }
 
 // waitBoot waits for the n-th ready banner of a guest (its n-th boot).

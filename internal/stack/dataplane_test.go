@@ -268,6 +268,13 @@ func TestRealGuestOnTheLinuxDataPlane(t *testing.T) {
 	if got := run("curl -s -m 10 http://169.254.169.254/openstack/latest/meta_data.json"); !strings.Contains(got, s.ID) {
 		t.Errorf("the guest's metadata: %s", got)
 	}
+	// Nova hears of the floating IP (network-changed): EC2's public-ipv4
+	// names it, as tempest's test_server_basic_ops checks.
+	var pub string
+	testkit.Eventually(t, 30*time.Second, func() bool {
+		pub = run("curl -s -m 10 http://169.254.169.254/latest/meta-data/public-ipv4")
+		return pub == fip.FloatingIP
+	}, "public-ipv4 to be %s; it is %q", fip.FloatingIP, &pub)
 	// Naming another instance in the proxy's headers changes nothing: the
 	// proxy names the guest by its address, and signs that.
 	const other = "00000000-0000-4000-8000-000000000001"

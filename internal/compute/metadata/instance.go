@@ -28,6 +28,10 @@ func FromInstance(inst *objects.Instance, vifs []objects.VIF, adminPass string) 
 	for _, v := range vifs {
 		l := Link{ID: v.Devname, PortID: v.ID, MAC: v.Address, MTU: v.MTU, Type: v.Type, NetworkID: v.NetworkID}
 		for _, ip := range v.IPs {
+			if ip.Type == "floating" {
+				m.FloatingIPs = append(m.FloatingIPs, ip.Address)
+				continue
+			}
 			if ip.Type != "" && ip.Type != "fixed" {
 				continue
 			}

@@ -41,6 +41,8 @@ type Instance struct {
 	AdminPass string
 	// Links are the guest's NICs.
 	Links []Link
+	// FloatingIPs are the floating IPs of its ports (EC2's public-ipv4).
+	FloatingIPs []string
 	// VendorData is the static vendor data (vendor_data.json).
 	VendorData map[string]any
 }
@@ -189,7 +191,8 @@ func (in *Instance) NetworkData() map[string]any {
 
 // EC2MetaData is ec2/<version>/meta-data.json.
 func (in *Instance) EC2MetaData() map[string]any {
-	var fixed, pubs []string
+	var fixed []string
+	pubs := in.FloatingIPs
 	for _, l := range in.Links {
 		for _, a := range l.Addrs {
 			fixed = append(fixed, a.Address)

@@ -245,7 +245,7 @@ func (s *Stack) agentDriverDeps(d service.Deps) DriverDeps {
 	if !host && !port {
 		deps.MetadataAddr = s.Addrs["nova-metadata"]
 	}
-	if _, set := ini["vxlan"]["local_ip"]; !set && s.HostNamespace == "" {
+	if _, set := ini["vxlan"]["local_ip"]; !set {
 		deps.TunnelIP = s.HostIP // devstack's TUNNEL_IP is HOST_IP
 	}
 	_, addrs := ini["linux_bridge"]["bridge_address_mappings"]

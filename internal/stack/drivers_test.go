@@ -236,7 +236,14 @@ func TestAgentDriverDeps(t *testing.T) {
 	s.files["neutron_agent.ini"] = config.File{"DEFAULT": {"nova_metadata_host": {"10.9.9.9"}},
 		"linux_bridge": {"physical_interface_mappings": {"public:eth1"}}}
 	d = s.agentDriverDeps(service.Deps{})
-	if d.MetadataAddr != "" || d.BridgeAddresses != nil || d.TunnelIP != "" || d.Namespace != "tk-h1" || d.NamespacePrefix != "tk-h1-" {
+	if d.MetadataAddr != "" || d.BridgeAddresses != nil || d.Namespace != "tk-h1" || d.NamespacePrefix != "tk-h1-" {
 		t.Fatalf("deps with a file: %+v", d)
+	}
+	if d.TunnelIP != "10.1.2.3" {
+		t.Fatalf("tunnel address without [vxlan] local_ip: %q", d.TunnelIP)
+	}
+	s.files["neutron_agent.ini"]["vxlan"] = map[string][]string{"local_ip": {"192.0.2.9"}}
+	if d = s.agentDriverDeps(service.Deps{}); d.TunnelIP != "" {
+		t.Fatalf("tunnel address with [vxlan] local_ip: %q", d.TunnelIP)
 	}
 }

@@ -7,6 +7,14 @@
 //	go run ./tools/tempest tempest.api.identity
 //	go run ./tools/tempest -keep -concurrency 4 'tempest.api.image.v2'
 //
+// With -compute-driver qemu -dataplane linuxbridge (as root) the stack runs
+// real guests on the Linux data plane and tempest validates them (SSH to
+// floating IPs, [validation] run_validation), both inside a network
+// namespace the run makes and removes, so this machine's own network is
+// untouched:
+//
+//	go run ./tools/tempest -compute-driver qemu -dataplane linuxbridge tempest.scenario.test_server_basic_ops
+//
 // Tests listed in tools/tempest/exclude.txt (each with the reason) are not run.
 // The exit status is 1 when any test failed.
 package main
@@ -57,6 +65,7 @@ func main() {
 		showOut     = flag.Bool("v", false, "stream tempest's output")
 		hostIP      = flag.String("host-ip", "auto", "address the stack serves on; auto picks a free 127.x.y.z so that several runs can share the machine")
 		driver      = flag.String("compute-driver", "fake", "the stack's hypervisor driver (tenku stack --compute-driver): fake keeps the API suites fast and their guests' images need not boot; qemu runs them on real guests")
+		dataplane   = flag.String("dataplane", "fake", "the stack's network data plane: fake, or linuxbridge (with -compute-driver qemu, as root), which runs the stack and tempest in a network namespace of their own so that tempest's validation (ssh to floating IPs) runs without touching this machine's network")
 	)
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: go run ./tools/tempest [flags] REGEX...\n")
@@ -67,12 +76,24 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
+	switch {
+	case *dataplane == "fake":
+	case *dataplane != "linuxbridge":
+		fmt.Fprintln(os.Stderr, "tempest: -dataplane is fake or linuxbridge")
+		os.Exit(2)
+	case *driver != "qemu":
+		fmt.Fprintln(os.Stderr, "tempest: -dataplane linuxbridge needs real guests (-compute-driver qemu)")
+		os.Exit(2)
+	case os.Getenv(netnsEnv) == "":
+		os.Exit(inNamespace())
+	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	ctx, cancel2 := context.WithTimeout(ctx, *timeout)
 	defer cancel2()
 	res, err := run(ctx, runOptions{tenku: *tenku, keep: *keep, concurrency: *concurrency, exclude: *exclude,
-		dir: *workDir, regexes: flag.Args(), stream: *showOut, hostIP: *hostIP, computeDriver: *driver})
+		dir: *workDir, regexes: flag.Args(), stream: *showOut, hostIP: *hostIP, computeDriver: *driver,
+		namespace: os.Getenv(netnsEnv)})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tempest:", err)
 		os.Exit(2)
@@ -94,6 +115,9 @@ type runOptions struct {
 	hostIP      string
 	// computeDriver is passed to tenku stack --compute-driver.
 	computeDriver string
+	// namespace is the network namespace this run is in (-dataplane
+	// linuxbridge), "" for none.
+	namespace string
 }
 
 type results struct {
@@ -140,6 +164,14 @@ func run(ctx context.Context, o runOptions) (*results, error) {
 	if err := os.WriteFile(filepath.Join(etc, "keystone.conf"), []byte(keystoneConf), 0o600); err != nil {
 		return nil, err
 	}
+	if o.namespace != "" {
+		// Real guests for validation run under TCG: KVM passes the
+		// driver's probe on this kind of (nested) machine, then guests
+		// crash early in boot.
+		if err := os.WriteFile(filepath.Join(etc, "nova.conf"), []byte("[libvirt]\nvirt_type = qemu\n"), 0o600); err != nil {
+			return nil, err
+		}
+	}
 	// The image cache test waits for the prefetcher; Glance's default is 5 minutes.
 	if err := os.WriteFile(filepath.Join(etc, "glance-api.conf"), []byte("[DEFAULT]\ncache_prefetcher_interval = 2\n"), 0o600); err != nil {
 		return nil, err
@@ -156,9 +188,14 @@ func run(ctx context.Context, o runOptions) (*results, error) {
 			return nil, err
 		}
 	}
-	// The data plane stays fake: a real one would build bridges, routes and
-	// firewall tables on this host itself.
-	stack := exec.Command(bin, "stack", "--data-dir", data, "--host-ip", hostIP, "--compute-driver", o.computeDriver, "--dataplane-driver", "fake")
+	// The data plane stays fake outside a namespace of this run's own: a
+	// real one would build bridges, routes and firewall tables on this
+	// host itself.
+	dataplane := []string{"--dataplane-driver", "fake"}
+	if o.namespace != "" {
+		dataplane = []string{"--dataplane-driver", "linuxbridge", "--host-namespace", o.namespace}
+	}
+	stack := exec.Command(bin, append([]string{"stack", "--data-dir", data, "--host-ip", hostIP, "--compute-driver", o.computeDriver}, dataplane...)...)
 	stack.Stdout, stack.Stderr = stackOut, stackOut
 	stack.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := stack.Start(); err != nil {
@@ -179,7 +216,7 @@ func run(ctx context.Context, o runOptions) (*results, error) {
 	if err := waitForStack(ctx, filepath.Join(dir, "stack.out"), exited, &exitErr); err != nil {
 		return nil, err
 	}
-	cloud, err := discover(ctx, data)
+	cloud, err := discover(ctx, data, o.computeDriver == "qemu")
 	if err != nil {
 		return nil, fmt.Errorf("read the cloud: %w", err)
 	}
@@ -321,10 +358,13 @@ type cloud struct {
 	publicRouterID            string
 	extensions                []string
 	dashboardURL              string // tenku stack's dashboard, when it answers
+	// realGuests: image_ref is the bootable test image; validation: guests
+	// are reached by SSH on floating IPs (a real data plane).
+	realGuests, validation bool
 }
 
-func discover(ctx context.Context, data string) (*cloud, error) {
-	c := &cloud{services: map[string]string{}, region: "RegionOne"}
+func discover(ctx context.Context, data string, realGuests bool) (*cloud, error) {
+	c := &cloud{services: map[string]string{}, region: "RegionOne", realGuests: realGuests, validation: os.Getenv(netnsEnv) != ""}
 	secrets, err := os.ReadFile(filepath.Join(data, "secrets"))
 	if err != nil {
 		return nil, err
@@ -406,11 +446,45 @@ func discover(ctx context.Context, data string) (*cloud, error) {
 		return json.NewDecoder(resp.Body).Decode(v)
 	}
 	if u, ok := c.services["image"]; ok {
-		var imgs struct {
-			Images []struct{ ID, Status, Visibility string } `json:"images"`
+		type image struct {
+			ID, Name   string
+			DiskFormat string `json:"disk_format"`
 		}
-		if err := get(u+"/v2/images?status=active&visibility=public&sort=name:asc", &imgs); err == nil {
+		var imgs struct{ Images []image }
+		list := func() error {
+			imgs.Images = nil
+			return get(u+"/v2/images?status=active&visibility=public&sort=name:asc", &imgs)
+		}
+		if c.realGuests {
+			// tenku stack registers its bootable test image once the
+			// cloud is up (building it the first time); servers boot it.
+			deadline := time.Now().Add(15 * time.Minute)
+			for {
+				found := false
+				if err := list(); err == nil {
+					for _, im := range imgs.Images {
+						found = found || im.Name == "tenku-testimage"
+					}
+				}
+				if found {
+					break
+				}
+				if time.Now().After(deadline) || ctx.Err() != nil {
+					return nil, errors.New("tenku stack did not register tenku-testimage")
+				}
+				time.Sleep(2 * time.Second)
+			}
 			for _, im := range imgs.Images {
+				if im.Name == "tenku-testimage" {
+					c.images = append(c.images, im.ID)
+				}
+			}
+		} else if err := list(); err != nil {
+			imgs.Images = nil
+		}
+		for _, im := range imgs.Images {
+			// the test image's kernel and ramdisk boot nothing by themselves
+			if im.Name != "tenku-testimage" && im.DiskFormat != "aki" && im.DiskFormat != "ari" {
 				c.images = append(c.images, im.ID)
 			}
 		}
@@ -556,7 +630,7 @@ func tempestConf(c *cloud, logDir string) string {
 		"flavor_ref", first(c.flavors, 0), "flavor_ref_alt", first(c.flavors, 1), "fixed_network_name", "private",
 		"min_microversion", c.computeMin, "max_microversion", c.computeMax, "build_timeout", "120", "build_interval", "1", "hypervisor_type", "fake")
 	section("compute-feature-enabled", "console_output", "true", "resize", "true", "pause", "true", "shelve", "true",
-		"suspend", "true", "cold_migration", "false", "live_migration", "false", "metadata_service", "false", "rescue", "true",
+		"suspend", "true", "cold_migration", "false", "live_migration", "false", "metadata_service", yes(c.validation), "rescue", "true",
 		"interface_attach", "true", "snapshot", "true", "config_drive", "true", "change_password", "true", "stable_rescue", "true",
 		"vnc_console", "false", "spice_console", "false", "serial_console", "false", "personality", "false",
 		"attach_encrypted_volume", "false", "volume_multiattach", "false", "scheduler_enabled_filters", "all")
@@ -573,7 +647,14 @@ func tempestConf(c *cloud, logDir string) string {
 		"extend_attached_volume", "false", "extend_volume_with_snapshot", "false", "multi_backend", "false",
 		"manage_snapshot", "false", "manage_volume", "false", "volume_revert", "false", "cluster_active_active", "false",
 		"instance_locality_enabled", "false", "volume_image_dep_tests", "false")
-	section("validation", "run_validation", "false")
+	if c.validation {
+		// As devstack's tempest.conf for cirros, with tenku's test image.
+		section("validation", "run_validation", "true", "connect_method", "floating", "auth_method", "keypair",
+			"image_ssh_user", "cirros", "image_alt_ssh_user", "cirros", "network_for_ssh", "private", "ip_version_for_ssh", "4",
+			"ssh_timeout", "300", "ping_timeout", "120")
+	} else {
+		section("validation", "run_validation", "false")
+	}
 	section("enforce_scope", "keystone", "false", "nova", "false", "glance", "false", "neutron", "false", "cinder", "false")
 	return b.String()
 }
@@ -585,4 +666,71 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// netnsEnv names the network namespace a run re-executed itself in.
+const netnsEnv = "TENKU_TEMPEST_NETNS"
+
+// inNamespace runs this command again inside a network namespace of its
+// own (with the same arguments), so that the stack's real data plane and
+// tempest's SSH to floating IPs stay in it; everything the run made there
+// goes when it ends. It returns the exit status.
+func inNamespace() int {
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "tempest: -dataplane linuxbridge needs root (network namespaces, bridges, nftables)")
+		return 2
+	}
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tempest:", err)
+		return 2
+	}
+	ns := fmt.Sprintf("tk-tempest%d", os.Getpid())
+	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "tempest: ip netns add %s: %v: %s\n", ns, err, out)
+		return 2
+	}
+	defer func() {
+		// The stack's own namespaces (DHCP, routers) are named after ns.
+		out, _ := exec.Command("ip", "netns", "list").Output()
+		for _, line := range strings.Split(string(out), "\n") {
+			if f := strings.Fields(line); len(f) > 0 && (f[0] == ns || strings.HasPrefix(f[0], ns+"-")) {
+				pids, _ := exec.Command("ip", "netns", "pids", f[0]).Output()
+				for _, p := range strings.Fields(string(pids)) {
+					if pid, err := strconv.Atoi(p); err == nil {
+						syscall.Kill(pid, syscall.SIGKILL)
+					}
+				}
+				exec.Command("ip", "netns", "del", f[0]).Run()
+			}
+		}
+	}()
+	exec.Command("ip", "-n", ns, "link", "set", "lo", "up").Run()
+	// nsenter joins the network namespace only: the namespaces the stack
+	// makes in there stay visible (and removable) from here, which they
+	// would not be from the private mount namespace of ip netns exec.
+	cmd := exec.Command("nsenter", append([]string{"--net=/run/netns/" + ns, "--", self}, os.Args[1:]...)...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(), netnsEnv+"="+ns)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "tempest:", err)
+		return 2
+	}
+	go func() {
+		for s := range sig {
+			cmd.Process.Signal(s)
+		}
+	}()
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return 2
+	}
+	return 0
 }

@@ -156,7 +156,12 @@ func (d *Driver) ensureNetwork(ctx context.Context, n dataplane.Network) (err er
 			// On the device holding local_ip, as Neutron does: the
 			// kernel then bounds the MTU by the underlay's.
 			var under string
-			if under, err = h.DeviceWithAddress(ctx, d.cfg.VXLAN.LocalIP); err == nil && under == "" {
+			under, err = h.DeviceWithAddress(ctx, d.cfg.VXLAN.LocalIP)
+			if a, perr := netip.ParseAddr(d.cfg.VXLAN.LocalIP); err == nil && under == "" && perr == nil && a.IsLoopback() {
+				// a one-host cloud on a 127.x.y.z address: lo carries it
+				under = "lo"
+			}
+			if err == nil && under == "" {
 				err = fmt.Errorf("no device holds [vxlan] local_ip %s", d.cfg.VXLAN.LocalIP)
 			}
 			if err == nil {

@@ -31,7 +31,7 @@ func (a *Agent) connector() map[string]any {
 
 // volumeDisk is the guest disk a connection describes.
 func volumeDisk(volumeID, device string, c *clients.Connection) virt.Disk {
-	d := virt.Disk{Kind: virt.DiskVolume, Bus: "virtio", DeviceName: device, Serial: volumeID, Format: "raw",
+	d := virt.Disk{Kind: virt.DiskVolume, Bus: "virtio", DeviceName: device, Serial: volumeID, Format: "raw", BootIndex: -1,
 		Connection: map[string]string{"driver_volume_type": c.DriverVolumeType}}
 	for k, v := range c.Data {
 		d.Connection[k] = fmt.Sprint(v)

@@ -105,7 +105,8 @@ func (d *Driver) build(ctx context.Context, spec *virt.Spec, dir string) (*recor
 			if _, err := os.Stat(dk.Path); err != nil {
 				return nil, fmt.Errorf("volume %s: %w", volumeKey(dk), err)
 			}
-			if dk.BootIndex >= 0 && spec.Kernel == "" {
+			// a volume boots only a guest that has no root disk of its own
+			if dk.BootIndex >= 0 && spec.Kernel == "" && !hasRoot(spec.Disks) {
 				v.BootIndex = dk.BootIndex + 1
 			}
 			rec.Volumes = append(rec.Volumes, v)
@@ -276,4 +277,13 @@ func keepOrCreate(ctx context.Context, dk virt.Disk, size int64) error {
 		return err
 	}
 	return qemuimg.Create(ctx, dk.Path, format(dk), size)
+}
+
+func hasRoot(ds []virt.Disk) bool {
+	for _, d := range ds {
+		if d.Kind == virt.DiskRoot {
+			return true
+		}
+	}
+	return false
 }

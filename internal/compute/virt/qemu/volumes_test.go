@@ -3,6 +3,7 @@ package qemu
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -120,5 +121,38 @@ func TestVolumeArgs(t *testing.T) {
 		if _, err := newVolume(bad); err == nil {
 			t.Errorf("newVolume(%+v) accepted", bad)
 		}
+	}
+}
+
+// A volume of a guest with a root disk never takes a boot index (the root
+// has bootindex=1; QEMU refuses a second), whatever its Disk says; one
+// standing in for the root disk boots.
+func TestVolumeBootIndex(t *testing.T) {
+	d := &Driver{cfg: DefaultConfig(), accel: "tcg"}
+	dir := t.TempDir()
+	vf := dir + "/vol"
+	if err := os.WriteFile(vf, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	vol := virt.Disk{Kind: virt.DiskVolume, Serial: testVolumeID, Path: vf, Format: "raw", BootIndex: 0}
+	base := dir + "/base.raw"
+	if err := os.WriteFile(base, make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	withRoot := &virt.Spec{Ref: virt.Ref{UUID: "u1"}, Flavor: virt.Flavor{MemoryMB: 64}, Image: virt.Image{ID: "i", Path: base, Format: "raw"},
+		Disks: []virt.Disk{{Kind: virt.DiskRoot, Path: dir + "/disk", Format: "qcow2", BootIndex: 0}, vol}}
+	rec, err := d.build(context.Background(), withRoot, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Volumes) != 1 || rec.Volumes[0].BootIndex != 0 {
+		t.Errorf("volume beside a root disk: %+v, want no boot index", rec.Volumes)
+	}
+	fromVolume := &virt.Spec{Ref: virt.Ref{UUID: "u2"}, Flavor: virt.Flavor{MemoryMB: 64}, Disks: []virt.Disk{vol}}
+	if rec, err = d.build(context.Background(), fromVolume, dir); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Volumes) != 1 || rec.Volumes[0].BootIndex != 1 {
+		t.Errorf("boot volume: %+v, want bootindex 1", rec.Volumes)
 	}
 }

@@ -89,8 +89,12 @@ type Volume struct {
 	VolumeType         string            `json:"volume_type"`
 	TenantID           *string           `json:"os-vol-tenant-attr:tenant_id,omitempty"`
 	Host               *string           `json:"os-vol-host-attr:host,omitempty"`
-	MigStatus          *string           `json:"os-vol-mig-status-attr:migstat,omitempty"`
-	NameID             *string           `json:"os-vol-mig-status-attr:name_id,omitempty"`
+	// MigStatus and NameID (admins) are raw so that a null is rendered
+	// while an absent field is left out.
+	MigStatus json.RawMessage `json:"os-vol-mig-status-attr:migstat,omitempty"`
+	NameID    json.RawMessage `json:"os-vol-mig-status-attr:name_id,omitempty"`
+	// MigrationStatus is shown to admins, as Cinder's view does.
+	MigrationStatus json.RawMessage `json:"migration_status,omitempty"`
 	// GroupID is shown from 3.13.
 	GroupID *string `json:"group_id,omitempty"`
 	// ProviderID is shown from 3.21.

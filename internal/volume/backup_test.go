@@ -1,6 +1,8 @@
 package volume_test
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -171,6 +173,40 @@ func TestBackups(t *testing.T) {
 	}
 	if st, body, _ := raw(t, demo, "GET", "/os-quota-sets/"+project+"?usage=true", ""); st != 200 || body["quota_set"].(map[string]any)["backups"].(map[string]any)["in_use"] != 3.0 {
 		t.Fatalf("quota usage %d %v", st, body)
+	}
+	// Export the full backup's record and import it under another id
+	// (as tempest does): the import shares the data; deleting it keeps the
+	// data for the original.
+	st, body, _ = raw(t, admin, "GET", "/backups/"+full+"/export_record", "")
+	if st != 200 {
+		t.Fatalf("export %d %v", st, body)
+	}
+	rec := body["backup-record"].(map[string]any)
+	url, _ := base64.StdEncoding.DecodeString(rec["backup_url"].(string))
+	var fields map[string]any
+	json.Unmarshal(url, &fields)
+	fields["id"] = "5d1f7a3e-6b7c-4d8e-9f00-112233445566"
+	url, _ = json.Marshal(fields)
+	imp := `{"backup-record": {"backup_service": "` + rec["backup_service"].(string) + `", "backup_url": "` + base64.StdEncoding.EncodeToString(url) + `"}}`
+	if st, body, _ := raw(t, admin, "POST", "/backups/import_record", imp); st != 201 || body["backup"].(map[string]any)["id"] != fields["id"] {
+		t.Fatalf("import %d %v", st, body)
+	}
+	waitBackup(t, admin, fields["id"].(string), "available")
+	if st, _, _ := raw(t, admin, "POST", "/backups/import_record", imp); st != 400 {
+		t.Fatalf("second import %d", st)
+	}
+	if st, _, _ := raw(t, demo, "GET", "/backups/"+full+"/export_record", ""); st != 403 {
+		t.Fatalf("export as a user %d", st)
+	}
+	if st, _, _ := raw(t, admin, "DELETE", "/backups/"+fields["id"].(string), ""); st != 202 {
+		t.Fatalf("delete the import %d", st)
+	}
+	testkit.Eventually(t, 10*time.Second, func() bool {
+		st, _, _ := raw(t, admin, "GET", "/backups/"+fields["id"].(string), "")
+		return st == 404
+	}, "imported backup never went away")
+	if _, err := os.Stat(filepath.Join(repo, full, "manifest.json")); err != nil {
+		t.Fatalf("deleting the import removed the original's data: %v", err)
 	}
 	// List and delete, children first.
 	if st, body, _ := raw(t, demo, "GET", "/backups/detail?volume_id="+vol, ""); st != 200 || len(body["backups"].([]any)) != 2 {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,6 +32,8 @@ func (a *API) backupRoutes() []rest.Route {
 		{Method: "DELETE", Path: p + "/{backup_id}", Status: http.StatusAccepted, Handler: a.deleteBackup},
 		{Method: "POST", Path: p + "/{backup_id}/restore", Status: http.StatusAccepted, Handler: a.restoreBackup},
 		{Method: "POST", Path: p + "/{backup_id}/action", Status: http.StatusAccepted, Handler: a.backupAction},
+		{Method: "GET", Path: p + "/{backup_id}/export_record", Policy: "backup:export-import", Handler: a.exportBackup},
+		{Method: "POST", Path: p + "/import_record", Status: http.StatusCreated, Policy: "backup:backup-import", Handler: a.importBackup},
 	}
 }
 
@@ -217,6 +220,7 @@ func (a *API) createBackup(ctx context.Context, r *rest.Request) (any, error) {
 		b.Container = *in.Container
 	}
 	b.VolumeMeta = store.BackupVolumeMeta{Metadata: v.Metadata, ImageMetadata: v.ImageMetadata, Bootable: v.Bootable}
+	parentData := ""
 	if incremental {
 		parent, err := a.db.LatestBackup(ctx, v.ID)
 		if errors.Is(err, store.ErrNotFound) {
@@ -229,6 +233,7 @@ func (a *API) createBackup(ctx context.Context, r *rest.Request) (any, error) {
 			return nil, invalidBackup("The last backup of volume %s is kept by %s, not by the volume's service %s.", v.ID, serviceHost(parent.Host), serviceHost(b.Host))
 		}
 		b.ParentID = parent.ID
+		parentData = parent.DataID
 	}
 	lim, err := a.backupLimits(ctx, b.ProjectID)
 	if err != nil {
@@ -248,7 +253,7 @@ func (a *API) createBackup(ctx context.Context, r *rest.Request) (any, error) {
 		}
 		return nil, err
 	}
-	args := rpc.BackupArgs{BackupID: b.ID, VolumeID: v.ID, ParentID: b.ParentID, Attached: attached}
+	args := rpc.BackupArgs{BackupID: b.ID, VolumeID: v.ID, ParentID: b.ParentID, ParentDataID: parentData, Attached: attached}
 	if err := a.bus.Cast(ctx, rpc.VolumeSubject(serviceHost(b.Host)), rpc.CreateBackup, args); err != nil {
 		a.settleBackup(ctx, rpc.BackupUpdateArgs{BackupID: b.ID, From: []volume.BackupStatus{volume.BackupCreating}, Status: volume.BackupError,
 			FailReason: "the backup service could not be reached", VolumeID: v.ID, VolumeFrom: []volume.Status{volume.StatusBackingUp}, VolumeStatus: volume.StatusAvailable})
@@ -283,7 +288,11 @@ func (a *API) startDeleteBackup(ctx context.Context, b *store.Backup, from []vol
 	if b.Host == "" {
 		return a.db.DestroyBackup(ctx, b.ID)
 	}
-	if err := a.bus.Cast(ctx, rpc.VolumeSubject(serviceHost(b.Host)), rpc.DeleteBackup, rpc.BackupArgs{BackupID: b.ID}); err != nil {
+	shared, err := a.db.DataShared(ctx, b.ID, b.DataID)
+	if err != nil {
+		return err
+	}
+	if err := a.bus.Cast(ctx, rpc.VolumeSubject(serviceHost(b.Host)), rpc.DeleteBackup, rpc.BackupArgs{BackupID: b.ID, DataID: b.DataID, KeepData: shared}); err != nil {
 		a.log.WarnContext(ctx, "backup delete not sent; the sweep moves it to error_deleting", "backup", b.ID, "err", err)
 	}
 	return nil
@@ -329,7 +338,7 @@ func (a *API) restoreBackup(ctx context.Context, r *rest.Request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := a.bus.Cast(ctx, rpc.VolumeSubject(serviceHost(v.Host)), rpc.RestoreBackup, rpc.BackupArgs{BackupID: b.ID, VolumeID: v.ID}); err != nil {
+		if err := a.bus.Cast(ctx, rpc.VolumeSubject(serviceHost(v.Host)), rpc.RestoreBackup, rpc.BackupArgs{BackupID: b.ID, DataID: b.DataID, VolumeID: v.ID}); err != nil {
 			a.settleBackup(ctx, rpc.BackupUpdateArgs{BackupID: b.ID, From: []volume.BackupStatus{volume.BackupRestoring}, Status: volume.BackupAvailable,
 				VolumeID: v.ID, VolumeFrom: []volume.Status{volume.StatusRestoringBackup}, VolumeStatus: volume.StatusAvailable})
 			return nil, fault.Unavailable("The backup service could not be reached.")
@@ -387,7 +396,7 @@ func (a *API) restoreToNew(ctx context.Context, r *rest.Request, b *store.Backup
 		}
 		return nil, err
 	}
-	args := rpc.CreateArgs{VolumeID: v.ID, Size: v.Size, AvailabilityZone: v.AvailabilityZone, ExtraSpecs: vt.ExtraSpecs, BackupID: b.ID, SourceHost: b.Host}
+	args := rpc.CreateArgs{VolumeID: v.ID, Size: v.Size, AvailabilityZone: v.AvailabilityZone, ExtraSpecs: vt.ExtraSpecs, BackupID: b.ID, BackupDataID: b.DataID, SourceHost: b.Host}
 	if err := a.bus.Cast(ctx, rpc.SchedulerSubject, rpc.CreateVolume, args); err != nil {
 		a.settleBackup(ctx, rpc.BackupUpdateArgs{BackupID: b.ID, From: []volume.BackupStatus{volume.BackupRestoring}, Status: volume.BackupAvailable,
 			VolumeID: v.ID, VolumeFrom: []volume.Status{volume.StatusCreating}, VolumeStatus: volume.StatusError, VolumeReason: "could not reach the scheduler"})
@@ -499,7 +508,11 @@ func (a *API) hostBackups(ctx context.Context, host string, vols []*store.Volume
 		return nil, err
 	}
 	for _, b := range kept {
-		out = append(out, rpc.HostBackup{ID: b.ID, VolumeID: b.VolumeID, Status: b.Status})
+		shared, err := a.db.DataShared(ctx, b.ID, b.DataID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rpc.HostBackup{ID: b.ID, VolumeID: b.VolumeID, Status: b.Status, DataID: b.DataID, KeepData: shared})
 	}
 	restoring, err := a.db.ListBackups(ctx, store.BackupFilter{Status: string(volume.BackupRestoring)})
 	if err != nil {
@@ -553,4 +566,100 @@ func (a *API) sweepBackups(ctx context.Context, now time.Time) {
 			}
 		}
 	}
+}
+
+// backupService names tenku's posix repository in exported records, in
+// Cinder's form (a driver class path).
+const backupService = "cinder.backup.drivers.posix.PosixBackupDriver"
+
+// backupRecord is what an exported backup record holds (base64 JSON, as
+// Cinder's backup_url): enough to recreate the backup's row after a loss
+// of the database, pointing at the same data.
+type backupRecord struct {
+	ID               string                 `json:"id"`
+	VolumeID         string                 `json:"volume_id"`
+	Name             *string                `json:"display_name"`
+	Description      *string                `json:"display_description"`
+	Size             int                    `json:"size"`
+	ObjectCount      int                    `json:"object_count"`
+	Container        string                 `json:"container,omitempty"`
+	AvailabilityZone string                 `json:"availability_zone,omitempty"`
+	Host             string                 `json:"host"`
+	Incremental      bool                   `json:"is_incremental"`
+	ParentID         string                 `json:"parent_id,omitempty"`
+	DataID           string                 `json:"data_id"`
+	DataTimestamp    string                 `json:"data_timestamp"`
+	VolumeMeta       store.BackupVolumeMeta `json:"volume_metadata"`
+}
+
+func (a *API) exportBackup(ctx context.Context, r *rest.Request) (any, error) {
+	b, err := a.getBackup(ctx, r, r.Param("backup_id"), "backup:export-import")
+	if err != nil {
+		return nil, err
+	}
+	if b.Status != volume.BackupAvailable {
+		return nil, invalidBackup("Backup status must be available and not %s.", b.Status)
+	}
+	rec := backupRecord{ID: b.ID, VolumeID: b.VolumeID, Name: b.Name, Description: b.Description, Size: b.Size, ObjectCount: b.ObjectCount,
+		Container: b.Container, AvailabilityZone: b.AvailabilityZone, Host: b.Host, Incremental: b.Incremental, ParentID: b.ParentID,
+		DataID: b.DataID, DataTimestamp: b.DataTimestamp.UTC().Format(time.RFC3339Nano), VolumeMeta: b.VolumeMeta}
+	raw, err := json.Marshal(rec)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"backup-record": map[string]string{"backup_service": backupService, "backup_url": base64.StdEncoding.EncodeToString(raw)}}, nil
+}
+
+// importBackup recreates a backup from an exported record, in the
+// caller's project: creating until the volume service that keeps the
+// data finds it complete.
+func (a *API) importBackup(ctx context.Context, r *rest.Request) (any, error) {
+	var body struct {
+		Record *struct {
+			BackupService *string `json:"backup_service"`
+			BackupURL     *string `json:"backup_url"`
+		} `json:"backup-record"`
+	}
+	if err := r.Decode(&body); err != nil {
+		return nil, err
+	}
+	if body.Record == nil || body.Record.BackupService == nil || body.Record.BackupURL == nil {
+		return nil, fault.BadRequest("Invalid input for field/attribute backup-record. 'backup_service' and 'backup_url' are required properties")
+	}
+	if *body.Record.BackupService != backupService {
+		return nil, fault.NotFound("Service %s could not be found.", *body.Record.BackupService).WithType("ServiceNotFound")
+	}
+	raw, err := base64.StdEncoding.DecodeString(*body.Record.BackupURL)
+	var rec backupRecord
+	if err == nil {
+		err = json.Unmarshal(raw, &rec)
+	}
+	if err != nil || rec.Host == "" || rec.VolumeID == "" {
+		return nil, fault.BadRequest("Invalid input received: Can't parse backup record.").WithType("InvalidInput")
+	}
+	if _, err := uuid.Parse(rec.ID); err != nil {
+		return nil, fault.BadRequest("Invalid input received: Can't parse backup record.").WithType("InvalidInput")
+	}
+	if rec.DataID == "" {
+		rec.DataID = rec.ID
+	}
+	if _, err := uuid.Parse(rec.DataID); err != nil {
+		return nil, fault.BadRequest("Invalid input received: Can't parse backup record.").WithType("InvalidInput")
+	}
+	ts, _ := time.Parse(time.RFC3339Nano, rec.DataTimestamp)
+	b := &store.Backup{ID: rec.ID, ProjectID: r.Auth.ProjectID, UserID: r.Auth.UserID, VolumeID: rec.VolumeID, Name: rec.Name,
+		Description: rec.Description, Status: volume.BackupCreating, Size: rec.Size, ObjectCount: rec.ObjectCount, Container: rec.Container,
+		AvailabilityZone: rec.AvailabilityZone, Host: rec.Host, Incremental: rec.Incremental, ParentID: rec.ParentID, DataID: rec.DataID,
+		DataTimestamp: ts, VolumeMeta: rec.VolumeMeta}
+	if err := a.db.ImportBackup(ctx, b); errors.Is(err, store.ErrDuplicate) {
+		return nil, invalidBackup("Backup already exists in database.")
+	} else if err != nil {
+		return nil, err
+	}
+	if err := a.bus.Cast(ctx, rpc.VolumeSubject(serviceHost(b.Host)), rpc.ImportBackup, rpc.BackupArgs{BackupID: b.ID, DataID: b.DataID}); err != nil {
+		a.settleBackup(ctx, rpc.BackupUpdateArgs{BackupID: b.ID, From: []volume.BackupStatus{volume.BackupCreating}, Status: volume.BackupError,
+			FailReason: "the backup service could not be reached"})
+		return nil, fault.Unavailable("The backup service could not be reached.")
+	}
+	return map[string]any{"backup": volume.BackupSummary{ID: b.ID, Name: b.Name, Links: a.links(r, b.ProjectID, "backups", b.ID)}}, nil
 }

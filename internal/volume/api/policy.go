@@ -57,6 +57,8 @@ func DefaultRules() []policy.Rule {
 		rule("backup:get_all", projectReader, "List backups.", op("GET", "/backups"), op("GET", "/backups/detail")),
 		rule("backup:delete", projectMember, "Delete a backup.", op("DELETE", "/backups/{backup_id}")),
 		rule("backup:restore", projectMember, "Restore a backup.", op("POST", "/backups/{backup_id}/restore")),
+		rule("backup:export-import", ruleAdminAPI, "Export a backup record.", op("GET", "/backups/{backup_id}/export_record")),
+		rule("backup:backup-import", ruleAdminAPI, "Import a backup record.", op("POST", "/backups/import_record")),
 		rule("volume_extension:backup_admin_actions:reset_status", ruleAdminAPI, "Reset a backup's status.", op("POST", "/backups/{backup_id}/action (os-reset_status)")),
 		rule("volume_extension:backup_admin_actions:force_delete", ruleAdminAPI, "Force-delete a backup.", op("POST", "/backups/{backup_id}/action (os-force_delete)")),
 		rule("volume:get", projectReader, "Show a volume.", op("GET", vol)),

@@ -372,8 +372,9 @@ func (a *API) snapshotAction(ctx context.Context, r *rest.Request) (any, error) 
 		if err != nil {
 			return nil, err
 		}
-		from := slices.DeleteFunc(slices.Clone(snapshotStatuses), func(st volume.SnapshotStatus) bool { return st == volume.SnapshotDeleting })
-		return nil, a.startSnapshotDelete(ctx, s, from)
+		// Any state, deleting included (the delete is sent again; the
+		// volume service's delete is idempotent), as Cinder's force.
+		return nil, a.startSnapshotDelete(ctx, s, snapshotStatuses)
 	case "os-update_snapshot_status":
 		return nil, a.updateSnapshotStatus(ctx, r, id, arg)
 	}

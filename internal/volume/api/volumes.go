@@ -101,7 +101,12 @@ func (rd *renderer) typeName(id string) string {
 // volume_image_metadata): the create and update responses.
 func (rd *renderer) plain(v *store.Volume) volume.Volume {
 	out := rd.detail(v)
-	out.TenantID, out.Host, out.ImageMetadata = nil, nil, nil
+	out.TenantID, out.Host, out.ImageMetadata, out.MigStatus, out.NameID = nil, nil, nil, nil, nil
+	// Cinder's view builder puts migration_status in every admin
+	// rendering, create and update included.
+	if rd.admin {
+		out.MigrationStatus = json.RawMessage("null")
+	}
 	return out
 }
 
@@ -133,6 +138,9 @@ func (rd *renderer) detail(v *store.Volume) volume.Volume {
 	if rd.admin {
 		host := v.Host
 		out.Host = &host
+		// tenku does not migrate volumes: no migration status, and the
+		// volume's data is under its own id.
+		out.MigStatus, out.NameID, out.MigrationStatus = json.RawMessage("null"), json.RawMessage("null"), json.RawMessage("null")
 	}
 	if len(v.ImageMetadata) > 0 {
 		allowedImage, ok := rd.imageMeta[v.ProjectID]

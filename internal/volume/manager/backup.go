@@ -33,6 +33,7 @@ func (m *Manager) backupHandlers() map[string]bus.Handler {
 		rpc.CreateBackup:  decode(m.createBackup),
 		rpc.RestoreBackup: decode(m.restoreBackup),
 		rpc.DeleteBackup:  decode(m.deleteBackup),
+		rpc.ImportBackup:  decode(m.importBackup),
 	}
 }
 
@@ -71,7 +72,7 @@ func (m *Manager) createBackup(ctx context.Context, a rpc.BackupArgs) {
 	f, err := m.raw(ctx, a.VolumeID, false)
 	if err == nil {
 		var man *backup.Manifest
-		man, err = m.opt.Backups.Create(ctx, a.BackupID, a.VolumeID, a.ParentID, f, f.size)
+		man, err = m.opt.Backups.Create(ctx, a.BackupID, a.VolumeID, a.ParentDataID, f, f.size)
 		f.Close()
 		if err == nil {
 			up.Status, up.ObjectCount = volume.BackupAvailable, man.Written
@@ -122,7 +123,7 @@ func (m *Manager) restoreData(ctx context.Context, a rpc.BackupArgs) error {
 	if m.opt.Backups == nil {
 		return &untouchedError{errors.New("the volume service has no backup repository")}
 	}
-	man, err := m.opt.Backups.Manifest(a.BackupID)
+	man, err := m.opt.Backups.Manifest(a.Data())
 	if err != nil {
 		return &untouchedError{fmt.Errorf("backup %s: %w", a.BackupID, err)}
 	}
@@ -134,7 +135,7 @@ func (m *Manager) restoreData(ctx context.Context, a rpc.BackupArgs) error {
 	if f.size < man.Size {
 		return &untouchedError{fmt.Errorf("volume %s (%d bytes) is smaller than backup %s (%d bytes)", a.VolumeID, f.size, a.BackupID, man.Size)}
 	}
-	if err := m.opt.Backups.Restore(ctx, a.BackupID, f.File); err != nil {
+	if err := m.opt.Backups.Restore(ctx, a.Data(), f.File); err != nil {
 		return fmt.Errorf("restore of backup %s: %w", a.BackupID, err)
 	}
 	return nil
@@ -143,10 +144,13 @@ func (m *Manager) restoreData(ctx context.Context, a rpc.BackupArgs) error {
 // deleteBackup removes a backup's data and its record.
 func (m *Manager) deleteBackup(ctx context.Context, a rpc.BackupArgs) {
 	var err error
-	if m.opt.Backups == nil {
+	switch {
+	case a.KeepData:
+		// An imported record shares the data; it stays for that one.
+	case m.opt.Backups == nil:
 		err = errors.New("the volume service has no backup repository")
-	} else {
-		err = m.opt.Backups.Delete(a.BackupID)
+	default:
+		err = m.opt.Backups.Delete(a.Data())
 	}
 	if err != nil {
 		m.log.WarnContext(ctx, "backup not deleted", "backup", a.BackupID, "err", err)
@@ -167,8 +171,19 @@ func (m *Manager) reconcileBackups(ctx context.Context, backups []rpc.HostBackup
 	for _, b := range backups {
 		switch b.Status {
 		case volume.BackupCreating:
+			data := rpc.BackupArgs{BackupID: b.ID, DataID: b.DataID}.Data()
 			if m.opt.Backups != nil {
-				m.opt.Backups.Delete(b.ID)
+				if man, err := m.opt.Backups.Manifest(data); err == nil {
+					// Complete before the crash (or an imported record
+					// whose data is there): only the record was missing.
+					m.backupUpdate(ctx, rpc.BackupUpdateArgs{BackupID: b.ID, From: []volume.BackupStatus{volume.BackupCreating}, Status: volume.BackupAvailable,
+						ObjectCount: man.Written, VolumeID: b.VolumeID, VolumeFrom: []volume.Status{volume.StatusBackingUp}, VolumeStatus: volume.StatusAvailable})
+					settled[b.VolumeID] = true
+					continue
+				}
+				if !b.KeepData && data == b.ID {
+					m.opt.Backups.Delete(data)
+				}
 			}
 			m.backupUpdate(ctx, rpc.BackupUpdateArgs{BackupID: b.ID, From: []volume.BackupStatus{volume.BackupCreating}, Status: volume.BackupError,
 				FailReason: "the backup was interrupted by a restart of the backup service", VolumeID: b.VolumeID,
@@ -180,7 +195,7 @@ func (m *Manager) reconcileBackups(ctx context.Context, backups []rpc.HostBackup
 				VolumeStatus: volume.StatusErrorRestoring, VolumeReason: "the restore was interrupted by a restart of the backup service"})
 			settled[b.RestoreVolumeID] = true
 		case volume.BackupDeleting:
-			m.deleteBackup(ctx, rpc.BackupArgs{BackupID: b.ID})
+			m.deleteBackup(ctx, rpc.BackupArgs{BackupID: b.ID, DataID: b.DataID, KeepData: b.KeepData})
 		}
 	}
 	return settled
@@ -209,5 +224,26 @@ func (m *Manager) createFromBackup(ctx context.Context, a rpc.CreateArgs) {
 			VolumeID: a.VolumeID, VolumeFrom: []volume.Status{volume.StatusCreating}, VolumeStatus: volume.StatusError, VolumeReason: err.Error()})
 		return
 	}
-	m.restore(ctx, rpc.BackupArgs{BackupID: a.BackupID, VolumeID: a.VolumeID}, []volume.Status{volume.StatusCreating})
+	m.restore(ctx, rpc.BackupArgs{BackupID: a.BackupID, DataID: a.BackupDataID, VolumeID: a.VolumeID}, []volume.Status{volume.StatusCreating})
+}
+
+// importBackup makes an imported backup record available once its data
+// is found complete in the repository (error otherwise).
+func (m *Manager) importBackup(ctx context.Context, a rpc.BackupArgs) {
+	up := rpc.BackupUpdateArgs{BackupID: a.BackupID, From: []volume.BackupStatus{volume.BackupCreating}}
+	if m.opt.Backups == nil {
+		up.Status, up.FailReason = volume.BackupError, "the volume service has no backup repository"
+		m.backupUpdate(ctx, up)
+		return
+	}
+	man, err := m.opt.Backups.Manifest(a.Data())
+	if err != nil {
+		m.log.WarnContext(ctx, "imported backup has no data here", "backup", a.BackupID, "data", a.Data(), "err", err)
+		up.Status, up.FailReason = volume.BackupError, err.Error()
+		m.backupUpdate(ctx, up)
+		return
+	}
+	m.log.InfoContext(ctx, "backup record imported", "backup", a.BackupID, "data", a.Data())
+	up.Status, up.ObjectCount = volume.BackupAvailable, man.Written
+	m.backupUpdate(ctx, up)
 }

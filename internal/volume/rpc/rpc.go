@@ -30,6 +30,7 @@ const (
 	UploadImage     = "copy_volume_to_image"
 
 	CreateBackup    = "create_backup"
+	ImportBackup    = "import_record"
 	RestoreBackup   = "restore_backup"
 	DeleteBackup    = "delete_backup"
 	BackupUpdate    = "backup_update"
@@ -62,6 +63,8 @@ type CreateArgs struct {
 	// BackupID names the backup restored into the new volume (a restore
 	// to a new volume); SourceHost is then the backup's host.
 	BackupID string `json:"backup_id,omitempty"`
+	// BackupDataID is that backup's repository directory.
+	BackupDataID string `json:"backup_data_id,omitempty"`
 	// Host is the backend chosen by the scheduler (host@backend#pool).
 	Host string `json:"host,omitempty"`
 }
@@ -162,6 +165,9 @@ type HostBackup struct {
 	VolumeID        string              `json:"volume_id"`
 	Status          volume.BackupStatus `json:"status"`
 	RestoreVolumeID string              `json:"restore_volume_id,omitempty"`
+	DataID          string              `json:"data_id,omitempty"`
+	// KeepData: another live backup shares the data directory.
+	KeepData bool `json:"keep_data,omitempty"`
 }
 
 // BackupArgs ask for a backup to be taken (VolumeID, ParentID for an
@@ -172,6 +178,21 @@ type BackupArgs struct {
 	VolumeID string `json:"volume_id,omitempty"`
 	ParentID string `json:"parent_id,omitempty"`
 	Attached bool   `json:"attached,omitempty"`
+	// DataID is the repository directory of the backup's data (empty:
+	// BackupID); ParentDataID the parent's.
+	DataID       string `json:"data_id,omitempty"`
+	ParentDataID string `json:"parent_data_id,omitempty"`
+	// KeepData: another backup (an imported record) shares the data, so
+	// a delete removes only the record.
+	KeepData bool `json:"keep_data,omitempty"`
+}
+
+// Data is the repository directory of the backup's data.
+func (a BackupArgs) Data() string {
+	if a.DataID != "" {
+		return a.DataID
+	}
+	return a.BackupID
 }
 
 // BackupUpdateArgs move a backup from one of From to Status, and, when

@@ -31,6 +31,9 @@ type Backup struct {
 	Incremental      bool
 	ParentID         string
 	RestoreVolumeID  string
+	// DataID names the repository directory of the backup's data (empty:
+	// the backup's own id).
+	DataID string
 	// VolumeMeta is what the volume's records held when it was backed
 	// up.
 	VolumeMeta    BackupVolumeMeta
@@ -40,7 +43,7 @@ type Backup struct {
 }
 
 const backupCols = "id, project_id, user_id, volume_id, name, description, status, size, object_count, container, availability_zone, " +
-	"host, fail_reason, is_incremental, parent_id, restore_volume_id, volume_metadata, data_timestamp, created_at, updated_at"
+	"host, fail_reason, is_incremental, parent_id, restore_volume_id, volume_metadata, data_timestamp, created_at, updated_at, data_id"
 
 func scanBackup(sc interface{ Scan(...any) error }) (*Backup, error) {
 	var (
@@ -50,9 +53,10 @@ func scanBackup(sc interface{ Scan(...any) error }) (*Backup, error) {
 		status                                 string
 		ts, created, updated                   store.Time
 		meta                                   sql.NullString
+		dataID                                 store.NullString
 	)
 	err := sc.Scan(&b.ID, &b.ProjectID, &b.UserID, &b.VolumeID, &name, &desc, &status, &b.Size, &b.ObjectCount, &container, &az,
-		&host, &reason, &b.Incremental, &par, &rest, &meta, &ts, &created, &updated)
+		&host, &reason, &b.Incremental, &par, &rest, &meta, &ts, &created, &updated, &dataID)
 	if err != nil {
 		return nil, err
 	}
@@ -71,6 +75,10 @@ func scanBackup(sc interface{ Scan(...any) error }) (*Backup, error) {
 	b.Container, b.AvailabilityZone, b.Host, b.FailReason = string(container), string(az), string(host), string(reason)
 	b.ParentID, b.RestoreVolumeID = string(par), string(rest)
 	b.DataTimestamp, b.CreatedAt, b.UpdatedAt = ts.Time, created.Time, updated.Time
+	b.DataID = string(dataID)
+	if b.DataID == "" {
+		b.DataID = b.ID
+	}
 	return &b, nil
 }
 
@@ -148,11 +156,11 @@ func (d *DB) CreateBackupWithin(ctx context.Context, b *Backup, l BackupLimits, 
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, "INSERT INTO backups ("+backupCols+", deleted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		_, err = tx.Exec(ctx, "INSERT INTO backups ("+backupCols+", deleted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			b.ID, b.ProjectID, b.UserID, b.VolumeID, nullStr(b.Name), nullStr(b.Description), string(b.Status), b.Size, b.ObjectCount,
 			store.NullString(b.Container), store.NullString(b.AvailabilityZone), store.NullString(b.Host), store.NullString(b.FailReason),
 			b.Incremental, store.NullString(b.ParentID), store.NullString(b.RestoreVolumeID), string(meta), store.TimeOf(b.DataTimestamp),
-			store.TimeOf(b.CreatedAt), store.TimeOf(b.UpdatedAt), false)
+			store.TimeOf(b.CreatedAt), store.TimeOf(b.UpdatedAt), store.NullString(b.DataID), false)
 		if err != nil {
 			if store.IsUnique(err) {
 				return ErrDuplicate
@@ -378,5 +386,48 @@ func (d *DB) StartRestoreNew(ctx context.Context, backupID, volumeID string) err
 	q := "UPDATE backups SET status = ?, restore_volume_id = ?, updated_at = ? WHERE id = ? AND deleted = ? AND status = ?"
 	return d.s.Tx(ctx, func(tx *store.Tx) error {
 		return casRow(ctx, tx, "backups", backupID, q, []any{string(volume.BackupRestoring), volumeID, store.TimeOf(store.Now()), backupID, false, string(volume.BackupAvailable)})
+	})
+}
+
+// DataShared reports whether another live backup than id keeps its data
+// in repository directory dataID.
+func (d *DB) DataShared(ctx context.Context, id, dataID string) (bool, error) {
+	var n int
+	err := d.s.QueryRow(ctx, "SELECT COUNT(*) FROM backups WHERE deleted = ? AND id <> ? AND (data_id = ? OR (data_id IS NULL AND id = ?))", false, id, dataID, dataID).Scan(&n)
+	return n > 0, err
+}
+
+// ImportBackup inserts a backup from an exported record (status
+// creating), unless a live backup has its id (ErrDuplicate). A deleted
+// row of that id is replaced, as Cinder recovers a deleted backup.
+func (d *DB) ImportBackup(ctx context.Context, b *Backup) error {
+	return d.s.Tx(ctx, func(tx *store.Tx) error {
+		var deleted bool
+		err := tx.QueryRow(ctx, "SELECT deleted FROM backups WHERE id = ?", b.ID).Scan(&deleted)
+		switch {
+		case err == nil && !deleted:
+			return ErrDuplicate
+		case err == nil:
+			if _, err := tx.Exec(ctx, "DELETE FROM backups WHERE id = ?", b.ID); err != nil {
+				return err
+			}
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		meta, err := json.Marshal(b.VolumeMeta)
+		if err != nil {
+			return err
+		}
+		now := store.Now()
+		b.CreatedAt, b.UpdatedAt = now, now
+		_, err = tx.Exec(ctx, "INSERT INTO backups ("+backupCols+", deleted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			b.ID, b.ProjectID, b.UserID, b.VolumeID, nullStr(b.Name), nullStr(b.Description), string(b.Status), b.Size, b.ObjectCount,
+			store.NullString(b.Container), store.NullString(b.AvailabilityZone), store.NullString(b.Host), store.NullString(b.FailReason),
+			b.Incremental, store.NullString(b.ParentID), nil, string(meta), store.TimeOf(b.DataTimestamp),
+			store.TimeOf(now), store.TimeOf(now), store.NullString(b.DataID), false)
+		if err != nil {
+			return fmt.Errorf("import backup: %w", err)
+		}
+		return nil
 	})
 }

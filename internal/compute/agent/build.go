@@ -523,9 +523,10 @@ func (a *Agent) specFor(ctx context.Context, inst *objects.Instance, vifs []obje
 	}
 	dev := 'a'
 	next := func() string { d := "/dev/vd" + string(dev); dev++; return d }
+	rootDev := next()
 	if !rs.BootFromVolume {
 		spec.Disks = append(spec.Disks, virt.Disk{Kind: virt.DiskRoot, Path: filepath.Join(idir, "disk"), Format: "qcow2",
-			BackingFile: spec.Image.Path, SizeGB: rootGB, Bus: "virtio", DeviceName: next(), BootIndex: 0})
+			BackingFile: spec.Image.Path, SizeGB: rootGB, Bus: "virtio", DeviceName: rootDev, BootIndex: 0})
 	}
 	eph := 0
 	for _, b := range rs.BlockDevices {
@@ -548,6 +549,9 @@ func (a *Agent) specFor(ctx context.Context, inst *objects.Instance, vifs []obje
 	}
 	if inst.Flavor.Swap > 0 && !hasKind(spec.Disks, virt.DiskSwap) {
 		spec.Disks = append(spec.Disks, virt.Disk{Kind: virt.DiskSwap, Path: filepath.Join(idir, "disk.swap"), Format: "qcow2", SizeMB: inst.Flavor.Swap, Bus: "virtio", DeviceName: next(), BootIndex: -1, GuestFormat: "swap"})
+	}
+	if err := a.connectBuildVolumes(ctx, inst, spec, rootDev, next); err != nil {
+		return nil, err
 	}
 	if wantsConfigDrive(inst.ConfigDrive) || a.cfg.Default.ForceConfigDrive {
 		p, err := writeConfigDrive(inst, vifs, spec)

@@ -49,6 +49,9 @@ type createReq struct {
 	dest                                                                 *objects.HostNode
 	returnResv                                                           bool
 	bootFromVolume                                                       bool
+	// rootImage is the image a volume-backed server's root volume is (or
+	// is made) from; the server itself has no image.
+	rootImage *objects.ImageMeta
 }
 
 func str(v any) (string, bool) {
@@ -103,8 +106,10 @@ func (a *API) validateCreate(ctx context.Context, r *rest.Request, body, sd map[
 		func() error { return parseCreateNames(sd, cr) },
 		func() error { return a.createFlavorRef(ctx, r, sd, cr, project) },
 		func() error { return a.parseBDMs(sd, cr) },
+		func() error { return a.checkVolumeBDMs(ctx, cr) },
 		func() error { return a.createImageRef(ctx, r, sd, cr) },
 		func() error { return parseCreateCounts(sd, cr) },
+		func() error { return checkVolumeCount(cr) },
 		func() error { return a.parseNetworks(ctx, r, sd, cr, project) },
 		func() error { return a.createBootData(ctx, sd, cr, project, user) },
 		func() error { return a.createExtras(ctx, sd, cr, project) },

@@ -4,9 +4,11 @@ import (
 	"context"
 	"net"
 	"slices"
+	"strconv"
 
 	"github.com/google/uuid"
 
+	"github.com/tenku-cloud/tenku/api/volume"
 	"github.com/tenku-cloud/tenku/internal/compute/clients"
 	"github.com/tenku-cloud/tenku/internal/compute/objects"
 	"github.com/tenku-cloud/tenku/internal/platform/fault"
@@ -223,7 +225,12 @@ func (a *API) parseBDMs(sd map[string]any, cr *createReq) error {
 			}
 			local++
 		case b.DestinationType == "volume":
-			return badRequest("Block Device Mapping is Invalid: attaching volumes needs the block storage service, which this cloud's compute service does not use yet.")
+			if err := volumeBDM(&b, id); err != nil {
+				return err
+			}
+			if b.IsRoot() {
+				cr.bootFromVolume = true
+			}
 		default:
 			return badRequest("Block Device Mapping is Invalid: source_type %q with destination_type %q is not valid.", b.SourceType, b.DestinationType)
 		}
@@ -231,6 +238,124 @@ func (a *API) parseBDMs(sd map[string]any, cr *createReq) error {
 	}
 	if m := a.cfg.Default.MaxLocalBlockDevices; m >= 0 && local > m {
 		return badRequest("Block Device Mapping is Invalid: You specified more local devices than the limit allows")
+	}
+	return nil
+}
+
+// volumeBDM reads a mapping to a Cinder volume: an existing volume, or one
+// the build creates from an image, a snapshot or nothing (which needs a
+// size).
+func volumeBDM(b *objects.BDM, id string) error {
+	switch b.SourceType {
+	case "volume", "image", "snapshot":
+		if id == "" {
+			return badRequest("Block Device Mapping is Invalid: a mapping of source_type %s needs the uuid of its source.", b.SourceType)
+		}
+		if _, err := uuid.Parse(id); err != nil {
+			return badRequest("Block Device Mapping is Invalid: %s is not a valid uuid.", id)
+		}
+	case "blank":
+	default:
+		return badRequest("Block Device Mapping is Invalid: source_type %q with destination_type %q is not valid.", b.SourceType, b.DestinationType)
+	}
+	switch b.SourceType {
+	case "volume":
+		b.VolumeID = id
+	case "image":
+		b.ImageID = id
+	case "snapshot":
+		b.SnapshotID = id
+	}
+	if (b.SourceType == "image" || b.SourceType == "blank") && (b.VolumeSize == nil || *b.VolumeSize == 0) {
+		return badRequest("Block Device Mapping is Invalid: Images with destination_type 'volume' need to have a non-zero size specified")
+	}
+	return nil
+}
+
+// checkVolumeBDMs checks, with the caller's token, the volumes a server's
+// mappings name (they exist and are available) and the images its new
+// volumes are made from; the root's image (or the root volume's image
+// metadata) becomes the request's image, whose properties the host boots
+// with.
+func (a *API) checkVolumeBDMs(ctx context.Context, cr *createReq) error {
+	for i := range cr.bdms {
+		b := &cr.bdms[i]
+		if !b.IsVolume() {
+			continue
+		}
+		if a.d.Volumes == nil {
+			return badRequest("Block Device Mapping is Invalid: this cloud has no block storage service.")
+		}
+		switch b.SourceType {
+		case "volume":
+			v, err := a.d.Volumes.Get(ctx, b.VolumeID)
+			if fault.IsNotFound(err) {
+				return badRequest("Block Device Mapping is Invalid: failed to get volume %s.", b.VolumeID)
+			}
+			if err != nil {
+				return err
+			}
+			if v.Status != volume.StatusAvailable {
+				return fault.BadRequest("Invalid volume: volume %s status must be available, but current status is: %s", v.ID, v.Status).WithType("InvalidVolume")
+			}
+			if b.IsRoot() && v.Bootable == "false" {
+				return badRequest("Block Device %s is not bootable.", v.ID)
+			}
+			if b.IsRoot() && len(v.ImageMetadata) > 0 {
+				cr.rootImage = volumeImageMeta(v.ImageMetadata)
+			}
+		case "image":
+			img, err := a.d.Images.Get(ctx, b.ImageID)
+			if fault.IsNotFound(err) {
+				return badRequest("Block Device Mapping is Invalid: failed to get image %s.", b.ImageID)
+			}
+			if err != nil {
+				return err
+			}
+			if img.Status != "active" {
+				return badRequest("Image %s is not active.", img.ID)
+			}
+			if b.VolumeSize != nil && int64(*b.VolumeSize)<<30 < max(img.Size, img.VirtualSize) {
+				return badRequest("Block Device Mapping is Invalid: the volume (%d GiB) is smaller than image %s.", *b.VolumeSize, img.ID)
+			}
+			if b.IsRoot() {
+				if img.MinRAM > cr.flavor.MemoryMB {
+					return badRequest("Flavor's memory is too small for requested image.")
+				}
+				cr.rootImage = img
+			}
+		}
+	}
+	return nil
+}
+
+// volumeImageMeta is the image a volume was made from, as Cinder's
+// volume_image_metadata describes it: the standard fields and, as
+// properties, the rest.
+func volumeImageMeta(m map[string]string) *objects.ImageMeta {
+	im := &objects.ImageMeta{ID: m["image_id"], Name: m["image_name"], Status: "active", DiskFormat: m["disk_format"],
+		ContainerFormat: m["container_format"], Properties: map[string]string{}}
+	im.MinDisk, _ = strconv.Atoi(m["min_disk"])
+	im.MinRAM, _ = strconv.Atoi(m["min_ram"])
+	for k, v := range m {
+		switch k {
+		case "image_id", "image_name", "disk_format", "container_format", "min_disk", "min_ram", "size", "checksum":
+		default:
+			im.Properties[k] = v
+		}
+	}
+	return im
+}
+
+// checkVolumeCount refuses an existing volume for more than one server.
+func checkVolumeCount(cr *createReq) error {
+	if cr.maxCount <= 1 {
+		return nil
+	}
+	for _, b := range cr.bdms {
+		if b.IsVolume() && b.SourceType == "volume" {
+			return badRequest("Cannot attach one or more volumes to multiple instances")
+		}
 	}
 	return nil
 }

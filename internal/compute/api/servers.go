@@ -471,6 +471,9 @@ func (a *API) newInstances(cr *createReq, count int, project, user, resv string)
 	rs := &objects.RequestSpec{NumInstances: count, AvailabilityZone: cr.az, NetworkMode: cr.netMode, Networks: cr.networks,
 		SecurityGroups: cr.sgIDs, BlockDevices: cr.bdms, Hints: cr.hints, SameHost: cr.sameHost, DifferentHost: cr.differentHost,
 		Destination: cr.dest, BootFromVolume: cr.bootFromVolume}
+	if cr.rootImage != nil {
+		rs.Image = *cr.rootImage
+	}
 	if cr.image != nil {
 		rs.Image = *cr.image
 	}

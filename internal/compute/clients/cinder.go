@@ -125,3 +125,19 @@ func (c *CinderVolumes) Delete(ctx context.Context, id string) error {
 	}
 	return mapErr(err, nil)
 }
+
+// Create asks Cinder for a new volume.
+func (c *CinderVolumes) Create(ctx context.Context, v VolumeCreate) (*volume.Volume, error) {
+	sc, err := c.S.client(ctx, "block-storage")
+	if err != nil {
+		return nil, err
+	}
+	var body struct {
+		Volume volume.Volume `json:"volume"`
+	}
+	_, err = sc.Post(ctx, sc.ResourceBase+"volumes", map[string]any{"volume": v}, &body, &gophercloud.RequestOpts{OkCodes: []int{202}})
+	if err != nil {
+		return nil, mapErr(err, nil)
+	}
+	return &body.Volume, nil
+}

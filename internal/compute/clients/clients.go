@@ -252,6 +252,20 @@ type Volumes interface {
 	Detach(ctx context.Context, id, attachmentID string) error
 	// Delete deletes a volume (a server's delete_on_termination one).
 	Delete(ctx context.Context, id string) error
+	// Create asks for a new volume (blank, from an image or from a
+	// snapshot) and returns it as Cinder first answers, creating.
+	Create(ctx context.Context, v VolumeCreate) (*volume.Volume, error)
+}
+
+// VolumeCreate is a volume a build asks Cinder for (a block device mapping
+// of source image, blank or snapshot to destination volume).
+type VolumeCreate struct {
+	Size             int    `json:"size"`
+	Name             string `json:"name,omitempty"`
+	ImageRef         string `json:"imageRef,omitempty"`
+	SnapshotID       string `json:"snapshot_id,omitempty"`
+	VolumeType       string `json:"volume_type,omitempty"`
+	AvailabilityZone string `json:"availability_zone,omitempty"`
 }
 
 // Connection is a volume's connection_info.

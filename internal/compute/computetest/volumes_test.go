@@ -50,44 +50,9 @@ func TestVolumeAttachments(t *testing.T) {
 		t.Skip("starts Keystone, Glance and Cinder")
 	}
 	ctx := context.Background()
-	c := testkit.Start(t, "glance", "cinder", "cinder-volume")
-	img := c.Client(t, "admin", "admin", "image")
-	pub := images.ImageVisibilityPublic
-	im, err := images.Create(ctx, img, images.CreateOpts{Name: "tiny", DiskFormat: "raw", ContainerFormat: "bare", Visibility: &pub}).Extract()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := imagedata.Upload(ctx, img, im.ID, bytes.NewReader(bytes.Repeat([]byte("x"), 4096))).ExtractErr(); err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "nova.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx, compute.Migrations); err != nil {
-		t.Fatal(err)
-	}
-	creds := authn.ServiceCredentials{AuthURL: c.AuthURL, Username: "admin", Password: testkit.Password, UserDomainName: "Default",
-		ProjectName: "admin", ProjectDomainName: "Default"}
-	cfg := compute.DefaultConfig()
-	cfg.Default.ReportInterval, cfg.Default.VIFPluggingTimeout = time.Second, 0
 	drv := &flakyAttach{Driver: fake.New(fake.Config{})}
-	deps := service.Deps{DB: db, Bus: c.Bus, Auth: authn.NewRemote(creds, nil), AuthURL: c.AuthURL, Credentials: creds,
-		Region: c.Region, Host: "allinone", DataDir: t.TempDir()}
-	svc, err := compute.New(cfg, deps, compute.WithClients(nil, fakes.NewNetwork()), compute.WithAgent(drv), compute.WithDefaultFlavors())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer svc.Shutdown(ctx)
-	srv := httptest.NewServer(svc)
-	defer srv.Close()
-	demo := &gophercloud.ServiceClient{ProviderClient: c.Provider(t, "demo", "demo"), Endpoint: srv.URL + "/v2.1/",
-		ResourceBase: srv.URL + "/v2.1/", Type: "compute", Microversion: "2.79"}
-	cinder := c.Client(t, "demo", "demo", "volumev3")
+	vc := startVolumeCloud(t, drv)
+	demo, cinder, im := vc.demo, vc.cinder, vc.image
 
 	boot := func(name string) string {
 		s, err := servers.Create(ctx, demo, servers.CreateOpts{Name: name, ImageRef: im.ID, FlavorRef: "1", Networks: "none"}, nil).Extract()
@@ -281,4 +246,55 @@ func waitVolume(t *testing.T, c *gophercloud.ServiceClient, id, want string) *vo
 		return err == nil && v.Status == want
 	}, "volume %s to be %s", id, want)
 	return v
+}
+
+// volumeCloud is Keystone, Glance and Cinder from testkit with a compute
+// service on a driver of the test's, and a small public image.
+type volumeCloud struct {
+	demo, cinder *gophercloud.ServiceClient
+	image        *images.Image
+}
+
+func startVolumeCloud(t *testing.T, drv virt.Driver) volumeCloud {
+	t.Helper()
+	ctx := context.Background()
+	c := testkit.Start(t, "glance", "cinder", "cinder-volume")
+	img := c.Client(t, "admin", "admin", "image")
+	pub := images.ImageVisibilityPublic
+	im, err := images.Create(ctx, img, images.CreateOpts{Name: "tiny", DiskFormat: "raw", ContainerFormat: "bare", Visibility: &pub}).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := imagedata.Upload(ctx, img, im.ID, bytes.NewReader(bytes.Repeat([]byte("x"), 4096))).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "nova.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx, compute.Migrations); err != nil {
+		t.Fatal(err)
+	}
+	creds := authn.ServiceCredentials{AuthURL: c.AuthURL, Username: "admin", Password: testkit.Password, UserDomainName: "Default",
+		ProjectName: "admin", ProjectDomainName: "Default"}
+	cfg := compute.DefaultConfig()
+	cfg.Default.ReportInterval, cfg.Default.VIFPluggingTimeout = time.Second, 0
+	deps := service.Deps{DB: db, Bus: c.Bus, Auth: authn.NewRemote(creds, nil), AuthURL: c.AuthURL, Credentials: creds,
+		Region: c.Region, Host: "allinone", DataDir: t.TempDir()}
+	svc, err := compute.New(cfg, deps, compute.WithClients(nil, fakes.NewNetwork()), compute.WithAgent(drv), compute.WithDefaultFlavors())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Shutdown(context.Background()) })
+	srv := httptest.NewServer(svc)
+	t.Cleanup(srv.Close)
+	demo := &gophercloud.ServiceClient{ProviderClient: c.Provider(t, "demo", "demo"), Endpoint: srv.URL + "/v2.1/",
+		ResourceBase: srv.URL + "/v2.1/", Type: "compute", Microversion: "2.79"}
+	cinder := c.Client(t, "demo", "demo", "volumev3")
+
+	return volumeCloud{demo: demo, cinder: cinder, image: im}
 }

@@ -539,6 +539,13 @@ func (c *Conductor) bdmUpdate(ctx context.Context, raw json.RawMessage) (any, er
 	if b.UUID == "" {
 		return nil, fmt.Errorf("bdm_update: no mapping uuid")
 	}
+	if b.VolumeID != "" {
+		// A build records the volume it made for an image, snapshot or
+		// blank mapping.
+		if err := c.store.SetBDMVolume(ctx, b.UUID, b.VolumeID); err != nil {
+			return nil, err
+		}
+	}
 	return nil, c.store.UpdateBDMConnection(ctx, b.UUID, b.DeviceName, b.ConnectionInfo)
 }
 

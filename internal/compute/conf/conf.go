@@ -73,8 +73,12 @@ type DefaultSection struct {
 	MaxConcurrentBuilds     int           `opt:"max_concurrent_builds" help:"Builds a compute host runs at once; 0 is unlimited."`
 	ForceConfigDrive        bool          `opt:"force_config_drive" help:"Give every instance a config drive, asked for or not."`
 	MaxLocalBlockDevices    int           `opt:"max_local_block_devices" help:"Most local disks (image or blank) one instance may have; negative is unlimited."`
-	PasswordLength          int           `opt:"password_length" help:"Length of generated admin passwords."`
-	InstanceNameTemplate    string        `opt:"instance_name_template" help:"Template of hypervisor instance names (a Go-ish %08x of the instance id)."`
+	// A build waits for the volumes it asks Cinder to create:
+	// retries × interval at the most.
+	BlockDeviceAllocateRetries         int           `opt:"block_device_allocate_retries" help:"Times a build checks whether a volume it created is available before giving up."`
+	BlockDeviceAllocateRetriesInterval time.Duration `opt:"block_device_allocate_retries_interval" help:"Seconds between those checks."`
+	PasswordLength                     int           `opt:"password_length" help:"Length of generated admin passwords."`
+	InstanceNameTemplate               string        `opt:"instance_name_template" help:"Template of hypervisor instance names (a Go-ish %08x of the instance id)."`
 }
 
 // API is nova.conf's [api] section.
@@ -152,25 +156,27 @@ func Default() Config {
 	sc := scheduler.DefaultConfig()
 	return Config{
 		Default: DefaultSection{
-			ComputeDriver:              "fake",
-			DefaultAvailabilityZone:    "nova",
-			AllowResizeToSameHost:      true,
-			InternalServiceAZ:          "internal",
-			ReportInterval:             10 * time.Second,
-			ServiceDownTime:            60 * time.Second,
-			EnableNewServices:          true,
-			VIFPluggingIsFatal:         true,
-			VIFPluggingTimeout:         300 * time.Second,
-			InitialCPUAllocationRatio:  4.0,
-			InitialRAMAllocationRatio:  1.0,
-			InitialDiskAllocationRatio: 1.0,
-			ReservedHostMemoryMB:       512,
-			SyncPowerStateInterval:     600 * time.Second,
-			ShelvedOffloadTime:         0,
-			MaxConcurrentBuilds:        10,
-			MaxLocalBlockDevices:       3,
-			PasswordLength:             12,
-			InstanceNameTemplate:       "instance-%08x",
+			ComputeDriver:                      "fake",
+			DefaultAvailabilityZone:            "nova",
+			AllowResizeToSameHost:              true,
+			InternalServiceAZ:                  "internal",
+			ReportInterval:                     10 * time.Second,
+			ServiceDownTime:                    60 * time.Second,
+			EnableNewServices:                  true,
+			VIFPluggingIsFatal:                 true,
+			VIFPluggingTimeout:                 300 * time.Second,
+			InitialCPUAllocationRatio:          4.0,
+			InitialRAMAllocationRatio:          1.0,
+			InitialDiskAllocationRatio:         1.0,
+			ReservedHostMemoryMB:               512,
+			SyncPowerStateInterval:             600 * time.Second,
+			ShelvedOffloadTime:                 0,
+			MaxConcurrentBuilds:                10,
+			MaxLocalBlockDevices:               3,
+			BlockDeviceAllocateRetries:         60,
+			BlockDeviceAllocateRetriesInterval: 3 * time.Second,
+			PasswordLength:                     12,
+			InstanceNameTemplate:               "instance-%08x",
 		},
 		Neutron:   Neutron{DefaultFloatingPool: "public"},
 		Conductor: Conductor{StrandedBuildTimeout: 60 * time.Second},

@@ -1079,6 +1079,13 @@ func (s *Store) UpdateBDMConnection(ctx context.Context, uuid, device, connectio
 	return wrap("update block device mapping", err)
 }
 
+// SetBDMVolume records the volume a mapping that named none is now (the
+// one a build created).
+func (s *Store) SetBDMVolume(ctx context.Context, uuid, volumeID string) error {
+	_, err := s.db.Exec(ctx, "UPDATE block_device_mapping SET volume_id = ? WHERE uuid = ?", volumeID, uuid)
+	return wrap("update block device mapping", err)
+}
+
 // DeleteBDM removes a block device mapping.
 func (s *Store) DeleteBDM(ctx context.Context, uuid string) error {
 	_, err := s.db.Exec(ctx, "DELETE FROM block_device_mapping WHERE uuid = ?", uuid)

@@ -420,6 +420,9 @@ func (d *DB) ImportBackup(ctx context.Context, b *Backup) error {
 		}
 		now := store.Now()
 		b.CreatedAt, b.UpdatedAt = now, now
+		if b.DataTimestamp.IsZero() {
+			b.DataTimestamp = now
+		}
 		_, err = tx.Exec(ctx, "INSERT INTO backups ("+backupCols+", deleted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			b.ID, b.ProjectID, b.UserID, b.VolumeID, nullStr(b.Name), nullStr(b.Description), string(b.Status), b.Size, b.ObjectCount,
 			store.NullString(b.Container), store.NullString(b.AvailabilityZone), store.NullString(b.Host), store.NullString(b.FailReason),

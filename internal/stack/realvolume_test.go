@@ -41,7 +41,7 @@ done
 // A Cinder volume attached through the Nova API to a real guest on the
 // qemu driver is a disk inside it: the guest writes a marker on it; after
 // the volume is detached and attached to a second guest, that guest reads
-// the marker back (issue 11's check).
+// the marker back (issue 11's check), and again once rebuilt.
 func TestRealVolumeThroughTheAPI(t *testing.T) {
 	img := realGuests(t)
 	dataDir, confDir := t.TempDir(), t.TempDir()
@@ -112,6 +112,14 @@ func TestRealVolumeThroughTheAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitVolumeStatus("in-use")
+	console(vm2, "=== volume: found tenku-marker-vol1 ===")
+
+	// Rebuilt, the guest is made again with the volume on it.
+	if _, err := servers.Rebuild(ctx, nova, vm2, servers.RebuildOpts{ImageRef: imageID}).Extract(); err != nil {
+		t.Fatal(err)
+	}
+	waitServer(t, ctx, nova, vm2, "ACTIVE", 2*time.Minute)
+	// (a rebuild starts a new console log)
 	console(vm2, "=== volume: found tenku-marker-vol1 ===")
 
 	for _, id := range []string{vm1, vm2} {

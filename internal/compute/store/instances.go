@@ -237,6 +237,10 @@ type InstanceFilter struct {
 	// Limit bounds the rows when positive (callers that filter further in Go
 	// leave it 0).
 	Limit int
+	// Marker, when set, starts the list after that instance in the sort
+	// order (keyset paging in the database); an instance the filter does
+	// not select is fault.BadRequest "marker [...] not found", as Nova.
+	Marker string
 }
 
 // SortableColumns maps Nova's sort keys to columns.
@@ -334,6 +338,13 @@ func (s *Store) Instances(ctx context.Context, f InstanceFilter) ([]*objects.Ins
 		in, a := store.In(f.NotTagsAny)
 		add("uuid NOT IN (SELECT instance_uuid FROM instance_tags WHERE tag IN "+in+")", a...)
 	}
+	if f.Marker != "" {
+		cond, a, err := s.afterMarker(ctx, where, args, f)
+		if err != nil {
+			return nil, err
+		}
+		add(cond, a...)
+	}
 	q := "SELECT " + instanceCols + " FROM instances"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
@@ -358,11 +369,82 @@ func (s *Store) Instances(ctx context.Context, f InstanceFilter) ([]*objects.Ins
 	return out, rows.Err()
 }
 
+// afterMarker is the condition that selects the rows after the marker
+// instance in the list's order: for sort columns c1..cn (id last),
+// c1 > v1 OR (c1 = v1 AND c2 > v2) OR ..., with < for descending ones. The
+// marker is looked up with the list's own filter. A marker row with a NULL
+// sort column is refused with ErrMarkerNull, for the caller to page in Go
+// (engines order NULLs differently, and NULL compares to nothing).
+func (s *Store) afterMarker(ctx context.Context, where []string, args []any, f InstanceFilter) (string, []any, error) {
+	cols := orderCols(f.SortKeys, f.SortDirs)
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.col
+	}
+	q := "SELECT " + strings.Join(names, ", ") + " FROM instances WHERE " + strings.Join(append(slices.Clone(where), "uuid = ?"), " AND ")
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	err := s.db.QueryRow(ctx, q, append(slices.Clone(args), f.Marker)...).Scan(ptrs...)
+	if errNoRows(err) {
+		return "", nil, fault.BadRequest("marker [%s] not found", f.Marker)
+	}
+	if err != nil {
+		return "", nil, wrap("find marker", err)
+	}
+	var ors []string
+	var out []any
+	for i, c := range cols {
+		if vals[i] == nil {
+			return "", nil, ErrMarkerNull
+		}
+		var ands []string
+		for j := 0; j < i; j++ {
+			ands = append(ands, cols[j].col+" = ?")
+			out = append(out, vals[j])
+		}
+		op := " > ?"
+		if c.desc {
+			op = " < ?"
+		}
+		ands = append(ands, c.col+op)
+		out = append(out, vals[i])
+		ors = append(ors, "("+strings.Join(ands, " AND ")+")")
+	}
+	return "(" + strings.Join(ors, " OR ") + ")", out, nil
+}
+
+// ErrMarkerNull: the marker's row has a NULL in a sort column, so the
+// database cannot page after it; the caller pages in Go instead.
+var ErrMarkerNull = errors.New("marker has a NULL sort column")
+
+type sortCol struct {
+	col  string
+	desc bool
+}
+
 func orderBy(keys, dirs []string) string {
+	cols := orderCols(keys, dirs)
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		parts[i] = c.col + " ASC"
+		if c.desc {
+			parts[i] = c.col + " DESC"
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// orderCols is the list's sort: Nova's sort keys as columns with their
+// directions (a key without a direction takes the one before it, DESC at
+// first), created_at when none, and id last as the tie-breaker.
+func orderCols(keys, dirs []string) []sortCol {
 	if len(keys) == 0 {
 		keys = []string{"created_at"}
 	}
-	var parts []string
+	var parts []sortCol
 	seen := map[string]bool{}
 	lastDir := "DESC"
 	for i, k := range keys {
@@ -380,12 +462,12 @@ func orderBy(keys, dirs []string) string {
 			dir = lastDir
 		}
 		lastDir = dir
-		parts = append(parts, col+" "+dir)
+		parts = append(parts, sortCol{col, dir == "DESC"})
 	}
 	if !seen["id"] {
-		parts = append(parts, "id "+lastDir)
+		parts = append(parts, sortCol{"id", lastDir == "DESC"})
 	}
-	return strings.Join(parts, ", ")
+	return parts
 }
 
 // LoadExtras loads tags and faults for listed instances in a few queries.

@@ -517,14 +517,19 @@ func discover(ctx context.Context, data string, realGuests bool) (*cloud, error)
 		}
 	}
 	if u, ok := c.services["volumev3"]; ok {
+		// The catalog names /v3/<project>; Cinder's version document is
+		// /v3, a "versions" list of one.
+		if i := strings.Index(u, "/v3"); i >= 0 {
+			u = u[:i+len("/v3")]
+		}
 		var ver struct {
-			Version struct {
+			Versions []struct {
 				MinVersion string `json:"min_version"`
 				Version    string `json:"version"`
-			} `json:"version"`
+			} `json:"versions"`
 		}
-		if err := get(u, &ver); err == nil {
-			c.volumeMin, c.volumeMax = ver.Version.MinVersion, ver.Version.Version
+		if err := get(u, &ver); err == nil && len(ver.Versions) == 1 {
+			c.volumeMin, c.volumeMax = ver.Versions[0].MinVersion, ver.Versions[0].Version
 		}
 	}
 	if u, ok := c.services["network"]; ok {

@@ -75,6 +75,31 @@ func TestOpenstackCLI(t *testing.T) {
 	if out, good := run("volume", "create", "--size", "100", "--type", "nosuchtype", "v2"); good {
 		t.Fatalf("unknown type accepted: %s", out)
 	}
+	// A backup of v1 through the CLI.
+	ok("volume", "backup", "create", "--name", "b1", "v1")
+	backupStatus := func() string {
+		var b map[string]any
+		json.Unmarshal([]byte(ok("volume", "backup", "show", "b1", "-f", "json")), &b)
+		s, _ := b["status"].(string)
+		return s
+	}
+	testkit.Eventually(t, 30*time.Second, func() bool { return backupStatus() == "available" }, "b1 never available")
+	testkit.Eventually(t, 15*time.Second, func() bool { return show()["status"] == "available" }, "v1 not available after its backup")
+	if out := ok("volume", "backup", "list", "-f", "value", "-c", "Name"); !strings.Contains(out, "b1") {
+		t.Fatalf("backup list: %s", out)
+	}
+	ok("volume", "backup", "delete", "b1")
+	// A volume from an image uploaded through the CLI.
+	img := filepath.Join(t.TempDir(), "disk.raw")
+	os.WriteFile(img, append(make([]byte, 1<<20), "marker"...), 0o600)
+	ok("image", "create", "--disk-format", "raw", "--container-format", "bare", "--file", img, "img1")
+	ok("volume", "create", "--image", "img1", "--size", "1", "v3")
+	testkit.Eventually(t, 30*time.Second, func() bool {
+		var m map[string]any
+		json.Unmarshal([]byte(ok("volume", "show", "v3", "-f", "json")), &m)
+		return m["status"] == "available" && m["bootable"] == "true"
+	}, "v3 never available and bootable")
+	ok("volume", "delete", "v3")
 	ok("volume", "delete", "v1")
 	testkit.Eventually(t, 15*time.Second, func() bool {
 		out := ok("volume", "list", "-f", "value", "-c", "Name")

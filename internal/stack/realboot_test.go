@@ -18,27 +18,11 @@ import (
 	"github.com/tenku-cloud/tenku/internal/linux/proc"
 	"github.com/tenku-cloud/tenku/internal/stack"
 	"github.com/tenku-cloud/tenku/internal/testimage"
+	"github.com/tenku-cloud/tenku/internal/testimage/imagetest"
 	"github.com/tenku-cloud/tenku/internal/testkit"
 )
 
-// realGuests skips (fails in CI, where scripts/install-deps installs QEMU)
-// when the test image cannot be built and booted here, and builds it once.
-func realGuests(t *testing.T) *testimage.Image {
-	t.Helper()
-	if err := testimage.Missing(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("real guests are tested in CI: %v", err)
-		}
-		t.Skip(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	img, err := testimage.BuildShared(ctx, nil)
-	if err != nil {
-		t.Fatalf("test image: %v", err)
-	}
-	return img
-}
+func realGuests(t *testing.T) *testimage.Image { return imagetest.Shared(t) }
 
 // qemuPIDs finds the QEMU processes of a data directory's guests by their
 // pidfiles, and kills whatever is left when the test ends.

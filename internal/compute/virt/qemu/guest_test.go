@@ -12,6 +12,7 @@ import (
 	"github.com/tenku-cloud/tenku/internal/compute/states"
 	"github.com/tenku-cloud/tenku/internal/compute/virt"
 	"github.com/tenku-cloud/tenku/internal/testimage"
+	"github.com/tenku-cloud/tenku/internal/testimage/imagetest"
 )
 
 // The helpers of the tests that boot the test image on this driver (TCG).
@@ -19,25 +20,7 @@ import (
 // readyBanner is the test image's last line on the console once booted.
 const readyBanner = "=== tenku-testimage: ready ==="
 
-// testImage skips (fails in CI, where scripts/install-deps installs QEMU)
-// when the test image cannot be built and booted here, and builds it once
-// for every test binary of this user (testimage.BuildShared).
-func testImage(t *testing.T) *testimage.Image {
-	t.Helper()
-	if err := testimage.Missing(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("real guests are tested in CI: %v", err)
-		}
-		t.Skip(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	img, err := testimage.BuildShared(ctx, nil)
-	if err != nil {
-		t.Fatalf("test image: %v", err)
-	}
-	return img
-}
+func testImage(t *testing.T) *testimage.Image { return imagetest.Shared(t) }
 
 // newTestDriver is a driver on TCG keeping its instances in a temporary
 // directory; every guest left when the test ends is destroyed.

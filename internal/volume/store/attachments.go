@@ -204,20 +204,11 @@ func (d *DB) ListAttachments(ctx context.Context, f AttachmentFilter) ([]*Attach
 		where = append(where, "volume_id IN (SELECT id FROM volumes WHERE project_id = ? AND deleted = ?)")
 		args = append(args, f.ProjectID, false)
 	}
-	rows, err := d.s.Query(ctx, "SELECT "+attCols+" FROM volume_attachments WHERE "+strings.Join(where, " AND ")+" ORDER BY created_at, id", args...)
+	out, err := store.All(ctx, d.s, scanAttachment, "SELECT "+attCols+" FROM volume_attachments WHERE "+strings.Join(where, " AND ")+" ORDER BY created_at, id", args...)
 	if err != nil {
 		return nil, fmt.Errorf("list attachments: %w", err)
 	}
-	defer rows.Close()
-	var out []*Attachment
-	for rows.Next() {
-		a, err := scanAttachment(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // AttachmentChange is what UpdateAttachment sets; nil fields stay.

@@ -239,20 +239,11 @@ func (d *DB) ListBackups(ctx context.Context, f BackupFilter) ([]*Backup, error)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := d.s.Query(ctx, "SELECT "+backupCols+" FROM backups WHERE "+strings.Join(where, " AND ")+" ORDER BY "+order, args...)
+	out, err := store.All(ctx, d.s, scanBackup, "SELECT "+backupCols+" FROM backups WHERE "+strings.Join(where, " AND ")+" ORDER BY "+order, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list backups: %w", err)
 	}
-	defer rows.Close()
-	var out []*Backup
-	for rows.Next() {
-		b, err := scanBackup(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // BackupChange is what UpdateBackup sets; nil fields stay.

@@ -111,20 +111,11 @@ func (d *DB) ListMessages(ctx context.Context, f MessageFilter) ([]*Message, err
 	if err != nil {
 		return nil, err
 	}
-	rows, err := d.s.Query(ctx, "SELECT "+messageCols+" FROM messages WHERE "+strings.Join(where, " AND ")+" ORDER BY "+order, args...)
+	out, err := store.All(ctx, d.s, scanMessage, "SELECT "+messageCols+" FROM messages WHERE "+strings.Join(where, " AND ")+" ORDER BY "+order, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list messages: %w", err)
 	}
-	defer rows.Close()
-	var out []*Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // DeleteMessage removes a message.

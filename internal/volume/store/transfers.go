@@ -94,20 +94,11 @@ func (d *DB) ListTransfers(ctx context.Context, project string) ([]*Transfer, er
 		q += " AND source_project_id = ?"
 		args = append(args, project)
 	}
-	rows, err := d.s.Query(ctx, q+" ORDER BY created_at, id", args...)
+	out, err := store.All(ctx, d.s, scanTransfer, q+" ORDER BY created_at, id", args...)
 	if err != nil {
 		return nil, fmt.Errorf("list transfers: %w", err)
 	}
-	defer rows.Close()
-	var out []*Transfer
-	for rows.Next() {
-		t, err := scanTransfer(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func endTransfer(ctx context.Context, tx *store.Tx, id string, accepted bool, dest string) error {

@@ -38,57 +38,16 @@ func Components() []Component {
 			ConfFile: "glance-api.conf", Devstack: []string{"g-api", "glance"},
 			Config:     func() any { c := image.DefaultConfig(); return &c },
 			Migrations: image.Migrations,
-			Build: func(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
-				c := cfg.(*image.Config)
-				if c.Default.ImageCacheDir == "" {
-					c.Default.ImageCacheDir = filepath.Join(d.DataDir, "cache") // as devstack enables it
-				}
-				return image.New(*c, d)
-			},
-			After: func(ctx context.Context, s *Stack, svc service.Service) error {
-				if !s.TestData || s.ImageDir == "" {
-					return nil
-				}
-				if err := seedImageDir(s.ImageDir); err != nil {
-					return err
-				}
-				_, admin, err := s.Login(ctx, "admin", "admin")
-				if err != nil {
-					return err
-				}
-				reg, err := svc.(*image.Service).LoadImages(ctx, s.ImageDir, admin.ProjectID)
-				if err != nil {
-					s.Log.Warn("some images were not loaded", "dir", s.ImageDir, "err", err)
-				}
-				for _, r := range reg {
-					s.Log.Info("test image", "image", fmt.Sprintf("%+v", r))
-				}
-				return nil
-			},
+			Build:      buildImage,
+			After:      afterImage,
 		},
 		{
 			Name: "neutron", Type: "network", Title: "Neutron", Port: 9696,
 			ConfFile: "neutron.conf", Devstack: []string{"q-svc", "neutron-api", "neutron"},
 			Config:     func() any { c := network.DefaultConfig(); return &c },
 			Migrations: network.Migrations,
-			Build: func(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
-				return network.New(*cfg.(*network.Config), d)
-			},
-			After: func(ctx context.Context, s *Stack, svc service.Service) error {
-				if !s.TestData {
-					return nil
-				}
-				_, admin, err := s.Login(ctx, "admin", "admin")
-				if err != nil {
-					return err
-				}
-				_, demo, err := s.Login(ctx, "demo", "demo")
-				if err != nil {
-					return err
-				}
-				_, err = svc.(*network.Service).EnsureDefaultTopology(ctx, network.DevstackTopology(admin.ProjectID, demo.ProjectID))
-				return err
-			},
+			Build:      buildNetwork,
+			After:      afterNetwork,
 		},
 		{
 			// The host's network agent (devstack's q-agt, q-dhcp, q-l3, q-meta in
@@ -97,18 +56,7 @@ func Components() []Component {
 			ConfFile: "neutron_agent.ini", Devstack: []string{"q-agt", "q-dhcp", "q-l3", "q-meta", "neutron-agent"},
 			Config:        func() any { return &agentFile{Agent: networkagent.DefaultConfig()} },
 			DriverConfigs: func() []any { return driverConfigs(DataplaneDrivers) },
-			Build: func(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
-				c := cfg.(*agentFile).Agent
-				ini := s.File("neutron_agent.ini")
-				if _, set := ini["agent"]["dataplane_driver"]; !set && s.DataplaneDriver != "" {
-					c.DataplaneDriver, s.DataplaneNote = s.chooseDataplane(s.DataplaneDriver)
-				}
-				drv, err := newDriver(DataplaneDrivers, "[agent] dataplane_driver", c.DataplaneDriver, ini, s.agentDriverDeps(d))
-				if err != nil {
-					return nil, err
-				}
-				return networkagent.New(c, d, drv)
-			},
+			Build:         buildNetworkAgent,
 		},
 		{
 			Name: "nova", Type: "compute", Title: "Nova", Port: 8774, Path: "/v2.1",
@@ -116,19 +64,7 @@ func Components() []Component {
 			Config:        func() any { c := compute.DefaultConfig(); return &c },
 			DriverConfigs: func() []any { return driverConfigs(ComputeDrivers) },
 			Migrations:    compute.Migrations,
-			Build: func(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
-				var opts []compute.Option
-				if s.TestData {
-					opts = append(opts, compute.WithDefaultFlavors())
-				}
-				c := cfg.(*compute.Config)
-				if c.Neutron.MetadataProxySharedSecret == "" {
-					c.Neutron.MetadataProxySharedSecret = s.Secrets.MetadataSecret
-				}
-				svc, err := compute.New(*c, d, opts...)
-				s.nova = svc
-				return svc, err
-			},
+			Build:         buildCompute,
 		},
 		{
 			// The metadata API guests reach at 169.254.169.254 through Neutron's
@@ -136,19 +72,7 @@ func Components() []Component {
 			Name: "nova-metadata", Type: "metadata", Title: "Nova metadata", Port: 8775, User: "nova", Internal: true,
 			Devstack: []string{"n-api-meta", "nova-metadata"},
 			Config:   func() any { return &struct{}{} },
-			Build: func(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
-				if s.nova == nil {
-					return nil, fmt.Errorf("the metadata API runs beside nova in one process")
-				}
-				if s.nova.MetadataSecret() == "" {
-					return nil, fmt.Errorf("nova-metadata: [neutron] metadata_proxy_shared_secret is empty; set it (the same in nova.conf and Neutron's metadata agent) or the metadata API would trust any caller")
-				}
-				h, err := s.nova.MetadataHandler()
-				if err != nil {
-					return nil, err
-				}
-				return &handlerService{name: "nova-metadata", Handler: h}, nil
-			},
+			Build:    buildMetadata,
 		},
 		{
 			// This host's compute agent (n-cpu), on the hypervisor driver
@@ -157,19 +81,7 @@ func Components() []Component {
 			ConfFile: "nova.conf", Devstack: []string{"n-cpu", "nova-compute"},
 			Config:        func() any { c := compute.DefaultConfig(); return &c },
 			DriverConfigs: func() []any { return driverConfigs(ComputeDrivers) },
-			Build: func(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
-				c := cfg.(*compute.Config)
-				if _, set := s.File("nova.conf")["DEFAULT"]["compute_driver"]; !set && s.ComputeDriver != "" {
-					c.Default.ComputeDriver, s.ComputeDriverNote = chooseComputeDriver(s.ComputeDriver)
-				}
-				deps := driverDeps(s, d)
-				deps.Namespace = s.HostNamespace
-				drv, err := newDriver(ComputeDrivers, "[DEFAULT] compute_driver", c.Default.ComputeDriver, s.File("nova.conf"), deps)
-				if err != nil {
-					return nil, err
-				}
-				return computeagent.New(*c, d, drv)
-			},
+			Build:         buildComputeAgent,
 		},
 		{
 			// Cinder's API and scheduler (devstack's c-api, c-sch), published as
@@ -192,25 +104,7 @@ func Components() []Component {
 			Name: "cinder-volume", Type: "volume-agent", Title: "Cinder volume service", Port: -1, User: "cinder",
 			ConfFile: "cinder.conf", Devstack: []string{"c-vol", "c-bak", "cinder-volume"},
 			Config: func() any { c := volume.DefaultConfig(); return &c },
-			Build: func(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
-				c := cfg.(*volume.Config)
-				if v := s.VolumeBackingFileSize; v != "" {
-					c.Backend.FileBackingSize = v
-				}
-				size, err := volume.ParseSize(c.Backend.FileBackingSize)
-				if err != nil {
-					return nil, fmt.Errorf("file_backing_size: %w", err)
-				}
-				dir := c.Backend.FileVolumesDir
-				if dir == "" {
-					dir = filepath.Join(d.DataDir, "volumes")
-				}
-				drv, err := filevolume.New(dir, size, c.Backend.VolumeBackendName)
-				if err != nil {
-					return nil, err
-				}
-				return volume.NewVolumeService(*c, d, drv)
-			},
+			Build:  buildVolumeService,
 		},
 		{
 			// The dashboard (devstack's horizon): a web client of the public
@@ -218,11 +112,147 @@ func Components() []Component {
 			Name: "horizon", Type: "dashboard", Title: "Horizon", Port: 8080, Internal: true,
 			ConfFile: "dashboard.conf", Devstack: []string{"horizon"},
 			Config: func() any { c := dashboard.DefaultConfig(); return &c },
-			Build: func(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
-				return dashboard.New(*cfg.(*dashboard.Config), d)
-			},
+			Build:  buildDashboard,
 		},
 	}
+}
+
+// buildImage is Glance, with devstack's image cache.
+func buildImage(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
+	c := cfg.(*image.Config)
+	if c.Default.ImageCacheDir == "" {
+		c.Default.ImageCacheDir = filepath.Join(d.DataDir, "cache") // as devstack enables it
+	}
+	return image.New(*c, d)
+}
+
+// afterImage loads the test images of `tenku stack`'s image directory.
+func afterImage(ctx context.Context, s *Stack, svc service.Service) error {
+	if !s.TestData || s.ImageDir == "" {
+		return nil
+	}
+	if err := seedImageDir(s.ImageDir); err != nil {
+		return err
+	}
+	_, admin, err := s.Login(ctx, "admin", "admin")
+	if err != nil {
+		return err
+	}
+	reg, err := svc.(*image.Service).LoadImages(ctx, s.ImageDir, admin.ProjectID)
+	if err != nil {
+		s.Log.Warn("some images were not loaded", "dir", s.ImageDir, "err", err)
+	}
+	for _, r := range reg {
+		s.Log.Info("test image", "image", fmt.Sprintf("%+v", r))
+	}
+	return nil
+}
+
+// buildNetwork is the Neutron server.
+func buildNetwork(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
+	return network.New(*cfg.(*network.Config), d)
+}
+
+// afterNetwork makes devstack's networks, subnets and router for the test data.
+func afterNetwork(ctx context.Context, s *Stack, svc service.Service) error {
+	if !s.TestData {
+		return nil
+	}
+	_, admin, err := s.Login(ctx, "admin", "admin")
+	if err != nil {
+		return err
+	}
+	_, demo, err := s.Login(ctx, "demo", "demo")
+	if err != nil {
+		return err
+	}
+	_, err = svc.(*network.Service).EnsureDefaultTopology(ctx, network.DevstackTopology(admin.ProjectID, demo.ProjectID))
+	return err
+}
+
+// buildNetworkAgent is the host's network agent on the data plane [agent] dataplane_driver names (or the one --dataplane-driver picks).
+func buildNetworkAgent(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
+	c := cfg.(*agentFile).Agent
+	ini := s.File("neutron_agent.ini")
+	if _, set := ini["agent"]["dataplane_driver"]; !set && s.DataplaneDriver != "" {
+		c.DataplaneDriver, s.DataplaneNote = s.chooseDataplane(s.DataplaneDriver)
+	}
+	drv, err := newDriver(DataplaneDrivers, "[agent] dataplane_driver", c.DataplaneDriver, ini, s.agentDriverDeps(d))
+	if err != nil {
+		return nil, err
+	}
+	return networkagent.New(c, d, drv)
+}
+
+// buildCompute is Nova's API, conductor and scheduler, with the stack's metadata secret.
+func buildCompute(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
+	var opts []compute.Option
+	if s.TestData {
+		opts = append(opts, compute.WithDefaultFlavors())
+	}
+	c := cfg.(*compute.Config)
+	if c.Neutron.MetadataProxySharedSecret == "" {
+		c.Neutron.MetadataProxySharedSecret = s.Secrets.MetadataSecret
+	}
+	svc, err := compute.New(*c, d, opts...)
+	s.nova = svc
+	return svc, err
+}
+
+// buildMetadata is the metadata API, served beside Nova in one process.
+func buildMetadata(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
+	if s.nova == nil {
+		return nil, fmt.Errorf("the metadata API runs beside nova in one process")
+	}
+	if s.nova.MetadataSecret() == "" {
+		return nil, fmt.Errorf("nova-metadata: [neutron] metadata_proxy_shared_secret is empty; set it (the same in nova.conf and Neutron's metadata agent) or the metadata API would trust any caller")
+	}
+	h, err := s.nova.MetadataHandler()
+	if err != nil {
+		return nil, err
+	}
+	return &handlerService{name: "nova-metadata", Handler: h}, nil
+}
+
+// buildComputeAgent is the host's compute agent on the hypervisor driver [DEFAULT] compute_driver names (or the one --compute-driver picks).
+func buildComputeAgent(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
+	c := cfg.(*compute.Config)
+	if _, set := s.File("nova.conf")["DEFAULT"]["compute_driver"]; !set && s.ComputeDriver != "" {
+		c.Default.ComputeDriver, s.ComputeDriverNote = chooseComputeDriver(s.ComputeDriver)
+	}
+	deps := driverDeps(s, d)
+	deps.Namespace = s.HostNamespace
+	drv, err := newDriver(ComputeDrivers, "[DEFAULT] compute_driver", c.Default.ComputeDriver, s.File("nova.conf"), deps)
+	if err != nil {
+		return nil, err
+	}
+	return computeagent.New(*c, d, drv)
+}
+
+// buildVolumeService is the host's volume (and backup) service on the file backend.
+func buildVolumeService(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
+	c := cfg.(*volume.Config)
+	if v := s.VolumeBackingFileSize; v != "" {
+		c.Backend.FileBackingSize = v
+	}
+	size, err := volume.ParseSize(c.Backend.FileBackingSize)
+	if err != nil {
+		return nil, fmt.Errorf("file_backing_size: %w", err)
+	}
+	dir := c.Backend.FileVolumesDir
+	if dir == "" {
+		dir = filepath.Join(d.DataDir, "volumes")
+	}
+	drv, err := filevolume.New(dir, size, c.Backend.VolumeBackendName)
+	if err != nil {
+		return nil, err
+	}
+	return volume.NewVolumeService(*c, d, drv)
+}
+
+// buildDashboard is the dashboard.
+func buildDashboard(ctx context.Context, s *Stack, cfg any, d service.Deps) (service.Service, error) {
+	return dashboard.New(*cfg.(*dashboard.Config), d)
 }
 
 func driverDeps(s *Stack, d service.Deps) DriverDeps {

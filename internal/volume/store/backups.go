@@ -262,33 +262,21 @@ type BackupChange struct {
 // is set, in the same transaction; a volume that moved on is ignored (the
 // backup's own state decides).
 func (d *DB) UpdateBackup(ctx context.Context, id string, from []volume.BackupStatus, c BackupChange) (*Backup, error) {
-	set := []string{"updated_at = ?"}
-	args := []any{store.TimeOf(store.Now())}
-	if c.Name != nil {
-		set, args = append(set, "name = ?"), append(args, nullStr(*c.Name))
-	}
-	if c.Description != nil {
-		set, args = append(set, "description = ?"), append(args, nullStr(*c.Description))
-	}
+	cs := newChangeSet()
+	cs.text(c.Name, c.Description)
 	if c.Status != nil {
-		set, args = append(set, "status = ?"), append(args, string(*c.Status))
+		cs.add("status", string(*c.Status))
 	}
 	if c.FailReason != nil {
-		set, args = append(set, "fail_reason = ?"), append(args, store.NullString(*c.FailReason))
+		cs.add("fail_reason", store.NullString(*c.FailReason))
 	}
 	if c.ObjectCount != nil {
-		set, args = append(set, "object_count = ?"), append(args, *c.ObjectCount)
+		cs.add("object_count", *c.ObjectCount)
 	}
 	if c.RestoreVolumeID != nil {
-		set, args = append(set, "restore_volume_id = ?"), append(args, store.NullString(*c.RestoreVolumeID))
+		cs.add("restore_volume_id", store.NullString(*c.RestoreVolumeID))
 	}
-	q := "UPDATE backups SET " + strings.Join(set, ", ") + " WHERE id = ? AND deleted = ?"
-	args = append(args, id, false)
-	if len(from) > 0 {
-		in, a := store.In(from)
-		q += " AND status IN " + in
-		args = append(args, a...)
-	}
+	q, args := casUpdate("backups", cs, id, from)
 	var out *Backup
 	err := d.s.Tx(ctx, func(tx *store.Tx) error {
 		if err := casRow(ctx, tx, "backups", id, q, args); err != nil {

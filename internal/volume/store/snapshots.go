@@ -259,30 +259,18 @@ type SnapshotChange struct {
 // from (any status when from is empty): a compare-and-swap. A snapshot in
 // another state is ErrState; a missing one ErrNotFound.
 func (d *DB) UpdateSnapshot(ctx context.Context, id string, from []volume.SnapshotStatus, c SnapshotChange) (*Snapshot, error) {
-	set := []string{"updated_at = ?"}
-	args := []any{store.TimeOf(store.Now())}
-	if c.Name != nil {
-		set, args = append(set, "name = ?"), append(args, nullStr(*c.Name))
-	}
-	if c.Description != nil {
-		set, args = append(set, "description = ?"), append(args, nullStr(*c.Description))
-	}
+	cs := newChangeSet()
+	cs.text(c.Name, c.Description)
 	if c.Status != nil {
-		set, args = append(set, "status = ?"), append(args, string(*c.Status))
+		cs.add("status", string(*c.Status))
 	}
 	if c.Progress != nil {
-		set, args = append(set, "progress = ?"), append(args, *c.Progress)
+		cs.add("progress", *c.Progress)
 	}
 	if c.ErrorReason != nil {
-		set, args = append(set, "error_reason = ?"), append(args, store.NullString(*c.ErrorReason))
+		cs.add("error_reason", store.NullString(*c.ErrorReason))
 	}
-	q := "UPDATE snapshots SET " + strings.Join(set, ", ") + " WHERE id = ? AND deleted = ?"
-	args = append(args, id, false)
-	if len(from) > 0 {
-		in, a := store.In(from)
-		q += " AND status IN " + in
-		args = append(args, a...)
-	}
+	q, args := casUpdate("snapshots", cs, id, from)
 	var out *Snapshot
 	err := d.s.Tx(ctx, func(tx *store.Tx) error {
 		if err := casRow(ctx, tx, "snapshots", id, q, args); err != nil {

@@ -514,39 +514,27 @@ type Change struct {
 // state is ErrState; a missing one ErrNotFound.
 func (d *DB) UpdateVolume(ctx context.Context, id string, from []volume.Status, c Change) (*Volume, error) {
 	now := store.Now()
-	set := []string{"updated_at = ?"}
-	args := []any{store.TimeOf(now)}
-	if c.Name != nil {
-		set, args = append(set, "name = ?"), append(args, nullStr(*c.Name))
-	}
-	if c.Description != nil {
-		set, args = append(set, "description = ?"), append(args, nullStr(*c.Description))
-	}
+	cs := newChangeSet()
+	cs.text(c.Name, c.Description)
 	if c.Status != nil {
-		set, args = append(set, "status = ?"), append(args, string(*c.Status))
+		cs.add("status", string(*c.Status))
 	}
 	if c.Host != nil {
-		set, args = append(set, "host = ?"), append(args, store.NullString(*c.Host))
+		cs.add("host", store.NullString(*c.Host))
 	}
 	if c.Size != nil {
-		set, args = append(set, "size = ?"), append(args, *c.Size)
+		cs.add("size", *c.Size)
 	}
 	if c.Bootable != nil {
-		set, args = append(set, "bootable = ?"), append(args, *c.Bootable)
+		cs.add("bootable", *c.Bootable)
 	}
 	if c.ErrorReason != nil {
-		set, args = append(set, "error_reason = ?"), append(args, store.NullString(*c.ErrorReason))
+		cs.add("error_reason", store.NullString(*c.ErrorReason))
 	}
 	if c.Launched {
-		set, args = append(set, "launched_at = ?"), append(args, store.TimeOf(now))
+		cs.add("launched_at", store.TimeOf(now))
 	}
-	q := "UPDATE volumes SET " + strings.Join(set, ", ") + " WHERE id = ? AND deleted = ?"
-	args = append(args, id, false)
-	if len(from) > 0 {
-		in, a := store.In(from)
-		q += " AND status IN " + in
-		args = append(args, a...)
-	}
+	q, args := casUpdate("volumes", cs, id, from)
 	var out *Volume
 	err := d.s.Tx(ctx, func(tx *store.Tx) error {
 		res, err := tx.Exec(ctx, q, args...)

@@ -146,12 +146,10 @@ func (a *Agent) createBuildVolume(ctx context.Context, inst *objects.Instance, b
 	if b.SourceType == "blank" {
 		req.Name = inst.UUID + "-blank-vol"
 	}
-	// The volume is the server's project's: made with the user's token
-	// when the build still has it, else as the service.
+	// The volume is the server's project's: made with the user's token the
+	// build carries (the session falls back to the service user's only
+	// when there is none), so that Cinder counts it in the user's quota.
 	v, err := a.vols.Create(ctx, req)
-	if err != nil {
-		v, err = a.vols.Create(sctx, req)
-	}
 	if err != nil {
 		return "", fmt.Errorf("creating a volume for the block device mapping of %s: %w", inst.UUID, err)
 	}

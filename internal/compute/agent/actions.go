@@ -125,10 +125,10 @@ func (a *Agent) runSimple(ctx context.Context, method string, act simpleAction, 
 		log.Info("action dropped: the instance moved on", "err", err)
 		return
 	}
-	a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}})
+	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
 	runErr := act.run(a, ctx, inst)
 	if errors.Is(runErr, errOffloaded) {
-		a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}})
+		a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}}))
 		log.Info("action done", "vm_state", states.ShelvedOffloaded)
 		return
 	}
@@ -279,7 +279,7 @@ func (a *Agent) offload(ctx context.Context, inst *objects.Instance) error {
 	a.disconnectVolumes(ctx, inst)
 	sctx := clients.AsService(ctx)
 	for _, v := range inst.NetworkInfo {
-		a.net.BindPort(sctx, v.ID, clients.PortBinding{HostID: "", DeviceID: inst.UUID, DeviceOwner: "compute:" + inst.AvailabilityZone})
+		a.note(ctx, "rebinding port", inst.UUID, errOf(a.net.BindPort(sctx, v.ID, clients.PortBinding{HostID: "", DeviceID: inst.UUID, DeviceOwner: "compute:" + inst.AvailabilityZone})), "port_id", v.ID)
 	}
 	a.removeInstanceDir(inst.UUID)
 	if err := a.cond.FreeAllocations(ctx, inst.UUID, ""); err != nil {
@@ -312,7 +312,7 @@ func (a *Agent) upload(ctx context.Context, inst *objects.Instance, imageID stri
 	sctx := clients.AsService(ctx)
 	if format != "" {
 		f := format
-		a.images.Update(sctx, imageID, map[string]*string{"disk_format": &f})
+		a.note(ctx, "updating image", inst.UUID, errOf(a.images.Update(sctx, imageID, map[string]*string{"disk_format": &f})), "image_id", imageID)
 	}
 	return a.images.Upload(sctx, imageID, data, -1)
 }
@@ -346,12 +346,12 @@ func (a *Agent) snapshot(ctx context.Context, args rpc.SnapshotArgs) {
 		Expect: store.Expect{Task: []states.Task{expect}}, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}})
 	if err != nil {
 		log.Info("snapshot dropped", "err", err)
-		a.images.Delete(clients.AsService(ctx), args.ImageID)
+		a.note(ctx, "deleting image", inst.UUID, a.images.Delete(clients.AsService(ctx), args.ImageID), "image_id", args.ImageID)
 		return
 	}
 	upErr := a.upload(ctx, inst, args.ImageID)
 	if upErr != nil {
-		a.images.Delete(clients.AsService(ctx), args.ImageID)
+		a.note(ctx, "deleting image", inst.UUID, a.images.Delete(clients.AsService(ctx), args.ImageID), "image_id", args.ImageID)
 	} else if args.Backup && args.Rotation >= 0 {
 		a.rotateBackups(ctx, inst, args)
 	}
@@ -390,7 +390,7 @@ func (a *Agent) rotateBackups(ctx context.Context, inst *objects.Instance, args 
 		}
 	}
 	for i := args.Rotation; i < len(mine); i++ {
-		a.images.Delete(sctx, mine[i].ID)
+		a.note(ctx, "deleting image", inst.UUID, a.images.Delete(sctx, mine[i].ID), "image_id", mine[i].ID)
 	}
 }
 
@@ -416,7 +416,7 @@ func (a *Agent) rebuild(ctx context.Context, args rpc.RebuildArgs) {
 		return
 	}
 	wasStopped := inst.VMState == states.Stopped
-	a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}})
+	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
 	fail := func(err error) {
 		vm, none := states.Error, states.NoTask
 		a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{VMState: &vm, TaskState: &none},
@@ -468,17 +468,17 @@ func (a *Agent) rebuild(ctx context.Context, args rpc.RebuildArgs) {
 	}
 	vm, none, p, now := states.Active, states.NoTask, states.PowerRunning, a.now().UTC()
 	if wasStopped && !args.Recreate || args.TargetState == "stopped" {
-		a.drv.PowerOff(ctx, ref(inst), 0)
+		a.note(ctx, "powering off guest", inst.UUID, a.drv.PowerOff(ctx, ref(inst), 0))
 		vm, p = states.Stopped, states.PowerShutdown
 	}
 	if _, err := a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{VMState: &vm, TaskState: &none, PowerState: &p, LaunchedAt: &now},
 		Expect: store.Expect{Task: []states.Task{states.RebuildSpawning}}, Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}}); err != nil {
-		a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{})
+		a.destroyGuest(ctx, ref(inst), "rebuild")
 		return
 	}
 	if args.MigrationUUID != "" {
 		done := "done"
-		a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &done})
+		a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &done})), "migration_id", args.MigrationUUID)
 	}
 	log.Info("instance rebuilt", "vm_state", vm, "evacuated", args.Recreate)
 }
@@ -616,12 +616,12 @@ func (a *Agent) handleAttachInterface(ctx context.Context, raw json.RawMessage) 
 		return nil, err
 	}
 	ev := eventName(rpc.AttachInterface)
-	a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}})
+	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
 	vif, err := a.attachInterface(ctx, inst, args)
 	finish := store.EventRef{RequestID: args.RequestID, Event: ev}
 	if err != nil {
 		finish.Error = err.Error()
-		a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []store.EventRef{finish}})
+		a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []store.EventRef{finish}}))
 		return nil, err
 	}
 	vifs := append(append([]objects.VIF{}, inst.NetworkInfo...), *vif)
@@ -653,7 +653,7 @@ func (a *Agent) attachInterface(ctx context.Context, inst *objects.Instance, arg
 	bound, err := a.net.BindPort(sctx, port.ID, clients.PortBinding{HostID: a.host, DeviceID: inst.UUID, DeviceOwner: owner})
 	if err != nil {
 		if !preserve {
-			a.net.DeletePort(sctx, port.ID)
+			a.note(ctx, "deleting port", inst.UUID, a.net.DeletePort(sctx, port.ID), "port_id", port.ID)
 		}
 		return nil, err
 	}
@@ -665,9 +665,9 @@ func (a *Agent) attachInterface(ctx context.Context, inst *objects.Instance, arg
 		n := virt.NIC{PortID: vif.ID, NetworkID: vif.NetworkID, MAC: vif.Address, Tap: vif.Devname, Bridge: vif.Bridge, MTU: vif.MTU, VIFType: vif.Type}
 		if err := ia.AttachInterface(ctx, ref(inst), n); err != nil && !errors.Is(err, virt.ErrNotFound) {
 			if preserve {
-				a.net.UnbindPort(sctx, port.ID)
+				a.note(ctx, "unbinding port", inst.UUID, a.net.UnbindPort(sctx, port.ID), "port_id", port.ID)
 			} else {
-				a.net.DeletePort(sctx, port.ID)
+				a.note(ctx, "deleting port", inst.UUID, a.net.DeletePort(sctx, port.ID), "port_id", port.ID)
 			}
 			return nil, fault.Conflict("Failed to attach network adapter device to %s: %v", inst.UUID, err).WithType("InterfaceAttachFailed")
 		}
@@ -706,9 +706,9 @@ func (a *Agent) handleDetachInterface(ctx context.Context, raw json.RawMessage) 
 	}
 	sctx := clients.AsService(ctx)
 	if vif.Preserve {
-		a.net.UnbindPort(sctx, vif.ID)
+		a.note(ctx, "unbinding port", inst.UUID, a.net.UnbindPort(sctx, vif.ID), "port_id", vif.ID)
 	} else {
-		a.net.DeletePort(sctx, vif.ID)
+		a.note(ctx, "deleting port", inst.UUID, a.net.DeletePort(sctx, vif.ID), "port_id", vif.ID)
 	}
 	if rest == nil {
 		rest = []objects.VIF{}
@@ -739,9 +739,9 @@ func (a *Agent) unshelve(ctx context.Context, args rpc.UnshelveArgs) {
 		log.Info("unshelve dropped", "err", err)
 		return
 	}
-	a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}})
+	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
 	fail := func(err error) {
-		a.cond.FreeAllocations(ctx, inst.UUID, "")
+		a.note(ctx, "freeing allocations", inst.UUID, a.cond.FreeAllocations(ctx, inst.UUID, ""))
 		vm, none, empty := states.ShelvedOffloaded, states.NoTask, ""
 		a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{VMState: &vm, TaskState: &none, Host: &empty, Node: &empty},
 			Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev, Error: err.Error()}},
@@ -758,7 +758,7 @@ func (a *Agent) unshelve(ctx context.Context, args rpc.UnshelveArgs) {
 			return
 		}
 		if img := inst.SystemMetadata["shelved_image_id"]; img != "" {
-			a.images.Delete(sctx, img)
+			a.note(ctx, "deleting image", inst.UUID, a.images.Delete(sctx, img), "image_id", img)
 		}
 		vm, none, p := states.Active, states.NoTask, states.PowerRunning
 		a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{VMState: &vm, TaskState: &none, PowerState: &p,
@@ -790,14 +790,14 @@ func (a *Agent) unshelve(ctx context.Context, args rpc.UnshelveArgs) {
 		return
 	}
 	if img := inst.SystemMetadata["shelved_image_id"]; img != "" {
-		a.images.Delete(sctx, img)
+		a.note(ctx, "deleting image", inst.UUID, a.images.Delete(sctx, img), "image_id", img)
 	}
 	vm, none, p := states.Active, states.NoTask, states.PowerRunning
 	_, err = a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{VMState: &vm, TaskState: &none, PowerState: &p, NetworkInfo: &vifs,
 		SysMetaDelete: []string{"shelved_at", "shelved_image_id", "shelved_host"}},
 		Expect: store.Expect{Task: []states.Task{states.Unshelving}}, Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}})
 	if err != nil {
-		a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{})
+		a.destroyGuest(ctx, ref(inst), "unshelve")
 		return
 	}
 	log.Info("instance unshelved", "vm_state", "active")

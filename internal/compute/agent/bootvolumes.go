@@ -98,14 +98,14 @@ func (a *Agent) connectBuildVolume(ctx context.Context, inst *objects.Instance, 
 	conn, err := a.vols.InitializeConnection(sctx, b.VolumeID, a.connector())
 	if err != nil {
 		if !attached {
-			a.vols.Unreserve(sctx, b.VolumeID)
+			a.note(ctx, "unreserving volume", inst.UUID, a.vols.Unreserve(sctx, b.VolumeID), "volume_id", b.VolumeID)
 		}
 		return virt.Disk{}, fmt.Errorf("volume %s: %w", b.VolumeID, err)
 	}
 	if !attached {
 		if err := a.vols.Attach(sctx, b.VolumeID, inst.UUID, dev); err != nil {
-			a.vols.TerminateConnection(sctx, b.VolumeID, a.connector())
-			a.vols.Unreserve(sctx, b.VolumeID)
+			a.note(ctx, "terminating volume connection", inst.UUID, a.vols.TerminateConnection(sctx, b.VolumeID, a.connector()), "volume_id", b.VolumeID)
+			a.note(ctx, "unreserving volume", inst.UUID, a.vols.Unreserve(sctx, b.VolumeID), "volume_id", b.VolumeID)
 			return virt.Disk{}, fmt.Errorf("volume %s: %w", b.VolumeID, err)
 		}
 	}

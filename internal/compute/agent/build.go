@@ -194,7 +194,7 @@ func (a *Agent) build(ctx context.Context, args rpc.BuildArgs) {
 		Finish: []store.EventRef{{RequestID: reqID, Event: EventSpawning}, {RequestID: reqID, Event: EventBuild}}})
 	if err != nil {
 		// Deleted while spawning: the guest must not outlive its record.
-		a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{})
+		a.destroyGuest(ctx, ref(inst), "build")
 		a.abandon(ctx, uuid, vifs, log, err)
 		return
 	}
@@ -229,7 +229,7 @@ func (a *Agent) buildFailed(ctx context.Context, inst *objects.Instance, args rp
 		}
 	}
 	a.deallocateNetworks(ctx, inst.UUID, vifs)
-	os.RemoveAll(filepath.Join(a.dir, inst.UUID))
+	a.removeDir(ctx, inst.UUID, filepath.Join(a.dir, inst.UUID))
 	msg := be.err.Error()
 	finish := []store.EventRef{{RequestID: args.RequestID, Event: be.phase, Error: msg}, {RequestID: args.RequestID, Event: EventBuild, Error: msg}}
 	if be.reschedule && a.cfg.Scheduler.MaxAttempts > 1 {
@@ -463,7 +463,7 @@ func (a *Agent) deallocateNetworks(ctx context.Context, uuid string, vifs []obje
 	}
 	for _, p := range ports {
 		if !seen[p.ID] && strings.HasPrefix(p.DeviceOwner, "compute:") {
-			a.net.DeletePort(sctx, p.ID)
+			a.note(ctx, "deleting port", uuid, a.net.DeletePort(sctx, p.ID), "port_id", p.ID)
 		}
 	}
 }
@@ -617,7 +617,7 @@ func (a *Agent) terminate(ctx context.Context, args rpc.InstanceArgs) {
 		return
 	}
 	log := a.log.With("instance_id", inst.UUID, "request_id", args.RequestID)
-	a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: EventTerminate, Host: a.host}}})
+	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: EventTerminate, Host: a.host}}}))
 	if err := a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{}); err != nil && !errors.Is(err, virt.ErrNotFound) {
 		vm, none := states.Error, states.NoTask
 		a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{VMState: &vm, TaskState: &none},
@@ -628,7 +628,7 @@ func (a *Agent) terminate(ctx context.Context, args rpc.InstanceArgs) {
 	}
 	a.deallocateNetworks(ctx, inst.UUID, inst.NetworkInfo)
 	a.detachVolumes(ctx, inst)
-	os.RemoveAll(filepath.Join(a.dir, inst.UUID))
+	a.removeDir(ctx, inst.UUID, filepath.Join(a.dir, inst.UUID))
 	a.dropResizeBackup(inst.UUID)
 	if err := a.cond.Destroyed(ctx, rpc.DestroyedArgs{UUID: inst.UUID, RequestID: args.RequestID,
 		Finish: []store.EventRef{{RequestID: args.RequestID, Event: EventTerminate}}}); err != nil {

@@ -52,13 +52,13 @@ func (a *Agent) bindPorts(ctx context.Context, inst *objects.Instance) []objects
 // failResize ends a resize that did not finish: the instance stays where it
 // was, the destination's claim goes, the source keeps its own.
 func (a *Agent) failResize(ctx context.Context, inst *objects.Instance, args rpc.ResizeArgs, event string, cause error) {
-	a.cond.FreeAllocations(ctx, inst.UUID, "")
-	a.cond.MoveAllocations(ctx, args.MigrationUUID, inst.UUID)
+	a.note(ctx, "freeing allocations", inst.UUID, a.cond.FreeAllocations(ctx, inst.UUID, ""))
+	a.note(ctx, "moving allocations", inst.UUID, a.cond.MoveAllocations(ctx, args.MigrationUUID, inst.UUID))
 	st := "error"
-	a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})
+	a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})), "migration_id", args.MigrationUUID)
 	if inst.NewFlavor != nil && inst.NewFlavor.FlavorID != inst.Flavor.FlavorID {
-		a.cond.ReleaseQuota(ctx, rpc.QuotaArgs{ProjectID: inst.ProjectID, UserID: inst.UserID, Amounts: map[string]int{
-			"cores": inst.NewFlavor.VCPUs - inst.Flavor.VCPUs, "ram": inst.NewFlavor.MemoryMB - inst.Flavor.MemoryMB}})
+		a.note(ctx, "releasing quota", inst.UUID, a.cond.ReleaseQuota(ctx, rpc.QuotaArgs{ProjectID: inst.ProjectID, UserID: inst.UserID, Amounts: map[string]int{
+			"cores": inst.NewFlavor.VCPUs - inst.Flavor.VCPUs, "ram": inst.NewFlavor.MemoryMB - inst.Flavor.MemoryMB}}))
 	}
 	none := states.NoTask
 	vm := inst.VMState
@@ -167,8 +167,8 @@ func (a *Agent) handlePrepResize(ctx context.Context, raw json.RawMessage) (any,
 		if err != nil || inst.TaskState != states.ResizePrep {
 			return
 		}
-		a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}},
-			Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}})
+		a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}},
+			Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}}))
 		m, err := a.cond.Migration(ctx, args.MigrationUUID)
 		if err != nil {
 			a.failResize(ctx, inst, args, ev, err)
@@ -201,7 +201,7 @@ func (a *Agent) handleResizeInstance(ctx context.Context, raw json.RawMessage) (
 			return
 		}
 		st := "migrating"
-		a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})
+		a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})), "migration_id", args.MigrationUUID)
 		if err := a.drv.PowerOff(ctx, ref(inst), a.cfg.Compute.ShutdownTimeout); err != nil && !errors.Is(err, virt.ErrNotFound) {
 			a.failResize(ctx, inst, args, ev, err)
 			return
@@ -225,7 +225,7 @@ func (a *Agent) handleResizeInstance(ctx context.Context, raw json.RawMessage) (
 			return
 		}
 		st = "post-migrating"
-		a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})
+		a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})), "migration_id", args.MigrationUUID)
 		if err := a.callAgent(ctx, args.DestHost, rpc.FinishResize, args); err != nil {
 			a.failResize(ctx, inst, args, ev, fmt.Errorf("destination host %s: %w", args.DestHost, err))
 		}
@@ -283,7 +283,7 @@ func (a *Agent) finishResize(ctx context.Context, args rpc.ResizeArgs) {
 	}
 	power := states.PowerRunning
 	if inst.SystemMetadata["old_vm_state"] == string(states.Stopped) {
-		a.drv.PowerOff(ctx, ref(inst), 0)
+		a.note(ctx, "powering off guest", inst.UUID, a.drv.PowerOff(ctx, ref(inst), 0))
 		power = states.PowerShutdown
 	}
 	vm, none, host, node := states.Resized, states.NoTask, a.host, args.DestNode
@@ -293,14 +293,14 @@ func (a *Agent) finishResize(ctx context.Context, args rpc.ResizeArgs) {
 	// The migration is finished before the instance shows VERIFY_RESIZE, so
 	// that a confirm the client sends at once finds it.
 	st := "finished"
-	a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})
+	a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})), "migration_id", args.MigrationUUID)
 	_, err = a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{VMState: &vm, TaskState: &none, PowerState: &power,
 		Flavor: &newFlavor, OldFlavor: &oldFlavor, ClearNewFlavor: true, Host: &host, Node: &node, NetworkInfo: &vifs},
 		Expect: store.Expect{Task: []states.Task{states.ResizeFinish}}, Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}})
 	if err != nil {
 		st = "error"
-		a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})
-		a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{})
+		a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})), "migration_id", args.MigrationUUID)
+		a.destroyGuest(ctx, ref(inst), "finishResize")
 		return
 	}
 	a.log.InfoContext(ctx, "resize finished", "instance_id", inst.UUID, "vm_state", "resized", "flavor", newFlavor.Name)
@@ -328,7 +328,7 @@ func (a *Agent) confirmResize(ctx context.Context, args rpc.ResizeArgs) {
 	if err != nil {
 		return
 	}
-	a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}})
+	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
 	if m.SourceCompute != m.DestCompute {
 		if err := a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{}); err != nil && !errors.Is(err, virt.ErrNotFound) {
 			a.log.WarnContext(ctx, "destroying the source guest of a confirmed resize", "instance_id", inst.UUID, "err", err)
@@ -353,7 +353,7 @@ func (a *Agent) confirmResize(ctx context.Context, args rpc.ResizeArgs) {
 		return
 	}
 	st := "confirmed"
-	a.cond.UpdateMigration(ctx, m.UUID, store.MigrationUpdate{Status: &st})
+	a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, m.UUID, store.MigrationUpdate{Status: &st})), "migration_id", m.UUID)
 	a.log.InfoContext(ctx, "resize confirmed", "instance_id", inst.UUID, "vm_state", vm)
 }
 
@@ -375,12 +375,12 @@ func (a *Agent) handleRevertResize(ctx context.Context, raw json.RawMessage) (an
 			unlock()
 			return
 		}
-		a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}},
-			Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}})
+		a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}},
+			Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}}))
 		if m.SourceCompute != m.DestCompute {
-			a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{})
+			a.destroyGuest(ctx, ref(inst), "handleRevertResize")
 		}
-		a.cond.FreeAllocations(ctx, inst.UUID, "")
+		a.note(ctx, "freeing allocations", inst.UUID, a.cond.FreeAllocations(ctx, inst.UUID, ""))
 		unlock()
 		if err := a.callAgent(ctx, m.SourceCompute, rpc.FinishRevertResize, args); err != nil {
 			vm, none := states.Error, states.NoTask
@@ -413,8 +413,8 @@ func (a *Agent) finishRevert(ctx context.Context, args rpc.ResizeArgs) {
 	if err != nil {
 		return
 	}
-	a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}})
-	a.cond.MoveAllocations(ctx, m.UUID, inst.UUID)
+	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
+	a.note(ctx, "moving allocations", inst.UUID, a.cond.MoveAllocations(ctx, m.UUID, inst.UUID))
 	newFlavor := inst.Flavor
 	old := inst.Flavor
 	if inst.OldFlavor != nil {
@@ -441,7 +441,7 @@ func (a *Agent) finishRevert(ctx context.Context, args rpc.ResizeArgs) {
 	}
 	vm, power := states.Active, states.PowerRunning
 	if inst.SystemMetadata["old_vm_state"] == string(states.Stopped) {
-		a.drv.PowerOff(ctx, ref(inst), 0)
+		a.note(ctx, "powering off guest", inst.UUID, a.drv.PowerOff(ctx, ref(inst), 0))
 		vm, power = states.Stopped, states.PowerShutdown
 	}
 	none, host, node := states.NoTask, a.host, m.SourceNode
@@ -459,7 +459,7 @@ func (a *Agent) finishRevert(ctx context.Context, args rpc.ResizeArgs) {
 		return
 	}
 	st := "reverted"
-	a.cond.UpdateMigration(ctx, m.UUID, store.MigrationUpdate{Status: &st})
+	a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, m.UUID, store.MigrationUpdate{Status: &st})), "migration_id", m.UUID)
 	a.log.InfoContext(ctx, "resize reverted", "instance_id", inst.UUID, "vm_state", vm)
 }
 
@@ -489,7 +489,7 @@ func (a *Agent) handlePreLiveMigration(ctx context.Context, raw json.RawMessage)
 	if err != nil {
 		fin.Error = err.Error()
 	}
-	a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}, Finish: []store.EventRef{fin}})
+	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}, Finish: []store.EventRef{fin}}))
 	return nil, err
 }
 
@@ -511,19 +511,19 @@ func (a *Agent) liveMigrate(ctx context.Context, args rpc.LiveMigrationArgs) {
 	if err != nil || inst.TaskState != states.Migrating || inst.Host != a.host {
 		return
 	}
-	a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}})
+	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
 	fail := func(err error) {
-		a.cond.FreeAllocations(ctx, inst.UUID, "")
-		a.cond.MoveAllocations(ctx, args.MigrationUUID, inst.UUID)
+		a.note(ctx, "freeing allocations", inst.UUID, a.cond.FreeAllocations(ctx, inst.UUID, ""))
+		a.note(ctx, "moving allocations", inst.UUID, a.cond.MoveAllocations(ctx, args.MigrationUUID, inst.UUID))
 		st := "error"
-		a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})
+		a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})), "migration_id", args.MigrationUUID)
 		none := states.NoTask
 		a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{TaskState: &none}, Expect: store.Expect{Task: []states.Task{states.Migrating}},
 			Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev, Error: err.Error()}}})
 		a.log.WarnContext(ctx, "live migration failed", "instance_id", inst.UUID, "dest", args.DestHost, "err", err)
 	}
 	st := "running"
-	a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})
+	a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})), "migration_id", args.MigrationUUID)
 	lm, ok := a.drv.(virt.LiveMigrator)
 	if !ok {
 		fail(virt.ErrNotSupported)
@@ -544,10 +544,10 @@ func (a *Agent) liveMigrate(ctx context.Context, args rpc.LiveMigrationArgs) {
 		fail(err)
 		return
 	}
-	a.cond.FreeAllocations(ctx, args.MigrationUUID, "")
+	a.note(ctx, "freeing allocations", inst.UUID, a.cond.FreeAllocations(ctx, args.MigrationUUID, ""))
 	st = "completed"
-	a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})
-	a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}})
+	a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})), "migration_id", args.MigrationUUID)
+	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}}))
 	a.removeInstanceDir(inst.UUID)
 	a.log.InfoContext(ctx, "live migration completed", "instance_id", inst.UUID, "dest", args.DestHost)
 }

@@ -80,7 +80,7 @@ func (a *Agent) reconcileOne(ctx context.Context, inst *objects.Instance, have m
 	case inst.VMState == states.Building:
 		// A build the agent never finished: Nova puts it in ERROR.
 		if present {
-			a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{})
+			a.destroyGuest(ctx, ref(inst), "reconcileOne")
 		}
 		a.deallocateNetworks(ctx, inst.UUID, inst.NetworkInfo)
 		vm := states.Error
@@ -98,7 +98,7 @@ func (a *Agent) reconcileOne(ctx context.Context, inst *objects.Instance, have m
 		return
 	case inst.TaskState == states.PoweringOff:
 		if present {
-			a.drv.PowerOff(ctx, ref(inst), 0)
+			a.note(ctx, "powering off guest", inst.UUID, a.drv.PowerOff(ctx, ref(inst), 0))
 		}
 		vm, p := states.Stopped, states.PowerShutdown
 		set(store.Update{VMState: &vm, TaskState: &none, PowerState: &p}, "stop finished", nil)
@@ -221,11 +221,11 @@ func (a *Agent) undoStrandedLive(ctx context.Context, inst *objects.Instance, ha
 		return false
 	}
 	if _, present := have[inst.UUID]; present {
-		a.cond.FreeAllocations(ctx, inst.UUID, "")
-		a.cond.MoveAllocations(ctx, m.UUID, inst.UUID)
+		a.note(ctx, "freeing allocations", inst.UUID, a.cond.FreeAllocations(ctx, inst.UUID, ""))
+		a.note(ctx, "moving allocations", inst.UUID, a.cond.MoveAllocations(ctx, m.UUID, inst.UUID))
 	}
 	st := "error"
-	a.cond.UpdateMigration(ctx, m.UUID, store.MigrationUpdate{Status: &st})
+	a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, m.UUID, store.MigrationUpdate{Status: &st})), "migration_id", m.UUID)
 	return true
 }
 

@@ -55,13 +55,13 @@ func (a *Agent) handleAttachVolume(ctx context.Context, raw json.RawMessage) (an
 		return nil, err
 	}
 	ev := eventName(rpc.AttachVolume)
-	a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}})
+	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
 	out, err := a.attachVolume(ctx, inst, args)
 	finish := store.EventRef{RequestID: args.RequestID, Event: ev}
 	if err != nil {
 		finish.Error = err.Error()
 	}
-	a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []store.EventRef{finish}})
+	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []store.EventRef{finish}}))
 	if err != nil {
 		a.log.WarnContext(ctx, "volume attach failed", "instance_id", inst.UUID, "volume_id", args.VolumeID, "err", err)
 		return nil, err
@@ -126,13 +126,13 @@ func (a *Agent) handleDetachVolume(ctx context.Context, raw json.RawMessage) (an
 		return nil, err
 	}
 	ev := eventName(rpc.DetachVolume)
-	a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}})
+	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
 	err = a.detachVolume(ctx, inst, args, true)
 	finish := store.EventRef{RequestID: args.RequestID, Event: ev}
 	if err != nil {
 		finish.Error = err.Error()
 	}
-	a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []store.EventRef{finish}})
+	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []store.EventRef{finish}}))
 	if err != nil {
 		a.log.WarnContext(ctx, "volume detach failed", "instance_id", inst.UUID, "volume_id", args.VolumeID, "err", err)
 		return nil, err
@@ -158,7 +158,7 @@ func (a *Agent) detachVolume(ctx context.Context, inst *objects.Instance, args r
 		err := va.DetachVolume(ctx, ref(inst), volumeDisk(id, args.Device, &conn))
 		if err != nil && !errors.Is(err, virt.ErrNotFound) {
 			if begin {
-				a.vols.RollDetaching(sctx, id)
+				a.note(ctx, "rolling back volume detach", inst.UUID, a.vols.RollDetaching(sctx, id), "volume_id", id)
 			}
 			return fault.Conflict("Failed to detach volume %s from %s: %v", id, inst.UUID, err)
 		}

@@ -203,6 +203,12 @@ func (d *Dashboard) routes() {
 	m.HandleFunc("POST /project/images/upload/{$}", d.uploadImage)
 	m.HandleFunc("POST /project/images/{id}/delete/{$}", d.action(d.deleteImage("/project/images/")))
 	m.HandleFunc("GET /identity/{$}", d.page("identity", d.identityPage))
+	m.HandleFunc("POST /identity/projects/create/{$}", d.identityForm(d.createProject))
+	m.HandleFunc("POST /identity/users/create/{$}", d.identityForm(d.createUser))
+	m.HandleFunc("POST /identity/groups/create/{$}", d.identityForm(d.createGroup))
+	for _, kind := range []string{"projects", "users", "groups"} {
+		m.HandleFunc("POST /identity/"+kind+"/{id}/delete/{$}", d.identityForm(d.deleteIdentity(kind)))
+	}
 	m.HandleFunc("GET /identity/projects/{id}/update/{$}", d.page("identity_edit", d.editProjectForm))
 	m.HandleFunc("POST /identity/projects/{id}/update/{$}", d.action(d.updateProject))
 	m.HandleFunc("POST /identity/projects/{id}/toggle/{$}", d.action(d.toggle("projects")))

@@ -33,11 +33,20 @@ var suites = map[string]suite{
 }
 
 func main() {
+	if len(os.Args) >= 2 && os.Args[1] == "sim" {
+		// The simulated cloud runs in this process: no tenku binary.
+		if err := simMain(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) < 2 || suites[os.Args[1]] == nil {
 		names := make([]string, 0, len(suites))
 		for n := range suites {
 			names = append(names, n)
 		}
+		names = append(names, "sim")
 		sort.Strings(names)
 		fmt.Fprintf(os.Stderr, "usage: go run ./tools/bench SUITE [flags]\nsuites: %s\n", strings.Join(names, ", "))
 		os.Exit(2)

@@ -209,6 +209,10 @@ func (d *Dashboard) routes() {
 	for _, kind := range []string{"projects", "users", "groups"} {
 		m.HandleFunc("POST /identity/"+kind+"/{id}/delete/{$}", d.identityForm(d.deleteIdentity(kind)))
 	}
+	m.HandleFunc("GET /identity/projects/{id}/members/{$}", d.page("identity_members", d.projectMembersPage))
+	m.HandleFunc("POST /identity/projects/{id}/members/{$}", d.formOn("identity_members", d.projectMembersPage, d.projectMember))
+	m.HandleFunc("GET /identity/groups/{id}/members/{$}", d.page("identity_members", d.groupMembersPage))
+	m.HandleFunc("POST /identity/groups/{id}/members/{$}", d.formOn("identity_members", d.groupMembersPage, d.groupMember))
 	m.HandleFunc("GET /identity/projects/{id}/update/{$}", d.page("identity_edit", d.editProjectForm))
 	m.HandleFunc("POST /identity/projects/{id}/update/{$}", d.action(d.updateProject))
 	m.HandleFunc("POST /identity/projects/{id}/toggle/{$}", d.action(d.toggle("projects")))

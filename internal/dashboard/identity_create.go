@@ -41,21 +41,26 @@ func (p *page) DomainID() string {
 	return p.info.tok.User.Domain.ID
 }
 
-// identityForm answers a create or delete form of the identity page: on
-// success the user goes back to the page's section, on an error of
-// Keystone's or ours the page is drawn again with the error shown.
+// identityForm answers a create or delete form of the identity page.
 func (d *Dashboard) identityForm(do func(p *page) (string, error)) http.HandlerFunc {
+	return d.formOn("identity", d.identityPage, do)
+}
+
+// formOn answers a form of page name: on success the user goes where do
+// says, on an error of Keystone's or ours the page is drawn again (fill)
+// with the error shown.
+func (d *Dashboard) formOn(name string, fill func(*page) error, do func(p *page) (string, error)) http.HandlerFunc {
 	return d.action(func(p *page) (string, error) {
 		to, err := do(p)
 		if err == nil || statusOf(err) == http.StatusUnauthorized {
 			return to, err
 		}
-		p.Name = "identity"
-		if ferr := d.identityPage(p); ferr != nil {
+		p.Name = name
+		if ferr := fill(p); ferr != nil {
 			return "", ferr
 		}
 		p.fail(err)
-		d.render(p.w, "identity", p, http.StatusOK)
+		d.render(p.w, name, p, http.StatusOK)
 		return "", nil
 	})
 }

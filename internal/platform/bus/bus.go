@@ -31,6 +31,9 @@ type Envelope struct {
 	Auth      *authn.Context  `json:"auth,omitempty"`
 	Token     string          `json:"auth_token,omitempty"`
 	Args      json.RawMessage `json:"args,omitempty"`
+	// MessageID marks a message sent with Send: the receiver acknowledges
+	// it on receipt and runs it once.
+	MessageID string `json:"msg_id,omitempty"`
 }
 
 // Reply answers a Call.
@@ -59,6 +62,16 @@ type Bus struct {
 
 	mu   sync.Mutex
 	subs []*Subscription
+
+	noRespondersRetry time.Duration
+	sendRetryFor      time.Duration
+	sendMu            sync.Mutex
+	outbox            map[string][]outMsg
+	closing           bool
+	sendWG            sync.WaitGroup
+	sendCtx           context.Context
+	sendCancel        context.CancelFunc
+	seen              seenIDs
 }
 
 // Options configure a connection.
@@ -77,14 +90,28 @@ type Options struct {
 	// Metrics counts and times calls, casts and handled messages; nil
 	// records nothing.
 	Metrics *metrics.Registry
+	// NoRespondersRetry is how long a Call keeps retrying while no
+	// subscriber is listening (a receiver failing over to another cluster
+	// node is briefly absent); 0 means DefaultNoRespondersRetry, <0 never.
+	NoRespondersRetry time.Duration
+	// SendRetryFor is how long Send retries a message; 0 means SendRetryFor.
+	SendRetryFor time.Duration
 }
+
+// DefaultNoRespondersRetry covers a NATS client's failover: it sees the
+// node's connection close, reconnects (every 250 ms) and resubscribes.
+const DefaultNoRespondersRetry = 3 * time.Second
 
 // Open connects to NATS, embedding a server with no listener when opt.URL is empty.
 func Open(ctx context.Context, opt Options) (*Bus, error) {
 	if opt.Log == nil {
 		opt.Log = logging.Discard()
 	}
-	b := &Bus{log: opt.Log, prefix: opt.Prefix, met: opt.Metrics}
+	b := &Bus{log: opt.Log, prefix: opt.Prefix, met: opt.Metrics, noRespondersRetry: opt.NoRespondersRetry, sendRetryFor: opt.SendRetryFor}
+	if b.noRespondersRetry == 0 {
+		b.noRespondersRetry = DefaultNoRespondersRetry
+	}
+	b.sendCtx, b.sendCancel = context.WithCancel(context.Background())
 	copts := []nats.Option{
 		nats.Name(opt.Name),
 		nats.MaxReconnects(-1),
@@ -122,6 +149,7 @@ func Open(ctx context.Context, opt Options) (*Bus, error) {
 
 // Close drains subscriptions (waiting for running handlers) and disconnects.
 func (b *Bus) Close() {
+	b.stopSending(500 * time.Millisecond)
 	b.mu.Lock()
 	subs := b.subs
 	b.subs = nil
@@ -153,7 +181,11 @@ func HostSubject(topic, host string) string {
 }
 
 func (b *Bus) envelope(ctx context.Context, method string, args any) ([]byte, error) {
-	env := Envelope{V: EnvelopeVersion, Method: method, RequestID: logging.RequestID(ctx)}
+	return b.envelopeWith(ctx, method, args, "")
+}
+
+func (b *Bus) envelopeWith(ctx context.Context, method string, args any, msgID string) ([]byte, error) {
+	env := Envelope{V: EnvelopeVersion, Method: method, RequestID: logging.RequestID(ctx), MessageID: msgID}
 	if a := authn.From(ctx); a != nil {
 		env.Auth, env.Token = a, a.Token
 	}
@@ -189,7 +221,7 @@ func (b *Bus) Call(ctx context.Context, subject, method string, args, result any
 		ctx, cancel = context.WithTimeout(ctx, DefaultCallTimeout)
 		defer cancel()
 	}
-	resp, err := b.nc.RequestWithContext(ctx, b.prefix+subject, msg)
+	resp, err := b.request(ctx, subject, msg)
 	if err != nil {
 		switch {
 		case errors.Is(err, nats.ErrNoResponders):
@@ -217,6 +249,31 @@ func (b *Bus) Call(ctx context.Context, subject, method string, args, result any
 		}
 	}
 	return nil
+}
+
+// request sends a call, retrying while nobody listens on subject for up to
+// noRespondersRetry (within ctx): "no responders" means no process received
+// the request, so sending it again cannot run it twice.
+func (b *Bus) request(ctx context.Context, subject string, msg []byte) (*nats.Msg, error) {
+	giveUp := time.Now().Add(b.noRespondersRetry)
+	wait := 25 * time.Millisecond
+	for {
+		resp, err := b.nc.RequestWithContext(ctx, b.prefix+subject, msg)
+		if !errors.Is(err, nats.ErrNoResponders) || time.Now().Add(wait).After(giveUp) {
+			return resp, err
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(dl) {
+			return resp, err
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return resp, err
+		}
+		if wait < 400*time.Millisecond {
+			wait *= 2
+		}
+	}
 }
 
 // callOutcome names a call's result for metrics.
@@ -322,13 +379,14 @@ func (b *Bus) Serve(ctx context.Context, subject string, o ServeOptions, handler
 func (b *Bus) handle(ctx context.Context, subject string, m *nats.Msg, handlers map[string]Handler) {
 	var env Envelope
 	start := time.Now()
+	acked := false
 	reply := func(result any, err error) {
 		method := env.Method
 		if _, ok := handlers[method]; !ok {
 			method = "unknown" // a sender's typo must not make a series
 		}
 		b.met.BusHandled(subject, method, callOutcome(err), time.Since(start))
-		if m.Reply == "" {
+		if m.Reply == "" || acked {
 			if err != nil {
 				b.log.WarnContext(ctx, "cast failed", "subject", subject, "method", env.Method, "err", err)
 			}
@@ -364,6 +422,12 @@ func (b *Bus) handle(ctx context.Context, subject string, m *nats.Msg, handlers 
 	if env.V != EnvelopeVersion {
 		reply(nil, fault.BadRequest("bus message version %d is not supported (want %d)", env.V, EnvelopeVersion))
 		return
+	}
+	if env.MessageID != "" {
+		if !b.ack(&env, m) {
+			return // a retry of a message already received
+		}
+		acked = true
 	}
 	if env.RequestID != "" {
 		ctx = logging.WithRequestID(ctx, env.RequestID)

@@ -238,3 +238,79 @@ func TestClusterSurvivesANode(t *testing.T) {
 	waitFor(func() bool { return casts.Load() == 20 }, 5*time.Second, "20 casts after recovery")
 	t.Logf("node %s killed: %d calls failed cleanly, calls served again after %v", victim.name, failed, recovered.Round(time.Millisecond))
 }
+
+// TestSendSurvivesFailover: messages sent with Send while their receiver's
+// cluster node has just been killed (its connection down, failing over to
+// another node) all arrive, once each and in order, after it reconnects;
+// plain Casts in the same window are dropped (logged for comparison).
+func TestSendSurvivesFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs three nats-server processes")
+	}
+	nodes := startCluster(t)
+	ctx := context.Background()
+	var urls []string
+	for _, n := range nodes {
+		urls = append(urls, n.client)
+	}
+	recv, err := Open(ctx, Options{URL: strings.Join(urls, ","), Name: "receiver"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(recv.Close)
+	var sink orderedSink
+	var plain atomic.Int32
+	h := sink.handlers()
+	h["plain"] = func(context.Context, json.RawMessage) (any, error) { plain.Add(1); return nil, nil }
+	if _, err := recv.Serve(ctx, "agent.h1", ServeOptions{Concurrency: 1}, h); err != nil {
+		t.Fatal(err)
+	}
+	var victim *natsNode
+	var others []string
+	for _, n := range nodes {
+		if n.client == recv.Conn().ConnectedUrl() {
+			victim = n
+		} else {
+			others = append(others, n.client)
+		}
+	}
+	if victim == nil {
+		t.Fatalf("receiver connected to %q, not a cluster node", recv.Conn().ConnectedUrl())
+	}
+	sender, err := Open(ctx, Options{URL: strings.Join(others, ","), Name: "sender"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sender.Close)
+	// Interest crosses the routes before the test starts.
+	waitUntil(t, 5*time.Second, "the receiver seen across the cluster", func() bool {
+		return sender.Call(ctx, "agent.h1", "n", -1, nil) == nil
+	})
+	sink.mu.Lock()
+	sink.got = nil
+	sink.mu.Unlock()
+
+	victim.cmd.Process.Signal(syscall.SIGKILL)
+	<-victim.exited
+	const n = 30
+	for i := 0; i < n; i++ {
+		if err := sender.Send(ctx, "agent.h1", "n", i); err != nil {
+			t.Fatal(err)
+		}
+		if err := sender.Cast(ctx, "agent.h1", "plain", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitUntil(t, 20*time.Second, "every sent message after the failover", func() bool { return len(sink.snapshot()) >= n })
+	time.Sleep(200 * time.Millisecond)
+	got := sink.snapshot()
+	if len(got) != n {
+		t.Fatalf("received %d sent messages, want %d: %v", len(got), n, got)
+	}
+	for i, v := range got {
+		if v != i {
+			t.Fatalf("message %d is %d: not in order (%v)", i, v, got)
+		}
+	}
+	t.Logf("node %s killed: %d of %d sent messages delivered; %d of %d plain casts", victim.name, len(got), n, plain.Load(), n)
+}

@@ -192,7 +192,7 @@ func (a *API) externalEvents(ctx context.Context, r *rest.Request) (any, error) 
 			if e.Tag != nil {
 				tag = *e.Tag
 			}
-			if err := a.d.Bus.Cast(ctx, rpc.ComputeSubject(inst.Host), rpc.ExternalEvent, rpc.Event{InstanceUUID: inst.UUID, Name: e.Name, Tag: tag, Status: e.Status}); err != nil {
+			if err := a.d.Bus.Send(ctx, rpc.ComputeSubject(inst.Host), rpc.ExternalEvent, rpc.Event{InstanceUUID: inst.UUID, Name: e.Name, Tag: tag, Status: e.Status}); err != nil {
 				ev["code"] = http.StatusInternalServerError
 				failed++
 				break

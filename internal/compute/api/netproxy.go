@@ -588,7 +588,7 @@ func (a *API) refreshNetworkInfo(ctx context.Context, instanceUUID string) {
 	if err != nil || inst.Host == "" {
 		return
 	}
-	_ = a.d.Bus.Cast(ctx, rpc.ComputeSubject(inst.Host), rpc.ExternalEvent, rpc.Event{InstanceUUID: inst.UUID, Name: "network-changed", Status: "completed"})
+	_ = a.d.Bus.Send(ctx, rpc.ComputeSubject(inst.Host), rpc.ExternalEvent, rpc.Event{InstanceUUID: inst.UUID, Name: "network-changed", Status: "completed"})
 }
 
 // actAddFloatingIP associates a floating IP with one of the server's fixed

@@ -330,6 +330,8 @@ type Diagnostics struct {
 type Caller interface {
 	Call(ctx context.Context, subject, method string, args, result any) error
 	Cast(ctx context.Context, subject, method string, args any) error
+	// Send is a cast that must not be lost (acknowledged and retried).
+	Send(ctx context.Context, subject, method string, args any) error
 }
 
 // Conductor calls the conductor on behalf of an agent.
@@ -402,7 +404,7 @@ func (c *Conductor) ReportNode(ctx context.Context, n *objects.ComputeNode) (*ob
 
 // Reschedule hands a failed build back.
 func (c *Conductor) Reschedule(ctx context.Context, r RescheduleRequest) error {
-	return c.Bus.Cast(ctx, ConductorSubject, Reschedule, r)
+	return c.Bus.Send(ctx, ConductorSubject, Reschedule, r)
 }
 
 // Migration returns a migration.

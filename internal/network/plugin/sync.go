@@ -229,7 +229,7 @@ func (p *Plugin) cast(ctx context.Context, subject, method string, args any) {
 	if p.bus == nil {
 		return
 	}
-	if err := p.bus.Cast(ctx, subject, method, args); err != nil {
+	if err := p.bus.Send(ctx, subject, method, args); err != nil {
 		p.log.WarnContext(ctx, "cast to agents failed", "subject", subject, "method", method, "err", err)
 	}
 }

@@ -187,7 +187,7 @@ func (a *API) extend(ctx context.Context, r *rest.Request, v *store.Volume, arg 
 		}
 		return nil, err
 	}
-	if err := a.bus.Cast(ctx, rpc.VolumeSubject(serviceHost(v.Host)), rpc.ExtendVolume, rpc.ExtendArgs{VolumeID: v.ID, NewSize: *size}); err != nil {
+	if err := a.bus.Send(ctx, rpc.VolumeSubject(serviceHost(v.Host)), rpc.ExtendVolume, rpc.ExtendArgs{VolumeID: v.ID, NewSize: *size}); err != nil {
 		a.fail(ctx, v.ID, volume.StatusExtending, volume.StatusErrorExtend, "could not reach the volume service: "+err.Error())
 	}
 	return nil, nil

@@ -254,7 +254,7 @@ func (a *API) createBackup(ctx context.Context, r *rest.Request) (any, error) {
 		return nil, err
 	}
 	args := rpc.BackupArgs{BackupID: b.ID, VolumeID: v.ID, ParentID: b.ParentID, ParentDataID: parentData, Attached: attached}
-	if err := a.bus.Cast(ctx, rpc.VolumeSubject(serviceHost(b.Host)), rpc.CreateBackup, args); err != nil {
+	if err := a.bus.Send(ctx, rpc.VolumeSubject(serviceHost(b.Host)), rpc.CreateBackup, args); err != nil {
 		a.settleBackup(ctx, rpc.BackupUpdateArgs{BackupID: b.ID, From: []volume.BackupStatus{volume.BackupCreating}, Status: volume.BackupError,
 			FailReason: "the backup service could not be reached", VolumeID: v.ID, VolumeFrom: []volume.Status{volume.StatusBackingUp}, VolumeStatus: volume.StatusAvailable})
 		return nil, fault.Unavailable("The backup service could not be reached.")
@@ -292,7 +292,7 @@ func (a *API) startDeleteBackup(ctx context.Context, b *store.Backup, from []vol
 	if err != nil {
 		return err
 	}
-	if err := a.bus.Cast(ctx, rpc.VolumeSubject(serviceHost(b.Host)), rpc.DeleteBackup, rpc.BackupArgs{BackupID: b.ID, DataID: b.DataID, KeepData: shared}); err != nil {
+	if err := a.bus.Send(ctx, rpc.VolumeSubject(serviceHost(b.Host)), rpc.DeleteBackup, rpc.BackupArgs{BackupID: b.ID, DataID: b.DataID, KeepData: shared}); err != nil {
 		a.log.WarnContext(ctx, "backup delete not sent; the sweep moves it to error_deleting", "backup", b.ID, "err", err)
 	}
 	return nil
@@ -338,7 +338,7 @@ func (a *API) restoreBackup(ctx context.Context, r *rest.Request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := a.bus.Cast(ctx, rpc.VolumeSubject(serviceHost(v.Host)), rpc.RestoreBackup, rpc.BackupArgs{BackupID: b.ID, DataID: b.DataID, VolumeID: v.ID}); err != nil {
+		if err := a.bus.Send(ctx, rpc.VolumeSubject(serviceHost(v.Host)), rpc.RestoreBackup, rpc.BackupArgs{BackupID: b.ID, DataID: b.DataID, VolumeID: v.ID}); err != nil {
 			a.settleBackup(ctx, rpc.BackupUpdateArgs{BackupID: b.ID, From: []volume.BackupStatus{volume.BackupRestoring}, Status: volume.BackupAvailable,
 				VolumeID: v.ID, VolumeFrom: []volume.Status{volume.StatusRestoringBackup}, VolumeStatus: volume.StatusAvailable})
 			return nil, fault.Unavailable("The backup service could not be reached.")
@@ -397,7 +397,7 @@ func (a *API) restoreToNew(ctx context.Context, r *rest.Request, b *store.Backup
 		return nil, err
 	}
 	args := rpc.CreateArgs{VolumeID: v.ID, Size: v.Size, AvailabilityZone: v.AvailabilityZone, ExtraSpecs: vt.ExtraSpecs, BackupID: b.ID, BackupDataID: b.DataID, SourceHost: b.Host}
-	if err := a.bus.Cast(ctx, rpc.SchedulerSubject, rpc.CreateVolume, args); err != nil {
+	if err := a.bus.Send(ctx, rpc.SchedulerSubject, rpc.CreateVolume, args); err != nil {
 		a.settleBackup(ctx, rpc.BackupUpdateArgs{BackupID: b.ID, From: []volume.BackupStatus{volume.BackupRestoring}, Status: volume.BackupAvailable,
 			VolumeID: v.ID, VolumeFrom: []volume.Status{volume.StatusCreating}, VolumeStatus: volume.StatusError, VolumeReason: "could not reach the scheduler"})
 		return nil, fault.Unavailable("The volume scheduler could not be reached.")
@@ -656,7 +656,7 @@ func (a *API) importBackup(ctx context.Context, r *rest.Request) (any, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	if err := a.bus.Cast(ctx, rpc.VolumeSubject(serviceHost(b.Host)), rpc.ImportBackup, rpc.BackupArgs{BackupID: b.ID, DataID: b.DataID}); err != nil {
+	if err := a.bus.Send(ctx, rpc.VolumeSubject(serviceHost(b.Host)), rpc.ImportBackup, rpc.BackupArgs{BackupID: b.ID, DataID: b.DataID}); err != nil {
 		a.settleBackup(ctx, rpc.BackupUpdateArgs{BackupID: b.ID, From: []volume.BackupStatus{volume.BackupCreating}, Status: volume.BackupError,
 			FailReason: "the backup service could not be reached"})
 		return nil, fault.Unavailable("The backup service could not be reached.")

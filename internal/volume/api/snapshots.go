@@ -232,7 +232,7 @@ func (a *API) createSnapshot(ctx context.Context, r *rest.Request) (any, error) 
 		return nil, err
 	}
 	args := rpc.SnapshotArgs{SnapshotID: s.ID, VolumeID: v.ID}
-	if err := a.bus.Cast(ctx, rpc.VolumeSubject(serviceHost(v.Host)), rpc.CreateSnapshot, args); err != nil {
+	if err := a.bus.Send(ctx, rpc.VolumeSubject(serviceHost(v.Host)), rpc.CreateSnapshot, args); err != nil {
 		a.failSnapshot(ctx, s.ID, volume.SnapshotCreating, volume.SnapshotError, "could not reach the volume service: "+err.Error())
 	}
 	return map[string]any{"snapshot": a.snapshotSummary(s)}, nil
@@ -336,7 +336,7 @@ func (a *API) startSnapshotDelete(ctx context.Context, s *store.Snapshot, from [
 	if err != nil {
 		return err
 	}
-	if err := a.bus.Cast(ctx, rpc.VolumeSubject(serviceHost(v.Host)), rpc.DeleteSnapshot, rpc.SnapshotArgs{SnapshotID: s.ID, VolumeID: s.VolumeID}); err != nil {
+	if err := a.bus.Send(ctx, rpc.VolumeSubject(serviceHost(v.Host)), rpc.DeleteSnapshot, rpc.SnapshotArgs{SnapshotID: s.ID, VolumeID: s.VolumeID}); err != nil {
 		a.failSnapshot(ctx, s.ID, volume.SnapshotDeleting, volume.SnapshotErrorDeleting, "could not reach the volume service: "+err.Error())
 	}
 	return nil

@@ -114,7 +114,7 @@ func (a *API) uploadImage(ctx context.Context, r *rest.Request, v *store.Volume,
 		}
 		return nil, err
 	}
-	if err := a.bus.Cast(ctx, rpc.VolumeSubject(serviceHost(v.Host)), rpc.UploadImage, rpc.UploadArgs{VolumeID: v.ID, ImageID: img.ID, DiskFormat: img.DiskFormat}); err != nil {
+	if err := a.bus.Send(ctx, rpc.VolumeSubject(serviceHost(v.Host)), rpc.UploadImage, rpc.UploadArgs{VolumeID: v.ID, ImageID: img.ID, DiskFormat: img.DiskFormat}); err != nil {
 		a.fail(ctx, v.ID, volume.StatusUploading, volume.StatusAvailable, "")
 		a.opt.Images.Delete(context.WithoutCancel(ctx), img.ID)
 		return nil, fault.Unavailable("The volume service could not be reached.")

@@ -660,7 +660,7 @@ func (a *API) createVolume(ctx context.Context, r *rest.Request) (any, error) {
 	if src != nil {
 		args.SourceHost = src.Host
 	}
-	if err := a.bus.Cast(ctx, rpc.SchedulerSubject, rpc.CreateVolume, args); err != nil {
+	if err := a.bus.Send(ctx, rpc.SchedulerSubject, rpc.CreateVolume, args); err != nil {
 		a.fail(ctx, v.ID, volume.StatusCreating, volume.StatusError, fmt.Sprintf("could not reach the scheduler: %v", err))
 		return nil, fault.Unavailable("The volume scheduler could not be reached.")
 	}
@@ -822,7 +822,7 @@ func (a *API) startDelete(ctx context.Context, v *store.Volume, from []volume.St
 	case err != nil:
 		return err
 	}
-	if err := a.bus.Cast(ctx, rpc.VolumeSubject(serviceHost(v.Host)), rpc.DeleteVolume, rpc.DeleteArgs{VolumeID: v.ID, Snapshots: snaps}); err != nil {
+	if err := a.bus.Send(ctx, rpc.VolumeSubject(serviceHost(v.Host)), rpc.DeleteVolume, rpc.DeleteArgs{VolumeID: v.ID, Snapshots: snaps}); err != nil {
 		a.log.WarnContext(ctx, "delete not sent; the sweep retries", "volume", v.ID, "err", err)
 	}
 	return nil

@@ -272,7 +272,7 @@ func (s *Scheduler) schedule(ctx context.Context, args rpc.CreateArgs) {
 		return
 	}
 	args.Host = pool
-	if err := s.bus.Cast(ctx, rpc.VolumeSubject(h.Name), rpc.CreateVolume, args); err != nil {
+	if err := s.bus.Send(ctx, rpc.VolumeSubject(h.Name), rpc.CreateVolume, args); err != nil {
 		fail(fmt.Sprintf("could not reach the volume service %s: %v", h.Name, err), false)
 	}
 }

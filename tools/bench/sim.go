@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +38,8 @@ type simFlags struct {
 	servers            []int
 	replicas           int
 	db, bus, logf      string
+	plot               string
+	cpuprofile         string
 	network            bool
 }
 
@@ -53,6 +56,8 @@ func parseSimFlags(args []string) (*simFlags, error) {
 	fs.StringVar(&f.db, "db", "", "database URL template with {service} (empty: SQLite)")
 	fs.StringVar(&f.bus, "bus", "", "external NATS URL (empty: embedded)")
 	fs.StringVar(&f.logf, "log", "", "file the services' logs go to (empty: discarded)")
+	fs.StringVar(&f.plot, "plot", "sim.png", "PNG the scaling plot is written to (empty: none)")
+	fs.StringVar(&f.cpuprofile, "cpuprofile", "", "file a CPU profile of the boot loads is written to (go tool pprof)")
 	fs.BoolVar(&f.network, "network", true, "boot every server with a Neutron port")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -98,6 +103,12 @@ func simMain(args []string) error {
 		rows = append(rows, *r)
 	}
 	printSimTable(rows, f.servers)
+	if f.plot != "" {
+		if err := writeSimPlot(f.plot, rows, f.servers); err != nil {
+			return err
+		}
+		fmt.Println("plot written to", f.plot)
+	}
 	return nil
 }
 
@@ -144,7 +155,20 @@ func simRun(f *simFlags, n int) (*simRow, error) {
 	}
 	row := &simRow{Hosts: n, List: map[int]time.Duration{}, Load1: loadavg()}
 	before := c.SchedulerHistogram()
+	if f.cpuprofile != "" {
+		pf, err := os.Create(fmt.Sprintf("%s.%d", f.cpuprofile, n))
+		if err != nil {
+			return nil, err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return nil, err
+		}
+	}
 	b := c.BootLoad(ctx, t, f.clients, f.duration, f.poll)
+	if f.cpuprofile != "" {
+		pprof.StopCPUProfile()
+	}
 	h := c.SchedulerHistogram().Since(before)
 	row.BootRate, row.BootP50, row.BootP99, row.Failed = b.PerSecond, b.P50, b.P99, b.Failed
 	row.SchedP99, row.SchedCount = h.Quantile(0.99), h.Count

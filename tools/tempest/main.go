@@ -483,13 +483,21 @@ func discover(ctx context.Context, data string, realGuests bool) (*cloud, error)
 			imgs.Images = nil
 		}
 		for _, im := range imgs.Images {
-			// the test image's kernel and ramdisk boot nothing by themselves
-			if im.Name != "tenku-testimage" && im.DiskFormat != "aki" && im.DiskFormat != "ari" {
+			// the test image's kernel and ramdisk boot nothing by
+			// themselves, and a real guest's second image must boot too
+			if !c.realGuests && im.Name != "tenku-testimage" && im.DiskFormat != "aki" && im.DiskFormat != "ari" {
 				c.images = append(c.images, im.ID)
 			}
 		}
+		if c.realGuests && len(c.images) == 1 {
+			if id, err := copyImage(ctx, u, token, c.images[0], altImageName); err == nil {
+				c.images = append(c.images, id)
+			} else {
+				fmt.Fprintln(os.Stderr, "tempest: second test image:", err)
+			}
+		}
 	}
-	if u, ok := c.services["image"]; ok && len(c.images) == 1 {
+	if u, ok := c.services["image"]; ok && len(c.images) == 1 && !c.realGuests {
 		// Rebuild tests need two distinct images; devstack often has one.
 		if id, err := uploadBlank(ctx, u, token, "tempest-alt-blank"); err == nil {
 			c.images = append(c.images, id)
@@ -504,6 +512,9 @@ func discover(ctx context.Context, data string, realGuests bool) (*cloud, error)
 		if err := get(u+"/flavors", &fl); err == nil {
 			for _, f := range fl.Flavors {
 				c.flavors = append(c.flavors, f.ID)
+			}
+			if c.realGuests && contains(c.flavors, realGuestFlavors[0]) && contains(c.flavors, realGuestFlavors[1]) {
+				c.flavors = append([]string(nil), realGuestFlavors...)
 			}
 		}
 		var ver struct {
@@ -631,12 +642,17 @@ func tempestConf(c *cloud, logDir string) string {
 		// qcow2, vhd, vmdk...
 		"image_caching_enabled", "true")
 	section("image-feature-enabled", "api_v1", "false", "api_v2", "true", "import_image", "true", "os_glance_reserved", "true")
+	// Real guests: the QEMU driver sets no admin password (no guest agent).
+	hypervisor, changePassword := "fake", "true"
+	if c.realGuests {
+		hypervisor, changePassword = "QEMU", "false"
+	}
 	section("compute", "region", c.region, "endpoint_type", "publicURL", "image_ref", first(c.images, 0), "image_ref_alt", first(c.images, 1),
 		"flavor_ref", first(c.flavors, 0), "flavor_ref_alt", first(c.flavors, 1), "fixed_network_name", "private",
-		"min_microversion", c.computeMin, "max_microversion", c.computeMax, "build_timeout", "120", "build_interval", "1", "hypervisor_type", "fake")
+		"min_microversion", c.computeMin, "max_microversion", c.computeMax, "build_timeout", "120", "build_interval", "1", "hypervisor_type", hypervisor)
 	section("compute-feature-enabled", "console_output", "true", "resize", "true", "pause", "true", "shelve", "true",
 		"suspend", "true", "cold_migration", "false", "live_migration", "false", "metadata_service", yes(c.validation), "rescue", "true",
-		"interface_attach", "true", "snapshot", "true", "config_drive", "true", "change_password", "true", "stable_rescue", "true",
+		"interface_attach", "true", "snapshot", "true", "config_drive", "true", "change_password", changePassword, "stable_rescue", "true",
 		"vnc_console", "false", "spice_console", "false", "serial_console", "false", "personality", "false",
 		"attach_encrypted_volume", "false", "volume_multiattach", "false", "scheduler_enabled_filters", "all")
 	publicRouter := c.publicRouterID

@@ -28,6 +28,8 @@ type fakeQEMU struct {
 	release bool
 	log     []string
 	enc     *json.Encoder
+	// onPowerdown, when set, is called on each system_powerdown.
+	onPowerdown func()
 }
 
 func newFakeQEMU(t *testing.T) (*fakeQEMU, *qmp.Client) {
@@ -164,6 +166,11 @@ func (f *fakeQEMU) handle(cmd, id string, args map[string]any) {
 			delete(f.slots, d)
 			f.enc.Encode(map[string]any{"event": "DEVICE_DELETED", "data": map[string]any{"device": d, "path": "/machine/peripheral/" + d},
 				"timestamp": map[string]any{"seconds": 1, "microseconds": 0}})
+		}
+	case "system_powerdown":
+		ok(map[string]any{})
+		if f.onPowerdown != nil {
+			f.onPowerdown()
 		}
 	default:
 		fail("CommandNotFound", "The command "+cmd+" has not been found")

@@ -532,15 +532,7 @@ func (d *Driver) stop(ctx context.Context, g *guest, grace time.Duration) error 
 		p = fp
 	}
 	if c != nil && grace > 0 {
-		pctx, cancel := context.WithTimeout(ctx, grace)
-		_, err := c.Execute(pctx, "system_powerdown", nil)
-		if err == nil {
-			select {
-			case <-p.Exited():
-			case <-pctx.Done():
-			}
-		}
-		cancel()
+		powerDown(ctx, c, p.Exited(), grace, shutdownRetryInterval)
 	}
 	if p.Alive() && c != nil {
 		qctx, cancel := context.WithTimeout(ctx, 3*time.Second)
@@ -566,6 +558,30 @@ func (d *Driver) stop(ctx context.Context, g *guest, grace time.Duration) error 
 	d.mu.Unlock()
 	os.Remove(qmpPath(g.dir))
 	return nil
+}
+
+// shutdownRetryInterval is how often a clean shutdown presses the power
+// button again, as Nova's shutdown_retry_interval (default 10 s): a guest
+// still booting when the first press came (no ACPI daemon yet) misses it.
+var shutdownRetryInterval = 10 * time.Second
+
+// powerDown asks the guest to power off (an ACPI power button press),
+// again every retry, until exited closes or grace passes.
+func powerDown(ctx context.Context, c *qmp.Client, exited <-chan struct{}, grace, retry time.Duration) {
+	pctx, cancel := context.WithTimeout(ctx, grace)
+	defer cancel()
+	for {
+		if _, err := c.Execute(pctx, "system_powerdown", nil); err != nil {
+			return
+		}
+		select {
+		case <-exited:
+			return
+		case <-pctx.Done():
+			return
+		case <-time.After(retry):
+		}
+	}
 }
 
 // teardown stops the guest and removes its taps and (unless keepDisks)

@@ -110,6 +110,14 @@ type Options struct {
 	Log *slog.Logger
 	// AccessLogLevel is the level of the one line per request; default Info.
 	AccessLogLevel slog.Level
+	// UnknownMethodNotFound answers 404 rather than 405 to a method a path
+	// has no route for, as a service dispatching through a routes mapper
+	// (Cinder, where method and path match together) does.
+	UnknownMethodNotFound bool
+	// TrailingSlashNotFound answers 404 to a path of more than one segment
+	// ending in "/" (GET /v3/p/volumes/, a show with an empty id), which
+	// Cinder's mapper does not match to the collection; "/v3/" still works.
+	TrailingSlashNotFound bool
 }
 
 // Router dispatches requests to routes.
@@ -323,6 +331,9 @@ func (rt *Router) serve(ctx context.Context, req *Request) {
 	hr := req.HTTP
 	var vals []string
 	n := rt.match(hr.URL.Path, &vals)
+	if rt.opt.TrailingSlashNotFound && strings.HasSuffix(hr.URL.Path, "/") && len(splitPath(hr.URL.Path)) > 1 {
+		n = nil
+	}
 	if n == nil || len(n.methods) == 0 {
 		rt.writeError(ctx, req, fault.NotFound("The resource could not be found."))
 		return
@@ -331,6 +342,10 @@ func (rt *Router) serve(ctx context.Context, req *Request) {
 	routes := n.methods[method]
 	if routes == nil && method == http.MethodHead {
 		routes = n.methods[http.MethodGet]
+	}
+	if routes == nil && rt.opt.UnknownMethodNotFound {
+		rt.writeError(ctx, req, fault.NotFound("The resource could not be found."))
+		return
 	}
 	if routes == nil {
 		allow := make([]string, 0, len(n.methods))

@@ -165,6 +165,16 @@ func TestRouterBasics(t *testing.T) {
 			}
 		})
 	}
+	opt404 := Options{UnknownMethodNotFound: true, TrailingSlashNotFound: true}
+	if res := do(testRouter(t, opt404), "GET", "/v1/things/1/", "member", ""); res.status != 404 {
+		t.Errorf("TrailingSlashNotFound: GET /v1/things/1/ answered %d: %s", res.status, res.raw)
+	}
+	if res := do(testRouter(t, opt404), "GET", "/v1/things/1", "member", ""); res.status != 200 {
+		t.Errorf("TrailingSlashNotFound: GET /v1/things/1 answered %d: %s", res.status, res.raw)
+	}
+	if res := do(testRouter(t, opt404), "PATCH", "/v1/things/1", "member", ""); res.status != 404 {
+		t.Errorf("UnknownMethodNotFound: PATCH answered %d: %s", res.status, res.raw)
+	}
 	if res := do(rt, "PATCH", "/v1/things/1", "member", ""); res.header.Get("Allow") != "DELETE, GET" {
 		t.Errorf("Allow = %q", res.header.Get("Allow"))
 	}

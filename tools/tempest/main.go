@@ -667,8 +667,10 @@ func tempestConf(c *cloud, logDir string) string {
 		"public_router_id", publicRouter, "build_timeout", "60", "build_interval", "1")
 	section("network-feature-enabled", "ipv6", "true", "api_extensions", strings.Join(c.extensions, ","),
 		"ipv6_subnet_attributes", "true", "port_security", yes(contains(c.extensions, "port-security")), "floating_ips", yes(contains(c.extensions, "router")))
+	// vendor_name and storage_protocol are what tenku's file backend
+	// reports (devstack sets them to its backend's, LVM's "Open Source").
 	section("volume", "region", c.region, "endpoint_type", "publicURL", "min_microversion", c.volumeMin, "max_microversion", c.volumeMax,
-		"build_timeout", "120", "build_interval", "1")
+		"build_timeout", "120", "build_interval", "1", "vendor_name", "tenku", "storage_protocol", "file")
 	// What tenku's Cinder has (internal/volume/README.md): snapshots,
 	// clones, backups; no attachments API or manage/unmanage yet.
 	section("volume-feature-enabled", "api_v3", "true", "snapshot", "true", "backup", "true", "clone", "true",

@@ -27,7 +27,7 @@ func (a *API) actionRoutes() []rest.Route {
 // answer 501 rather than pretend.
 var notYet = map[string]bool{
 	"os-migrate_volume": true, "os-migrate_volume_completion": true,
-	"os-force_detach": true, "os-unmanage": true, "os-reimage": true, "revert": true,
+	"os-unmanage": true, "os-reimage": true, "revert": true,
 }
 
 var resettable = []volume.Status{"available", "error", "creating", "deleting", "in-use", "attaching", "detaching",
@@ -171,7 +171,7 @@ func (a *API) extend(ctx context.Context, r *rest.Request, v *store.Volume, arg 
 	if *size <= v.Size {
 		return nil, fault.BadRequest("Invalid input received: New size for extend must be greater than current size. (current: %d, extended: %d).", v.Size, *size).WithType("InvalidInput")
 	}
-	lim, err := a.limits(ctx, v.ProjectID)
+	lim, err := a.limits(ctx, v.ProjectID, v.TypeID)
 	if err != nil {
 		return nil, err
 	}
@@ -208,8 +208,12 @@ func (a *API) resetStatus(ctx context.Context, r *rest.Request, v *store.Volume,
 	if b.Status == nil && b.AttachStatus == nil && b.MigrationStatus == nil {
 		return nil, fault.BadRequest("Must specify 'status', 'attach_status' or 'migration_status' for update.")
 	}
-	if b.AttachStatus != nil && *b.AttachStatus != string(volume.Detached) {
-		return nil, fault.NotImplemented("Setting attach_status %s is not implemented by tenku yet (volumes cannot be attached).", *b.AttachStatus)
+	var as volume.AttachStatus
+	if b.AttachStatus != nil {
+		as = volume.AttachStatus(strings.ToLower(*b.AttachStatus))
+		if as != volume.Detached && as != volume.Attached {
+			return nil, fault.BadRequest("Invalid input received: Must specify a valid attach status, not %s.", *b.AttachStatus).WithType("InvalidInput")
+		}
 	}
 	if b.MigrationStatus != nil {
 		return nil, fault.NotImplemented("Volume migration is not implemented by tenku.")
@@ -219,12 +223,19 @@ func (a *API) resetStatus(ctx context.Context, r *rest.Request, v *store.Volume,
 		if !slices.Contains(resettable, st) {
 			return nil, fault.BadRequest("Invalid input received: Must specify a valid status, not %s.", *b.Status).WithType("InvalidInput")
 		}
-		if st == volume.StatusInUse || st == volume.StatusAttaching || st == volume.StatusDetaching || st == volume.StatusReserved {
-			return nil, fault.NotImplemented("Setting status %s is not implemented by tenku yet (volumes cannot be attached).", st)
-		}
 		reason := ""
 		if _, err := a.db.UpdateVolume(ctx, v.ID, nil, store.Change{Status: &st, ErrorReason: &reason}); err != nil {
 			return nil, err
+		}
+	}
+	if as != "" {
+		// The attach_status alone: the status stays what it is now.
+		cur, err := a.db.GetVolume(ctx, v.ID)
+		if err != nil {
+			return nil, err
+		}
+		if err := a.db.MoveVolume(ctx, v.ID, store.VolumeMove{Status: cur.Status, AttachStatus: as}); err != nil {
+			return nil, moveFault(err, v, "reset attach_status", nil)
 		}
 	}
 	return nil, nil

@@ -129,18 +129,23 @@ func New(opt Options) (*API, error) {
 	}
 	a := &API{opt: opt, db: opt.DB, bus: opt.Bus, pol: pol, log: opt.Log}
 	a.router, err = rest.NewRouter(rest.Options{
-		Service:      "volume",
-		Errors:       rest.ComputeErrors("computeFault"),
-		Auth:         opt.Auth,
-		Enforcer:     enforcer{pol},
-		Microversion: &rest.Microversion{ServiceType: "volume", Min: MinVersion, Max: MaxVersion},
-		MaxBody:      opt.MaxRequestBody,
-		AuthURL:      opt.AuthURL,
-		Log:          opt.Log,
+		Service: "volume",
+		// Cinder's routes mapper answers 404 to a method a path does not
+		// have (DELETE /volumes/ with an empty id), and does not match
+		// /volumes/ to /volumes.
+		UnknownMethodNotFound: true,
+		TrailingSlashNotFound: true,
+		Errors:                rest.ComputeErrors("computeFault"),
+		Auth:                  opt.Auth,
+		Enforcer:              enforcer{pol},
+		Microversion:          &rest.Microversion{ServiceType: "volume", Min: MinVersion, Max: MaxVersion},
+		MaxBody:               opt.MaxRequestBody,
+		AuthURL:               opt.AuthURL,
+		Log:                   opt.Log,
 		SchemaError: func(field, reason string) *fault.Error {
 			return fault.BadRequest("Invalid input for field/attribute %s. %s", field, reason)
 		},
-	}, a.versionRoutes(), a.volumeRoutes(), a.typeRoutes(), a.actionRoutes(), a.snapshotRoutes(), a.miscRoutes(), a.attachmentRoutes(), a.backupRoutes(), a.transferRoutes(), a.messageRoutes())
+	}, a.versionRoutes(), a.volumeRoutes(), a.typeRoutes(), a.actionRoutes(), a.snapshotRoutes(), a.miscRoutes(), a.attachmentRoutes(), a.backupRoutes(), a.transferRoutes(), a.messageRoutes(), a.hostRoutes(), a.quotaRoutes())
 	if err != nil {
 		return nil, err
 	}

@@ -49,6 +49,7 @@ func attachRules() []policy.Rule {
 		r("terminate_connection", "Terminate a volume's connection to a host.", "os-terminate_connection"),
 		r("attach", "Record a volume as attached.", "os-attach"),
 		r("detach", "Record a volume as detached.", "os-detach"),
+		rule("volume_extension:volume_admin_actions:force_detach", ruleAdminAPI, "Force-detach a volume.", op("POST", act+" (os-force_detach)")),
 		rule("volume:attachment_create", projectMember, "Create an attachment.", op("POST", "/attachments")),
 		rule("volume:attachment_get", projectReader, "Show or list attachments.", op("GET", "/attachments"), op("GET", "/attachments/detail"), op("GET", att)),
 		rule("volume:attachment_update", projectMember, "Update an attachment with a connector.", op("PUT", att)),
@@ -70,6 +71,7 @@ func (a *API) attachActions() map[string]volumeActionHandler {
 		"os-terminate_connection":  a.terminateConnection,
 		"os-attach":                a.attach,
 		"os-detach":                a.detach,
+		"os-force_detach":          a.forceDetach,
 	}
 }
 
@@ -344,14 +346,75 @@ func (a *API) detach(ctx context.Context, r *rest.Request, v *store.Volume, arg 
 		id = atts[i].ID
 	case len(atts) == 1:
 		id = atts[0].ID
-	case len(atts) == 0:
-		return nil, invalidVolume("Volume %s is not attached.", v.ID)
-	default:
+	case len(atts) > 1:
 		return nil, invalidVolume("Volume %s is attached more than once: detach needs an attachment_id.", v.ID)
 	}
 	from := []volume.Status{volume.StatusInUse, volume.StatusDetaching, volume.StatusAttaching, volume.StatusReserved}
+	if id == "" {
+		// Nothing attached: the volume is set available, as Cinder's
+		// detach_volume does (a detach after a force-detach is no error).
+		from = append(from, volume.StatusAvailable)
+		err := a.db.MoveVolume(ctx, v.ID, store.VolumeMove{From: from, Status: volume.StatusAvailable, AttachStatus: volume.Detached})
+		return nil, moveFault(err, v, "detach", from)
+	}
 	_, err = a.db.DeleteAttachment(ctx, id, from)
 	return nil, moveFault(err, v, "detach", from)
+}
+
+// forceDetach is os-force_detach, an administrator's way out of a bad
+// detach: the connection is terminated on the volume service, then the
+// attachment (the only one when no attachment_id is given) is removed
+// whatever the volume's status, which then follows from the attachments
+// left. A volume with no attachment becomes available, as Cinder's
+// detach_volume leaves it.
+func (a *API) forceDetach(ctx context.Context, r *rest.Request, v *store.Volume, arg json.RawMessage) (any, error) {
+	var b struct {
+		AttachmentID *string         `json:"attachment_id"`
+		Connector    *map[string]any `json:"connector"`
+	}
+	if len(arg) > 0 && string(arg) != "null" {
+		if err := json.Unmarshal(arg, &b); err != nil {
+			return nil, fault.BadRequest("Invalid input for field/attribute os-force_detach: %v", err)
+		}
+	}
+	if err := a.enforceVolume(ctx, r, "volume_extension:volume_admin_actions:force_detach", v); err != nil {
+		return nil, err
+	}
+	atts, err := a.db.ListAttachments(ctx, store.AttachmentFilter{VolumeIDs: []string{v.ID}})
+	if err != nil {
+		return nil, err
+	}
+	var at *store.Attachment
+	switch {
+	case b.AttachmentID != nil:
+		i := slices.IndexFunc(atts, func(at *store.Attachment) bool { return at.ID == *b.AttachmentID })
+		if i < 0 {
+			return nil, fault.BadRequest("Error force detaching volume - VolumeAttachmentNotFound: Volume attachment could not be found with filter: attachment_id = %s.", *b.AttachmentID)
+		}
+		at = atts[i]
+	case len(atts) == 1:
+		at = atts[0]
+	case len(atts) > 1:
+		return nil, fault.BadRequest("Error force detaching volume - InvalidVolume: Detach volume failed, because there are currently multiple attachments.")
+	}
+	var conn map[string]any
+	if b.Connector != nil {
+		conn = *b.Connector
+	}
+	// Not while the volume service creates or deletes the volume.
+	from := slices.DeleteFunc(slices.Clone(resettable), func(s volume.Status) bool {
+		return s == volume.StatusCreating || s == volume.StatusDeleting
+	})
+	if !slices.Contains(from, v.Status) {
+		return nil, moveFault(store.ErrState, v, "force-detach", from)
+	}
+	a.disconnect(ctx, v, conn)
+	if at == nil {
+		err := a.db.MoveVolume(ctx, v.ID, store.VolumeMove{From: from, Status: volume.StatusAvailable, AttachStatus: volume.Detached})
+		return nil, moveFault(err, v, "force-detach", from)
+	}
+	_, err = a.db.DeleteAttachment(ctx, at.ID, from)
+	return nil, moveFault(err, v, "force-detach", from)
 }
 
 // attachments renders a volume's attached attachments for its

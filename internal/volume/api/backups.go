@@ -67,7 +67,7 @@ func (a *API) renderBackup(ctx context.Context, r *rest.Request, b *store.Backup
 	out := volume.Backup{
 		ID: b.ID, Name: b.Name, Description: b.Description, Status: b.Status, Size: b.Size, ObjectCount: b.ObjectCount,
 		Container: nilIfEmpty(b.Container), AvailabilityZone: nilIfEmpty(b.AvailabilityZone), CreatedAt: fmtTime(b.CreatedAt),
-		FailReason: nilIfEmpty(b.FailReason), IsIncremental: b.Incremental, VolumeID: b.VolumeID,
+		FailReason: nilIfEmpty(b.FailReason), IsIncremental: b.Incremental, VolumeID: b.VolumeID, SnapshotID: nilIfEmpty(b.SnapshotID),
 		Links: a.links(r, b.ProjectID, "backups", b.ID),
 	}
 	if !b.UpdatedAt.IsZero() {
@@ -196,9 +196,6 @@ func (a *API) createBackup(ctx context.Context, r *rest.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if in.SnapshotID != nil && *in.SnapshotID != "" {
-		return nil, fault.NotImplemented("Backups of snapshots are not implemented by tenku yet.")
-	}
 	v, err := a.getVolume(ctx, r, *in.VolumeID)
 	if err != nil {
 		return nil, err
@@ -206,15 +203,23 @@ func (a *API) createBackup(ctx context.Context, r *rest.Request) (any, error) {
 	if err := a.enforceVolume(ctx, r, "volume:get", v); err != nil {
 		return nil, err
 	}
+	snap, err := a.backupSnapshot(ctx, r, v, in.SnapshotID)
+	if err != nil {
+		return nil, err
+	}
 	if v.Status != volume.StatusAvailable && v.Status != volume.StatusInUse {
 		return nil, fault.BadRequest("Invalid volume: Volume to be backed up must be available or in-use, but the current status is \"%s\".", v.Status).WithType("InvalidVolume")
 	}
-	if v.Status == volume.StatusInUse && !force {
+	if v.Status == volume.StatusInUse && !force && snap == nil {
 		return nil, fault.BadRequest("Invalid volume: Backing up an in-use volume must use the force flag.").WithType("InvalidVolume")
 	}
 	b := &store.Backup{
 		ID: uuid.NewString(), ProjectID: r.Auth.ProjectID, UserID: r.Auth.UserID, VolumeID: v.ID, Name: in.Name, Description: in.Description,
 		Status: volume.BackupCreating, Size: v.Size, AvailabilityZone: v.AvailabilityZone, Host: v.Host, Incremental: incremental,
+	}
+	if snap != nil {
+		// The snapshot's data, as of the snapshot (Cinder's data_timestamp).
+		b.SnapshotID, b.Size, b.DataTimestamp = snap.ID, snap.Size, snap.CreatedAt
 	}
 	if in.Container != nil {
 		b.Container = *in.Container
@@ -239,7 +244,9 @@ func (a *API) createBackup(ctx context.Context, r *rest.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	attached := v.Status == volume.StatusInUse
+	// A backup of a snapshot reads the snapshot, which the store holds
+	// backing-up; the volume keeps its status, as an attached one does.
+	attached := v.Status == volume.StatusInUse || snap != nil
 	volTo := volume.StatusBackingUp
 	if attached {
 		volTo = ""
@@ -248,18 +255,41 @@ func (a *API) createBackup(ctx context.Context, r *rest.Request) (any, error) {
 		if qe := backupQuotaFault(err); qe != nil {
 			return nil, qe
 		}
+		if (errors.Is(err, store.ErrState) || errors.Is(err, store.ErrNotFound)) && snap != nil {
+			return nil, fault.BadRequest("Invalid snapshot: the snapshot, the volume or its last backup changed state; try again.").WithType("InvalidSnapshot")
+		}
 		if errors.Is(err, store.ErrState) || errors.Is(err, store.ErrNotFound) {
 			return nil, fault.BadRequest("Invalid volume: the volume or its last backup changed state; try again.").WithType("InvalidVolume")
 		}
 		return nil, err
 	}
-	args := rpc.BackupArgs{BackupID: b.ID, VolumeID: v.ID, ParentID: b.ParentID, ParentDataID: parentData, Attached: attached}
+	args := rpc.BackupArgs{BackupID: b.ID, VolumeID: v.ID, SnapshotID: b.SnapshotID, ParentID: b.ParentID, ParentDataID: parentData, Attached: attached}
 	if err := a.bus.Send(ctx, rpc.VolumeSubject(serviceHost(b.Host)), rpc.CreateBackup, args); err != nil {
 		a.settleBackup(ctx, rpc.BackupUpdateArgs{BackupID: b.ID, From: []volume.BackupStatus{volume.BackupCreating}, Status: volume.BackupError,
 			FailReason: "the backup service could not be reached", VolumeID: v.ID, VolumeFrom: []volume.Status{volume.StatusBackingUp}, VolumeStatus: volume.StatusAvailable})
 		return nil, fault.Unavailable("The backup service could not be reached.")
 	}
 	return map[string]any{"backup": volume.BackupSummary{ID: b.ID, Name: b.Name, Links: a.links(r, b.ProjectID, "backups", b.ID)}}, nil
+}
+
+// backupSnapshot is the snapshot a backup is asked to read: it must be
+// an available snapshot of the volume (Cinder's InvalidInput and
+// InvalidSnapshot otherwise); nil when none is asked.
+func (a *API) backupSnapshot(ctx context.Context, r *rest.Request, v *store.Volume, id *string) (*store.Snapshot, error) {
+	if id == nil || *id == "" {
+		return nil, nil
+	}
+	s, err := a.getSnapshot(ctx, r, *id, "volume:get_snapshot")
+	if err != nil {
+		return nil, err
+	}
+	if s.VolumeID != v.ID {
+		return nil, fault.BadRequest("Invalid input received: Volume %s does not match snapshot %s's volume %s.", v.ID, s.ID, s.VolumeID).WithType("InvalidInput")
+	}
+	if s.Status != volume.SnapshotAvailable {
+		return nil, fault.BadRequest("Invalid snapshot: Snapshot to be backed up must be available, but the current status is \"%s\".", s.Status).WithType("InvalidSnapshot")
+	}
+	return s, nil
 }
 
 func (a *API) deleteBackup(ctx context.Context, r *rest.Request) (any, error) {
@@ -379,7 +409,7 @@ func (a *API) restoreToNew(ctx context.Context, r *rest.Request, b *store.Backup
 	if v.AvailabilityZone == "" {
 		v.AvailabilityZone = a.opt.DefaultAZ
 	}
-	lim, err := a.limits(ctx, v.ProjectID)
+	lim, err := a.limits(ctx, v.ProjectID, v.TypeID)
 	if err != nil {
 		return nil, err
 	}
@@ -469,6 +499,15 @@ func (a *API) settleBackup(ctx context.Context, u rpc.BackupUpdateArgs) error {
 		case slices.Contains(u.From, volume.BackupRestoring) && (u.VolumeStatus == volume.StatusErrorRestoring || u.VolumeStatus == volume.StatusError || u.VolumeReason != ""):
 			a.record(ctx, bk.ProjectID, resBackup, bk.ID, actBackupRestore, detBackupRestore)
 		}
+	}
+	if bk != nil && bk.SnapshotID != "" && slices.Contains(u.From, volume.BackupCreating) && u.Status != volume.BackupCreating {
+		// The backup of a snapshot is over: the snapshot is free again.
+		st := volume.SnapshotAvailable
+		if _, err := a.db.UpdateSnapshot(ctx, bk.SnapshotID, []volume.SnapshotStatus{volume.SnapshotBackingUp}, store.SnapshotChange{Status: &st}); err != nil &&
+			!errors.Is(err, store.ErrState) && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("snapshot of backup %s: %w", u.BackupID, err)
+		}
+		return nil
 	}
 	if u.VolumeStatus == "" || u.VolumeID == "" {
 		return nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -44,42 +43,18 @@ func (q QuotaDefaults) value(res string) int64 {
 	return -1
 }
 
-// quotaSet returns a project's effective quotas.
-func (a *API) quotaSet(ctx context.Context, project string) (map[string]int64, error) {
-	over, err := a.db.Quotas(ctx, project)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]int64{}
-	for _, r := range quotaResources {
-		out[r] = a.opt.Quotas.value(r)
-		if v, ok := over[r]; ok {
-			out[r] = v
-		}
-	}
-	return out, nil
-}
-
-func (a *API) limits(ctx context.Context, project string) (store.Limits, error) {
-	q, err := a.quotaSet(ctx, project)
-	if err != nil {
-		return store.Limits{}, err
-	}
-	return store.Limits{Volumes: q["volumes"], Snapshots: q["snapshots"], Gigabytes: q["gigabytes"], PerVolumeGigabytes: q["per_volume_gigabytes"]}, nil
-}
-
 func quotaFault(err error) error {
 	var qe *store.QuotaError
 	if !errors.As(err, &qe) {
 		return nil
 	}
-	if qe.Resource == "snapshots" {
+	if strings.HasPrefix(qe.Resource, "snapshots") {
 		return fault.New(413, "SnapshotLimitExceeded: Maximum number of snapshots allowed (%d) exceeded.", qe.Limit).WithType("SnapshotLimitExceeded")
 	}
-	if qe.Resource == "volumes" {
-		return fault.New(413, "VolumeLimitExceeded: Maximum number of volumes allowed (%d) exceeded for quota 'volumes'.", qe.Limit).WithType("VolumeLimitExceeded")
+	if strings.HasPrefix(qe.Resource, "volumes") {
+		return fault.New(413, "VolumeLimitExceeded: Maximum number of volumes allowed (%d) exceeded for quota '%s'.", qe.Limit, qe.Resource).WithType("VolumeLimitExceeded")
 	}
-	return fault.New(413, "VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed gigabytes quota. Requested %dG, quota is %dG and %dG has been consumed.", qe.Asked, qe.Limit, qe.InUse).WithType("VolumeSizeExceedsAvailableQuota")
+	return fault.New(413, "VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed %s quota. Requested %dG, quota is %dG and %dG has been consumed.", qe.Resource, qe.Asked, qe.Limit, qe.InUse).WithType("VolumeSizeExceedsAvailableQuota")
 }
 
 func overPerVolume(size int, limit int64) error {
@@ -90,10 +65,6 @@ func (a *API) miscRoutes() []rest.Route {
 	p := "/v3/{project_id}"
 	return []rest.Route{
 		{Method: "GET", Path: p + "/limits", Policy: "limits_extension:used_limits", Handler: a.showLimits},
-		{Method: "GET", Path: p + "/os-quota-sets/{target}", Handler: a.showQuotas},
-		{Method: "GET", Path: p + "/os-quota-sets/{target}/defaults", Handler: a.showQuotaDefaults},
-		{Method: "PUT", Path: p + "/os-quota-sets/{target}", Policy: "volume_extension:quotas:update", Handler: a.updateQuotas},
-		{Method: "DELETE", Path: p + "/os-quota-sets/{target}", Policy: "volume_extension:quotas:delete", Handler: a.deleteQuotas},
 		{Method: "GET", Path: p + "/os-availability-zone", Policy: "volume_extension:availability_zone_list", Handler: a.listZones},
 		{Method: "GET", Path: p + "/os-services", Policy: "volume_extension:services:index", Handler: a.listServices},
 		{Method: "PUT", Path: p + "/os-services/{action}", Policy: "volume_extension:services:update", Handler: a.updateService},
@@ -134,116 +105,6 @@ func (a *API) quotaTarget(ctx context.Context, r *rest.Request, rule string) (st
 	return target, nil
 }
 
-func (a *API) showQuotas(ctx context.Context, r *rest.Request) (any, error) {
-	target, err := a.quotaTarget(ctx, r, "volume_extension:quotas:show")
-	if err != nil {
-		return nil, err
-	}
-	q, err := a.quotaSet(ctx, target)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]any{"id": target}
-	usage, _ := truthy(r.HTTP.URL.Query().Get("usage"))
-	var u store.Usage
-	var nb, bgb int64
-	if usage {
-		if u, err = a.db.ProjectUsage(ctx, target); err != nil {
-			return nil, err
-		}
-		if nb, bgb, err = a.db.ProjectBackupUsage(ctx, target); err != nil {
-			return nil, err
-		}
-	}
-	for _, res := range quotaResources {
-		if !usage {
-			out[res] = q[res]
-			continue
-		}
-		inUse := int64(0)
-		switch res {
-		case "volumes":
-			inUse = u.Volumes
-		case "snapshots":
-			inUse = u.Snapshots
-		case "gigabytes":
-			inUse = u.Gigabytes
-		case "backups":
-			inUse = nb
-		case "backup_gigabytes":
-			inUse = bgb
-		}
-		out[res] = map[string]int64{"limit": q[res], "in_use": inUse, "reserved": 0, "allocated": 0}
-	}
-	return map[string]any{"quota_set": out}, nil
-}
-
-func (a *API) showQuotaDefaults(ctx context.Context, r *rest.Request) (any, error) {
-	target, err := a.quotaTarget(ctx, r, "volume_extension:quotas:show")
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]any{"id": target}
-	for _, res := range quotaResources {
-		out[res] = a.opt.Quotas.value(res)
-	}
-	return map[string]any{"quota_set": out}, nil
-}
-
-func (a *API) updateQuotas(ctx context.Context, r *rest.Request) (any, error) {
-	var b struct {
-		QuotaSet map[string]json.RawMessage `json:"quota_set"`
-	}
-	if err := r.Decode(&b); err != nil {
-		return nil, err
-	}
-	if b.QuotaSet == nil {
-		return nil, fault.BadRequest("Missing required element 'quota_set' in request body.")
-	}
-	target := r.Param("target")
-	set := map[string]int64{}
-	for k, raw := range b.QuotaSet {
-		if k == "id" || k == "tenant_id" {
-			continue
-		}
-		known := false
-		for _, res := range quotaResources {
-			known = known || res == k
-		}
-		if !known {
-			return nil, fault.BadRequest("Bad key(s) in quota set: %s", k)
-		}
-		var n int64
-		if err := json.Unmarshal(raw, &n); err != nil {
-			var s string
-			if json.Unmarshal(raw, &s) != nil {
-				return nil, fault.BadRequest("Invalid input received: Quota %s must be an integer.", k)
-			}
-			if _, err := fmt.Sscan(strings.TrimSpace(s), &n); err != nil {
-				return nil, fault.BadRequest("Invalid input received: Quota %s must be an integer.", k)
-			}
-		}
-		if n < -1 {
-			return nil, fault.BadRequest("Invalid input received: Quota limit %d for %s must be -1 or greater.", n, k)
-		}
-		set[k] = n
-	}
-	for k, n := range set {
-		if err := a.db.SetQuota(ctx, target, k, n); err != nil {
-			return nil, err
-		}
-	}
-	q, err := a.quotaSet(ctx, target)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]any{}
-	for k, v := range q {
-		out[k] = v
-	}
-	return map[string]any{"quota_set": out}, nil
-}
-
 func (a *API) deleteQuotas(ctx context.Context, r *rest.Request) (any, error) {
 	return nil, a.db.DeleteQuotas(ctx, r.Param("target"))
 }
@@ -281,7 +142,7 @@ func (a *API) listServices(ctx context.Context, r *rest.Request) (any, error) {
 	q := r.HTTP.URL.Query()
 	out := []map[string]any{}
 	for _, s := range svcs {
-		if h := q.Get("host"); h != "" && h != s.Host {
+		if h := q.Get("host"); h != "" && !hostMatches(h, s.Host) {
 			continue
 		}
 		if b := q.Get("binary"); b != "" && b != s.Binary {
@@ -319,6 +180,7 @@ func (a *API) updateService(ctx context.Context, r *rest.Request) (any, error) {
 	var b struct {
 		Host           string `json:"host"`
 		Binary         string `json:"binary"`
+		Service        string `json:"service"`
 		DisabledReason string `json:"disabled_reason"`
 	}
 	if err := r.Decode(&b); err != nil {
@@ -331,6 +193,9 @@ func (a *API) updateService(ctx context.Context, r *rest.Request) (any, error) {
 	if disabled {
 		reason = b.DisabledReason
 	}
+	if action == "disable-log-reason" && (strings.TrimSpace(reason) == "" || len(strings.TrimSpace(reason)) > 255) {
+		return nil, fault.BadRequest("Invalid input received: Disabled reason contains invalid characters or is too long")
+	}
 	if err := a.db.SetServiceDisabled(ctx, b.Host, b.Binary, disabled, reason); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, fault.NotFound("Service %s could not be found.", b.Host).WithType("ServiceNotFound")
@@ -341,7 +206,8 @@ func (a *API) updateService(ctx context.Context, r *rest.Request) (any, error) {
 	if disabled {
 		status = "disabled"
 	}
-	return map[string]any{"host": b.Host, "binary": b.Binary, "status": status, "disabled": disabled, "disabled_reason": nilIfEmpty(reason)}, nil
+	// service echoes the deprecated key of the request, as Cinder does.
+	return map[string]any{"host": b.Host, "binary": b.Binary, "service": b.Service, "status": status, "disabled": disabled, "disabled_reason": nilIfEmpty(reason)}, nil
 }
 
 func (a *API) getPools(ctx context.Context, r *rest.Request) (any, error) {

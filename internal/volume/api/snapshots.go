@@ -215,7 +215,7 @@ func (a *API) createSnapshot(ctx context.Context, r *rest.Request) (any, error) 
 	if s.Metadata == nil {
 		s.Metadata = map[string]string{}
 	}
-	lim, err := a.limits(ctx, s.ProjectID)
+	lim, err := a.limits(ctx, s.ProjectID, v.TypeID)
 	if err != nil {
 		return nil, err
 	}

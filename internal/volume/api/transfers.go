@@ -197,7 +197,11 @@ func (a *API) acceptTransfer(ctx context.Context, r *rest.Request) (any, error) 
 	if !hmac.Equal([]byte(cryptHash(t.Salt, *body.Accept.AuthKey)), []byte(t.CryptHash)) {
 		return nil, fault.BadRequest("Invalid auth key: Attempt to transfer %s with invalid auth key.", id).WithType("InvalidAuthKey")
 	}
-	lim, err := a.limits(ctx, r.Auth.ProjectID)
+	typeID := "" // the volume's type, for its per-type quotas
+	if v, err := a.db.GetVolume(ctx, t.VolumeID); err == nil {
+		typeID = v.TypeID
+	}
+	lim, err := a.limits(ctx, r.Auth.ProjectID, typeID)
 	if err != nil {
 		return nil, err
 	}

@@ -239,7 +239,14 @@ func (a *API) updateType(ctx context.Context, r *rest.Request) (any, error) {
 	if t, err = a.db.GetType(ctx, id); err != nil {
 		return nil, err
 	}
-	return map[string]any{"volume_type": a.renderType(ctx, r, t)}, nil
+	// Cinder's update answer is the type without the type-access
+	// extension's os-volume-type-access:is_public and qos_specs_id.
+	vt := a.renderType(ctx, r, t)
+	out := map[string]any{"id": vt.ID, "name": vt.Name, "description": vt.Description, "is_public": vt.IsPublic}
+	if vt.ExtraSpecs != nil {
+		out["extra_specs"] = vt.ExtraSpecs
+	}
+	return map[string]any{"volume_type": out}, nil
 }
 
 func (a *API) deleteType(ctx context.Context, r *rest.Request) (any, error) {

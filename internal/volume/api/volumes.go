@@ -633,7 +633,7 @@ func (a *API) createVolume(ctx context.Context, r *rest.Request) (any, error) {
 	} else if src != nil {
 		v.SourceVolID = src.ID
 	}
-	lim, err := a.limits(ctx, v.ProjectID)
+	lim, err := a.limits(ctx, v.ProjectID, v.TypeID)
 	if err != nil {
 		return nil, err
 	}

@@ -97,4 +97,7 @@ var ErrBadImage = errors.New("the image cannot be written to a volume")
 // write. The caller closes the file.
 type RawAccess interface {
 	OpenRaw(ctx context.Context, id string, write bool) (*os.File, error)
+	// OpenSnapshotRaw opens a snapshot's data read-only (the source of a
+	// backup of a snapshot); a missing snapshot is ErrNotFound.
+	OpenSnapshotRaw(ctx context.Context, snapshotID string) (*os.File, error)
 }

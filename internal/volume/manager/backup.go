@@ -38,6 +38,15 @@ func (m *Manager) backupHandlers() map[string]bus.Handler {
 }
 
 func (m *Manager) raw(ctx context.Context, id string, write bool) (*backupFile, error) {
+	return m.open(func(ra backend.RawAccess) (*os.File, error) { return ra.OpenRaw(ctx, id, write) })
+}
+
+// snapshotRaw opens a snapshot's data for a backup to read.
+func (m *Manager) snapshotRaw(ctx context.Context, snapshotID string) (*backupFile, error) {
+	return m.open(func(ra backend.RawAccess) (*os.File, error) { return ra.OpenSnapshotRaw(ctx, snapshotID) })
+}
+
+func (m *Manager) open(fn func(backend.RawAccess) (*os.File, error)) (*backupFile, error) {
 	ra, ok := m.drv.(backend.RawAccess)
 	if !ok {
 		return nil, fmt.Errorf("the %s backend cannot hand out volume data for backups", m.drv.Name())
@@ -45,7 +54,7 @@ func (m *Manager) raw(ctx context.Context, id string, write bool) (*backupFile, 
 	if m.opt.Backups == nil {
 		return nil, errors.New("the volume service has no backup repository")
 	}
-	f, err := ra.OpenRaw(ctx, id, write)
+	f, err := fn(ra)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +70,7 @@ func (m *Manager) backupUpdate(ctx context.Context, a rpc.BackupUpdateArgs) {
 	m.call(ctx, rpc.BackupUpdate, a)
 }
 
-// createBackup reads the volume into the repository; the backup becomes
+// createBackup reads the volume (or its snapshot) into the repository; the backup becomes
 // available (or error with the reason) and the volume returns from
 // backing-up to available (an attached volume stays in-use throughout).
 func (m *Manager) createBackup(ctx context.Context, a rpc.BackupArgs) {
@@ -69,7 +78,13 @@ func (m *Manager) createBackup(ctx context.Context, a rpc.BackupArgs) {
 	if !a.Attached {
 		up.VolumeFrom, up.VolumeStatus = []volume.Status{volume.StatusBackingUp}, volume.StatusAvailable
 	}
-	f, err := m.raw(ctx, a.VolumeID, false)
+	var f *backupFile
+	var err error
+	if a.SnapshotID != "" {
+		f, err = m.snapshotRaw(ctx, a.SnapshotID)
+	} else {
+		f, err = m.raw(ctx, a.VolumeID, false)
+	}
 	if err == nil {
 		var man *backup.Manifest
 		man, err = m.opt.Backups.Create(ctx, a.BackupID, a.VolumeID, a.ParentDataID, f, f.size)

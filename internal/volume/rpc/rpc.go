@@ -176,8 +176,10 @@ type HostBackup struct {
 type BackupArgs struct {
 	BackupID string `json:"backup_id"`
 	VolumeID string `json:"volume_id,omitempty"`
-	ParentID string `json:"parent_id,omitempty"`
-	Attached bool   `json:"attached,omitempty"`
+	// SnapshotID, when set, is the snapshot of the volume to read.
+	SnapshotID string `json:"snapshot_id,omitempty"`
+	ParentID   string `json:"parent_id,omitempty"`
+	Attached   bool   `json:"attached,omitempty"`
 	// DataID is the repository directory of the backup's data (empty:
 	// BackupID); ParentDataID the parent's.
 	DataID       string `json:"data_id,omitempty"`

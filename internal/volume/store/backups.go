@@ -34,6 +34,8 @@ type Backup struct {
 	// DataID names the repository directory of the backup's data (empty:
 	// the backup's own id).
 	DataID string
+	// SnapshotID is the snapshot the backup read (empty: the volume).
+	SnapshotID string
 	// VolumeMeta is what the volume's records held when it was backed
 	// up.
 	VolumeMeta    BackupVolumeMeta
@@ -43,7 +45,7 @@ type Backup struct {
 }
 
 const backupCols = "id, project_id, user_id, volume_id, name, description, status, size, object_count, container, availability_zone, " +
-	"host, fail_reason, is_incremental, parent_id, restore_volume_id, volume_metadata, data_timestamp, created_at, updated_at, data_id"
+	"host, fail_reason, is_incremental, parent_id, restore_volume_id, volume_metadata, data_timestamp, created_at, updated_at, data_id, snapshot_id"
 
 func scanBackup(sc interface{ Scan(...any) error }) (*Backup, error) {
 	var (
@@ -53,10 +55,10 @@ func scanBackup(sc interface{ Scan(...any) error }) (*Backup, error) {
 		status                                 string
 		ts, created, updated                   store.Time
 		meta                                   sql.NullString
-		dataID                                 store.NullString
+		dataID, snapID                         store.NullString
 	)
 	err := sc.Scan(&b.ID, &b.ProjectID, &b.UserID, &b.VolumeID, &name, &desc, &status, &b.Size, &b.ObjectCount, &container, &az,
-		&host, &reason, &b.Incremental, &par, &rest, &meta, &ts, &created, &updated, &dataID)
+		&host, &reason, &b.Incremental, &par, &rest, &meta, &ts, &created, &updated, &dataID, &snapID)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +77,7 @@ func scanBackup(sc interface{ Scan(...any) error }) (*Backup, error) {
 	b.Container, b.AvailabilityZone, b.Host, b.FailReason = string(container), string(az), string(host), string(reason)
 	b.ParentID, b.RestoreVolumeID = string(par), string(rest)
 	b.DataTimestamp, b.CreatedAt, b.UpdatedAt = ts.Time, created.Time, updated.Time
-	b.DataID = string(dataID)
+	b.DataID, b.SnapshotID = string(dataID), string(snapID)
 	if b.DataID == "" {
 		b.DataID = b.ID
 	}
@@ -110,7 +112,9 @@ func (d *DB) ProjectBackupUsage(ctx context.Context, project string) (int64, int
 // CreateBackupWithin inserts a backup if the project's backup quotas
 // allow it, under the project's lock, and moves its volume from one of
 // volFrom to volTo (empty: the volume's status stays, but the volume must
-// be in volFrom) in the same transaction. A parent (ParentID) must be an
+// be in volFrom) in the same transaction; a backup of a snapshot
+// (SnapshotID) moves the snapshot of that volume from available to
+// backing-up as well. A parent (ParentID) must be an
 // available backup of the same volume. Refusals: *QuotaError, ErrState
 // (the volume or parent moved on), ErrNotFound.
 func (d *DB) CreateBackupWithin(ctx context.Context, b *Backup, l BackupLimits, volFrom []volume.Status, volTo volume.Status) error {
@@ -139,6 +143,15 @@ func (d *DB) CreateBackupWithin(ctx context.Context, b *Backup, l BackupLimits, 
 				return err
 			}
 		}
+		if b.SnapshotID != "" {
+			// A backup of a snapshot holds the snapshot backing-up; the
+			// volume's status stays.
+			q := "UPDATE snapshots SET status = ?, updated_at = ? WHERE id = ? AND deleted = ? AND volume_id = ? AND status = ?"
+			if err := casRow(ctx, tx, "snapshots", b.SnapshotID, q, []any{string(volume.SnapshotBackingUp), store.TimeOf(store.Now()),
+				b.SnapshotID, false, b.VolumeID, string(volume.SnapshotAvailable)}); err != nil {
+				return err
+			}
+		}
 		if b.ParentID != "" {
 			q := "UPDATE backups SET updated_at = updated_at WHERE id = ? AND deleted = ? AND status IN (?)"
 			if err := lockRow(ctx, tx, "backups", b.ParentID, q, []any{b.ParentID, false, string(volume.BackupAvailable)}); err != nil {
@@ -156,11 +169,11 @@ func (d *DB) CreateBackupWithin(ctx context.Context, b *Backup, l BackupLimits, 
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, "INSERT INTO backups ("+backupCols+", deleted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		_, err = tx.Exec(ctx, "INSERT INTO backups ("+backupCols+", deleted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			b.ID, b.ProjectID, b.UserID, b.VolumeID, nullStr(b.Name), nullStr(b.Description), string(b.Status), b.Size, b.ObjectCount,
 			store.NullString(b.Container), store.NullString(b.AvailabilityZone), store.NullString(b.Host), store.NullString(b.FailReason),
 			b.Incremental, store.NullString(b.ParentID), store.NullString(b.RestoreVolumeID), string(meta), store.TimeOf(b.DataTimestamp),
-			store.TimeOf(b.CreatedAt), store.TimeOf(b.UpdatedAt), store.NullString(b.DataID), false)
+			store.TimeOf(b.CreatedAt), store.TimeOf(b.UpdatedAt), store.NullString(b.DataID), store.NullString(b.SnapshotID), false)
 		if err != nil {
 			if store.IsUnique(err) {
 				return ErrDuplicate
@@ -402,11 +415,11 @@ func (d *DB) ImportBackup(ctx context.Context, b *Backup) error {
 		if b.DataTimestamp.IsZero() {
 			b.DataTimestamp = now
 		}
-		_, err = tx.Exec(ctx, "INSERT INTO backups ("+backupCols+", deleted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		_, err = tx.Exec(ctx, "INSERT INTO backups ("+backupCols+", deleted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			b.ID, b.ProjectID, b.UserID, b.VolumeID, nullStr(b.Name), nullStr(b.Description), string(b.Status), b.Size, b.ObjectCount,
 			store.NullString(b.Container), store.NullString(b.AvailabilityZone), store.NullString(b.Host), store.NullString(b.FailReason),
 			b.Incremental, store.NullString(b.ParentID), nil, string(meta), store.TimeOf(b.DataTimestamp),
-			store.TimeOf(now), store.TimeOf(now), store.NullString(b.DataID), false)
+			store.TimeOf(now), store.TimeOf(now), store.NullString(b.DataID), store.NullString(b.SnapshotID), false)
 		if err != nil {
 			return fmt.Errorf("import backup: %w", err)
 		}

@@ -124,6 +124,12 @@ func (d *DB) CreateVolume(ctx context.Context, v *Volume) error {
 // Limits are a project's quotas; a negative limit is unlimited.
 type Limits struct {
 	Volumes, Snapshots, Gigabytes, PerVolumeGigabytes int64
+	// TypeID, when set, adds the quotas of one volume type (Cinder's
+	// volumes_<type>, gigabytes_<type>, snapshots_<type>), counted over
+	// the project's volumes of that type and their snapshots; TypeName
+	// names them in a QuotaError.
+	TypeID, TypeName                          string
+	TypeVolumes, TypeSnapshots, TypeGigabytes int64
 }
 
 // QuotaError says which quota a change would exceed.
@@ -170,22 +176,54 @@ func usage(ctx context.Context, q store.Querier, project string) (Usage, error) 
 	return u, nil
 }
 
+// typeUsage is what a project holds of one volume type.
+func typeUsage(ctx context.Context, q store.Querier, project, typeID string) (Usage, error) {
+	var u Usage
+	var vg, sg sql.NullInt64
+	if err := q.QueryRow(ctx, "SELECT COUNT(*), SUM(size) FROM volumes WHERE deleted = ? AND project_id = ? AND volume_type_id = ?",
+		false, project, typeID).Scan(&u.Volumes, &vg); err != nil {
+		return u, err
+	}
+	if err := q.QueryRow(ctx, "SELECT COUNT(*), SUM(s.volume_size) FROM snapshots s JOIN volumes v ON v.id = s.volume_id "+
+		"WHERE s.deleted = ? AND s.project_id = ? AND v.volume_type_id = ?", false, project, typeID).Scan(&u.Snapshots, &sg); err != nil {
+		return u, err
+	}
+	u.Gigabytes = vg.Int64 + sg.Int64
+	return u, nil
+}
+
+// over is the first of the limits a change exceeds (nil: none); the
+// resources are named with suffix ("", or "_<type>").
+func over(l, u, add Usage, suffix string) error {
+	if add.Volumes > 0 && l.Volumes >= 0 && u.Volumes+add.Volumes > l.Volumes {
+		return &QuotaError{Resource: "volumes" + suffix, Limit: l.Volumes, InUse: u.Volumes, Asked: add.Volumes}
+	}
+	if add.Snapshots > 0 && l.Snapshots >= 0 && u.Snapshots+add.Snapshots > l.Snapshots {
+		return &QuotaError{Resource: "snapshots" + suffix, Limit: l.Snapshots, InUse: u.Snapshots, Asked: add.Snapshots}
+	}
+	if add.Gigabytes > 0 && l.Gigabytes >= 0 && u.Gigabytes+add.Gigabytes > l.Gigabytes {
+		return &QuotaError{Resource: "gigabytes" + suffix, Limit: l.Gigabytes, InUse: u.Gigabytes, Asked: add.Gigabytes}
+	}
+	return nil
+}
+
 // checkLimits refuses a change that would take a project past a limit.
 func checkLimits(ctx context.Context, tx *store.Tx, project string, l Limits, add Usage) error {
+	if l.TypeID != "" {
+		tu, err := typeUsage(ctx, tx, project, l.TypeID)
+		if err != nil {
+			return err
+		}
+		tl := Usage{Volumes: l.TypeVolumes, Snapshots: l.TypeSnapshots, Gigabytes: l.TypeGigabytes}
+		if err := over(tl, tu, add, "_"+l.TypeName); err != nil {
+			return err
+		}
+	}
 	u, err := usage(ctx, tx, project)
 	if err != nil {
 		return err
 	}
-	if add.Volumes > 0 && l.Volumes >= 0 && u.Volumes+add.Volumes > l.Volumes {
-		return &QuotaError{Resource: "volumes", Limit: l.Volumes, InUse: u.Volumes, Asked: add.Volumes}
-	}
-	if add.Snapshots > 0 && l.Snapshots >= 0 && u.Snapshots+add.Snapshots > l.Snapshots {
-		return &QuotaError{Resource: "snapshots", Limit: l.Snapshots, InUse: u.Snapshots, Asked: add.Snapshots}
-	}
-	if add.Gigabytes > 0 && l.Gigabytes >= 0 && u.Gigabytes+add.Gigabytes > l.Gigabytes {
-		return &QuotaError{Resource: "gigabytes", Limit: l.Gigabytes, InUse: u.Gigabytes, Asked: add.Gigabytes}
-	}
-	return nil
+	return over(Usage{Volumes: l.Volumes, Snapshots: l.Snapshots, Gigabytes: l.Gigabytes}, u, add, "")
 }
 
 // CopyableSnapshot and CopyableVolume are the states a volume may be
@@ -271,6 +309,37 @@ func (d *DB) Quotas(ctx context.Context, project string) (map[string]int64, erro
 // SetQuota sets a project's limit of a resource.
 func (d *DB) SetQuota(ctx context.Context, project, resource string, limit int64) error {
 	_, err := d.s.Exec(ctx, d.s.Upsert("quotas", []string{"project_id", "resource", "hard_limit"}, []string{"project_id", "resource"}, []string{"hard_limit"}), project, resource, limit)
+	return err
+}
+
+// ProjectTypeUsage returns what a project holds of one volume type.
+func (d *DB) ProjectTypeUsage(ctx context.Context, project, typeID string) (Usage, error) {
+	return typeUsage(ctx, d.s, project, typeID)
+}
+
+// QuotaClass returns the limits a quota class sets ("default" holds the
+// defaults of every project, over cinder.conf's).
+func (d *DB) QuotaClass(ctx context.Context, class string) (map[string]int64, error) {
+	rows, err := d.s.Query(ctx, "SELECT resource, hard_limit FROM quota_classes WHERE class_name = ?", class)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var r string
+		var n int64
+		if err := rows.Scan(&r, &n); err != nil {
+			return nil, err
+		}
+		out[r] = n
+	}
+	return out, rows.Err()
+}
+
+// SetQuotaClass sets a quota class's limit of a resource.
+func (d *DB) SetQuotaClass(ctx context.Context, class, resource string, limit int64) error {
+	_, err := d.s.Exec(ctx, d.s.Upsert("quota_classes", []string{"class_name", "resource", "hard_limit"}, []string{"class_name", "resource"}, []string{"hard_limit"}), class, resource, limit)
 	return err
 }
 

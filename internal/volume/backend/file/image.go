@@ -146,3 +146,15 @@ func (d *Driver) OpenRaw(ctx context.Context, id string, write bool) (*os.File, 
 	}
 	return f, err
 }
+
+// OpenSnapshotRaw opens the snapshot file read-only.
+func (d *Driver) OpenSnapshotRaw(ctx context.Context, snapshotID string) (*os.File, error) {
+	if err := validID(snapshotID); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(d.snapPath(snapshotID))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, backend.ErrNotFound
+	}
+	return f, err
+}

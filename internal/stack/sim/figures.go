@@ -23,6 +23,12 @@ type Histogram struct {
 // SchedulerHistogram sums tenku_scheduler_decision_duration_seconds over
 // the replicas.
 func (c *Cloud) SchedulerHistogram() Histogram {
+	return c.Histogram("tenku_scheduler_decision_duration_seconds", nil)
+}
+
+// Histogram sums a histogram over the replicas' registries and the series
+// whose labels include want.
+func (c *Cloud) Histogram(name string, want map[string]string) Histogram {
 	var h Histogram
 	for _, st := range c.Replicas {
 		fams, err := st.Metrics.Gatherer().Gather()
@@ -30,15 +36,58 @@ func (c *Cloud) SchedulerHistogram() Histogram {
 			continue
 		}
 		for _, f := range fams {
-			if f.GetName() != "tenku_scheduler_decision_duration_seconds" {
+			if f.GetName() != name {
 				continue
 			}
+		next:
 			for _, m := range f.GetMetric() {
+				have := map[string]string{}
+				for _, l := range m.GetLabel() {
+					have[l.GetName()] = l.GetValue()
+				}
+				for k, v := range want {
+					if have[k] != v {
+						continue next
+					}
+				}
 				h.add(m.GetHistogram())
 			}
 		}
 	}
 	return h
+}
+
+// Histograms snapshots every histogram the load report breaks a boot into.
+func (c *Cloud) Histograms() map[string]Histogram {
+	out := map[string]Histogram{"scheduler decision": c.SchedulerHistogram()}
+	for _, ph := range []string{"networking", "spawning", "build"} {
+		out["agent "+ph] = c.Histogram("tenku_build_phase_duration_seconds", map[string]string{"phase": ph})
+	}
+	out["API POST /servers"] = c.Histogram("tenku_api_request_duration_seconds", map[string]string{"service": "nova", "method": "POST", "route": "/v2.1/servers"})
+	out["API GET /servers/{id}"] = c.Histogram("tenku_api_request_duration_seconds", map[string]string{"service": "nova", "method": "GET", "route": "/v2.1/servers/{server_id}"})
+	out["API POST /v2.0/ports"] = c.Histogram("tenku_api_request_duration_seconds", map[string]string{"service": "neutron", "method": "POST", "route": "/v2.0/ports"})
+	out["bus call select_destinations"] = c.Histogram("tenku_bus_call_duration_seconds", map[string]string{"method": "select_destinations"})
+	return out
+}
+
+// SnapshotRead times what the scheduler reads from the database at each
+// refresh of its host view (nodes, services, aggregates, per-host loads).
+func (c *Cloud) SnapshotRead(ctx context.Context) (time.Duration, error) {
+	st := cstore.New(c.Replicas[0].DBs["nova"])
+	t0 := time.Now()
+	if _, err := st.Nodes(ctx, ""); err != nil {
+		return 0, err
+	}
+	if _, err := st.Services(ctx, "", "nova-compute"); err != nil {
+		return 0, err
+	}
+	if _, err := st.Aggregates(ctx); err != nil {
+		return 0, err
+	}
+	if _, err := st.HostLoads(ctx, func(vm, task string) bool { return task != "" }); err != nil {
+		return 0, err
+	}
+	return time.Since(t0), nil
 }
 
 func (h *Histogram) add(p *dto.Histogram) {

@@ -148,21 +148,17 @@ func (s *Store) Action(ctx context.Context, uuid, requestID string) (*objects.Ac
 	if err != nil {
 		return nil, wrap("get action", err)
 	}
-	rows, err := s.db.Query(ctx, "SELECT id, event, start_time, finish_time, result, traceback, host, details FROM instance_actions_events WHERE action_id = ? ORDER BY id", a.ID)
-	if err != nil {
-		return nil, wrap("list events", err)
-	}
-	defer rows.Close()
-	a.Events = []objects.Event{}
-	for rows.Next() {
+	events, err := store.All(ctx, s.db, func(r store.Row) (objects.Event, error) {
 		var e objects.Event
 		var start, finish store.Time
 		var tb, details sql.NullString
-		if err := rows.Scan(&e.ID, &e.Event, &start, &finish, &e.Result, &tb, &e.Host, &details); err != nil {
-			return nil, err
-		}
+		err := r.Scan(&e.ID, &e.Event, &start, &finish, &e.Result, &tb, &e.Host, &details)
 		e.ActionID, e.StartTime, e.FinishTime, e.Traceback, e.Details = a.ID, start.Time, finish.Time, tb.String, details.String
-		a.Events = append(a.Events, e)
+		return e, err
+	}, "SELECT id, event, start_time, finish_time, result, traceback, host, details FROM instance_actions_events WHERE action_id = ? ORDER BY id", a.ID)
+	if err != nil {
+		return nil, wrap("list events", err)
 	}
-	return a, rows.Err()
+	a.Events = append([]objects.Event{}, events...)
+	return a, nil
 }

@@ -40,55 +40,46 @@ func (s *Store) CreateAggregate(ctx context.Context, a *objects.Aggregate) error
 
 // Aggregates lists every aggregate with hosts and metadata.
 func (s *Store) Aggregates(ctx context.Context) ([]*objects.Aggregate, error) {
-	rows, err := s.db.Query(ctx, "SELECT id, uuid, name, created_at, updated_at FROM aggregates ORDER BY id")
-	if err != nil {
-		return nil, wrap("list aggregates", err)
-	}
-	var out []*objects.Aggregate
-	byID := map[int64]*objects.Aggregate{}
-	for rows.Next() {
+	out, err := store.All(ctx, s.db, func(r store.Row) (*objects.Aggregate, error) {
 		var a objects.Aggregate
 		var c, u store.Time
-		if err := rows.Scan(&a.ID, &a.UUID, &a.Name, &c, &u); err != nil {
-			rows.Close()
-			return nil, err
-		}
+		err := r.Scan(&a.ID, &a.UUID, &a.Name, &c, &u)
 		a.CreatedAt, a.UpdatedAt = c.Time, u.Time
 		a.Hosts, a.Metadata = []string{}, map[string]string{}
-		out = append(out, &a)
-		byID[a.ID] = &a
+		return &a, err
+	}, "SELECT id, uuid, name, created_at, updated_at FROM aggregates ORDER BY id")
+	if err != nil || len(out) == 0 {
+		return out, wrap("list aggregates", err)
 	}
-	rows.Close()
-	if len(out) == 0 {
-		return out, nil
+	byID := map[int64]*objects.Aggregate{}
+	for _, a := range out {
+		byID[a.ID] = a
 	}
-	rows, err = s.db.Query(ctx, "SELECT aggregate_id, host FROM aggregate_hosts ORDER BY host")
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
+	err = store.Each(ctx, s.db, func(r store.Row) error {
 		var id int64
 		var h string
-		rows.Scan(&id, &h)
+		err := r.Scan(&id, &h)
 		if a := byID[id]; a != nil {
 			a.Hosts = append(a.Hosts, h)
 		}
-	}
-	rows.Close()
-	rows, err = s.db.Query(ctx, "SELECT aggregate_id, meta_key, meta_value FROM aggregate_metadata")
+		return err
+	}, "SELECT aggregate_id, host FROM aggregate_hosts ORDER BY host")
 	if err != nil {
-		return nil, err
+		return nil, wrap("list aggregate hosts", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
+	err = store.Each(ctx, s.db, func(r store.Row) error {
 		var id int64
 		var k, v string
-		rows.Scan(&id, &k, &v)
+		err := r.Scan(&id, &k, &v)
 		if a := byID[id]; a != nil {
 			a.Metadata[k] = v
 		}
+		return err
+	}, "SELECT aggregate_id, meta_key, meta_value FROM aggregate_metadata")
+	if err != nil {
+		return nil, wrap("list aggregate metadata", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Aggregate returns an aggregate by database id.

@@ -25,36 +25,33 @@ func insertBDM(ctx context.Context, q store.Querier, b *objects.BDM, now time.Ti
 // BDMs lists the block device mappings of instances.
 func (s *Store) BDMs(ctx context.Context, uuids []string) (map[string][]objects.BDM, error) {
 	out := map[string][]objects.BDM{}
-	for _, c := range chunks(uuids, 500) {
-		in, args := store.In(c)
-		rows, err := s.db.Query(ctx, `SELECT uuid, instance_uuid, source_type, destination_type, device_name, boot_index,
+	err := eachIn(ctx, s.db, uuids, func(in string) string {
+		return `SELECT uuid, instance_uuid, source_type, destination_type, device_name, boot_index,
 			volume_id, image_id, snapshot_id, volume_size, volume_type, delete_on_termination, disk_bus, device_type,
-			guest_format, tag, attachment_id, connection_info FROM block_device_mapping WHERE instance_uuid IN `+in+` ORDER BY id`, args...)
-		if err != nil {
-			return nil, wrap("list block device mappings", err)
+			guest_format, tag, attachment_id, connection_info FROM block_device_mapping WHERE instance_uuid IN ` + in + ` ORDER BY id`
+	}, func(r store.Row) error {
+		var b objects.BDM
+		var boot, size sql.NullInt64
+		var conn sql.NullString
+		if err := r.Scan(&b.UUID, &b.InstanceUUID, &b.SourceType, &b.DestinationType, &b.DeviceName, &boot,
+			&b.VolumeID, &b.ImageID, &b.SnapshotID, &size, &b.VolumeType, &b.DeleteOnTermination, &b.DiskBus,
+			&b.DeviceType, &b.GuestFormat, &b.Tag, &b.AttachmentID, &conn); err != nil {
+			return err
 		}
-		for rows.Next() {
-			var b objects.BDM
-			var boot, size sql.NullInt64
-			var conn sql.NullString
-			if err := rows.Scan(&b.UUID, &b.InstanceUUID, &b.SourceType, &b.DestinationType, &b.DeviceName, &boot,
-				&b.VolumeID, &b.ImageID, &b.SnapshotID, &size, &b.VolumeType, &b.DeleteOnTermination, &b.DiskBus,
-				&b.DeviceType, &b.GuestFormat, &b.Tag, &b.AttachmentID, &conn); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			if boot.Valid {
-				v := int(boot.Int64)
-				b.BootIndex = &v
-			}
-			if size.Valid {
-				v := int(size.Int64)
-				b.VolumeSize = &v
-			}
-			b.ConnectionInfo = conn.String
-			out[b.InstanceUUID] = append(out[b.InstanceUUID], b)
+		if boot.Valid {
+			v := int(boot.Int64)
+			b.BootIndex = &v
 		}
-		rows.Close()
+		if size.Valid {
+			v := int(size.Int64)
+			b.VolumeSize = &v
+		}
+		b.ConnectionInfo = conn.String
+		out[b.InstanceUUID] = append(out[b.InstanceUUID], b)
+		return nil
+	})
+	if err != nil {
+		return nil, wrap("list block device mappings", err)
 	}
 	return out, nil
 }

@@ -100,23 +100,22 @@ func (s *Store) extraSpecs(ctx context.Context, ids []int64) (map[int64]map[stri
 		return out, nil
 	}
 	in, args := store.In(ids)
-	rows, err := s.db.Query(ctx, "SELECT flavor_id, spec_key, spec_value FROM flavor_extra_specs WHERE flavor_id IN "+in, args...)
-	if err != nil {
-		return nil, wrap("list extra specs", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	err := store.Each(ctx, s.db, func(r store.Row) error {
 		var id int64
 		var k, v string
-		if err := rows.Scan(&id, &k, &v); err != nil {
-			return nil, err
+		if err := r.Scan(&id, &k, &v); err != nil {
+			return err
 		}
 		if out[id] == nil {
 			out[id] = map[string]string{}
 		}
 		out[id][k] = v
+		return nil
+	}, "SELECT flavor_id, spec_key, spec_value FROM flavor_extra_specs WHERE flavor_id IN "+in, args...)
+	if err != nil {
+		return nil, wrap("list extra specs", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // FlavorFilter selects flavors as GET /flavors does.
@@ -182,26 +181,15 @@ func (s *Store) Flavors(ctx context.Context, f FlavorFilter) ([]*objects.Flavor,
 		dir = "DESC"
 	}
 	q += fmt.Sprintf(" ORDER BY %s %s, id %s", col, dir, dir)
-	rows, err := s.db.Query(ctx, q, args...)
+	out, err := store.All(ctx, s.db, scanFlavor, q, args...)
 	if err != nil {
 		return nil, wrap("list flavors", err)
 	}
-	defer rows.Close()
-	var out []*objects.Flavor
-	var ids []int64
-	for rows.Next() {
-		fl, err := scanFlavor(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, fl)
-		ids = append(ids, fl.ID)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows.Close()
 	if f.WithSpecs {
+		ids := make([]int64, len(out))
+		for i, fl := range out {
+			ids[i] = fl.ID
+		}
 		specs, err := s.extraSpecs(ctx, ids)
 		if err != nil {
 			return nil, err
@@ -289,20 +277,11 @@ func (s *Store) FlavorAccess(ctx context.Context, flavorID string) ([]string, er
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.Query(ctx, "SELECT project_id FROM flavor_projects WHERE flavor_id = ? ORDER BY project_id", f.ID)
+	out, err := store.All(ctx, s.db, store.Column[string], "SELECT project_id FROM flavor_projects WHERE flavor_id = ? ORDER BY project_id", f.ID)
 	if err != nil {
-		return nil, err
+		return nil, wrap("list flavor access", err)
 	}
-	defer rows.Close()
-	out := []string{}
-	for rows.Next() {
-		var p string
-		if err := rows.Scan(&p); err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return append([]string{}, out...), nil
 }
 
 // HasFlavorAccess reports whether a project may use a private flavor.

@@ -91,20 +91,17 @@ func (s *Store) groupMembers(ctx context.Context, ids []int64) (map[int64][]stri
 		return out, nil
 	}
 	in, args := store.In(ids)
-	rows, err := s.db.Query(ctx, "SELECT group_id, instance_uuid FROM instance_group_member WHERE group_id IN "+in+" ORDER BY instance_uuid", args...)
+	err := store.Each(ctx, s.db, func(r store.Row) error {
+		var id int64
+		var m string
+		err := r.Scan(&id, &m)
+		out[id] = append(out[id], m)
+		return err
+	}, "SELECT group_id, instance_uuid FROM instance_group_member WHERE group_id IN "+in+" ORDER BY instance_uuid", args...)
 	if err != nil {
 		return nil, wrap("list group members", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var m string
-		if err := rows.Scan(&id, &m); err != nil {
-			return nil, err
-		}
-		out[id] = append(out[id], m)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ServerGroups lists groups of a project ("" lists all).
@@ -116,22 +113,14 @@ func (s *Store) ServerGroups(ctx context.Context, projectID string) ([]*objects.
 		args = append(args, projectID)
 	}
 	q += " ORDER BY id"
-	rows, err := s.db.Query(ctx, q, args...)
+	out, err := store.All(ctx, s.db, scanGroup, q, args...)
 	if err != nil {
 		return nil, wrap("list server groups", err)
 	}
-	var out []*objects.ServerGroup
-	var ids []int64
-	for rows.Next() {
-		g, err := scanGroup(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, g)
-		ids = append(ids, g.ID)
+	ids := make([]int64, len(out))
+	for i, g := range out {
+		ids[i] = g.ID
 	}
-	rows.Close()
 	m, err := s.groupMembers(ctx, ids)
 	if err != nil {
 		return nil, err

@@ -165,20 +165,8 @@ func (s *Store) Instances(ctx context.Context, f InstanceFilter) ([]*objects.Ins
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
-	rows, err := s.db.Query(ctx, q, args...)
-	if err != nil {
-		return nil, wrap("list instances", err)
-	}
-	defer rows.Close()
-	var out []*objects.Instance
-	for rows.Next() {
-		i, err := scanInstance(rows)
-		if err != nil {
-			return nil, wrap("scan instance", err)
-		}
-		out = append(out, i)
-	}
-	return out, rows.Err()
+	out, err := store.All(ctx, s.db, scanInstance, q, args...)
+	return out, wrap("list instances", err)
 }
 
 // afterMarker is the condition that selects the rows after the marker
@@ -325,54 +313,40 @@ func (s *Store) LoadExtras(ctx context.Context, insts []*objects.Instance, tags,
 
 func (s *Store) tagsOf(ctx context.Context, q store.Querier, ids []string) (map[string][]string, error) {
 	out := map[string][]string{}
-	for _, c := range chunks(ids, 500) {
-		in, args := store.In(c)
-		rows, err := q.Query(ctx, "SELECT instance_uuid, tag FROM instance_tags WHERE instance_uuid IN "+in+" ORDER BY tag", args...)
-		if err != nil {
-			return nil, wrap("list tags", err)
-		}
-		for rows.Next() {
-			var id, tag string
-			if err := rows.Scan(&id, &tag); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[id] = append(out[id], tag)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+	err := eachIn(ctx, q, ids, func(in string) string {
+		return "SELECT instance_uuid, tag FROM instance_tags WHERE instance_uuid IN " + in + " ORDER BY tag"
+	}, func(r store.Row) error {
+		var id, tag string
+		err := r.Scan(&id, &tag)
+		out[id] = append(out[id], tag)
+		return err
+	})
+	if err != nil {
+		return nil, wrap("list tags", err)
 	}
 	return out, nil
 }
 
 func (s *Store) faultsOf(ctx context.Context, q store.Querier, ids []string) (map[string]*objects.Fault, error) {
 	out := map[string]*objects.Fault{}
-	for _, c := range chunks(ids, 500) {
-		in, args := store.In(c)
-		rows, err := q.Query(ctx, "SELECT instance_uuid, code, message, details, host, created_at FROM instance_faults WHERE instance_uuid IN "+in+" ORDER BY id", args...)
-		if err != nil {
-			return nil, wrap("list faults", err)
+	err := eachIn(ctx, q, ids, func(in string) string {
+		return "SELECT instance_uuid, code, message, details, host, created_at FROM instance_faults WHERE instance_uuid IN " + in + " ORDER BY id"
+	}, func(r store.Row) error {
+		var (
+			id      string
+			f       objects.Fault
+			details sql.NullString
+			created store.Time
+		)
+		if err := r.Scan(&id, &f.Code, &f.Message, &details, &f.Host, &created); err != nil {
+			return err
 		}
-		for rows.Next() {
-			var (
-				id      string
-				f       objects.Fault
-				details sql.NullString
-				created store.Time
-			)
-			if err := rows.Scan(&id, &f.Code, &f.Message, &details, &f.Host, &created); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			f.Details, f.CreatedAt = details.String, created.Time
-			out[id] = &f // the newest wins
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+		f.Details, f.CreatedAt = details.String, created.Time
+		out[id] = &f // the newest wins
+		return nil
+	})
+	if err != nil {
+		return nil, wrap("list faults", err)
 	}
 	return out, nil
 }

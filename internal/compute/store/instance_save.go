@@ -359,17 +359,10 @@ func (s *Store) DeleteInstance(ctx context.Context, uuid string, finish []EventR
 			return err
 		}
 		// Allocations of migrations of this instance go with it.
-		rows, err := tx.Query(ctx, "SELECT uuid FROM migrations WHERE instance_uuid = ?", uuid)
+		migs, err := store.All(ctx, tx, store.Column[string], "SELECT uuid FROM migrations WHERE instance_uuid = ?", uuid)
 		if err != nil {
 			return err
 		}
-		var migs []string
-		for rows.Next() {
-			var m string
-			rows.Scan(&m)
-			migs = append(migs, m)
-		}
-		rows.Close()
 		for _, m := range migs {
 			if err := s.freeAllocations(ctx, tx, m); err != nil {
 				return err

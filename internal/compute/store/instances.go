@@ -210,21 +210,16 @@ func InstanceUsage(f *objects.Flavor, n int) map[string]int {
 // InstanceHosts returns the host of each listed live instance.
 func (s *Store) InstanceHosts(ctx context.Context, uuids []string) (map[string]string, error) {
 	out := map[string]string{}
-	for _, c := range chunks(uuids, 500) {
-		in, args := store.In(c)
-		rows, err := s.db.Query(ctx, "SELECT uuid, host FROM instances WHERE deleted = FALSE AND uuid IN "+in, args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var id, host string
-			if err := rows.Scan(&id, &host); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[id] = host
-		}
-		rows.Close()
+	err := eachIn(ctx, s.db, uuids, func(in string) string {
+		return "SELECT uuid, host FROM instances WHERE deleted = FALSE AND uuid IN " + in
+	}, func(r store.Row) error {
+		var id, host string
+		err := r.Scan(&id, &host)
+		out[id] = host
+		return err
+	})
+	if err != nil {
+		return nil, wrap("list instance hosts", err)
 	}
 	return out, nil
 }
@@ -240,18 +235,12 @@ type HostLoad struct {
 
 // HostLoads counts live instances per node.
 func (s *Store) HostLoads(ctx context.Context, ioop func(vm, task string) bool) (map[objects.HostNode]*HostLoad, error) {
-	rows, err := s.db.Query(ctx, `SELECT host, node, project_id, vm_state, task_state, COUNT(*) FROM instances
-		WHERE deleted = FALSE AND host <> '' GROUP BY host, node, project_id, vm_state, task_state`)
-	if err != nil {
-		return nil, wrap("count instances", err)
-	}
-	defer rows.Close()
 	out := map[objects.HostNode]*HostLoad{}
-	for rows.Next() {
+	err := store.Each(ctx, s.db, func(r store.Row) error {
 		var host, node, project, vm, task string
 		var n int
-		if err := rows.Scan(&host, &node, &project, &vm, &task, &n); err != nil {
-			return nil, err
+		if err := r.Scan(&host, &node, &project, &vm, &task, &n); err != nil {
+			return err
 		}
 		k := objects.HostNode{Host: host, Node: node}
 		l := out[k]
@@ -264,6 +253,11 @@ func (s *Store) HostLoads(ctx context.Context, ioop func(vm, task string) bool) 
 		if ioop(vm, task) {
 			l.IOOps += n
 		}
+		return nil
+	}, `SELECT host, node, project_id, vm_state, task_state, COUNT(*) FROM instances
+		WHERE deleted = FALSE AND host <> '' GROUP BY host, node, project_id, vm_state, task_state`)
+	if err != nil {
+		return nil, wrap("count instances", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }

@@ -179,21 +179,7 @@ func (s *Store) release(ctx context.Context, tx *store.Tx, projectID, userID str
 
 // Usage returns the counted usage of a project (user "") or of one user.
 func (s *Store) Usage(ctx context.Context, projectID, userID string) (map[string]int, error) {
-	rows, err := s.db.Query(ctx, "SELECT resource, in_use FROM quota_usages WHERE project_id = ? AND user_id = ?", projectID, userID)
-	if err != nil {
-		return nil, wrap("read usage", err)
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var r string
-		var n int
-		if err := rows.Scan(&r, &n); err != nil {
-			return nil, err
-		}
-		out[r] = n
-	}
-	return out, rows.Err()
+	return s.perResource(ctx, "read usage", "SELECT resource, in_use FROM quota_usages WHERE project_id = ? AND user_id = ?", projectID, userID)
 }
 
 // RefreshUsage recounts the instance usage counters from the instances
@@ -203,25 +189,19 @@ func (s *Store) RefreshUsage(ctx context.Context) error {
 		if _, err := tx.Exec(ctx, "DELETE FROM quota_usages WHERE resource IN ('instances', 'cores', 'ram')"); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT project_id, user_id, COUNT(*), SUM(vcpus), SUM(memory_mb) FROM instances
-			WHERE deleted = FALSE GROUP BY project_id, user_id`)
-		if err != nil {
-			return err
-		}
 		type agg struct {
 			p, u    string
 			n, c, r int
 		}
-		var all []agg
-		for rows.Next() {
+		all, err := store.All(ctx, tx, func(r store.Row) (agg, error) {
 			var a agg
-			if err := rows.Scan(&a.p, &a.u, &a.n, &a.c, &a.r); err != nil {
-				rows.Close()
-				return err
-			}
-			all = append(all, a)
+			err := r.Scan(&a.p, &a.u, &a.n, &a.c, &a.r)
+			return a, err
+		}, `SELECT project_id, user_id, COUNT(*), SUM(vcpus), SUM(memory_mb) FROM instances
+			WHERE deleted = FALSE GROUP BY project_id, user_id`)
+		if err != nil {
+			return err
 		}
-		rows.Close()
 		proj := map[string]*agg{}
 		ins := "INSERT INTO quota_usages (project_id, user_id, resource, in_use) VALUES (?, ?, ?, ?)"
 		for _, a := range all {
@@ -250,30 +230,28 @@ func (s *Store) RefreshUsage(ctx context.Context) error {
 
 // Quotas returns the limits set for a project (user "") or for a user.
 func (s *Store) Quotas(ctx context.Context, projectID, userID string) (map[string]int, error) {
-	return s.limits(ctx, "SELECT resource, hard_limit FROM quotas WHERE project_id = ? AND user_id = ?", projectID, userID)
+	return s.perResource(ctx, "read quotas", "SELECT resource, hard_limit FROM quotas WHERE project_id = ? AND user_id = ?", projectID, userID)
 }
 
 // QuotaClass returns the limits of a quota class ("default").
 func (s *Store) QuotaClass(ctx context.Context, class string) (map[string]int, error) {
-	return s.limits(ctx, "SELECT resource, hard_limit FROM quota_classes WHERE class_name = ?", class)
+	return s.perResource(ctx, "read quota class", "SELECT resource, hard_limit FROM quota_classes WHERE class_name = ?", class)
 }
 
-func (s *Store) limits(ctx context.Context, q string, args ...any) (map[string]int, error) {
-	rows, err := s.db.Query(ctx, q, args...)
-	if err != nil {
-		return nil, wrap("read quotas", err)
-	}
-	defer rows.Close()
+// perResource reads a query of (resource, number) rows into a map.
+func (s *Store) perResource(ctx context.Context, op, q string, args ...any) (map[string]int, error) {
 	out := map[string]int{}
-	for rows.Next() {
-		var r string
+	err := store.Each(ctx, s.db, func(r store.Row) error {
+		var res string
 		var n int
-		if err := rows.Scan(&r, &n); err != nil {
-			return nil, err
-		}
-		out[r] = n
+		err := r.Scan(&res, &n)
+		out[res] = n
+		return err
+	}, q, args...)
+	if err != nil {
+		return nil, wrap(op, err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // SetQuotas sets limits of a project or user.

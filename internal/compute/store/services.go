@@ -303,20 +303,16 @@ func (s *Store) ClaimInstance(ctx context.Context, c Claim, host, node string, e
 
 // Allocations returns what a consumer holds, by node.
 func (s *Store) Allocations(ctx context.Context, consumer string) ([]Claim, error) {
-	rows, err := s.db.Query(ctx, "SELECT consumer_id, project_id, node_uuid, vcpus, memory_mb, disk_gb FROM allocations WHERE consumer_id = ?", consumer)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Claim
-	for rows.Next() {
-		var c Claim
-		if err := rows.Scan(&c.Consumer, &c.ProjectID, &c.NodeUUID, &c.VCPUs, &c.MemoryMB, &c.DiskGB); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	out, err := store.All(ctx, s.db, scanClaim, "SELECT "+claimCols+" FROM allocations WHERE consumer_id = ?", consumer)
+	return out, wrap("list allocations", err)
+}
+
+const claimCols = "consumer_id, project_id, node_uuid, vcpus, memory_mb, disk_gb"
+
+func scanClaim(r store.Row) (Claim, error) {
+	var c Claim
+	err := r.Scan(&c.Consumer, &c.ProjectID, &c.NodeUUID, &c.VCPUs, &c.MemoryMB, &c.DiskGB)
+	return c, err
 }
 
 // FreeAllocations gives back everything a consumer holds.
@@ -325,20 +321,10 @@ func (s *Store) FreeAllocations(ctx context.Context, consumer string) error {
 }
 
 func (s *Store) freeAllocations(ctx context.Context, tx *store.Tx, consumer string) error {
-	rows, err := tx.Query(ctx, "SELECT node_uuid, vcpus, memory_mb, disk_gb FROM allocations WHERE consumer_id = ?"+forUpdate(tx), consumer)
+	held, err := store.All(ctx, tx, scanClaim, "SELECT "+claimCols+" FROM allocations WHERE consumer_id = ?"+forUpdate(tx), consumer)
 	if err != nil {
 		return wrap("read allocations", err)
 	}
-	var held []Claim
-	for rows.Next() {
-		var c Claim
-		if err := rows.Scan(&c.NodeUUID, &c.VCPUs, &c.MemoryMB, &c.DiskGB); err != nil {
-			rows.Close()
-			return err
-		}
-		held = append(held, c)
-	}
-	rows.Close()
 	for _, c := range held {
 		if _, err := tx.Exec(ctx, `UPDATE compute_nodes SET vcpus_used = CASE WHEN vcpus_used > ? THEN vcpus_used - ? ELSE 0 END,
 			memory_mb_used = CASE WHEN memory_mb_used > ? THEN memory_mb_used - ? ELSE 0 END,
@@ -385,20 +371,8 @@ func (s *Store) MoveAllocations(ctx context.Context, from, to string) error {
 
 // AllocationsOnNode lists the consumers on a node.
 func (s *Store) AllocationsOnNode(ctx context.Context, nodeUUID string) ([]Claim, error) {
-	rows, err := s.db.Query(ctx, "SELECT consumer_id, project_id, node_uuid, vcpus, memory_mb, disk_gb FROM allocations WHERE node_uuid = ?", nodeUUID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Claim
-	for rows.Next() {
-		var c Claim
-		if err := rows.Scan(&c.Consumer, &c.ProjectID, &c.NodeUUID, &c.VCPUs, &c.MemoryMB, &c.DiskGB); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	out, err := store.All(ctx, s.db, scanClaim, "SELECT "+claimCols+" FROM allocations WHERE node_uuid = ?", nodeUUID)
+	return out, wrap("list node allocations", err)
 }
 
 // NodeAge reports when a node last reported.

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"embed"
 	"fmt"
 	"time"
@@ -47,18 +48,19 @@ func instanceNotFound(uuid string) error {
 	return fault.NotFound("Instance %s could not be found.", uuid).WithType("InstanceNotFound")
 }
 
-// chunks splits ids for IN lists that stay well under every engine's limit
-// on bound parameters.
-func chunks(ids []string, n int) [][]string {
-	var out [][]string
-	for len(ids) > n {
-		out = append(out, ids[:n])
-		ids = ids[n:]
+// eachIn runs query once per chunk of ids (IN lists that stay well under
+// every engine's limit on placeholders) and calls fn with every row; query
+// makes the statement from the chunk's "(?, ?, ...)".
+func eachIn(ctx context.Context, q store.Querier, ids []string, query func(in string) string, fn func(store.Row) error) error {
+	for len(ids) > 0 {
+		c := ids[:min(len(ids), 500)]
+		ids = ids[len(c):]
+		in, args := store.In(c)
+		if err := store.Each(ctx, q, fn, query(in), args...); err != nil {
+			return err
+		}
 	}
-	if len(ids) > 0 {
-		out = append(out, ids)
-	}
-	return out
+	return nil
 }
 
 func wrap(op string, err error) error {

@@ -168,18 +168,5 @@ func (q Q) agentsWhere(ctx context.Context, cond string, args ...any) ([]*Agent,
 }
 
 func (q Q) ids(ctx context.Context, stmt string, args ...any) ([]string, error) {
-	rows, err := q.q.Query(ctx, stmt, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return pstore.All(ctx, q.q, pstore.Column[string], stmt, args...)
 }

@@ -145,21 +145,8 @@ func (q Q) Networks(ctx context.Context, s Scope, filters []Filter) ([]*netapi.N
 	if err := applyFilters(&w, "networks", "networks.id", networkFilters, filters); err != nil {
 		return nil, err
 	}
-	rows, err := q.q.Query(ctx, "SELECT "+networkCols+" FROM networks"+w.sql(), w.args...)
+	out, err := pstore.All(ctx, q.q, scanNetwork, "SELECT "+networkCols+" FROM networks"+w.sql(), w.args...)
 	if err != nil {
-		return nil, err
-	}
-	var out []*netapi.Network
-	for rows.Next() {
-		n, err := scanNetwork(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	return out, q.fillNetworks(ctx, out, len(filters) == 0)
@@ -176,45 +163,24 @@ func (q Q) fillNetworks(ctx context.Context, nets []*netapi.Network, all bool) e
 		byID[n.ID] = n
 		ids = append(ids, n.ID)
 	}
-	var rows *sql.Rows
-	var err error
-	if all || len(ids) > 500 {
-		rows, err = q.q.Query(ctx, "SELECT network_id, id FROM subnets ORDER BY created_at, id")
-	} else {
-		ph, args := pstore.In(ids)
-		rows, err = q.q.Query(ctx, "SELECT network_id, id FROM subnets WHERE network_id IN "+ph+" ORDER BY created_at, id", args...)
+	stmt, args := "SELECT network_id, id FROM subnets ORDER BY created_at, id", []any(nil)
+	if !all && len(ids) <= 500 {
+		var ph string
+		ph, args = pstore.In(ids)
+		stmt = "SELECT network_id, id FROM subnets WHERE network_id IN " + ph + " ORDER BY created_at, id"
 	}
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
+	err := pstore.Each(ctx, q.q, func(r pstore.Row) error {
 		var nid, sid string
-		if err := rows.Scan(&nid, &sid); err != nil {
-			rows.Close()
-			return err
-		}
+		err := r.Scan(&nid, &sid)
 		if n := byID[nid]; n != nil {
 			n.Subnets = append(n.Subnets, sid)
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
-	}
-	var tagIDs []string
-	if !all {
-		tagIDs = ids
-	}
-	tags, err := q.tagsFor(ctx, "networks", tagIDs)
+	}, stmt, args...)
 	if err != nil {
 		return err
 	}
-	for id, t := range tags {
-		if n := byID[id]; n != nil {
-			n.Tags = t
-		}
-	}
-	return nil
+	return addTags(ctx, q, "networks", nets, all, func(n *netapi.Network) (string, *[]string) { return n.ID, &n.Tags })
 }
 
 // DeleteNetwork removes a network row (its subnets and ports must be gone).
@@ -234,20 +200,15 @@ func (q Q) DeleteNetwork(ctx context.Context, id string) error {
 
 // UsedSegments returns the segmentation ids in use for a type (and physical network).
 func (q Q) UsedSegments(ctx context.Context, ntype, physnet string) (map[int]bool, error) {
-	rows, err := q.q.Query(ctx, "SELECT segmentation_id FROM networks WHERE network_type = ? AND physical_network = ? AND segmentation_id IS NOT NULL", ntype, physnet)
+	used, err := pstore.All(ctx, q.q, pstore.Column[int], "SELECT segmentation_id FROM networks WHERE network_type = ? AND physical_network = ? AND segmentation_id IS NOT NULL", ntype, physnet)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := map[int]bool{}
-	for rows.Next() {
-		var v int
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
+	out := make(map[int]bool, len(used))
+	for _, v := range used {
 		out[v] = true
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // CountNetworks counts a project's networks (for quotas).

@@ -88,33 +88,12 @@ func (q Q) SubnetPools(ctx context.Context, s Scope, filters []Filter) ([]*netap
 	if err := applyFilters(&w, "subnetpools", "subnetpools.id", poolFilters, filters); err != nil {
 		return nil, err
 	}
-	rows, err := q.q.Query(ctx, "SELECT "+poolCols+" FROM subnetpools"+w.sql()+" ORDER BY created_at, id", w.args...)
+	out, err := pstore.All(ctx, q.q, scanPool, "SELECT "+poolCols+" FROM subnetpools"+w.sql()+" ORDER BY created_at, id", w.args...)
 	if err != nil {
 		return nil, err
 	}
-	var out []*netapi.SubnetPool
-	var ids []string
-	for rows.Next() {
-		p, err := scanPool(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, p)
-		ids = append(ids, p.ID)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(out) == 0 {
-		return out, err
-	}
-	tags, err := q.tagsFor(ctx, "subnetpools", ids)
-	if err != nil {
+	if err := addTags(ctx, q, "subnetpools", out, false, func(p *netapi.SubnetPool) (string, *[]string) { return p.ID, &p.Tags }); err != nil {
 		return nil, err
-	}
-	for _, p := range out {
-		if t := tags[p.ID]; t != nil {
-			p.Tags = t
-		}
 	}
 	return out, nil
 }

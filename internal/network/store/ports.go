@@ -284,43 +284,12 @@ func (q Q) BoundSecurityGroupPorts(ctx context.Context, groups []string) ([]*net
 }
 
 func (q Q) ports(ctx context.Context, stmt string, args []any, all bool) ([]*netapi.Port, error) {
-	rows, err := q.q.Query(ctx, stmt, args...)
-	if err != nil {
+	out, err := pstore.All(ctx, q.q, scanPort, stmt, args...)
+	if err != nil || len(out) == 0 {
+		return out, err
+	}
+	if err := addTags(ctx, q, "ports", out, all, func(p *netapi.Port) (string, *[]string) { return p.ID, &p.Tags }); err != nil {
 		return nil, err
-	}
-	var out []*netapi.Port
-	for rows.Next() {
-		p, err := scanPort(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if len(out) == 0 {
-		return out, nil
-	}
-	var ids []string
-	if !all {
-		ids = make([]string, len(out))
-		for i, p := range out {
-			ids[i] = p.ID
-		}
-	}
-	tags, err := q.tagsFor(ctx, "ports", ids)
-	if err != nil {
-		return nil, err
-	}
-	if len(tags) > 0 {
-		for _, p := range out {
-			if t := tags[p.ID]; t != nil {
-				p.Tags = t
-			}
-		}
 	}
 	return out, nil
 }
@@ -373,39 +342,17 @@ type Allocation struct {
 
 // SubnetAllocations lists the allocations of a subnet with their ports' owners.
 func (q Q) SubnetAllocations(ctx context.Context, subnetID string) ([]Allocation, error) {
-	rows, err := q.q.Query(ctx, `SELECT a.subnet_id, a.ip_address, a.port_id, p.device_owner FROM ip_allocations a
-		JOIN ports p ON p.id = a.port_id WHERE a.subnet_id = ?`, subnetID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Allocation
-	for rows.Next() {
+	return pstore.All(ctx, q.q, func(r pstore.Row) (Allocation, error) {
 		var a Allocation
-		if err := rows.Scan(&a.SubnetID, &a.IP, &a.PortID, &a.DeviceOwner); err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+		err := r.Scan(&a.SubnetID, &a.IP, &a.PortID, &a.DeviceOwner)
+		return a, err
+	}, `SELECT a.subnet_id, a.ip_address, a.port_id, p.device_owner FROM ip_allocations a
+		JOIN ports p ON p.id = a.port_id WHERE a.subnet_id = ?`, subnetID)
 }
 
 // AllocatedIPs returns the addresses in use on a subnet.
 func (q Q) AllocatedIPs(ctx context.Context, subnetID string) ([]string, error) {
-	rows, err := q.q.Query(ctx, "SELECT ip_address FROM ip_allocations WHERE subnet_id = ?", subnetID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var ip string
-		if err := rows.Scan(&ip); err != nil {
-			return nil, err
-		}
-		out = append(out, ip)
-	}
-	return out, rows.Err()
+	return pstore.All(ctx, q.q, pstore.Column[string], "SELECT ip_address FROM ip_allocations WHERE subnet_id = ?", subnetID)
 }
 
 // IPOwner returns the port holding an address on a subnet ("" when free).

@@ -9,43 +9,39 @@ import (
 
 // QuotaLimits returns a project's overridden limits by resource.
 func (q Q) QuotaLimits(ctx context.Context, project string) (map[string]int, error) {
-	rows, err := q.q.Query(ctx, "SELECT resource_name, hard_limit FROM quotas WHERE project_id = ?", project)
+	out := map[string]int{}
+	err := pstore.Each(ctx, q.q, func(r pstore.Row) error {
+		var res string
+		var n int
+		err := r.Scan(&res, &n)
+		out[res] = n
+		return err
+	}, "SELECT resource_name, hard_limit FROM quotas WHERE project_id = ?", project)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var r string
-		var n int
-		if err := rows.Scan(&r, &n); err != nil {
-			return nil, err
-		}
-		out[r] = n
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // QuotaProjects returns every project with overridden limits, and them.
 func (q Q) QuotaProjects(ctx context.Context) (map[string]map[string]int, error) {
-	rows, err := q.q.Query(ctx, "SELECT project_id, resource_name, hard_limit FROM quotas ORDER BY project_id")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	out := map[string]map[string]int{}
-	for rows.Next() {
-		var p, r string
+	err := pstore.Each(ctx, q.q, func(r pstore.Row) error {
+		var p, res string
 		var n int
-		if err := rows.Scan(&p, &r, &n); err != nil {
-			return nil, err
+		if err := r.Scan(&p, &res, &n); err != nil {
+			return err
 		}
 		if out[p] == nil {
 			out[p] = map[string]int{}
 		}
-		out[p][r] = n
+		out[p][res] = n
+		return nil
+	}, "SELECT project_id, resource_name, hard_limit FROM quotas ORDER BY project_id")
+	if err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // SetQuota overrides one limit of a project.

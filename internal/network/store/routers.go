@@ -126,21 +126,8 @@ func (q Q) RoutersOnNetwork(ctx context.Context, networkID string) ([]*Router, e
 }
 
 func (q Q) routers(ctx context.Context, stmt string, args []any, all bool) ([]*Router, error) {
-	rows, err := q.q.Query(ctx, stmt, args...)
+	out, err := pstore.All(ctx, q.q, scanRouter, stmt, args...)
 	if err != nil {
-		return nil, err
-	}
-	var out []*Router
-	for rows.Next() {
-		r, err := scanRouter(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	return out, q.fillRouters(ctx, out, all)
@@ -152,32 +139,23 @@ func (q Q) fillRouters(ctx context.Context, rs []*Router, all bool) error {
 		return nil
 	}
 	byPort := map[string]*Router{}
-	byID := map[string]*Router{}
-	var ports, ids []string
+	var ports []string
 	for _, r := range rs {
-		byID[r.ID] = r
-		ids = append(ids, r.ID)
 		if r.GWPortID != "" {
 			byPort[r.GWPortID] = r
 			ports = append(ports, r.GWPortID)
 		}
 	}
 	if len(ports) > 0 {
-		var rows *sql.Rows
-		var err error
-		if all || len(ports) > 500 {
-			rows, err = q.q.Query(ctx, "SELECT id, fixed_ips FROM ports WHERE device_owner = ?", netapi.DeviceOwnerRouterGateway)
-		} else {
-			ph, args := pstore.In(ports)
-			rows, err = q.q.Query(ctx, "SELECT id, fixed_ips FROM ports WHERE id IN "+ph, args...)
+		stmt, args := "SELECT id, fixed_ips FROM ports WHERE device_owner = ?", []any{netapi.DeviceOwnerRouterGateway}
+		if !all && len(ports) <= 500 {
+			var ph string
+			ph, args = pstore.In(ports)
+			stmt = "SELECT id, fixed_ips FROM ports WHERE id IN " + ph
 		}
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
+		err := pstore.Each(ctx, q.q, func(row pstore.Row) error {
 			var id, fixed string
-			if err := rows.Scan(&id, &fixed); err != nil {
-				rows.Close()
+			if err := row.Scan(&id, &fixed); err != nil {
 				return err
 			}
 			if r := byPort[id]; r != nil && r.ExternalGatewayInfo != nil {
@@ -186,25 +164,13 @@ func (q Q) fillRouters(ctx context.Context, rs []*Router, all bool) error {
 						netapi.ExternalFixedIP(ip))
 				}
 			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			return nil
+		}, stmt, args...)
+		if err != nil {
 			return err
 		}
 	}
-	if all || len(ids) > 500 {
-		ids = nil
-	}
-	tags, err := q.tagsFor(ctx, "routers", ids)
-	if err != nil {
-		return err
-	}
-	for id, t := range tags {
-		if r := byID[id]; r != nil {
-			r.Tags = t
-		}
-	}
-	return nil
+	return addTags(ctx, q, "routers", rs, all, func(r *Router) (string, *[]string) { return r.ID, &r.Tags })
 }
 
 // DeleteRouter removes a router row.
@@ -339,33 +305,12 @@ func (q Q) FloatingIPsWhere(ctx context.Context, field, value string) ([]*Floati
 }
 
 func (q Q) fips(ctx context.Context, stmt string, args []any) ([]*FloatingIP, error) {
-	rows, err := q.q.Query(ctx, stmt, args...)
+	out, err := pstore.All(ctx, q.q, scanFIP, stmt, args...)
 	if err != nil {
 		return nil, err
 	}
-	var out []*FloatingIP
-	var ids []string
-	for rows.Next() {
-		f, err := scanFIP(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, f)
-		ids = append(ids, f.ID)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(out) == 0 {
-		return out, err
-	}
-	tags, err := q.tagsFor(ctx, "floatingips", ids)
-	if err != nil {
+	if err := addTags(ctx, q, "floatingips", out, false, func(f *FloatingIP) (string, *[]string) { return f.ID, &f.Tags }); err != nil {
 		return nil, err
-	}
-	for _, f := range out {
-		if t := tags[f.ID]; t != nil {
-			f.Tags = t
-		}
 	}
 	return out, nil
 }

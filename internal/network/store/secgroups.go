@@ -100,21 +100,8 @@ func (q Q) SecurityGroups(ctx context.Context, s Scope, filters []Filter) ([]*ne
 	if err := applyFilters(&w, "security_groups", "security_groups.id", sgFilters, filters); err != nil {
 		return nil, err
 	}
-	rows, err := q.q.Query(ctx, "SELECT "+sgCols+" FROM security_groups"+w.sql()+" ORDER BY created_at, id", w.args...)
+	out, err := pstore.All(ctx, q.q, scanSG, "SELECT "+sgCols+" FROM security_groups"+w.sql()+" ORDER BY created_at, id", w.args...)
 	if err != nil {
-		return nil, err
-	}
-	var out []*netapi.SecurityGroup
-	for rows.Next() {
-		g, err := scanSG(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, g)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	return out, q.fillGroups(ctx, out)
@@ -148,20 +135,7 @@ func (q Q) fillGroups(ctx context.Context, groups []*netapi.SecurityGroup) error
 			g.SecurityGroupRules = append(g.SecurityGroupRules, *r)
 		}
 	}
-	var tagIDs []string
-	if len(ids) <= 500 {
-		tagIDs = ids
-	}
-	tags, err := q.tagsFor(ctx, "security_groups", tagIDs)
-	if err != nil {
-		return err
-	}
-	for id, t := range tags {
-		if g := byID[id]; g != nil {
-			g.Tags = t
-		}
-	}
-	return nil
+	return addTags(ctx, q, "security_groups", groups, false, func(g *netapi.SecurityGroup) (string, *[]string) { return g.ID, &g.Tags })
 }
 
 func anys(ss []string) []any {
@@ -173,20 +147,15 @@ func anys(ss []string) []any {
 }
 
 func (q Q) defaultGroups(ctx context.Context) (map[string]bool, error) {
-	rows, err := q.q.Query(ctx, "SELECT security_group_id FROM default_security_groups")
+	ids, err := pstore.All(ctx, q.q, pstore.Column[string], "SELECT security_group_id FROM default_security_groups")
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := map[string]bool{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
+	out := make(map[string]bool, len(ids))
+	for _, id := range ids {
 		out[id] = true
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // SecurityGroupInUse reports whether a port uses the group.
@@ -209,24 +178,15 @@ func (q Q) SecurityGroupMembers(ctx context.Context, groups []string) ([]Member,
 		return nil, nil
 	}
 	ph, args := pstore.In(groups)
-	rows, err := q.q.Query(ctx, `SELECT g.security_group_id, p.id, p.fixed_ips, p.allowed_address_pairs
-		FROM port_security_groups g JOIN ports p ON p.id = g.port_id WHERE g.security_group_id IN `+ph, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Member
-	for rows.Next() {
+	return pstore.All(ctx, q.q, func(r pstore.Row) (Member, error) {
 		var m Member
 		var fixed, pairs string
-		if err := rows.Scan(&m.GroupID, &m.PortID, &fixed, &pairs); err != nil {
-			return nil, err
-		}
+		err := r.Scan(&m.GroupID, &m.PortID, &fixed, &pairs)
 		m.FixedIPs = decodeFixedIPs(fixed)
 		m.AllowedAddressPairs = decodeList[netapi.AddressPair](pairs)
-		out = append(out, m)
-	}
-	return out, rows.Err()
+		return m, err
+	}, `SELECT g.security_group_id, p.id, p.fixed_ips, p.allowed_address_pairs
+		FROM port_security_groups g JOIN ports p ON p.id = g.port_id WHERE g.security_group_id IN `+ph, args...)
 }
 
 // RemoteGroupHosts returns, for each of the groups, the hosts that have
@@ -238,22 +198,19 @@ func (q Q) RemoteGroupHosts(ctx context.Context, groups []string) (map[string][]
 		return out, nil
 	}
 	ph, args := pstore.In(groups)
-	rows, err := q.q.Query(ctx, `SELECT DISTINCT r.remote_group_id, p.host_id FROM security_group_rules r
+	err := pstore.Each(ctx, q.q, func(r pstore.Row) error {
+		var group, host string
+		err := r.Scan(&group, &host)
+		out[group] = append(out[group], host)
+		return err
+	}, `SELECT DISTINCT r.remote_group_id, p.host_id FROM security_group_rules r
 		JOIN port_security_groups g ON g.security_group_id = r.security_group_id
 		JOIN ports p ON p.id = g.port_id
 		WHERE r.remote_group_id IN `+ph+` AND p.host_id <> ''`, args...)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var group, host string
-		if err := rows.Scan(&group, &host); err != nil {
-			return nil, err
-		}
-		out[group] = append(out[group], host)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // DeleteSecurityGroup removes a group, its rules and the rules of other
@@ -373,23 +330,10 @@ func (q Q) SecurityGroupRules(ctx context.Context, s Scope, filters []Filter) ([
 	if err := applyFilters(&w, "security_group_rules", "security_group_rules.id", ruleFilters, filters); err != nil {
 		return nil, err
 	}
-	rows, err := q.q.Query(ctx, "SELECT "+ruleCols+" FROM security_group_rules"+w.sql()+" ORDER BY created_at, id", w.args...)
+	out, err := pstore.All(ctx, q.q, scanRule, "SELECT "+ruleCols+" FROM security_group_rules"+w.sql()+" ORDER BY created_at, id", w.args...)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []*netapi.SecurityGroupRule
-	for rows.Next() {
-		r, err := scanRule(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows.Close()
 	if len(out) > 0 {
 		defaults, err := q.defaultGroups(ctx)
 		if err != nil {

@@ -255,35 +255,55 @@ func (q Q) cas(ctx context.Context, table, id string, rev int64, stmt string, ar
 // IsNotFound reports whether err is ErrNotFound.
 func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
 
-// tagsFor loads the tags of the given resources (all of the type when ids is nil).
+// tagsFor loads the tags of the given resources (all of the type when ids is
+// nil, or longer than an IN list should be).
 func (q Q) tagsFor(ctx context.Context, resource string, ids []string) (map[string][]string, error) {
 	out := map[string][]string{}
-	var rows *sql.Rows
-	var err error
-	if ids == nil {
-		rows, err = q.q.Query(ctx, "SELECT resource_id, tag FROM tags WHERE resource_type = ? ORDER BY resource_id, tag", resource)
-	} else {
+	stmt, args := "SELECT resource_id, tag FROM tags WHERE resource_type = ? ORDER BY resource_id, tag", []any{resource}
+	if ids != nil && len(ids) <= 500 {
 		if len(ids) == 0 {
 			return out, nil
 		}
-		if len(ids) > 500 {
-			return q.tagsFor(ctx, resource, nil)
-		}
-		ph, args := pstore.In(ids)
-		rows, err = q.q.Query(ctx, "SELECT resource_id, tag FROM tags WHERE resource_id IN "+ph+" ORDER BY resource_id, tag", args...)
+		var ph string
+		ph, args = pstore.In(ids)
+		stmt = "SELECT resource_id, tag FROM tags WHERE resource_id IN " + ph + " ORDER BY resource_id, tag"
 	}
+	err := pstore.Each(ctx, q.q, func(r pstore.Row) error {
+		var id, tag string
+		err := r.Scan(&id, &tag)
+		out[id] = append(out[id], tag)
+		return err
+	}, stmt, args...)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, tag string
-		if err := rows.Scan(&id, &tag); err != nil {
-			return nil, err
-		}
-		out[id] = append(out[id], tag)
+	return out, nil
+}
+
+// addTags gives listed resources of a type their tags, read in one query
+// (for all of the type when all is set); tags names a resource's id and
+// its Tags field.
+func addTags[T any](ctx context.Context, q Q, resource string, items []T, all bool, tags func(T) (string, *[]string)) error {
+	if len(items) == 0 {
+		return nil
 	}
-	return out, rows.Err()
+	var ids []string
+	if !all {
+		ids = make([]string, len(items))
+		for i, it := range items {
+			ids[i], _ = tags(it)
+		}
+	}
+	m, err := q.tagsFor(ctx, resource, ids)
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		if id, field := tags(it); m[id] != nil {
+			*field = m[id]
+		}
+	}
+	return nil
 }
 
 // Tags returns the tags of one resource.

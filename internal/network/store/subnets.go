@@ -110,40 +110,12 @@ func (q Q) NetworkSubnets(ctx context.Context, networkID string) ([]*netapi.Subn
 }
 
 func (q Q) subnets(ctx context.Context, stmt string, args []any, all bool) ([]*netapi.Subnet, error) {
-	rows, err := q.q.Query(ctx, stmt, args...)
+	out, err := pstore.All(ctx, q.q, scanSubnet, stmt, args...)
 	if err != nil {
 		return nil, err
 	}
-	var out []*netapi.Subnet
-	byID := map[string]*netapi.Subnet{}
-	var ids []string
-	for rows.Next() {
-		s, err := scanSubnet(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, s)
-		byID[s.ID] = s
-		ids = append(ids, s.ID)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err := addTags(ctx, q, "subnets", out, all, func(s *netapi.Subnet) (string, *[]string) { return s.ID, &s.Tags }); err != nil {
 		return nil, err
-	}
-	if all {
-		ids = nil
-	} else if len(ids) == 0 {
-		return out, nil
-	}
-	tags, err := q.tagsFor(ctx, "subnets", ids)
-	if err != nil {
-		return nil, err
-	}
-	for id, t := range tags {
-		if s := byID[id]; s != nil {
-			s.Tags = t
-		}
 	}
 	return out, nil
 }
@@ -170,18 +142,5 @@ func (q Q) CountSubnets(ctx context.Context, project string) (int, error) {
 
 // PoolSubnetCIDRs returns the CIDRs of the subnets allocated from a subnet pool.
 func (q Q) PoolSubnetCIDRs(ctx context.Context, poolID string) ([]string, error) {
-	rows, err := q.q.Query(ctx, "SELECT cidr FROM subnets WHERE subnetpool_id = ?", poolID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return pstore.All(ctx, q.q, pstore.Column[string], "SELECT cidr FROM subnets WHERE subnetpool_id = ?", poolID)
 }

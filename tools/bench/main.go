@@ -12,6 +12,10 @@
 //	                                  the bind rate of the same local slapd,
 //	                                  token validation of an LDAP user next to
 //	                                  a SQL user's
+//	go run ./tools/bench guests       real guests on QEMU (TCG, root): create →
+//	                                  banner next to the same QEMU command run
+//	                                  bare, 4 guests at once, the stack's RSS
+//	                                  with 4 guests
 //
 // Each suite prints one line per figure: name, value, unit, and the target.
 package main
@@ -30,6 +34,7 @@ var suites = map[string]suite{
 	"identity":  identitySuite,
 	"dashboard": dashboardSuite,
 	"ldap":      ldapSuite,
+	"guests":    guestsSuite,
 }
 
 func main() {

@@ -174,6 +174,8 @@ func (d *Dashboard) routes() {
 	m.HandleFunc("GET /project/instances/{id}/{$}", d.page("instance", d.showInstance))
 	m.HandleFunc("GET /project/instances/{id}/console/", d.page("console", d.consoleLog))
 	m.HandleFunc("POST /project/instances/{id}/action/", d.action(d.instanceOp))
+	m.HandleFunc("GET /project/instances/{id}/resize/{$}", d.page("resize", d.resizeForm))
+	m.HandleFunc("POST /project/instances/{id}/resize/{$}", d.formOn("resize", d.resizeForm, d.resize))
 	m.HandleFunc("GET /project/networks/{$}", d.page("networks", d.networksPage))
 	m.HandleFunc("POST /project/networks/create/{$}", d.action(d.createNetwork))
 	m.HandleFunc("POST /project/networks/{id}/delete/{$}", d.action(d.deleteNetworkThing("networks")))

@@ -94,7 +94,7 @@ func TestTemplatesTranslated(t *testing.T) {
 	}
 	// Keys that reach T as data: actions, verbs, phases, states, gauges.
 	for _, a := range []instanceAction{actStart, actStop, actReboot, actHardReboot, actPause, actUnpause, actSuspend,
-		actResume, actShelve, actUnshelve, actRescue, actUnrescue, actLock, actUnlock, actSnapshot, actDelete} {
+		actResume, actShelve, actUnshelve, actRescue, actUnrescue, actLock, actUnlock, actSnapshot, actDelete, actResize, actConfirmResize, actRevertResize} {
 		keys[a.Label] = "instances.go"
 	}
 	for _, o := range instanceOps {

@@ -74,9 +74,11 @@ func (i instance) Actions() []instanceAction {
 	add := func(ops ...instanceAction) { out = append(out, ops...) }
 	switch i.VMState {
 	case "active":
-		add(actStop, actReboot, actHardReboot, actPause, actSuspend, actShelve, actRescue, actSnapshot)
+		add(actStop, actReboot, actHardReboot, actPause, actSuspend, actShelve, actRescue, actSnapshot, actResize)
 	case "stopped":
-		add(actStart, actHardReboot, actShelve, actRescue, actSnapshot)
+		add(actStart, actHardReboot, actShelve, actRescue, actSnapshot, actResize)
+	case "resized":
+		add(actConfirmResize, actRevertResize)
 	case "paused":
 		add(actUnpause, actHardReboot, actShelve, actSnapshot)
 	case "suspended":
@@ -98,11 +100,13 @@ func (i instance) Actions() []instanceAction {
 
 // instanceAction is a button of the instance pages: the op the form posts,
 // its label, whether it asks to be confirmed, and whether it needs the
-// detail page's fields (a snapshot's name).
+// detail page's fields (a snapshot's name) or a page of its own (Link: the
+// resize form at /project/instances/{id}/{op}/).
 type instanceAction struct {
 	Op, Label string
 	Confirm   bool
 	Detail    bool
+	Link      bool
 }
 
 var (
@@ -122,6 +126,10 @@ var (
 	actUnlock     = instanceAction{Op: "unlock", Label: "Unlock Instance"}
 	actSnapshot   = instanceAction{Op: "snapshot", Label: "Create Snapshot", Detail: true}
 	actDelete     = instanceAction{Op: "delete", Label: "Delete Instance", Confirm: true}
+	actResize     = instanceAction{Op: "resize", Label: "Resize Instance", Link: true}
+	// Horizon's labels: the same buttons confirm a cold migration.
+	actConfirmResize = instanceAction{Op: "confirm_resize", Label: "Confirm Resize/Migrate"}
+	actRevertResize  = instanceAction{Op: "revert_resize", Label: "Revert Resize/Migrate", Confirm: true}
 )
 
 // instanceOps are the server actions a form's op sends (POST
@@ -130,20 +138,22 @@ var instanceOps = map[string]struct {
 	body map[string]any
 	verb string
 }{
-	"start":       {map[string]any{"os-start": nil}, "start"},
-	"stop":        {map[string]any{"os-stop": nil}, "shut off"},
-	"reboot":      {map[string]any{"reboot": map[string]string{"type": "SOFT"}}, "reboot"},
-	"hard_reboot": {map[string]any{"reboot": map[string]string{"type": "HARD"}}, "hard reboot"},
-	"pause":       {map[string]any{"pause": nil}, "pause"},
-	"unpause":     {map[string]any{"unpause": nil}, "unpause"},
-	"suspend":     {map[string]any{"suspend": nil}, "suspend"},
-	"resume":      {map[string]any{"resume": nil}, "resume"},
-	"shelve":      {map[string]any{"shelve": nil}, "shelve"},
-	"unshelve":    {map[string]any{"unshelve": nil}, "unshelve"},
-	"rescue":      {map[string]any{"rescue": map[string]any{}}, "rescue"},
-	"unrescue":    {map[string]any{"unrescue": nil}, "unrescue"},
-	"lock":        {map[string]any{"lock": nil}, "lock"},
-	"unlock":      {map[string]any{"unlock": nil}, "unlock"},
+	"start":          {map[string]any{"os-start": nil}, "start"},
+	"stop":           {map[string]any{"os-stop": nil}, "shut off"},
+	"reboot":         {map[string]any{"reboot": map[string]string{"type": "SOFT"}}, "reboot"},
+	"hard_reboot":    {map[string]any{"reboot": map[string]string{"type": "HARD"}}, "hard reboot"},
+	"pause":          {map[string]any{"pause": nil}, "pause"},
+	"unpause":        {map[string]any{"unpause": nil}, "unpause"},
+	"suspend":        {map[string]any{"suspend": nil}, "suspend"},
+	"resume":         {map[string]any{"resume": nil}, "resume"},
+	"shelve":         {map[string]any{"shelve": nil}, "shelve"},
+	"unshelve":       {map[string]any{"unshelve": nil}, "unshelve"},
+	"rescue":         {map[string]any{"rescue": map[string]any{}}, "rescue"},
+	"unrescue":       {map[string]any{"unrescue": nil}, "unrescue"},
+	"lock":           {map[string]any{"lock": nil}, "lock"},
+	"unlock":         {map[string]any{"unlock": nil}, "unlock"},
+	"confirm_resize": {map[string]any{"confirmResize": nil}, "confirm resize"},
+	"revert_resize":  {map[string]any{"revertResize": nil}, "revert resize"},
 }
 
 // pageAll fetches every page of a Nova or Neutron list by marker.

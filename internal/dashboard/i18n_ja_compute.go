@@ -3,6 +3,11 @@ package dashboard
 // catalogJACompute is the Japanese of the resize form, the launch wizard's
 // further options and the instance statuses, merged into catalogJA.
 var catalogJACompute = map[string]string{
+	"Any Availability Zone":            "任意のアベイラビリティーゾーン",
+	"Create New Volume":                "新しいボリュームを作成",
+	"Volume Size (GiB)":                "ボリュームサイズ (GiB)",
+	"Delete Volume on Instance Delete": "インスタンス削除時にボリュームを削除",
+	"The volume size must be a whole number of GiB, at least 1.": "ボリュームサイズは 1 以上の整数 (GiB) で指定してください。",
 	"Resize Instance":        "インスタンスのサイズ変更",
 	"Confirm Resize/Migrate": "サイズ変更/マイグレーションの確定",
 	"Revert Resize/Migrate":  "サイズ変更/マイグレーションの取り消し",

@@ -623,6 +623,9 @@ type launchData struct {
 	Networks       []network.Network
 	Keypairs       []compute.Keypair
 	SecurityGroups []network.SecurityGroup
+	Zones          []string
+	ServerGroups   []compute.ServerGroup
+	Volumes        bool // Cinder is in the catalog: boot from a new volume
 }
 
 // launchForm gathers the wizard's choices in one fan-out.
@@ -638,6 +641,17 @@ func (d *Dashboard) launchForm(p *page) error {
 		sgs struct {
 			SecurityGroups []network.SecurityGroup `json:"security_groups"`
 		}
+		zones struct {
+			Info []struct {
+				ZoneName  string `json:"zoneName"`
+				ZoneState struct {
+					Available bool `json:"available"`
+				} `json:"zoneState"`
+			} `json:"availabilityZoneInfo"`
+		}
+		groups struct {
+			ServerGroups []compute.ServerGroup `json:"server_groups"`
+		}
 	)
 	errs := fanout(p.ctx,
 		func(ctx context.Context) (err error) { data.Images, err = images(ctx, p.cl); return },
@@ -647,6 +661,8 @@ func (d *Dashboard) launchForm(p *page) error {
 		func(ctx context.Context) error {
 			return p.cl.get(ctx, "network", "/v2.0/security-groups?project_id="+url.QueryEscape(p.s.ProjectID), &sgs)
 		},
+		func(ctx context.Context) error { return p.cl.get(ctx, "compute", "/os-availability-zone", &zones) },
+		func(ctx context.Context) error { return p.cl.get(ctx, "compute", "/os-server-groups", &groups) },
 	)
 	for _, e := range errs {
 		if statusOf(e) == http.StatusUnauthorized {
@@ -673,6 +689,13 @@ func (d *Dashboard) launchForm(p *page) error {
 		data.Keypairs = append(data.Keypairs, k.Keypair)
 	}
 	data.SecurityGroups = sgs.SecurityGroups
+	for _, z := range zones.Info {
+		if z.ZoneState.Available {
+			data.Zones = append(data.Zones, z.ZoneName)
+		}
+	}
+	data.ServerGroups = groups.ServerGroups
+	data.Volumes = p.Has("volume")
 	p.Data = data
 	return nil
 }
@@ -722,12 +745,20 @@ func (d *Dashboard) launch(p *page) (string, error) {
 	if f.PostFormValue("config_drive") != "" {
 		srv["config_drive"] = true
 	}
+	hints, err := launchExtras(f.PostForm, srv)
+	if err != nil {
+		return "", err
+	}
+	body := map[string]any{"server": srv}
+	if hints != nil {
+		body["os:scheduler_hints"] = hints
+	}
 	var out struct {
 		Server struct {
 			ID string `json:"id"`
 		} `json:"server"`
 	}
-	if err := p.cl.do(p.ctx, "compute", "POST", "/servers", map[string]any{"server": srv}, &out); err != nil {
+	if err := p.cl.do(p.ctx, "compute", "POST", "/servers", body, &out); err != nil {
 		return "", err
 	}
 	if count == 1 && out.Server.ID != "" {

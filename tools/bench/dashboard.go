@@ -98,21 +98,7 @@ func dashboardSuite(e *env) error {
 	report("instances page first load, on the wire", float64(wire)/1024, "KiB", "< 300 KB")
 	report("instances page first load, uncompressed", float64(n)/1024, "KiB", "-")
 	for _, path := range dashboardPages {
-		get := func() error {
-			resp, err := c.Get(base + path)
-			if err != nil {
-				return err
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 || resp.Request.URL.Path != path {
-				return fmt.Errorf("%s: %d at %s", path, resp.StatusCode, resp.Request.URL.Path)
-			}
-			if bytes.Contains(body, []byte(`class="alert error"`)) {
-				return fmt.Errorf("%s shows an error: %s", path, errorLine(body))
-			}
-			return nil
-		}
+		get := pageGetter(c, base, path)
 		if err := get(); err != nil { // warm: the token's catalog is cached
 			return err
 		}
@@ -122,6 +108,15 @@ func dashboardSuite(e *env) error {
 		if errs > 0 {
 			report("page "+path+" errors", float64(errs), "", "0")
 		}
+	}
+	// The instances page under load: four browsers of the same session at
+	// once, on the two cores the stack shares with them.
+	lat, errs, el := load(4, 5*time.Second, pageGetter(c, base, "/project/instances/"))
+	report("page /project/instances/, 4 at once, p50", ms(pct(lat, 0.5)), "ms", "-")
+	report("page /project/instances/, 4 at once, p99", ms(pct(lat, 0.99)), "ms", "< 50 ms")
+	report("page /project/instances/, 4 at once, pages/s", float64(len(lat))/el.Seconds(), "/s", "-")
+	if errs > 0 {
+		report("page /project/instances/, 4 at once, errors", float64(errs), "", "0")
 	}
 	// The API calls the heaviest pages make, timed alone with the same
 	// token, so that a page's time can be told from the services' own.
@@ -168,6 +163,26 @@ func errorLine(body []byte) string {
 }
 
 var inputRe = regexp.MustCompile(`<input[^>]*name="([a-z_]+)"[^>]*value="([^"]*)"`)
+
+// pageGetter returns a function that fetches one dashboard page and fails
+// when it is not the page asked for or shows an error.
+func pageGetter(c *http.Client, base, path string) func() error {
+	return func() error {
+		resp, err := c.Get(base + path)
+		if err != nil {
+			return err
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Request.URL.Path != path {
+			return fmt.Errorf("%s: %d at %s", path, resp.StatusCode, resp.Request.URL.Path)
+		}
+		if bytes.Contains(body, []byte(`class="alert error"`)) {
+			return fmt.Errorf("%s shows an error: %s", path, errorLine(body))
+		}
+		return nil
+	}
+}
 
 // dashLogin logs in as admin through the form, as a browser does.
 func dashLogin(c *http.Client, base, pass string) error {

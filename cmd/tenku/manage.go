@@ -25,7 +25,7 @@ func manageCmd() *cobra.Command {
 		Use:   "manage",
 		Short: "Operator tasks: database schema, bootstrap, Fernet keys, sample configuration",
 	}
-	cmd.AddCommand(dbCmd(), configCmd(), buildTestImageCmd(), serviceCmd())
+	cmd.AddCommand(dbCmd(), configCmd(), buildTestImageCmd(), serviceCmd(), hostCmd())
 	cmd.AddCommand(manageIdentityCmds()...)
 	return cmd
 }

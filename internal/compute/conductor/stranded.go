@@ -27,6 +27,7 @@ func (c *Conductor) sweepStranded(ctx context.Context) {
 	}
 	lease.Every(ctx, c.store.DB(), c.holder, lease.Job{Name: "compute.stranded_sweep", Every: every, Run: func(ctx context.Context) error {
 		c.failStranded(ctx, time.Now().Add(-after))
+		c.failBuildsOnDownHosts(ctx, time.Now().Add(-after))
 		c.undoStrandedMoves(ctx, time.Now().Add(-c.cfg.Compute.StrandedTaskTimeout))
 		return nil
 	}}, c.bus.Metrics(), c.log)

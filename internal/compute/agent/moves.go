@@ -50,25 +50,48 @@ func (a *Agent) bindPorts(ctx context.Context, inst *objects.Instance) []objects
 }
 
 // failResize ends a resize that did not finish: the instance stays where it
-// was, the destination's claim goes, the source keeps its own.
-func (a *Agent) failResize(ctx context.Context, inst *objects.Instance, args rpc.ResizeArgs, event string, cause error) {
-	a.note(ctx, "freeing allocations", inst.UUID, a.cond.FreeAllocations(ctx, inst.UUID, ""))
-	a.note(ctx, "moving allocations", inst.UUID, a.cond.MoveAllocations(ctx, args.MigrationUUID, inst.UUID))
-	st := "error"
-	a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})), "migration_id", args.MigrationUUID)
-	if inst.NewFlavor != nil && inst.NewFlavor.FlavorID != inst.Flavor.FlavorID {
-		a.note(ctx, "releasing quota", inst.UUID, a.cond.ReleaseQuota(ctx, rpc.QuotaArgs{ProjectID: inst.ProjectID, UserID: inst.UserID, Amounts: map[string]int{
-			"cores": inst.NewFlavor.VCPUs - inst.Flavor.VCPUs, "ram": inst.NewFlavor.MemoryMB - inst.Flavor.MemoryMB}}))
+// was, the destination's claim goes, the source keeps its own, the growth
+// the resize reserved goes back. held is the task state the failing step
+// holds: the save is a compare-and-swap on it, and only when it wins (the
+// quota in the same transaction) are the claims and the migration settled;
+// when it loses, the resize moved on (a timed-out call that reached its
+// host) or was taken from it (a delete, the stranded task sweep), and the
+// winner settles it, so that nothing is given back twice or under a resize
+// that goes on.
+func (a *Agent) failResize(ctx context.Context, inst *objects.Instance, args rpc.ResizeArgs, event string, cause error, held states.Task) bool {
+	var release map[string]int
+	if inst.NewFlavor != nil {
+		release = map[string]int{"cores": inst.NewFlavor.VCPUs - inst.Flavor.VCPUs, "ram": inst.NewFlavor.MemoryMB - inst.Flavor.MemoryMB}
 	}
 	none := states.NoTask
 	vm := inst.VMState
 	if v := inst.SystemMetadata["old_vm_state"]; v != "" {
 		vm = states.VM(v)
 	}
-	a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{TaskState: &none, VMState: &vm, ClearNewFlavor: true},
+	if _, err := a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{TaskState: &none, VMState: &vm, ClearNewFlavor: true},
+		Expect: store.Expect{Task: []states.Task{held}}, Release: release,
 		Finish: []store.EventRef{{RequestID: args.RequestID, Event: event, Error: cause.Error()}},
-		Fault:  &objects.Fault{Code: 500, Message: "Resize of instance " + inst.UUID + " failed: " + cause.Error(), Host: a.host}})
+		Fault:  &objects.Fault{Code: 500, Message: "Resize of instance " + inst.UUID + " failed: " + cause.Error(), Host: a.host}}); err != nil {
+		a.log.WarnContext(ctx, "resize failed, but its task moved on; leaving it to its holder", "instance_id", inst.UUID, "event", event, "cause", cause, "err", err)
+		return false
+	}
+	if args.MigrationUUID != "" {
+		a.note(ctx, "freeing allocations", inst.UUID, a.cond.FreeAllocations(ctx, inst.UUID, ""))
+		a.note(ctx, "moving allocations", inst.UUID, a.cond.MoveAllocations(ctx, args.MigrationUUID, inst.UUID))
+		st := "error"
+		a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})), "migration_id", args.MigrationUUID)
+	}
 	a.log.WarnContext(ctx, "resize failed", "instance_id", inst.UUID, "event", event, "err", cause)
+	return true
+}
+
+// casLost reports whether a save failed because the instance was not in
+// the state it expected (another operation won it, or it is gone), as
+// opposed to a save that may or may not have been made (no conductor
+// answered).
+func casLost(err error) bool {
+	var f *fault.Error
+	return errors.As(err, &f) && (f.Status == 409 || f.Status == 404)
 }
 
 // resizeBackup is where a resize on this host keeps the instance's disks
@@ -171,11 +194,11 @@ func (a *Agent) handlePrepResize(ctx context.Context, raw json.RawMessage) (any,
 			Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}}))
 		m, err := a.cond.Migration(ctx, args.MigrationUUID)
 		if err != nil {
-			a.failResize(ctx, inst, args, ev, err)
+			a.failResize(ctx, inst, args, ev, err, states.ResizePrep)
 			return
 		}
 		if err := a.callAgent(ctx, m.SourceCompute, rpc.ResizeInstance, args); err != nil {
-			a.failResize(ctx, inst, args, ev, fmt.Errorf("source host %s: %w", m.SourceCompute, err))
+			a.failResize(ctx, inst, args, ev, fmt.Errorf("source host %s: %w", m.SourceCompute, err), states.ResizePrep)
 		}
 	})
 	return nil, nil
@@ -203,15 +226,15 @@ func (a *Agent) handleResizeInstance(ctx context.Context, raw json.RawMessage) (
 		st := "migrating"
 		a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})), "migration_id", args.MigrationUUID)
 		if err := a.drv.PowerOff(ctx, ref(inst), a.cfg.Compute.ShutdownTimeout); err != nil && !errors.Is(err, virt.ErrNotFound) {
-			a.failResize(ctx, inst, args, ev, err)
+			a.failResize(ctx, inst, args, ev, err, states.ResizeMigrating)
 			return
 		}
 		if args.DestHost == a.host {
 			// The destination grows these very disks: a revert needs
 			// them as they are now.
 			if err := a.keepDisksForRevert(inst.UUID); err != nil {
-				a.failResize(ctx, inst, args, ev, fmt.Errorf("keeping the disks for a revert: %w", err))
-				if inst.SystemMetadata["old_vm_state"] != string(states.Stopped) {
+				failed := a.failResize(ctx, inst, args, ev, fmt.Errorf("keeping the disks for a revert: %w", err), states.ResizeMigrating)
+				if failed && inst.SystemMetadata["old_vm_state"] != string(states.Stopped) {
 					if err := a.ensureRunning(ctx, inst, true); err != nil {
 						a.log.WarnContext(ctx, "restarting after a failed resize", "instance_id", inst.UUID, "err", err)
 					}
@@ -227,7 +250,13 @@ func (a *Agent) handleResizeInstance(ctx context.Context, raw json.RawMessage) (
 		st = "post-migrating"
 		a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})), "migration_id", args.MigrationUUID)
 		if err := a.callAgent(ctx, args.DestHost, rpc.FinishResize, args); err != nil {
-			a.failResize(ctx, inst, args, ev, fmt.Errorf("destination host %s: %w", args.DestHost, err))
+			if a.failResize(ctx, inst, args, ev, fmt.Errorf("destination host %s: %w", args.DestHost, err), states.ResizeMigrated) &&
+				inst.SystemMetadata["old_vm_state"] != string(states.Stopped) {
+				// The guest this step stopped runs again where it was.
+				if err := a.ensureRunning(ctx, inst, true); err != nil {
+					a.log.WarnContext(ctx, "restarting after a failed resize", "instance_id", inst.UUID, "err", err)
+				}
+			}
 		}
 	})
 	return nil, nil
@@ -267,7 +296,7 @@ func (a *Agent) finishResize(ctx context.Context, args rpc.ResizeArgs) {
 		// The guest is made again with the new flavor on the same disks
 		// (the driver grows the root disk to the new size).
 		if err := a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{KeepDisks: true}); err != nil && !errors.Is(err, virt.ErrNotFound) {
-			a.failResize(ctx, inst, args, ev, err)
+			a.failResize(ctx, inst, args, ev, err, states.ResizeFinish)
 			return
 		}
 	}
@@ -278,7 +307,7 @@ func (a *Agent) finishResize(ctx context.Context, args rpc.ResizeArgs) {
 	}
 	if err != nil {
 		inst.Flavor = oldFlavor
-		a.failResize(ctx, inst, args, ev, err)
+		a.failResize(ctx, inst, args, ev, err, states.ResizeFinish)
 		return
 	}
 	power := states.PowerRunning
@@ -298,6 +327,12 @@ func (a *Agent) finishResize(ctx context.Context, args rpc.ResizeArgs) {
 		Flavor: &newFlavor, OldFlavor: &oldFlavor, ClearNewFlavor: true, Host: &host, Node: &node, NetworkInfo: &vifs},
 		Expect: store.Expect{Task: []states.Task{states.ResizeFinish}}, Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}})
 	if err != nil {
+		if !casLost(err) {
+			// The save may have been made; the stranded task sweep settles
+			// the resize with the guest as it is.
+			a.log.WarnContext(ctx, "finishing a resize: the last save failed", "instance_id", inst.UUID, "err", err)
+			return
+		}
 		st = "error"
 		a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})), "migration_id", args.MigrationUUID)
 		a.destroyGuest(ctx, ref(inst), "finishResize")

@@ -118,8 +118,11 @@ func (a *Agent) reconcileOne(ctx context.Context, inst *objects.Instance, have m
 		set(store.Update{VMState: &vm, TaskState: &none, PowerState: &power}, "interrupted: error",
 			&objects.Fault{Code: 500, Message: "Instance " + inst.UUID + " was being " + string(inst.TaskState) + " when " + cause + ".", Host: a.host})
 		return
+	case inst.TaskState == states.ResizeMigrating || inst.TaskState == states.ResizeMigrated || inst.TaskState == states.ResizeFinish:
+		a.undoTakenResize(ctx, inst, cause)
+		return
 	case inst.TaskState != states.NoTask:
-		// Pausing, suspending, snapshots, resizes, migrations: the vm_state
+		// Pausing, suspending, snapshots, migrations: the vm_state
 		// stays, the task is dropped and the power state is what it is.
 		set(store.Update{TaskState: &none, PowerState: &power}, "task cleared", nil)
 		return
@@ -127,6 +130,53 @@ func (a *Agent) reconcileOne(ctx context.Context, inst *objects.Instance, have m
 	if inst.PowerState != power {
 		a.applyPower(ctx, inst, power)
 	}
+}
+
+// undoTakenResize puts back a resize an agent had taken (the source had
+// stopped the guest, or the destination was bringing it up) when its step
+// was interrupted: as a failed resize (failResize, a compare-and-swap on the
+// task with the growth given back in the same transaction), the claims back
+// to the source, the migration error, and the guest running here again
+// with the old flavor unless it was stopped. A resize on this very host
+// whose new guest was started gets its disks back from the resize backup.
+func (a *Agent) undoTakenResize(ctx context.Context, inst *objects.Instance, cause string) {
+	args := rpc.ResizeArgs{InstanceArgs: rpc.InstanceArgs{InstanceUUID: inst.UUID, RequestID: logging.RequestID(ctx)}}
+	var m *objects.Migration
+	if ms, err := a.cond.MigrationsOnHost(ctx, a.host); err == nil {
+		for _, x := range ms {
+			if x.InstanceUUID == inst.UUID && x.MigrationType != objects.MigrationLive && x.MigrationType != objects.MigrationEvacuate {
+				m = x
+			}
+		}
+	} else {
+		return // settled on a later pass
+	}
+	if m != nil {
+		args.MigrationUUID = m.UUID
+		if inst.TaskState == states.ResizeFinish && m.DestCompute == a.host && m.SourceCompute == a.host {
+			if err := a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{KeepDisks: true}); err != nil && !errors.Is(err, virt.ErrNotFound) {
+				a.log.WarnContext(ctx, "undoing a resize: removing the new guest", "instance_id", inst.UUID, "err", err)
+				return
+			}
+			if err := a.restoreDisksForRevert(inst.UUID); err != nil {
+				a.log.WarnContext(ctx, "undoing a resize", "instance_id", inst.UUID, "err", err)
+			}
+		}
+	}
+	if !a.failResize(ctx, inst, args, eventName(rpc.ResizeInstance), errors.New("the resize was interrupted: "+cause), inst.TaskState) {
+		return
+	}
+	a.dropResizeBackup(inst.UUID)
+	if inst.SystemMetadata["old_vm_state"] == string(states.Stopped) {
+		return
+	}
+	_, err := a.drv.Info(ctx, ref(inst))
+	if err := a.ensureRunning(ctx, inst, err == nil); err != nil {
+		a.log.WarnContext(ctx, "undoing a resize: restarting the guest", "instance_id", inst.UUID, "err", err)
+		return
+	}
+	p := states.PowerRunning
+	a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{PowerState: &p}, Expect: store.Expect{Task: []states.Task{states.NoTask}}})
 }
 
 // sweepStranded settles the instances of this host whose task no operation

@@ -21,12 +21,20 @@ func decodeBase64(s string) ([]byte, error) { return base64.StdEncoding.DecodeSt
 
 // conductorCall hands a move to the conductor, putting the task back when no
 // conductor takes it.
-func (a *API) conductorCall(ctx context.Context, inst *objects.Instance, task states.Task, method string, args any) error {
+//
+// release is quota the task holds (a resize's growth): it goes back in the
+// same transaction as the task, only when that compare-and-swap wins, for a
+// call that timed out may still have reached a conductor that goes on.
+func (a *API) conductorCall(ctx context.Context, inst *objects.Instance, task states.Task, method string, args any, release map[string]int) error {
 	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	if err := a.d.Bus.Call(cctx, rpc.ConductorSubject, method, args, nil); err != nil {
 		none := states.NoTask
-		a.d.Store.Save(context.WithoutCancel(ctx), store.Save{UUID: inst.UUID, Update: store.Update{TaskState: &none}, Expect: store.Expect{Task: []states.Task{task}}})
+		u := store.Update{TaskState: &none}
+		if task == states.ResizePrep {
+			u.ClearNewFlavor = true
+		}
+		a.d.Store.Save(context.WithoutCancel(ctx), store.Save{UUID: inst.UUID, Update: u, Expect: store.Expect{Task: []states.Task{task}}, Release: release})
 		if f, ok := err.(*fault.Error); ok && f.Status < 500 {
 			return f
 		}
@@ -124,10 +132,7 @@ func (a *API) actResize(ctx context.Context, r *rest.Request, inst *objects.Inst
 	}
 	ra := rpc.ResizeArgs{InstanceArgs: a.args(ctx), NewFlavor: fl}
 	ra.InstanceUUID = inst.UUID
-	if err := a.conductorCall(ctx, saved, states.ResizePrep, rpc.MigrateServer, ra); err != nil {
-		if len(grow) > 0 {
-			a.d.Store.Release(context.WithoutCancel(ctx), inst.ProjectID, inst.UserID, grow)
-		}
+	if err := a.conductorCall(ctx, saved, states.ResizePrep, rpc.MigrateServer, ra, grow); err != nil {
 		return nil, err
 	}
 	return &rest.Response{Status: http.StatusAccepted}, nil
@@ -161,7 +166,7 @@ func (a *API) actMigrate(ctx context.Context, r *rest.Request, inst *objects.Ins
 	}
 	ra := rpc.ResizeArgs{InstanceArgs: a.args(ctx), DestHost: host}
 	ra.InstanceUUID = inst.UUID
-	if err := a.conductorCall(ctx, saved, states.ResizePrep, rpc.MigrateServer, ra); err != nil {
+	if err := a.conductorCall(ctx, saved, states.ResizePrep, rpc.MigrateServer, ra, nil); err != nil {
 		return nil, err
 	}
 	return &rest.Response{Status: http.StatusAccepted}, nil
@@ -290,7 +295,7 @@ func (a *API) actLiveMigrate(ctx context.Context, r *rest.Request, inst *objects
 	}
 	la := rpc.LiveMigrationArgs{InstanceArgs: a.args(ctx), DestHost: host, BlockMigration: block}
 	la.InstanceUUID = inst.UUID
-	if err := a.conductorCall(ctx, saved, states.Migrating, rpc.LiveMigrate, la); err != nil {
+	if err := a.conductorCall(ctx, saved, states.Migrating, rpc.LiveMigrate, la, nil); err != nil {
 		return nil, err
 	}
 	return &rest.Response{Status: http.StatusAccepted}, nil
@@ -334,7 +339,7 @@ func (a *API) actEvacuate(ctx context.Context, r *rest.Request, inst *objects.In
 	}
 	ea := rpc.RebuildArgs{InstanceArgs: a.args(ctx), ImageRef: inst.ImageRef, AdminPass: pass, Recreate: true, Node: host, TargetState: target}
 	ea.InstanceUUID = inst.UUID
-	if err := a.conductorCall(ctx, saved, states.Rebuilding, rpc.Evacuate, ea); err != nil {
+	if err := a.conductorCall(ctx, saved, states.Rebuilding, rpc.Evacuate, ea, nil); err != nil {
 		return nil, err
 	}
 	if !r.Version.AtLeast(rest.V(2, 14)) && a.cfg.API.EnableInstancePassword {
@@ -445,7 +450,7 @@ func (a *API) actUnshelve(ctx context.Context, r *rest.Request, inst *objects.In
 		if err := a.hostCall(ctx, saved, states.Unshelving, rpc.UnshelveOnHost, ua); err != nil {
 			return nil, err
 		}
-	} else if err := a.conductorCall(ctx, saved, states.Unshelving, rpc.Unshelve, ua); err != nil {
+	} else if err := a.conductorCall(ctx, saved, states.Unshelving, rpc.Unshelve, ua, nil); err != nil {
 		return nil, err
 	}
 	return &rest.Response{Status: http.StatusAccepted}, nil

@@ -95,13 +95,13 @@ func (c *Conductor) pickDest(ctx context.Context, inst *objects.Instance, flavor
 }
 
 // failMove puts an instance back out of a move that never left its host.
-func (c *Conductor) failMove(ctx context.Context, inst *objects.Instance, m *objects.Migration, task states.Task, requestID, event string, cause error) {
-	if m != nil {
-		c.store.FreeAllocations(ctx, inst.UUID)
-		c.store.MoveAllocations(ctx, m.UUID, inst.UUID)
-		st := "error"
-		c.store.UpdateMigration(ctx, m.UUID, store.MigrationUpdate{Status: &st})
-	}
+// The compare-and-swap on task decides who settles the move: when it wins,
+// the quota given back (release: a resize's growth) goes in the same
+// transaction, and then the claims go back to the source and the migration
+// is set to error; when it loses, an agent took the move (or the stranded
+// task sweep, a delete, or the API process undid it) and the winner settles
+// it, so that nothing is given back twice or under a move that goes on.
+func (c *Conductor) failMove(ctx context.Context, inst *objects.Instance, m *objects.Migration, task states.Task, requestID, event string, cause error, release map[string]int) {
 	none := states.NoTask
 	msg := cause.Error()
 	var f *fault.Error
@@ -112,8 +112,18 @@ func (c *Conductor) failMove(ctx context.Context, inst *objects.Instance, m *obj
 	if task == states.ResizePrep {
 		u.ClearNewFlavor = true
 	}
-	c.store.Save(ctx, store.Save{UUID: inst.UUID, Update: u, Expect: store.Expect{Task: []states.Task{task}},
-		Finish: []store.EventRef{{RequestID: requestID, Event: event, Error: msg}}, Fault: &objects.Fault{Code: 400, Message: msg}})
+	if _, err := c.store.Save(ctx, store.Save{UUID: inst.UUID, Update: u, Expect: store.Expect{Task: []states.Task{task}},
+		Finish: []store.EventRef{{RequestID: requestID, Event: event, Error: msg}}, Fault: &objects.Fault{Code: 400, Message: msg},
+		Release: release}); err != nil {
+		c.log.WarnContext(ctx, "move failed after it was taken over; leaving it to its holder", "instance_id", inst.UUID, "event", event, "cause", msg, "err", err)
+		return
+	}
+	if m != nil {
+		c.store.FreeAllocations(ctx, inst.UUID)
+		c.store.MoveAllocations(ctx, m.UUID, inst.UUID)
+		st := "error"
+		c.store.UpdateMigration(ctx, m.UUID, store.MigrationUpdate{Status: &st})
+	}
 	c.log.WarnContext(ctx, "move failed", "instance_id", inst.UUID, "event", event, "err", msg)
 }
 
@@ -133,9 +143,16 @@ func (c *Conductor) migrate(ctx context.Context, args rpc.ResizeArgs) {
 	if err != nil || inst.TaskState != states.ResizePrep {
 		return
 	}
+	defer c.holdTask(ctx, inst.UUID, states.ResizePrep)()
 	flavor, typ := args.NewFlavor, objects.MigrationResize
 	if flavor == nil {
 		flavor, typ = &inst.Flavor, objects.MigrationCold
+	}
+	// A resize's growth was reserved by the API process; whoever ends the
+	// resize_prep task without the resize gives it back.
+	var grow map[string]int
+	if typ == objects.MigrationResize {
+		grow = positive(quotaDelta(&inst.Flavor, flavor))
 	}
 	m := &objects.Migration{UUID: uuid.NewString(), InstanceUUID: inst.UUID, ProjectID: inst.ProjectID, UserID: inst.UserID,
 		SourceCompute: inst.Host, SourceNode: inst.Node, OldFlavorID: inst.Flavor.FlavorID, NewFlavorID: flavor.FlavorID,
@@ -148,7 +165,7 @@ func (c *Conductor) migrate(ctx context.Context, args rpc.ResizeArgs) {
 	// The source keeps its claim under the migration's id, as Nova does with
 	// placement; the instance's id claims the destination.
 	if err := c.store.MoveAllocations(ctx, inst.UUID, m.UUID); err != nil {
-		c.failMove(ctx, inst, m, states.ResizePrep, args.RequestID, EventMigrate, err)
+		c.failMove(ctx, inst, m, states.ResizePrep, args.RequestID, EventMigrate, err, grow)
 		return
 	}
 	var ignore []string
@@ -157,28 +174,22 @@ func (c *Conductor) migrate(ctx context.Context, args rpc.ResizeArgs) {
 	}
 	d, err := c.pickDest(ctx, inst, flavor, args.DestHost, ignore)
 	if err != nil {
-		if typ == objects.MigrationResize {
-			c.store.Release(ctx, inst.ProjectID, inst.UserID, positive(quotaDelta(&inst.Flavor, flavor)))
-		}
-		c.failMove(ctx, inst, m, states.ResizePrep, args.RequestID, EventMigrate, err)
+		c.failMove(ctx, inst, m, states.ResizePrep, args.RequestID, EventMigrate, err, grow)
 		return
 	}
 	if _, err := c.store.UpdateMigration(ctx, m.UUID, store.MigrationUpdate{DestCompute: &d.Host, DestNode: &d.Node, DestHost: &d.Host}); err != nil {
-		c.failMove(ctx, inst, m, states.ResizePrep, args.RequestID, EventMigrate, err)
+		c.failMove(ctx, inst, m, states.ResizePrep, args.RequestID, EventMigrate, err, grow)
 		return
 	}
 	if _, err := c.store.Save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{NewFlavor: flavor}, Expect: store.Expect{Task: []states.Task{states.ResizePrep}},
 		Finish: []store.EventRef{{RequestID: args.RequestID, Event: EventMigrate}}}); err != nil {
-		c.failMove(ctx, inst, m, states.ResizePrep, args.RequestID, EventMigrate, err)
+		c.failMove(ctx, inst, m, states.ResizePrep, args.RequestID, EventMigrate, err, grow)
 		return
 	}
 	c.log.InfoContext(ctx, "migration scheduled", "instance_id", inst.UUID, "type", typ, "source", inst.Host, "dest", d.Host)
 	pa := rpc.ResizeArgs{InstanceArgs: args.InstanceArgs, MigrationUUID: m.UUID, NewFlavor: flavor, DestHost: d.Host, DestNode: d.Node}
 	if err := c.callAgent(ctx, d.Host, rpc.PrepResize, pa); err != nil {
-		if typ == objects.MigrationResize {
-			c.store.Release(ctx, inst.ProjectID, inst.UserID, positive(quotaDelta(&inst.Flavor, flavor)))
-		}
-		c.failMove(ctx, inst, m, states.ResizePrep, args.RequestID, EventMigrate, err)
+		c.failMove(ctx, inst, m, states.ResizePrep, args.RequestID, EventMigrate, err, grow)
 	}
 }
 
@@ -198,6 +209,7 @@ func (c *Conductor) live(ctx context.Context, args rpc.LiveMigrationArgs) {
 	if err != nil || inst.TaskState != states.Migrating {
 		return
 	}
+	defer c.holdTask(ctx, inst.UUID, states.Migrating)()
 	m := &objects.Migration{UUID: uuid.NewString(), InstanceUUID: inst.UUID, ProjectID: inst.ProjectID, UserID: inst.UserID,
 		SourceCompute: inst.Host, SourceNode: inst.Node, OldFlavorID: inst.Flavor.FlavorID, NewFlavorID: inst.Flavor.FlavorID,
 		Status: "accepted", MigrationType: objects.MigrationLive}
@@ -207,17 +219,17 @@ func (c *Conductor) live(ctx context.Context, args rpc.LiveMigrationArgs) {
 	}
 	c.store.Record(ctx, inst.UUID, []store.EventRef{{RequestID: args.RequestID, Event: EventLive}}, nil, nil)
 	if err := c.store.MoveAllocations(ctx, inst.UUID, m.UUID); err != nil {
-		c.failMove(ctx, inst, m, states.Migrating, args.RequestID, EventLive, err)
+		c.failMove(ctx, inst, m, states.Migrating, args.RequestID, EventLive, err, nil)
 		return
 	}
 	d, err := c.pickDest(ctx, inst, &inst.Flavor, args.DestHost, []string{inst.Host})
 	if err != nil {
-		c.failMove(ctx, inst, m, states.Migrating, args.RequestID, EventLive, err)
+		c.failMove(ctx, inst, m, states.Migrating, args.RequestID, EventLive, err, nil)
 		return
 	}
 	preparing := "preparing"
 	if _, err := c.store.UpdateMigration(ctx, m.UUID, store.MigrationUpdate{Status: &preparing, DestCompute: &d.Host, DestNode: &d.Node, DestHost: &d.Host}); err != nil {
-		c.failMove(ctx, inst, m, states.Migrating, args.RequestID, EventLive, err)
+		c.failMove(ctx, inst, m, states.Migrating, args.RequestID, EventLive, err, nil)
 		return
 	}
 	la := rpc.LiveMigrationArgs{InstanceArgs: args.InstanceArgs, MigrationUUID: m.UUID, DestHost: d.Host, DestNode: d.Node, BlockMigration: args.BlockMigration}
@@ -225,13 +237,13 @@ func (c *Conductor) live(ctx context.Context, args rpc.LiveMigrationArgs) {
 	err = c.bus.Call(pctx, rpc.ComputeSubject(d.Host), rpc.PreLiveMigration, la, nil)
 	cancel()
 	if err != nil {
-		c.failMove(ctx, inst, m, states.Migrating, args.RequestID, EventLive, err)
+		c.failMove(ctx, inst, m, states.Migrating, args.RequestID, EventLive, err, nil)
 		return
 	}
 	c.store.Record(ctx, inst.UUID, nil, []store.EventRef{{RequestID: args.RequestID, Event: EventLive}}, nil)
 	c.log.InfoContext(ctx, "live migration prepared", "instance_id", inst.UUID, "source", inst.Host, "dest", d.Host)
 	if err := c.callAgent(ctx, inst.Host, rpc.LiveMigration, la); err != nil {
-		c.failMove(ctx, inst, m, states.Migrating, args.RequestID, EventLive, err)
+		c.failMove(ctx, inst, m, states.Migrating, args.RequestID, EventLive, err, nil)
 	}
 }
 
@@ -262,7 +274,7 @@ func (c *Conductor) evac(ctx context.Context, args rpc.RebuildArgs) {
 	c.store.MoveAllocations(ctx, inst.UUID, m.UUID)
 	d, err := c.pickDest(ctx, inst, &inst.Flavor, args.Node, []string{inst.Host})
 	if err != nil {
-		c.failMove(ctx, inst, m, states.Rebuilding, args.RequestID, EventEvacuate, err)
+		c.failMove(ctx, inst, m, states.Rebuilding, args.RequestID, EventEvacuate, err, nil)
 		return
 	}
 	c.store.FreeAllocations(ctx, m.UUID)

@@ -118,8 +118,16 @@ func (c *Conductor) undoStrandedMoves(ctx context.Context, before time.Time) {
 				u.ClearNewFlavor = true
 			}
 		}
+		// A resize's growth goes back in the transaction that ends its
+		// task: of the sweep, a conductor's failMove, the API process and
+		// the agents, only the winner of the task's compare-and-swap gives
+		// it back.
+		var release map[string]int
+		if inst.TaskState == states.ResizePrep && inst.NewFlavor != nil {
+			release = positive(quotaDelta(&inst.Flavor, inst.NewFlavor))
+		}
 		if _, err := c.store.Save(ctx, store.Save{UUID: inst.UUID, Update: u, Expect: expect,
-			Fault: &objects.Fault{Code: 500, Message: msg}}); err != nil {
+			Fault: &objects.Fault{Code: 500, Message: msg}, Release: release}); err != nil {
 			continue // another conductor took it, or it moved on
 		}
 		if m != nil {
@@ -132,11 +140,42 @@ func (c *Conductor) undoStrandedMoves(ctx context.Context, before time.Time) {
 			st := "error"
 			c.store.UpdateMigration(ctx, m.UUID, store.MigrationUpdate{Status: &st})
 		}
-		if inst.TaskState == states.ResizePrep && inst.NewFlavor != nil {
-			c.store.Release(ctx, inst.ProjectID, inst.UserID, positive(quotaDelta(&inst.Flavor, inst.NewFlavor)))
-		}
 		c.log.WarnContext(ctx, "stranded move undone", "instance_id", inst.UUID, "task_state", inst.TaskState, "since", inst.UpdatedAt)
 	}
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// holdTask keeps a move this conductor drives from looking stranded: until
+// release is called, every quarter of [compute] stranded_task_timeout it
+// touches the instance with a compare-and-swap on task (an empty save), so
+// that the stranded task sweep of any conductor leaves it alone while this
+// one lives (a scheduling or a call slowed down by load is not a crash). It
+// stops on its own once the task has moved on.
+func (c *Conductor) holdTask(ctx context.Context, uuid string, task states.Task) (release func()) {
+	every := c.cfg.Compute.StrandedTaskTimeout / 4
+	if every <= 0 {
+		return func() {}
+	}
+	every = max(every, 50*time.Millisecond)
+	hctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-hctx.Done():
+				return
+			case <-t.C:
+				if _, err := c.store.Save(hctx, store.Save{UUID: uuid, Expect: store.Expect{Task: []states.Task{task}}}); err != nil {
+					if _, ok := store.IsUnexpected(err); ok {
+						return
+					}
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}

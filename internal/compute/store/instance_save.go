@@ -352,7 +352,7 @@ func (s *Store) DeleteInstance(ctx context.Context, uuid string, finish []EventR
 		}
 		inst.Deleted, inst.VMState, inst.TaskState, inst.PowerState = true, states.Deleted, states.NoTask, states.PowerNoState
 		inst.DeletedAt, inst.TerminatedAt, inst.UpdatedAt = now, now, now
-		if err := s.release(ctx, tx, inst.ProjectID, inst.UserID, InstanceUsage(&inst.Flavor, 1)); err != nil {
+		if err := s.release(ctx, tx, inst.ProjectID, inst.UserID, heldUsage(inst)); err != nil {
 			return err
 		}
 		if err := s.freeAllocations(ctx, tx, uuid); err != nil {
@@ -377,4 +377,20 @@ func (s *Store) DeleteInstance(ctx context.Context, uuid string, finish []EventR
 		return s.eventsAndFault(ctx, tx, uuid, nil, finish, nil, finishAction)
 	})
 	return out, err
+}
+
+// heldUsage is the quota an instance holds: its flavor's, and while a
+// resize is under way the larger of each amount of the two flavors (the
+// growth reserved until the resize ends; a shrink's surplus until it is
+// confirmed), so that deleting an instance mid-resize gives all of it back.
+func heldUsage(inst *objects.Instance) map[string]int {
+	u := InstanceUsage(&inst.Flavor, 1)
+	for _, other := range []*objects.Flavor{inst.NewFlavor, inst.OldFlavor} {
+		if other == nil {
+			continue
+		}
+		u["cores"] = max(u["cores"], other.VCPUs)
+		u["ram"] = max(u["ram"], other.MemoryMB)
+	}
+	return u
 }

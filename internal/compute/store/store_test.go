@@ -424,3 +424,47 @@ func TestSaveReleasesQuota(t *testing.T) {
 		}
 	})
 }
+
+// Deleting an instance in the middle of a resize gives back the growth the
+// resize reserved with its flavor's usage (a delete overrides the resize's
+// task, so no one else ever will), and in VERIFY_RESIZE after a shrink the
+// surplus of the old flavor.
+func TestDeleteMidResizeReleasesAll(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s := open(t, db)
+		small := tiny
+		small.FlavorID, small.Name, small.MemoryMB, small.VCPUs = "2", "m1.small", 2048, 2
+		for _, tc := range []struct {
+			name string
+			u    cstore.Update
+			held map[string]int
+		}{
+			{"growing", cstore.Update{NewFlavor: &small}, map[string]int{"ram": 2048, "cores": 2}},
+			{"shrunk", cstore.Update{Flavor: &tiny, OldFlavor: &small}, map[string]int{"ram": 2048, "cores": 2}},
+		} {
+			p := "pd-" + tc.name
+			inst := newInstance(p)
+			if err := s.Reserve(ctx, &cstore.Reservation{ProjectID: p, UserID: "u1", Deltas: map[string]int{"instances": 1, "ram": tc.held["ram"], "cores": tc.held["cores"]}}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.CreateInstances(ctx, []cstore.NewInstance{{Instance: inst}}, nil,
+				cstore.ActionStart{Action: "create", RequestID: "req-" + tc.name, UserID: "u1", ProjectID: p}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Save(ctx, cstore.Save{UUID: inst.UUID, Update: tc.u}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.DeleteInstance(ctx, inst.UUID, nil, ""); err != nil {
+				t.Fatal(err)
+			}
+			u, err := s.Usage(ctx, p, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if u["ram"] != 0 || u["cores"] != 0 || u["instances"] != 0 {
+				t.Errorf("%s: usage after the delete: %v", tc.name, u)
+			}
+		}
+	})
+}

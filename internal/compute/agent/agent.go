@@ -73,6 +73,8 @@ type Agent struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	sub    *bus.Subscription
+	// started hears conductors' start announcements.
+	started *bus.Subscription
 }
 
 // New returns the compute agent of deps.Host, driving drv. deps.Bus is
@@ -152,8 +154,15 @@ func (a *Agent) Start(ctx context.Context) error {
 	if err := a.reconcile(ctx); err != nil {
 		a.log.ErrorContext(ctx, "reconciling instances failed", "err", err)
 	}
+	started, err := a.bus.Serve(a.ctx, rpc.ConductorStartedSubject, bus.ServeOptions{Concurrency: 1},
+		map[string]bus.Handler{rpc.ConductorStarted: a.conductorStarted})
+	if err != nil {
+		return err
+	}
+	a.started = started
 	sub, err := a.bus.Serve(a.ctx, rpc.ComputeSubject(a.host), bus.ServeOptions{Queue: "compute", Concurrency: 256}, a.handlers())
 	if err != nil {
+		started.Stop()
 		return err
 	}
 	a.sub = sub
@@ -178,6 +187,9 @@ func (a *Agent) Start(ctx context.Context) error {
 func (a *Agent) Shutdown(ctx context.Context) error {
 	if a.sub != nil {
 		a.sub.Stop()
+	}
+	if a.started != nil {
+		a.started.Stop()
 	}
 	if a.cancel != nil {
 		a.cancel()
@@ -237,10 +249,30 @@ func (a *Agent) goWork(ctx context.Context, what, uuid string, fn func(ctx conte
 	}()
 }
 
-// heartbeat reports the service alive.
+// heartbeat reports the service alive. It waits at most a few report
+// intervals, so that one sent to a conductor that died does not hold the
+// next; one that finds no conductor listening abandons the agent's calls in
+// flight (rpc.Conductor.Abandon), which that conductor will never answer.
 func (a *Agent) heartbeat(ctx context.Context) error {
-	_, err := a.cond.ReportService(ctx, rpc.ServiceReportArgs{Host: a.host, Binary: Binary, Topic: rpc.ComputeTopic, Version: ServiceVersion})
+	hctx, cancel := context.WithTimeout(ctx, max(3*a.cfg.Default.ReportInterval, 5*time.Second))
+	defer cancel()
+	_, err := a.cond.ReportService(hctx, rpc.ServiceReportArgs{Host: a.host, Binary: Binary, Topic: rpc.ComputeTopic, Version: ServiceVersion})
+	if bus.IsNoResponders(err) {
+		if n := a.cond.Abandon(0); n > 0 {
+			a.log.Warn("no conductor listens: abandoned the calls in flight", "calls", n)
+		}
+	}
 	return err
+}
+
+// conductorStarted abandons the calls in flight for more than a second
+// when a conductor starts: a restarted conductor's predecessor will never
+// answer them.
+func (a *Agent) conductorStarted(ctx context.Context, raw json.RawMessage) (any, error) {
+	if n := a.cond.Abandon(time.Second); n > 0 {
+		a.log.WarnContext(ctx, "a conductor started: abandoned the calls in flight to the one before", "calls", n)
+	}
+	return nil, nil
 }
 
 // nodeName is the hypervisor hostname of this host's node.

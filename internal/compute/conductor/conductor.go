@@ -93,6 +93,11 @@ func (c *Conductor) Start(ctx context.Context) error {
 		return err
 	}
 	c.sub = sub
+	// Agents give up their calls to a conductor that died before this one
+	// started: it will never answer them (rpc.Conductor.Abandon).
+	if err := c.bus.Cast(ctx, rpc.ConductorStartedSubject, rpc.ConductorStarted, rpc.StartedArgs{Holder: c.holder}); err != nil {
+		c.log.WarnContext(ctx, "announcing the conductor's start", "err", err)
+	}
 	c.sweeper.Add(1)
 	go func() {
 		defer c.sweeper.Done()

@@ -334,19 +334,13 @@ type Caller interface {
 	Send(ctx context.Context, subject, method string, args any) error
 }
 
-// Conductor calls the conductor on behalf of an agent.
+// Conductor calls the conductor on behalf of an agent; Abandon gives up
+// the calls a dead conductor will never answer.
 type Conductor struct {
 	Bus     Caller
 	Timeout time.Duration
-}
 
-func (c *Conductor) call(ctx context.Context, method string, args, result any) error {
-	if c.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
-		defer cancel()
-	}
-	return c.Bus.Call(ctx, ConductorSubject, method, args, result)
+	calls conductorCalls
 }
 
 // Get returns an instance.

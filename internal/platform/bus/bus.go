@@ -226,7 +226,9 @@ func (b *Bus) Call(ctx context.Context, subject, method string, args, result any
 		switch {
 		case errors.Is(err, nats.ErrNoResponders):
 			outcome = "no_responders"
-			return fault.Unavailable("no service is listening on %s", subject)
+			f := fault.Unavailable("no service is listening on %s", subject)
+			f.Err = nats.ErrNoResponders
+			return f
 		case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
 			return &fault.Error{Status: 504, Type: "MessagingTimeout", Message: fmt.Sprintf("timed out waiting for a reply to %s on %s", method, subject), Err: err}
 		}
@@ -275,6 +277,10 @@ func (b *Bus) request(ctx context.Context, subject string, msg []byte) (*nats.Ms
 		}
 	}
 }
+
+// IsNoResponders reports whether a call failed because no service listened
+// on its subject (as opposed to one that took it and did not answer).
+func IsNoResponders(err error) bool { return errors.Is(err, nats.ErrNoResponders) }
 
 // callOutcome names a call's result for metrics.
 func callOutcome(err error) string {

@@ -21,6 +21,8 @@ func (h *hangingBus) Call(ctx context.Context, _, method string, _, _ any) error
 
 func (h *hangingBus) Cast(context.Context, string, string, any) error { return nil }
 
+func (h *hangingBus) Send(context.Context, string, string, any) error { return nil }
+
 // A call in flight to a conductor that died fails at once when the agent
 // abandons it, not at its timeout; a call younger than the age asked for
 // is left alone, and a later call works as before.

@@ -121,35 +121,8 @@ type Load struct {
 func Boot(ctx context.Context, l Load) (*BenchResult, error) {
 	base := strings.TrimSuffix(strings.TrimSuffix(l.URL, "/"), "/v2.1")
 	hc := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: l.Clients * 2}}
-	do := func(method, path string, body, out any) (int, error) {
-		var rd io.Reader
-		if body != nil {
-			b, err := json.Marshal(body)
-			if err != nil {
-				return 0, err
-			}
-			rd = bytes.NewReader(b)
-		}
-		req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
-		if err != nil {
-			return 0, err
-		}
-		req.Header.Set("X-Auth-Token", l.Token)
-		req.Header.Set("OpenStack-API-Version", "compute 2.93")
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		res, err := hc.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		defer res.Body.Close()
-		if out != nil && res.StatusCode < 300 {
-			return res.StatusCode, json.NewDecoder(res.Body).Decode(out)
-		}
-		io.Copy(io.Discard, res.Body)
-		return res.StatusCode, nil
-	}
+	bc := &benchClient{ctx: ctx, base: base, token: l.Token, hc: hc}
+	do := bc.do
 	res := &BenchResult{}
 	var firstErr atomic.Value
 	fail := func(msg string) {
@@ -229,37 +202,7 @@ func Boot(ctx context.Context, l Load) (*BenchResult, error) {
 		posting := make(chan struct{})
 		go func() { wg.Wait(); close(posting) }()
 		done := map[string]bool{}
-		list := func(status string) ([]string, error) {
-			var ids []string
-			path := "/v2.1/servers?limit=1000&status=" + status + "&name=" + prefix
-			for path != "" {
-				var page struct {
-					Servers []struct {
-						ID string `json:"id"`
-					} `json:"servers"`
-					Links []struct {
-						Href string `json:"href"`
-						Rel  string `json:"rel"`
-					} `json:"servers_links"`
-				}
-				if code, err := do("GET", path, nil, &page); err != nil || code != 200 {
-					return nil, fmt.Errorf("list servers: %d %v", code, err)
-				}
-				for _, s := range page.Servers {
-					ids = append(ids, s.ID)
-				}
-				path = ""
-				for _, ln := range page.Links {
-					if ln.Rel == "next" {
-						path = strings.TrimPrefix(ln.Href, base)
-						if i := strings.Index(path, "/v2.1/"); i > 0 {
-							path = path[i:]
-						}
-					}
-				}
-			}
-			return ids, nil
-		}
+		list := func(status string) ([]string, error) { return bc.list(prefix, status) }
 		finished := false
 		for !finished {
 			select {
@@ -318,6 +261,80 @@ func Boot(ctx context.Context, l Load) (*BenchResult, error) {
 		res.FirstError = e
 	}
 	return res, nil
+}
+
+// benchClient is the compute API as Boot calls it: one user's token at the
+// newest microversion Boot needs.
+type benchClient struct {
+	ctx   context.Context
+	base  string
+	token string
+	hc    *http.Client
+}
+
+// do sends a request with body as JSON and decodes a 2xx answer into out.
+func (c *benchClient) do(method, path string, body, out any) (int, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(c.ctx, method, c.base+path, rd)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("X-Auth-Token", c.token)
+	req.Header.Set("OpenStack-API-Version", "compute 2.93")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := c.hc.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	if out != nil && res.StatusCode < 300 {
+		return res.StatusCode, json.NewDecoder(res.Body).Decode(out)
+	}
+	io.Copy(io.Discard, res.Body)
+	return res.StatusCode, nil
+}
+
+// list returns the ids of the run's servers (named with prefix) in a status,
+// following the list's next links.
+func (c *benchClient) list(prefix, status string) ([]string, error) {
+	var ids []string
+	path := "/v2.1/servers?limit=1000&status=" + status + "&name=" + prefix
+	for path != "" {
+		var page struct {
+			Servers []struct {
+				ID string `json:"id"`
+			} `json:"servers"`
+			Links []struct {
+				Href string `json:"href"`
+				Rel  string `json:"rel"`
+			} `json:"servers_links"`
+		}
+		if code, err := c.do("GET", path, nil, &page); err != nil || code != 200 {
+			return nil, fmt.Errorf("list servers: %d %v", code, err)
+		}
+		for _, s := range page.Servers {
+			ids = append(ids, s.ID)
+		}
+		path = ""
+		for _, ln := range page.Links {
+			if ln.Rel == "next" {
+				path = strings.TrimPrefix(ln.Href, c.base)
+				if i := strings.Index(path, "/v2.1/"); i > 0 {
+					path = path[i:]
+				}
+			}
+		}
+	}
+	return ids, nil
 }
 
 // RSS reads the process's resident set size.

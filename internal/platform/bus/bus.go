@@ -71,7 +71,6 @@ type Bus struct {
 	sendWG            sync.WaitGroup
 	sendCtx           context.Context
 	sendCancel        context.CancelFunc
-	seen              seenIDs
 }
 
 // Options configure a connection.
@@ -324,6 +323,9 @@ type Subscription struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 	stopOnce sync.Once
+	// seen is this subscription's sent-message ids: every subscriber of a
+	// fan-out subject runs a message once, even two in one process.
+	seen seenIDs
 }
 
 // Stop unsubscribes and waits for running handlers to finish.
@@ -357,7 +359,7 @@ func (b *Bus) Serve(ctx context.Context, subject string, o ServeOptions, handler
 		s.sem <- struct{}{}
 		go func() {
 			defer func() { <-s.sem; s.wg.Done() }()
-			b.handle(s.ctx, subject, m, handlers)
+			b.handle(s.ctx, &s.seen, subject, m, handlers)
 		}()
 	}
 	var err error
@@ -382,7 +384,7 @@ func (b *Bus) Serve(ctx context.Context, subject string, o ServeOptions, handler
 	return s, nil
 }
 
-func (b *Bus) handle(ctx context.Context, subject string, m *nats.Msg, handlers map[string]Handler) {
+func (b *Bus) handle(ctx context.Context, seen *seenIDs, subject string, m *nats.Msg, handlers map[string]Handler) {
 	var env Envelope
 	start := time.Now()
 	acked := false
@@ -430,7 +432,7 @@ func (b *Bus) handle(ctx context.Context, subject string, m *nats.Msg, handlers 
 		return
 	}
 	if env.MessageID != "" {
-		if !b.ack(&env, m) {
+		if !b.ack(seen, &env, m) {
 			return // a retry of a message already received
 		}
 		acked = true

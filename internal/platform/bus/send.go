@@ -155,7 +155,7 @@ func newMessageID() string {
 	return hex.EncodeToString(r[:])
 }
 
-// seenIDs remembers the message ids a process has received for dedupWindow,
+// seenIDs remembers the message ids a subscription has received for dedupWindow,
 // so that a Send retried after a lost acknowledgement runs once. (A retry
 // that reaches another member of a queue group runs there too: handlers of
 // sent messages are idempotent.)
@@ -191,7 +191,7 @@ func (s *seenIDs) first(id string, now time.Time) bool {
 
 // ack answers a sent message's request on receipt; it reports false for a
 // duplicate, which must not run again.
-func (b *Bus) ack(env *Envelope, m *nats.Msg) bool {
+func (b *Bus) ack(seen *seenIDs, env *Envelope, m *nats.Msg) bool {
 	if env.MessageID == "" {
 		return true
 	}
@@ -199,5 +199,5 @@ func (b *Bus) ack(env *Envelope, m *nats.Msg) bool {
 		data, _ := json.Marshal(Reply{V: EnvelopeVersion})
 		_ = m.Respond(data)
 	}
-	return b.seen.first(env.MessageID, time.Now())
+	return seen.first(env.MessageID, time.Now())
 }

@@ -100,6 +100,30 @@ func TestSendRunsADuplicateOnce(t *testing.T) {
 	}
 }
 
+// TestSendReachesEveryFanoutSubscriber: a message sent to a fan-out
+// subject runs once in each of its subscribers, even two in one process
+// (Neutron's fan-out casts, an agent serving a host twice while it restarts).
+func TestSendReachesEveryFanoutSubscriber(t *testing.T) {
+	b := openEmbedded(t)
+	ctx := context.Background()
+	var one, two orderedSink
+	for _, s := range []*orderedSink{&one, &two} {
+		if _, err := b.Serve(ctx, "fan", ServeOptions{}, s.handlers()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		if err := b.Send(ctx, "fan", "n", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitUntil(t, 5*time.Second, "both subscribers", func() bool { return len(one.snapshot()) == 3 && len(two.snapshot()) == 3 })
+	time.Sleep(100 * time.Millisecond)
+	if a, b := one.snapshot(), two.snapshot(); len(a) != 3 || len(b) != 3 {
+		t.Fatalf("subscribers handled %v and %v, want [0 1 2] each", a, b)
+	}
+}
+
 // TestSendGivesUp: a message nobody acknowledges within the retry time is
 // given up (counted lost), and the subject's later messages still leave.
 func TestSendGivesUp(t *testing.T) {

@@ -158,8 +158,19 @@ func (d *Driver) build(ctx context.Context, spec *virt.Spec, dir string) (*recor
 	if props["hw_rng_model"] == "virtio" && !strings.EqualFold(spec.Flavor.ExtraSpecs["hw_rng:allowed"], "false") {
 		args = append(args, "-object", "rng-random,id=rng0,filename=/dev/urandom", "-device", "virtio-rng-pci,rng=rng0,id=rng0dev")
 	}
-	model := props["hw_vif_model"]
-	for i, n := range spec.NICs {
+	nics, err := portArgs(spec.NICs, props["hw_vif_model"], rec)
+	if err != nil {
+		return nil, err
+	}
+	rec.Args = append(args, nics...)
+	return rec, nil
+}
+
+// portArgs is the -netdev and -device pair of each port, in the device model
+// hw_vif_model names; it records each port's tap in rec.
+func portArgs(nics []virt.NIC, model string, rec *record) ([]string, error) {
+	var args []string
+	for i, n := range nics {
 		if _, err := net.ParseMAC(n.MAC); err != nil {
 			return nil, fmt.Errorf("port %s: bad MAC %q", n.PortID, n.MAC)
 		}
@@ -181,8 +192,7 @@ func (d *Driver) build(ctx context.Context, spec *virt.Spec, dir string) (*recor
 		}
 		args = append(args, "-device", dev)
 	}
-	rec.Args = args
-	return rec, nil
+	return args, nil
 }
 
 func format(dk virt.Disk) string {

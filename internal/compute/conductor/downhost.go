@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tenku-cloud/tenku/internal/compute/objects"
+	"github.com/tenku-cloud/tenku/internal/compute/rpc"
 	"github.com/tenku-cloud/tenku/internal/compute/states"
 	"github.com/tenku-cloud/tenku/internal/compute/store"
 )
@@ -42,6 +43,14 @@ func (c *Conductor) failBuildsOnDownHosts(ctx context.Context, before time.Time)
 			continue
 		}
 		host := inst.Host
+		if inst.TaskState == states.Networking {
+			// Nothing spawned yet: build it elsewhere, as a failed build is
+			// (evacuating it would rebuild it without the ports it never got).
+			c.log.WarnContext(ctx, "build on a down host rescheduled", "instance_id", inst.UUID, "host", host)
+			c.rescheduleInstance(ctx, rpc.RescheduleRequest{InstanceUUID: inst.UUID, Failed: objects.HostNode{Host: host, Node: inst.Node},
+				Reason: "compute host " + host + " is down"}, true)
+			continue
+		}
 		vm, task := states.Error, states.NoTask
 		msg := "Build of instance " + inst.UUID + " was interrupted: its compute host " + host + " is down; evacuate or delete the server."
 		if _, err := c.store.Save(ctx, store.Save{UUID: inst.UUID,

@@ -22,7 +22,7 @@ import (
 
 // Recipe changes whenever what Build makes from the same packages changes,
 // so that an older build in the output directory is made again.
-const Recipe = "tenku-testimage/3"
+const Recipe = "tenku-testimage/4"
 
 // Label is the root filesystem's label; CommandLine finds it by it.
 const Label = "tenku-root"
@@ -67,7 +67,7 @@ var packages = []string{
 	"libffi8", "libgmp10", "libgnutls30", "libgssapi-krb5-2", "libhogweed6", "libidn2-0", "libk5crypto3",
 	"libkrb5-3", "libkrb5support0", "libkeyutils1", "libldap-2.5-0", "libsasl2-2", "libnettle8",
 	"libnghttp2-14", "libp11-kit0", "libpsl5", "librtmp1", "libssh2-1", "libssl3", "libtasn1-6",
-	"libunistring2", "libzstd1",
+	"libunistring2", "libzstd1", "iputils-ping", "libcap2", "bash", "libtinfo6",
 }
 
 // binaries are copied from the unpacked packages (paths as packaged) with
@@ -76,13 +76,15 @@ var binaries = []string{
 	"usr/bin/curl", "usr/bin/jq", "sbin/blkid", "bin/lsblk", "sbin/mkfs", "sbin/mke2fs", "sbin/e2fsck",
 	"sbin/resize2fs", "sbin/tune2fs", "sbin/mkfs.fat", "sbin/fsck.fat", "sbin/wipefs",
 	"usr/sbin/dropbear", "usr/bin/dropbearkey", "usr/bin/dbclient", "usr/bin/sudo",
-	"usr/libexec/sudo/sudoers.so", "lib/x86_64-linux-gnu/security/pam_permit.so",
+	"usr/libexec/sudo/sudoers.so", "lib/x86_64-linux-gnu/security/pam_permit.so", "bin/ping",
+	"bin/bash",
 }
 
 var links = map[string]string{
 	"usr/sbin/mkfs.ext4": "mke2fs", "usr/sbin/mkfs.ext3": "mke2fs", "usr/sbin/mkfs.ext2": "mke2fs",
 	"usr/sbin/fsck.ext4": "e2fsck", "usr/sbin/e2label": "tune2fs", "usr/sbin/mkfs.vfat": "mkfs.fat",
 	"usr/sbin/mkdosfs": "mkfs.fat", "usr/sbin/fsck.vfat": "fsck.fat", "usr/bin/ssh": "dbclient",
+	"usr/bin/ping4": "ping", "usr/bin/ping6": "ping",
 }
 
 // initrdModules are loaded by the initramfs (with their dependencies, in

@@ -4,9 +4,10 @@
 //
 // Build downloads (apt-get download, cached) the versioned kernel package
 // behind linux-image-cloud-amd64, busybox-static, dropbear, sudo, curl, jq,
-// util-linux, e2fsprogs, dosfstools and the shared libraries they need,
-// unpacks them with dpkg-deb -x (nothing is installed on the host), and
-// makes three files:
+// util-linux, e2fsprogs, dosfstools, iputils-ping (ping as the login user
+// over ICMP datagram sockets; busybox's needs a raw one) and the shared
+// libraries they need, unpacks them with dpkg-deb -x (nothing is installed
+// on the host), and makes three files:
 //
 //   - disk.qcow2: a whole-disk ext4 root filesystem (no partition table,
 //     label tenku-root) written with mkfs.ext4 -d and converted with qemu-img;

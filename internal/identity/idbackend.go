@@ -375,7 +375,7 @@ func (s *Service) checkDirectoryPassword(ctx context.Context, ld *ldapDomain, lo
 	switch {
 	case err == nil:
 		// refresh the user's groups now, so the token carries current roles
-		if gs, err := ld.drv.GroupsOfUser(ctx, local); err == nil {
+		if gs, err := ld.drv.GroupsOf(ctx, u); err == nil {
 			ids := make([]string, 0, len(gs))
 			for _, g := range gs {
 				ids = append(ids, s.toStoreGroup(ctx, ld, g).ID)

@@ -25,7 +25,7 @@ func corpLDAP(url string) string {
 
 // ldapCloud is a cloud whose "corp" domain reads the test directory
 // (configured through the domain-config API) while Default stays SQL.
-func ldapCloud(t *testing.T) (*testCloud, *ldaptest.Server, string, string) {
+func ldapCloud(t testing.TB) (*testCloud, *ldaptest.Server, string, string) {
 	srv := ldaptest.Start(t, "")
 	cfg := testConfig()
 	cfg.Identity.DomainSpecificDrivers, cfg.Identity.DomainConfigsFromDB = true, true

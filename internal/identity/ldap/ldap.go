@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
@@ -57,6 +58,20 @@ type Driver struct {
 	deref int
 	pool  *pool // connections bound as [ldap] user
 	auth  *pool // connections for users' binds
+	stats stats
+}
+
+// stats counts the directory's round trips.
+type stats struct{ dials, binds, searches atomic.Int64 }
+
+// Stats is the number of round trips a driver has made: connections opened
+// (a dial, plus StartTLS and the service bind when configured), users' binds,
+// and searches (a paged search counts once).
+type Stats struct{ Dials, Binds, Searches int64 }
+
+// Stats returns the round trips made so far.
+func (d *Driver) Stats() Stats {
+	return Stats{Dials: d.stats.dials.Load(), Binds: d.stats.binds.Load(), Searches: d.stats.searches.Load()}
 }
 
 // New checks the configuration and returns a driver; it does not connect
@@ -176,6 +191,7 @@ func (d *Driver) dial(ctx context.Context, bind bool) (*pconn, error) {
 	}
 	var last error
 	for _, u := range d.cfg.URLs {
+		d.stats.dials.Add(1)
 		dialer := &net.Dialer{Timeout: t}
 		c, err := goldap.DialURL(u, goldap.DialWithDialer(dialer), goldap.DialWithTLSConfig(d.tlsFor(u)))
 		if err != nil {
@@ -247,6 +263,7 @@ func (d *Driver) search(ctx context.Context, base string, scope int, filter stri
 		if err != nil {
 			return nil, err
 		}
+		d.stats.searches.Add(1)
 		req := goldap.NewSearchRequest(base, scope, d.deref, 0, int(d.cfg.ConnectionTimeout/time.Second), false, filter, attrs, nil)
 		var res *goldap.SearchResult
 		if d.cfg.PageSize > 0 {
@@ -442,6 +459,7 @@ func (d *Driver) Bind(ctx context.Context, u *User, password string) error {
 		if err != nil {
 			return err
 		}
+		d.stats.binds.Add(1)
 		err = c.c.Bind(u.DN, password)
 		if err == nil {
 			d.auth.put(c)
@@ -535,6 +553,13 @@ func (d *Driver) GroupsOfUser(ctx context.Context, userID string) ([]*Group, err
 	if err != nil {
 		return nil, err
 	}
+	return d.GroupsOf(ctx, u)
+}
+
+// GroupsOf returns the groups of a user already read from the directory:
+// one search, by the member attribute's value (the user's DN, or its id with
+// group_members_are_ids).
+func (d *Driver) GroupsOf(ctx context.Context, u *User) ([]*Group, error) {
 	member := u.DN
 	if d.cfg.GroupMembersAreIDs {
 		member = u.ID

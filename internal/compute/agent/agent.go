@@ -334,6 +334,7 @@ func (a *Agent) handlers() map[string]bus.Handler {
 		rpc.DetachInterface:       a.handleDetachInterface,
 		rpc.AttachVolume:          a.handleAttachVolume,
 		rpc.DetachVolume:          a.handleDetachVolume,
+		rpc.SwapVolume:            a.handleSwapVolume,
 		rpc.ShelveInstance:        a.simple(rpc.ShelveInstance),
 		rpc.ShelveOffload:         a.simple(rpc.ShelveOffload),
 		rpc.UnshelveOnHost:        a.handleUnshelve,

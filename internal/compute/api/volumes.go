@@ -284,8 +284,7 @@ func (a *API) attachVolume(ctx context.Context, r *rest.Request) (any, error) {
 	return map[string]any{"volumeAttachment": volumeAttachmentView(r, b, inst.UUID, false)}, nil
 }
 
-// updateVolumeAttachment is PUT: a swap to another volume, which no tenku
-// hypervisor driver can do (Nova's answer for a driver without swap_volume).
+// updateVolumeAttachment is PUT: a swap to another volume (swap.go).
 func (a *API) updateVolumeAttachment(ctx context.Context, r *rest.Request) (any, error) {
 	inst, err := a.metaInstance(ctx, r, "os_compute_api:os-volumes-attachments:update")
 	if err != nil {
@@ -306,11 +305,12 @@ func (a *API) updateVolumeAttachment(ctx context.Context, r *rest.Request) (any,
 		if err := a.enforceFor(ctx, r, "os_compute_api:os-volumes-attachments:swap", inst); err != nil {
 			return nil, err
 		}
+		return a.swapVolume(ctx, r, inst, r.Param("volume_id"), body.Attachment.VolumeID)
 	}
 	if _, err := a.volumeBDM(ctx, inst, r.Param("volume_id")); err != nil {
 		return nil, err
 	}
-	return nil, fault.NotImplemented("Swapping the volume of a server is not supported by this hypervisor.")
+	return nil, fault.NotImplemented("Updating a volume attachment in place is not supported.")
 }
 
 func (a *API) detachVolume(ctx context.Context, r *rest.Request) (any, error) {

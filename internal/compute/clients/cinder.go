@@ -2,6 +2,7 @@ package clients
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -102,6 +103,22 @@ func (c *CinderVolumes) BeginDetaching(ctx context.Context, id string) error {
 // RollDetaching undoes BeginDetaching.
 func (c *CinderVolumes) RollDetaching(ctx context.Context, id string) error {
 	return c.action(ctx, id, "os-roll_detaching", nil, nil)
+}
+
+// MigrateVolumeCompletion tells Cinder a guest's disk moved from volume
+// id to newID (a swap); failed says the copy did not happen. It returns the
+// volume id the block device mapping keeps.
+func (c *CinderVolumes) MigrateVolumeCompletion(ctx context.Context, id, newID string, failed bool) (string, error) {
+	var body struct {
+		SaveVolumeID string `json:"save_volume_id"`
+	}
+	if err := c.action(ctx, id, "os-migrate_volume_completion", map[string]any{"new_volume": newID, "error": failed}, &body); err != nil {
+		return "", err
+	}
+	if body.SaveVolumeID == "" {
+		return "", fmt.Errorf("os-migrate_volume_completion of volume %s answered no save_volume_id", id)
+	}
+	return body.SaveVolumeID, nil
 }
 
 // Detach removes an attachment.

@@ -248,6 +248,9 @@ type Volumes interface {
 	BeginDetaching(ctx context.Context, id string) error
 	// RollDetaching undoes BeginDetaching.
 	RollDetaching(ctx context.Context, id string) error
+	// MigrateVolumeCompletion ends a swap from volume id to newID (failed:
+	// the copy did not happen) and returns the volume id to keep.
+	MigrateVolumeCompletion(ctx context.Context, id, newID string, failed bool) (string, error)
 	// Detach removes an attachment ("" for the volume's only one).
 	Detach(ctx context.Context, id, attachmentID string) error
 	// Delete deletes a volume (a server's delete_on_termination one).

@@ -551,6 +551,13 @@ func (c *Conductor) bdmUpdate(ctx context.Context, raw json.RawMessage) (any, er
 			return nil, err
 		}
 	}
+	if b.AttachmentID != "" && b.VolumeSize != nil {
+		// A swap moved the mapping to another volume: its attachment
+		// and size are the new volume's.
+		if err := c.store.UpdateBDMAttachment(ctx, b.UUID, b.AttachmentID, b.VolumeSize); err != nil {
+			return nil, err
+		}
+	}
 	return nil, c.store.UpdateBDMConnection(ctx, b.UUID, b.DeviceName, b.ConnectionInfo)
 }
 

@@ -92,6 +92,7 @@ const (
 	DetachInterface       = "detach_interface"
 	AttachVolume          = "attach_volume"
 	DetachVolume          = "detach_volume"
+	SwapVolume            = "swap_volume"
 	ExternalEvent         = "external_instance_event"
 	TriggerCrashDump      = "trigger_crash_dump"
 	InjectNetworkInfo     = "inject_network_info"
@@ -227,6 +228,21 @@ type VolumeArgs struct {
 	// AttachmentID and ConnectionInfo are the mapping's, for a detach.
 	AttachmentID   string `json:"attachment_id,omitempty"`
 	ConnectionInfo string `json:"connection_info,omitempty"`
+}
+
+// SwapVolumeArgs asks an agent to move a guest's disk from the volume a
+// block device mapping records to another volume (Nova's swap_volume): the
+// API has begun detaching the old volume and reserved the new one.
+type SwapVolumeArgs struct {
+	InstanceArgs
+	BDMUUID     string `json:"bdm_uuid"`
+	OldVolumeID string `json:"old_volume_id"`
+	NewVolumeID string `json:"new_volume_id"`
+	Device      string `json:"device"`
+	// ConnectionInfo is the old mapping's.
+	ConnectionInfo string `json:"connection_info,omitempty"`
+	// ResizeToGB is the new volume's size when it is larger than the old.
+	ResizeToGB int `json:"resize_to,omitempty"`
 }
 
 // VolumeAttached is what an attach leaves for the block device mapping.

@@ -44,6 +44,7 @@ const (
 	ActTriggerCrashDump  Action = "trigger_crash_dump"
 	ActAttachVolume      Action = "attach_volume"
 	ActDetachVolume      Action = "detach_volume"
+	ActSwapVolume        Action = "swap_volume"
 	ActAttachInterface   Action = "attach_interface"
 	ActDetachInterface   Action = "detach_interface"
 	ActUpdateMetadata    Action = "update_metadata"
@@ -110,6 +111,7 @@ var Guards = map[Action]Guard{
 	ActTriggerCrashDump:  {VM: []VM{Active, Paused, Rescued, Resized, Error}, Task: noTask, Lock: true, NeedsHost: true},
 	ActAttachVolume:      {VM: []VM{Active, Paused, Stopped, Resized, SoftDeleted, Shelved, ShelvedOffloaded}, Task: noTask, Lock: true},
 	ActDetachVolume:      {VM: []VM{Active, Paused, Stopped, Resized, SoftDeleted, Shelved, ShelvedOffloaded}, Task: noTask, Lock: true},
+	ActSwapVolume:        {VM: []VM{Active, Paused, Resized}, Task: noTask, Lock: true, NeedsHost: true},
 	ActAttachInterface:   {VM: []VM{Active, Paused, Stopped}, Task: noTask, Lock: true, NeedsHost: true},
 	ActDetachInterface:   {VM: []VM{Active, Paused, Stopped}, Task: noTask, Lock: true, NeedsHost: true},
 	ActUpdateMetadata:    {VM: []VM{Active, Paused, Suspended, Stopped}, Task: noTask, Lock: true},

@@ -70,6 +70,13 @@ func (s *Store) UpdateBDMConnection(ctx context.Context, uuid, device, connectio
 	return wrap("update block device mapping", err)
 }
 
+// UpdateBDMAttachment records a mapping's Cinder attachment and the size
+// of its volume (a swap to another volume changes both).
+func (s *Store) UpdateBDMAttachment(ctx context.Context, uuid, attachmentID string, volumeSize *int) error {
+	_, err := s.db.Exec(ctx, "UPDATE block_device_mapping SET attachment_id = ?, volume_size = ? WHERE uuid = ?", attachmentID, volumeSize, uuid)
+	return wrap("update block device mapping", err)
+}
+
 // SetBDMVolume records the volume a mapping that named none is now (the
 // one a build created).
 func (s *Store) SetBDMVolume(ctx context.Context, uuid, volumeID string) error {

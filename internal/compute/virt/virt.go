@@ -95,6 +95,15 @@ type VolumeAttacher interface {
 	DetachVolume(ctx context.Context, ref Ref, d Disk) error
 }
 
+// VolumeSwapper moves a guest's disk from one volume to another while the
+// guest runs (Nova's swap_volume): the data is copied to the new volume,
+// the guest's device then reads and writes the new one, and the old one is
+// released. resizeToGB, when set, is the new volume's larger size, which
+// the guest's disk grows to.
+type VolumeSwapper interface {
+	SwapVolume(ctx context.Context, ref Ref, old, new Disk, resizeToGB int) error
+}
+
 // PasswordSetter sets the guest's admin password.
 type PasswordSetter interface {
 	SetAdminPassword(ctx context.Context, ref Ref, password string) error

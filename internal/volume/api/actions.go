@@ -26,8 +26,8 @@ func (a *API) actionRoutes() []rest.Route {
 // notYet are Cinder's volume actions tenku does not implement yet: they
 // answer 501 rather than pretend.
 var notYet = map[string]bool{
-	"os-migrate_volume": true, "os-migrate_volume_completion": true,
-	"os-unmanage": true, "os-reimage": true, "revert": true,
+	"os-migrate_volume": true,
+	"os-unmanage":       true, "os-reimage": true, "revert": true,
 }
 
 var resettable = []volume.Status{"available", "error", "creating", "deleting", "in-use", "attaching", "detaching",
@@ -70,6 +70,8 @@ func (a *API) volumeAction(ctx context.Context, r *rest.Request) (any, error) {
 	switch action {
 	case "os-extend":
 		return a.extend(ctx, r, v, arg)
+	case "os-migrate_volume_completion":
+		return a.migrateVolumeCompletion(ctx, r, v, arg)
 	case "os-retype":
 		return a.retype(ctx, r, v, arg)
 	case "os-volume_upload_image":

@@ -92,6 +92,7 @@ var (
 	_ virt.Rescuer           = (*Driver)(nil)
 	_ virt.LiveMigrator      = (*Driver)(nil)
 	_ virt.InterfaceAttacher = (*Driver)(nil)
+	_ virt.VolumeSwapper     = (*Driver)(nil)
 	_ virt.VolumeAttacher    = (*Driver)(nil)
 	_ virt.PasswordSetter    = (*Driver)(nil)
 	_ virt.Diagnostician     = (*Driver)(nil)
@@ -574,6 +575,24 @@ func (d *Driver) DetachVolume(_ context.Context, ref virt.Ref, disk virt.Disk) e
 	g.spec.Disks = out
 	d.saveLocked()
 	return nil
+}
+
+// SwapVolume puts the new volume's disk where the old one's was.
+func (d *Driver) SwapVolume(_ context.Context, ref virt.Ref, old, new virt.Disk, _ int) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	g, err := d.get(ref)
+	if err != nil {
+		return err
+	}
+	for i, x := range g.spec.Disks {
+		if x.Kind == virt.DiskVolume && x.Serial == old.Serial {
+			g.spec.Disks[i] = new
+			d.saveLocked()
+			return nil
+		}
+	}
+	return fmt.Errorf("volume %s is not attached to instance %s", old.Serial, ref.UUID)
 }
 
 // SetAdminPassword accepts any password for a running guest.

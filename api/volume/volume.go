@@ -176,7 +176,9 @@ type VolumeType struct {
 	IsPublic    bool              `json:"is_public"`
 	AccessPub   bool              `json:"os-volume-type-access:is_public"`
 	ExtraSpecs  map[string]string `json:"extra_specs,omitempty"`
-	QoSSpecsID  *string           `json:"qos_specs_id,omitempty"`
+	// QoSSpecsID is shown (null when unassociated) to those the
+	// access_types_qos_specs_id policy allows, and absent for others.
+	QoSSpecsID **string `json:"qos_specs_id,omitempty"`
 }
 
 // DefaultTypeName is the volume type Cinder creates and uses when no other

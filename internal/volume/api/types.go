@@ -46,6 +46,12 @@ func (a *API) renderType(ctx context.Context, r *rest.Request, t *store.Type) vo
 			out.ExtraSpecs = map[string]string{}
 		}
 	}
+	if a.allowed(ctx, r.Auth, "volume_extension:access_types_qos_specs_id", r.Auth.ProjectID) {
+		out.QoSSpecsID = new(*string)
+		if t.QoSSpecsID != "" {
+			*out.QoSSpecsID = &t.QoSSpecsID
+		}
+	}
 	return out
 }
 
@@ -195,7 +201,10 @@ func (a *API) createType(ctx context.Context, r *rest.Request) (any, error) {
 		}
 		return nil, err
 	}
-	return map[string]any{"volume_type": a.renderType(ctx, r, t)}, nil
+	// Cinder's create answer has no qos_specs_id.
+	vt := a.renderType(ctx, r, t)
+	vt.QoSSpecsID = nil
+	return map[string]any{"volume_type": vt}, nil
 }
 
 func (a *API) updateType(ctx context.Context, r *rest.Request) (any, error) {

@@ -22,21 +22,25 @@ type Type struct {
 	Description *string
 	IsPublic    bool
 	ExtraSpecs  map[string]string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// QoSSpecsID is the QoS specs associated with the type, or empty.
+	QoSSpecsID string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
-const typeCols = "id, name, description, is_public, created_at, updated_at"
+const typeCols = "id, name, description, is_public, created_at, updated_at, qos_specs_id"
 
 func scanType(sc interface{ Scan(...any) error }) (*Type, error) {
 	var (
 		t                Type
 		desc             sql.NullString
+		qos              store.NullString
 		created, updated store.Time
 	)
-	if err := sc.Scan(&t.ID, &t.Name, &desc, &t.IsPublic, &created, &updated); err != nil {
+	if err := sc.Scan(&t.ID, &t.Name, &desc, &t.IsPublic, &created, &updated, &qos); err != nil {
 		return nil, err
 	}
+	t.QoSSpecsID = string(qos)
 	if desc.Valid {
 		t.Description = &desc.String
 	}
@@ -53,8 +57,8 @@ func (d *DB) CreateType(ctx context.Context, t *Type) error {
 	now := store.Now()
 	t.CreatedAt, t.UpdatedAt = now, now
 	err := d.s.Tx(ctx, func(tx *store.Tx) error {
-		_, err := tx.Exec(ctx, "INSERT INTO volume_types ("+typeCols+", deleted, live_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-			t.ID, t.Name, nullStr(t.Description), t.IsPublic, store.TimeOf(now), store.TimeOf(now), false, t.Name)
+		_, err := tx.Exec(ctx, "INSERT INTO volume_types ("+typeCols+", deleted, live_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			t.ID, t.Name, nullStr(t.Description), t.IsPublic, store.TimeOf(now), store.TimeOf(now), nil, false, t.Name)
 		if err != nil {
 			return err
 		}

@@ -654,7 +654,7 @@ func tempestConf(c *cloud, logDir string) string {
 		"suspend", "true", "cold_migration", "false", "live_migration", "false", "metadata_service", yes(c.validation), "rescue", "true",
 		"interface_attach", "true", "snapshot", "true", "config_drive", "true", "change_password", changePassword, "stable_rescue", "true",
 		"vnc_console", "false", "spice_console", "false", "serial_console", "false", "personality", "false",
-		"attach_encrypted_volume", "false", "volume_multiattach", "false", "scheduler_enabled_filters", "all")
+		"attach_encrypted_volume", "false", "volume_multiattach", "false", "swap_volume", "true", "scheduler_enabled_filters", "all")
 	publicRouter := c.publicRouterID
 	if c.validation {
 		// The scenarios make a router per test project, as devstack's

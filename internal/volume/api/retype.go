@@ -37,6 +37,11 @@ func (a *API) retype(ctx context.Context, r *rest.Request, v *store.Volume, arg 
 	if err != nil {
 		return nil, fault.BadRequest("Invalid input received: Invalid volume_type passed: %s.", *b.NewType).WithType("InvalidInput")
 	}
+	// Retyping to or from an encrypted type needs a key manager (Cinder
+	// refuses changing encryption in a retype without migration).
+	if err := a.refuseEncrypted(ctx, nt.ID); err != nil {
+		return nil, err
+	}
 	multi := nt.ExtraSpecs["multiattach"] == "<is> True"
 	if multi != v.Multiattach && v.Status != volume.StatusAvailable {
 		return nil, fault.BadRequest("Invalid input received: Invalid volume_type passed, retypes affecting multiattach are only allowed on available volumes, the specified volume however currently has a status of: %s.", v.Status).WithType("InvalidInput")

@@ -602,6 +602,9 @@ func (a *API) createVolume(ctx context.Context, r *rest.Request) (any, error) {
 			return nil, fault.BadRequest("Invalid input received: Volume must be in the same availability zone as the source volume").WithType("InvalidInput")
 		}
 	}
+	if err := a.refuseEncrypted(ctx, vt.ID); err != nil {
+		return nil, err
+	}
 	multi := false
 	if b.Multiattach != nil {
 		multi = *b.Multiattach

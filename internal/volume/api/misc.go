@@ -162,6 +162,10 @@ func (a *API) listServices(ctx context.Context, r *rest.Request) (any, error) {
 		if r.Version.AtLeast(rest.V(3, 7)) {
 			svc["cluster"] = nil // tenku's services are not clustered
 		}
+		if s.Binary == rpc.Binary {
+			// tenku has no replication: not-capable, on the first backend.
+			svc["frozen"], svc["replication_status"], svc["active_backend_id"] = s.Frozen, "not-capable", nil
+		}
 		out = append(out, svc)
 	}
 	return map[string]any{"services": out}, nil
@@ -174,6 +178,8 @@ func (a *API) updateService(ctx context.Context, r *rest.Request) (any, error) {
 	case "enable":
 	case "disable", "disable-log-reason":
 		disabled = true
+	case "freeze", "thaw":
+		return a.freeze(ctx, r, action == "freeze")
 	default:
 		return nil, fault.NotFound("Unknown action %s.", action)
 	}
@@ -286,4 +292,69 @@ func (a *API) updateCluster(ctx context.Context, r *rest.Request) (any, error) {
 		return nil, fault.BadRequest("Invalid input for field/attribute name. 'name' is a required property")
 	}
 	return nil, clusterNotFound(*b.Name)
+}
+
+// freeze is os-services/freeze and thaw: the volume services of a host
+// ("host" or "host@backend") stop (or resume) taking new volumes, deletes
+// and snapshots.
+func (a *API) freeze(ctx context.Context, r *rest.Request, frozen bool) (any, error) {
+	rule := "volume:freeze_host"
+	if !frozen {
+		rule = "volume:thaw_host"
+	}
+	if err := r.Enforce(ctx, rule, map[string]any{"project_id": r.Auth.ProjectID}); err != nil {
+		return nil, err
+	}
+	var b struct {
+		Host *string `json:"host"`
+	}
+	if err := r.Decode(&b); err != nil {
+		return nil, err
+	}
+	if b.Host == nil || *b.Host == "" {
+		return nil, fault.BadRequest("Missing required element 'host' in request body.")
+	}
+	svcs, err := a.db.ListServices(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var hosts []string
+	for _, s := range svcs {
+		if s.Binary == rpc.Binary && hostMatches(*b.Host, s.Host) {
+			hosts = append(hosts, s.Host)
+		}
+	}
+	if len(hosts) == 0 {
+		return nil, fault.NotFound("Service %s could not be found.", *b.Host).WithType("ServiceNotFound")
+	}
+	for _, h := range hosts {
+		switch err := a.db.SetServiceFrozen(ctx, h, rpc.Binary, frozen); {
+		case errors.Is(err, store.ErrState) && frozen:
+			return nil, fault.BadRequest("Invalid input received: Host is already Frozen.").WithType("InvalidInput")
+		case errors.Is(err, store.ErrState):
+			return nil, fault.BadRequest("Invalid input received: Host is NOT Frozen.").WithType("InvalidInput")
+		case err != nil:
+			return nil, err
+		}
+	}
+	a.log.InfoContext(ctx, "volume services frozen", "hosts", hosts, "frozen", frozen)
+	return nil, nil
+}
+
+// assertNotFrozen refuses a change to a volume whose backend is frozen.
+func (a *API) assertNotFrozen(ctx context.Context, v *store.Volume) error {
+	if v.Host == "" {
+		return nil
+	}
+	host, _, _ := strings.Cut(v.Host, "#")
+	svcs, err := a.db.ListServices(ctx)
+	if err != nil {
+		return err
+	}
+	for _, s := range svcs {
+		if s.Binary == rpc.Binary && s.Host == host && s.Frozen {
+			return fault.BadRequest("Invalid input received: Volume %s is on a frozen backend (%s).", v.ID, host).WithType("InvalidInput")
+		}
+	}
+	return nil
 }

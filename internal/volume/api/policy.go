@@ -94,6 +94,8 @@ func DefaultRules() []policy.Rule {
 		rule("volume_extension:availability_zone_list", "", "List availability zones.", op("GET", "/os-availability-zone")),
 		rule("volume_extension:services:index", ruleAdminAPI, "List services.", op("GET", "/os-services")),
 		rule("volume_extension:services:update", ruleAdminAPI, "Enable or disable a service.", op("PUT", "/os-services/{action}")),
+		rule("volume:freeze_host", ruleAdminAPI, "Freeze a backend host.", op("PUT", "/os-services/freeze")),
+		rule("volume:thaw_host", ruleAdminAPI, "Thaw a backend host.", op("PUT", "/os-services/thaw")),
 		rule("scheduler_extension:scheduler_stats:get_pools", ruleAdminAPI, "List back-end pools.", op("GET", "/scheduler-stats/get_pools")),
 		rule("volume_extension:types_manage", ruleAdminAPI, "Create, update and delete volume types.", op("POST", "/types"), op("PUT", typ), op("DELETE", typ)),
 		rule("volume_extension:type_get", "", "Show a volume type.", op("GET", typ)),

@@ -201,6 +201,9 @@ func (a *API) createSnapshot(ctx context.Context, r *rest.Request) (any, error) 
 	if err := a.enforceVolume(ctx, r, "volume:create_snapshot", v); err != nil {
 		return nil, err
 	}
+	if err := a.assertNotFrozen(ctx, v); err != nil {
+		return nil, err
+	}
 	from := []volume.Status{volume.StatusAvailable}
 	if force {
 		from = append(from, volume.StatusInUse)
@@ -309,6 +312,11 @@ func (a *API) deleteSnapshot(ctx context.Context, r *rest.Request) (any, error) 
 	}
 	if !slices.Contains(snapshotDeletable, s.Status) {
 		return nil, invalidSnapshot(s)
+	}
+	if v, err := a.db.GetVolume(ctx, s.VolumeID); err == nil {
+		if err := a.assertNotFrozen(ctx, v); err != nil {
+			return nil, err
+		}
 	}
 	return nil, a.startSnapshotDelete(ctx, s, snapshotDeletable)
 }

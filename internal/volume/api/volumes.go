@@ -790,6 +790,9 @@ func (a *API) deleteVolume(ctx context.Context, r *rest.Request) (any, error) {
 	if !slices.Contains(deletable, v.Status) || v.AttachStatus != volume.Detached {
 		return nil, invalidDelete(v)
 	}
+	if err := a.assertNotFrozen(ctx, v); err != nil {
+		return nil, err
+	}
 	cascade, _ := truthy(q.Get("cascade"))
 	return nil, a.startDelete(ctx, v, deletable, cascade)
 }

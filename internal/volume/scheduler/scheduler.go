@@ -182,7 +182,7 @@ func New(db *store.DB, b *bus.Bus, log *slog.Logger, serviceDownTime time.Durati
 	return &Scheduler{db: db, bus: b, log: log, downTime: serviceDownTime}
 }
 
-// Hosts returns the volume services that are up and enabled.
+// Hosts returns the volume services that are up, enabled and not frozen.
 func (s *Scheduler) Hosts(ctx context.Context) ([]Host, error) {
 	rows, err := s.db.ListServices(ctx)
 	if err != nil {
@@ -190,7 +190,7 @@ func (s *Scheduler) Hosts(ctx context.Context) ([]Host, error) {
 	}
 	var out []Host
 	for _, r := range rows {
-		if r.Binary != rpc.Binary || r.Disabled || time.Since(r.UpdatedAt) > s.downTime {
+		if r.Binary != rpc.Binary || r.Disabled || r.Frozen || time.Since(r.UpdatedAt) > s.downTime {
 			continue
 		}
 		h := Host{Name: r.Host, AvailabilityZone: r.AvailabilityZone}

@@ -279,9 +279,11 @@ type ServiceRow struct {
 	AvailabilityZone string
 	Disabled         bool
 	DisabledReason   string
-	Capabilities     json.RawMessage
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// Frozen: os-services/freeze stopped changes on the backend.
+	Frozen       bool
+	Capabilities json.RawMessage
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // ReportService records a service's report (its heartbeat).
@@ -307,7 +309,7 @@ func (d *DB) ReportService(ctx context.Context, r ServiceRow) error {
 
 // ListServices returns every service, by binary and host.
 func (d *DB) ListServices(ctx context.Context) ([]ServiceRow, error) {
-	rows, err := d.s.Query(ctx, "SELECT host, svc_binary, availability_zone, disabled, disabled_reason, capabilities, created_at, updated_at FROM services ORDER BY svc_binary, host")
+	rows, err := d.s.Query(ctx, "SELECT host, svc_binary, availability_zone, disabled, disabled_reason, capabilities, created_at, updated_at, frozen FROM services ORDER BY svc_binary, host")
 	if err != nil {
 		return nil, err
 	}
@@ -320,7 +322,7 @@ func (d *DB) ListServices(ctx context.Context) ([]ServiceRow, error) {
 			caps             string
 			created, updated store.Time
 		)
-		if err := rows.Scan(&r.Host, &r.Binary, &r.AvailabilityZone, &r.Disabled, &reason, &caps, &created, &updated); err != nil {
+		if err := rows.Scan(&r.Host, &r.Binary, &r.AvailabilityZone, &r.Disabled, &reason, &caps, &created, &updated, &r.Frozen); err != nil {
 			return nil, err
 		}
 		r.DisabledReason, r.Capabilities, r.CreatedAt, r.UpdatedAt = string(reason), json.RawMessage(caps), created.Time, updated.Time
@@ -339,4 +341,27 @@ func (d *DB) SetServiceDisabled(ctx context.Context, host, binary string, disabl
 		return ErrNotFound
 	}
 	return nil
+}
+
+// SetServiceFrozen freezes (or thaws) one volume service, from the other
+// state: ErrNotFound if it has no row, ErrState if it already is.
+func (d *DB) SetServiceFrozen(ctx context.Context, host, binary string, frozen bool) error {
+	return d.s.Tx(ctx, func(tx *store.Tx) error {
+		var cur bool
+		err := tx.QueryRow(ctx, "SELECT frozen FROM services WHERE host = ? AND svc_binary = ?", host, binary).Scan(&cur)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		res, err := tx.Exec(ctx, "UPDATE services SET frozen = ? WHERE host = ? AND svc_binary = ? AND frozen = ?", frozen, host, binary, !frozen)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrState
+		}
+		return nil
+	})
 }

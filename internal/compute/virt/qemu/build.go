@@ -57,6 +57,10 @@ func (d *Driver) build(ctx context.Context, spec *virt.Spec, dir string) (*recor
 		"-chardev", "file,id=charserial0,path=" + filepath.Join(dir, consoleFile) + ",append=on",
 		"-device", "isa-serial,chardev=charserial0,id=serial0",
 	}
+	if isQ35(machine) {
+		rec.RootPorts = d.rootPorts(spec)
+		args = append(args, rootPortArgs(rec.RootPorts)...)
+	}
 	if spec.Rescue {
 		return nil, virt.ErrNotSupported
 	}
@@ -93,23 +97,17 @@ func (d *Driver) build(ctx context.Context, spec *virt.Spec, dir string) (*recor
 				return nil, err
 			}
 		case virt.DiskConfig:
-			args = append(args, "-drive", "file="+escape(dk.Path)+",format=raw,if=none,id="+drive+",readonly=on",
-				"-device", "ide-cd,bus=ide.1,unit=0,drive="+drive+",id=cdrom0")
-			continue
-		case virt.DiskVolume:
-			// volumes go after the other devices, as hot-plugged ones do
-			v, err := newVolume(dk)
+			cd, err := cdromArgs(dk, drive, props["hw_cdrom_bus"], machine, &scsi)
 			if err != nil {
 				return nil, err
 			}
-			if _, err := os.Stat(dk.Path); err != nil {
-				return nil, fmt.Errorf("volume %s: %w", volumeKey(dk), err)
+			args = append(args, cd...)
+			continue
+		case virt.DiskVolume:
+			// volumes go after the other devices, as hot-plugged ones do
+			if err := bootVolume(spec, dk, rec); err != nil {
+				return nil, err
 			}
-			// a volume boots only a guest that has no root disk of its own
-			if dk.BootIndex >= 0 && spec.Kernel == "" && !hasRoot(spec.Disks) {
-				v.BootIndex = dk.BootIndex + 1
-			}
-			rec.Volumes = append(rec.Volumes, v)
 			continue
 		default:
 			return nil, fmt.Errorf("disk kind %q unknown", dk.Kind)
@@ -166,6 +164,47 @@ func (d *Driver) build(ctx context.Context, spec *virt.Spec, dir string) (*recor
 	return rec, nil
 }
 
+// bootVolume records a volume a guest boots with.
+func bootVolume(spec *virt.Spec, dk virt.Disk, rec *record) error {
+	v, err := newVolume(dk)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(dk.Path); err != nil {
+		return fmt.Errorf("volume %s: %w", volumeKey(dk), err)
+	}
+	// a volume boots only a guest that has no root disk of its own
+	if dk.BootIndex >= 0 && spec.Kernel == "" && !hasRoot(spec.Disks) {
+		v.BootIndex = dk.BootIndex + 1
+	}
+	if rec.RootPorts > 0 {
+		// after the NICs' ports (portArgs), so it can be unplugged
+		v.PCIe, v.Slot = true, len(spec.NICs)+len(rec.Volumes)
+	}
+	rec.Volumes = append(rec.Volumes, v)
+	return nil
+}
+
+// cdromArgs put the config drive on the bus hw_cdrom_bus names; scsi
+// says the virtio-scsi controller is there already (and is set when it is
+// added).
+func cdromArgs(dk virt.Disk, drive, bus, machine string, scsi *bool) ([]string, error) {
+	args := []string{"-drive", "file=" + escape(dk.Path) + ",format=raw,if=none,id=" + drive + ",readonly=on"}
+	switch {
+	case bus == "scsi":
+		// a kernel without SATA (q35's CD-ROMs) reads it here
+		if !*scsi {
+			args = append(args, "-device", "virtio-scsi-pci,id=scsi0")
+			*scsi = true
+		}
+		return append(args, "-device", "scsi-cd,bus=scsi0.0,drive="+drive+",id=cdrom0"), nil
+	case bus == "" || bus == "ide" || bus == "sata" && isQ35(machine):
+		// IDE on pc; on q35 ide.1 is the AHCI controller's second port (SATA)
+		return append(args, "-device", "ide-cd,bus=ide.1,unit=0,drive="+drive+",id=cdrom0"), nil
+	}
+	return nil, fmt.Errorf("image property hw_cdrom_bus = %q: not supported on the %s machine (ide, scsi; sata on q35)", bus, machine)
+}
+
 // portArgs is the -netdev and -device pair of each port, in the device model
 // hw_vif_model names; it records each port's tap in rec.
 func portArgs(nics []virt.NIC, model string, rec *record) ([]string, error) {
@@ -189,6 +228,10 @@ func portArgs(nics []virt.NIC, model string, rec *record) ([]string, error) {
 			dev = model + ",netdev=" + id + ",mac=" + n.MAC + fmt.Sprintf(",id=net%d", i)
 		default:
 			return nil, fmt.Errorf("image property hw_vif_model = %q: not supported by this driver", model)
+		}
+		if rec.RootPorts > 0 {
+			// on a root port of its own, so it can be unplugged
+			dev += rootPortBus(i)
 		}
 		args = append(args, "-device", dev)
 	}

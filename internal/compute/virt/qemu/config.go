@@ -16,6 +16,10 @@ type Config struct {
 	// MachineType is the default machine ("pc", "q35"); an image's
 	// hw_machine_type overrides it.
 	MachineType string `opt:"hw_machine_type" help:"Default machine type (pc, q35); an image's hw_machine_type property overrides it."`
+	// NumPCIePorts is how many PCIe root ports a q35 guest gets for its
+	// devices and hot-plugs (Nova's option); 0 is its boot-time devices'
+	// count plus 8.
+	NumPCIePorts int `opt:"num_pcie_ports" help:"Number of PCIe root ports a q35 guest gets (0: one per boot-time NIC and volume plus 8 free for hot-plug; at most 28)."`
 	// WaitSoftReboot is how long a soft reboot waits for the guest to shut
 	// down before it reboots hard.
 	WaitSoftReboot time.Duration `opt:"wait_soft_reboot_seconds" help:"Time a soft reboot waits for the guest to shut down before rebooting it hard."`
@@ -54,6 +58,9 @@ func (c Config) Validate() error {
 		if len(c.MachineType) < 3 || (c.MachineType[:3] != "pc-") {
 			return fmt.Errorf("[libvirt] hw_machine_type = %q: expected pc, q35 or a versioned pc-* machine", c.MachineType)
 		}
+	}
+	if c.NumPCIePorts < 0 || c.NumPCIePorts > maxPCIePorts {
+		return fmt.Errorf("[libvirt] num_pcie_ports = %d: expected 0 to %d", c.NumPCIePorts, maxPCIePorts)
 	}
 	if c.WaitSoftReboot < 0 {
 		return fmt.Errorf("[libvirt] wait_soft_reboot_seconds must not be negative")

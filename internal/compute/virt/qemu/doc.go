@@ -20,8 +20,11 @@
 // then blockdev-del. guest.json keeps every attached volume and the PCI slot
 // it got, so each later start (power on, hard reboot, a restarted agent) has
 // it on the command line; a stopped guest's attach or detach only changes
-// the record. Hot-plug needs the pc machine (q35 would need PCIe root ports)
-// and a guest that answers ACPI hot-plug; a suspended guest refuses both.
+// the record. On q35 every NIC and volume sits on a PCIe root port of its
+// own (pcie.go, [libvirt] num_pcie_ports), so it can be unplugged. Hot-plug
+// needs a guest that answers ACPI hot-plug; a suspended guest refuses both.
+// A swap (swap.go) mirrors a volume onto another (blockdev-mirror, then a
+// pivot) under the running guest.
 //
 // Interfaces (nics.go) hot-plug the same way: the port's tap is made as a
 // boot-time NIC's is, QEMU opens it (netdev_add) and a virtio-net-pci
@@ -65,6 +68,6 @@
 //
 // Not done yet: moving disks between hosts (a resize or cold migration to
 // another host boots the image again on the destination, without the
-// guest's data), live migration, remote consoles, live snapshot; ephemeral
+// guest's data), live migration, remote consoles (serial or VNC), live snapshot; ephemeral
 // and swap disks are blank (not formatted as Nova formats them).
 package qemu

@@ -34,6 +34,8 @@ type hotNIC struct {
 	Device string `json:"device"`
 	// Slot is the PCI slot QEMU gave the device (-1 unknown).
 	Slot int `json:"slot"`
+	// PCIe says Slot is the PCIe root port (hp<Slot>) of a q35 guest.
+	PCIe bool `json:"pcie,omitempty"`
 }
 
 var _ virt.InterfaceAttacher = (*Driver)(nil)
@@ -67,7 +69,10 @@ func (h hotNIC) args() []string {
 	if h.NIC.MTU > 0 {
 		dev += ",host_mtu=" + strconv.Itoa(h.NIC.MTU)
 	}
-	if h.Slot >= 0 {
+	switch {
+	case h.PCIe:
+		dev += rootPortBus(h.Slot)
+	case h.Slot >= 0:
 		dev += ",bus=pci.0,addr=0x" + strconv.FormatInt(int64(h.Slot), 16)
 	}
 	return []string{"-netdev", "tap,id=" + h.Netdev + ",ifname=" + h.Tap + ",script=no,downscript=no", "-device", dev}
@@ -156,6 +161,13 @@ func (d *Driver) AttachInterface(ctx context.Context, ref virt.Ref, n virt.NIC) 
 		if err != nil {
 			return fmt.Errorf("tap %s: %w", tap.Name, err)
 		}
+		if g.rec.RootPorts > 0 && !h.PCIe {
+			port, err := freeRootPort(ctx, c, g.rec.RootPorts)
+			if err != nil {
+				return fmt.Errorf("attaching port %s: %w", n.PortID, err)
+			}
+			h.PCIe, h.Slot = true, port
+		}
 		slot, err := plugNIC(ctx, c, h)
 		if err != nil {
 			if i < 0 {
@@ -206,10 +218,16 @@ func plugNIC(ctx context.Context, c *qmp.Client, h hotNIC) (int, error) {
 		if h.NIC.MTU > 0 {
 			dev["host_mtu"] = h.NIC.MTU
 		}
+		if h.PCIe {
+			dev["bus"] = rootPort(h.Slot)
+		}
 		if _, err := c.Execute(ctx, "device_add", dev); err != nil {
 			c.Execute(context.WithoutCancel(ctx), "netdev_del", map[string]any{"id": h.Netdev})
 			return -1, err
 		}
+	}
+	if h.PCIe {
+		return h.Slot, nil
 	}
 	return pciSlot(ctx, c, h.Device), nil
 }

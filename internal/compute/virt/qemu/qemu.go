@@ -63,7 +63,8 @@ type record struct {
 	Unrescue *record `json:"unrescue,omitempty"`
 	// NICs are the hot-plugged interfaces (nics.go), put on the command
 	// line after the volumes; their taps are in Taps with the others.
-	NICs []hotNIC `json:"nics,omitempty"`
+	NICs      []hotNIC `json:"nics,omitempty"`
+	RootPorts int      `json:"root_ports,omitempty"` // a q35 guest's PCIe root ports (pcie.go)
 }
 
 // guest is a guest the driver knows in this process.

@@ -59,7 +59,7 @@ func (d *Driver) SwapVolume(ctx context.Context, ref virt.Ref, old, new virt.Dis
 	if p == nil || c == nil {
 		return fmt.Errorf("instance %s is not running: a volume swap copies a running guest's disk", ref.UUID)
 	}
-	nv.Device, nv.Slot, nv.BootIndex = ov.Device, ov.Slot, ov.BootIndex
+	nv.Device, nv.Slot, nv.BootIndex, nv.PCIe = ov.Device, ov.Slot, ov.BootIndex, ov.PCIe
 	if err := mirror(ctx, c, ov.Node, nv); err != nil {
 		return fmt.Errorf("copying volume %s to %s: %w", volumeKey(old), volumeKey(new), err)
 	}

@@ -43,6 +43,8 @@ type volume struct {
 	// BootIndex is the device's bootindex (0: none), for a guest booted
 	// from a volume by its firmware.
 	BootIndex int `json:"bootindex,omitempty"`
+	// PCIe says Slot is the PCIe root port (hp<Slot>) of a q35 guest.
+	PCIe bool `json:"pcie,omitempty"`
 }
 
 var (
@@ -115,7 +117,10 @@ func (v volume) blockdev() map[string]any {
 func (v volume) args() []string {
 	b, _ := json.Marshal(v.blockdev())
 	dev := "virtio-blk-pci,drive=" + v.Node + ",id=" + v.Device + ",serial=" + escape(guestSerial(v.Disk))
-	if v.Slot >= 0 {
+	switch {
+	case v.PCIe:
+		dev += rootPortBus(v.Slot)
+	case v.Slot >= 0:
 		dev += ",bus=pci.0,addr=0x" + strconv.FormatInt(int64(v.Slot), 16)
 	}
 	if v.BootIndex > 0 {
@@ -168,6 +173,13 @@ func (d *Driver) AttachVolume(ctx context.Context, ref virt.Ref, disk virt.Disk)
 		if c == nil {
 			return fmt.Errorf("instance %s: no monitor connection to plug a disk in", ref.UUID)
 		}
+		if g.rec.RootPorts > 0 && !v.PCIe {
+			port, err := freeRootPort(ctx, c, g.rec.RootPorts)
+			if err != nil {
+				return fmt.Errorf("attaching volume %s: %w", volumeKey(disk), err)
+			}
+			v.PCIe, v.Slot = true, port
+		}
 		slot, err := plugVolume(ctx, c, v)
 		if err != nil {
 			return fmt.Errorf("attaching volume %s: %w", volumeKey(disk), err)
@@ -210,10 +222,16 @@ func plugVolume(ctx context.Context, c *qmp.Client, v volume) (int, error) {
 			}
 		}
 		dev := map[string]any{"driver": "virtio-blk-pci", "id": v.Device, "drive": v.Node, "serial": guestSerial(v.Disk)}
+		if v.PCIe {
+			dev["bus"] = rootPort(v.Slot)
+		}
 		if _, err := c.Execute(ctx, "device_add", dev); err != nil {
 			c.Execute(context.WithoutCancel(ctx), "blockdev-del", map[string]any{"node-name": v.Node})
 			return -1, err
 		}
+	}
+	if v.PCIe {
+		return v.Slot, nil
 	}
 	return pciSlot(ctx, c, v.Device), nil
 }

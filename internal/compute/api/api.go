@@ -84,7 +84,7 @@ func New(cfg conf.Config, d Deps) (*API, error) {
 	tables := [][]rest.Route{
 		a.versionRoutes(), a.flavorRoutes(), a.keypairRoutes(), a.limitRoutes(), a.quotaRoutes(),
 		a.serverRoutes(), a.actionRoutes(), a.serverMetaRoutes(), a.instanceActionRoutes(),
-		a.adminRoutes(), a.groupRoutes(), a.miscRoutes(), a.netProxyRoutes(), a.volumeAttachmentRoutes(),
+		a.adminRoutes(), a.groupRoutes(), a.miscRoutes(), a.netProxyRoutes(), a.volumeAttachmentRoutes(), a.consoleRoutes(),
 	}
 	rt, err := rest.NewRouter(rest.Options{
 		Service:          "compute",

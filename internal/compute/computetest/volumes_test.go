@@ -251,8 +251,8 @@ func waitVolume(t *testing.T, c *gophercloud.ServiceClient, id, want string) *vo
 // volumeCloud is Keystone, Glance and Cinder from testkit with a compute
 // service on a driver of the test's, and a small public image.
 type volumeCloud struct {
-	demo, cinder *gophercloud.ServiceClient
-	image        *images.Image
+	demo, cinder, admin *gophercloud.ServiceClient
+	image               *images.Image
 }
 
 func startVolumeCloud(t *testing.T, drv virt.Driver) volumeCloud {
@@ -296,5 +296,7 @@ func startVolumeCloud(t *testing.T, drv virt.Driver) volumeCloud {
 		ResourceBase: srv.URL + "/v2.1/", Type: "compute", Microversion: "2.79"}
 	cinder := c.Client(t, "demo", "demo", "volumev3")
 
-	return volumeCloud{demo: demo, cinder: cinder, image: im}
+	admin := &gophercloud.ServiceClient{ProviderClient: c.Provider(t, "admin", "admin"), Endpoint: srv.URL + "/v2.1/",
+		ResourceBase: srv.URL + "/v2.1/", Type: "compute", Microversion: "2.79"}
+	return volumeCloud{demo: demo, cinder: cinder, admin: admin, image: im}
 }

@@ -5,8 +5,8 @@ import (
 )
 
 // TestFreezeThaw: a frozen backend refuses deletes and snapshots (400),
-// the scheduler sends it no new volume, freezing twice or thawing a thawed
-// host is 400, an unknown host 404, a member 403; thawed, it works again.
+// the scheduler sends it no new volume, freezing twice, thawing a thawed
+// host or an unknown host is 400, a member 403; thawed, it works again.
 func TestFreezeThaw(t *testing.T) {
 	c := startCloud(t, "4G")
 	admin := c.Client(t, "admin", "admin", "volumev3")
@@ -28,7 +28,7 @@ func TestFreezeThaw(t *testing.T) {
 	if st, _, _ := raw(t, demo, "PUT", "/os-services/freeze", `{"host": "`+host+`"}`); st != 403 {
 		t.Fatalf("a member freezes: %d", st)
 	}
-	if st, _, _ := raw(t, admin, "PUT", "/os-services/freeze", `{"host": "nowhere@x"}`); st != 404 {
+	if st, _, _ := raw(t, admin, "PUT", "/os-services/freeze", `{"host": "nowhere@x"}`); st != 400 {
 		t.Fatalf("freeze an unknown host: %d", st)
 	}
 	if st, _, _ := raw(t, admin, "PUT", "/os-services/thaw", `{"host": "`+host+`"}`); st != 400 {

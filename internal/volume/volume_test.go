@@ -170,10 +170,10 @@ func TestVolumeLifecycle(t *testing.T) {
 	if st, _, _ := raw(t, demo, "GET", "/volumes", "", "OpenStack-API-Version", "volume 9.0"); st != 406 {
 		t.Errorf("9.0: %d", st)
 	}
-	if st, _, _ := raw(t, demo, "GET", "/volumes", "", "OpenStack-API-Version", "volume 3.8"); st != 406 {
-		t.Errorf("3.8 (manageable volumes are missing): %d", st)
+	if st, _, _ := raw(t, demo, "GET", "/volumes", "", "OpenStack-API-Version", "volume 3.11"); st != 406 {
+		t.Errorf("3.11 (group types are missing): %d", st)
 	}
-	if st, _, h := raw(t, demo, "GET", "/volumes", "", "OpenStack-API-Version", "volume latest"); st != 200 || h.Get("OpenStack-API-Version") != "volume 3.7" {
+	if st, _, h := raw(t, demo, "GET", "/volumes", "", "OpenStack-API-Version", "volume latest"); st != 200 || h.Get("OpenStack-API-Version") != "volume 3.10" {
 		t.Errorf("latest: %d %v", st, h)
 	}
 	// The bootable filter: strict from 3.2, before it anything but

@@ -325,7 +325,7 @@ func (a *API) freeze(ctx context.Context, r *rest.Request, frozen bool) (any, er
 		}
 	}
 	if len(hosts) == 0 {
-		return nil, fault.NotFound("Service %s could not be found.", *b.Host).WithType("ServiceNotFound")
+		return nil, fault.BadRequest("Invalid input received: No service found with host=%s.", *b.Host).WithType("InvalidInput")
 	}
 	for _, h := range hosts {
 		switch err := a.db.SetServiceFrozen(ctx, h, rpc.Binary, frozen); {

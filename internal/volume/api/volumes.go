@@ -317,6 +317,11 @@ func (a *API) listVolumes(detail bool) rest.Handler {
 		if err != nil {
 			return nil, err
 		}
+		if _, ok := q["group_id"]; ok && r.Version.AtLeast(rest.V(3, 10)) {
+			// group_id (3.10) selects a generic group's volumes: tenku
+			// has no groups, so no volume is in one.
+			vols = nil
+		}
 		total := len(vols)
 		vols, more, err := paginate(a, r, vols, func(v *store.Volume) string { return v.ID })
 		if err != nil {

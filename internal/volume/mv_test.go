@@ -66,4 +66,14 @@ func TestMicroversions38To310(t *testing.T) {
 	if st, b, _ := raw(t, demo, "GET", "/volumes", "", mv("3.10")...); st != 200 || len(b["volumes"].([]any)) != 1 {
 		t.Fatalf("list %d %v", st, b)
 	}
+
+	if st, b, _ := raw(t, demo, "GET", "/extensions", ""); st != 200 || len(b["extensions"].([]any)) == 0 || b["extensions"].([]any)[0].(map[string]any)["name"] != "Hosts" {
+		t.Fatalf("extensions %d %v", st, b)
+	}
+	if st, b, _ := raw(t, demo, "GET", "/extensions/qos-specs", ""); st != 200 || b["extension"].(map[string]any)["alias"] != "qos-specs" {
+		t.Fatalf("extension %d %v", st, b)
+	}
+	if st, _, _ := raw(t, demo, "GET", "/extensions/os-nothing", ""); st != 404 {
+		t.Fatalf("unknown extension %d", st)
+	}
 }

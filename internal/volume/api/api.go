@@ -149,7 +149,7 @@ func New(opt Options) (*API, error) {
 		SchemaError: func(field, reason string) *fault.Error {
 			return fault.BadRequest("Invalid input for field/attribute %s. %s", field, reason)
 		},
-	}, a.versionRoutes(), a.volumeRoutes(), a.typeRoutes(), a.actionRoutes(), a.snapshotRoutes(), a.miscRoutes(), a.attachmentRoutes(), a.backupRoutes(), a.transferRoutes(), a.messageRoutes(), a.hostRoutes(), a.quotaRoutes(), a.qosRoutes(), a.encryptionRoutes(), a.mvRoutes())
+	}, a.versionRoutes(), a.volumeRoutes(), a.typeRoutes(), a.actionRoutes(), a.snapshotRoutes(), a.miscRoutes(), a.attachmentRoutes(), a.backupRoutes(), a.transferRoutes(), a.messageRoutes(), a.hostRoutes(), a.quotaRoutes(), a.qosRoutes(), a.encryptionRoutes(), a.mvRoutes(), a.extensionRoutes())
 	if err != nil {
 		return nil, err
 	}

@@ -83,6 +83,33 @@ func TestQoSSpecs(t *testing.T) {
 	if st, b, _ := raw(t, demo, "GET", "/types/"+typ, ""); st != 200 || b["volume_type"].(map[string]any)["qos_specs_id"] != nil {
 		t.Fatalf("a member sees qos_specs_id %d %v", st, b)
 	}
+	// Front-end specs reach the connection_info, per-GiB limits worked out.
+	raw(t, admin, "PUT", "/qos-specs/"+id, `{"qos_specs": {"total_iops_sec_per_gb": "100", "total_iops_sec_max": "150"}}`)
+	st, b, _ = raw(t, admin, "POST", "/volumes", `{"volume": {"size": 2, "volume_type": "fast"}}`)
+	if st != 202 {
+		t.Fatalf("volume %d %v", st, b)
+	}
+	vol := waitStatus(t, admin, b["volume"].(map[string]any)["id"].(string), "available").ID
+	st, b, _ = raw(t, admin, "POST", "/volumes/"+vol+"/action", `{"os-initialize_connection": {"connector": {"host": "h1"}}}`)
+	if st != 200 {
+		t.Fatalf("initialize_connection %d %v", st, b)
+	}
+	qs, _ := b["connection_info"].(map[string]any)["data"].(map[string]any)["qos_specs"].(map[string]any)
+	if qs["read_iops_sec"] != "2000" || qs["total_iops_sec"] != 150.0 || qs["total_iops_sec_per_gb"] != nil {
+		t.Fatalf("connection qos_specs %v", b)
+	}
+	raw(t, admin, "PUT", "/qos-specs/"+id, `{"qos_specs": {"consumer": "back-end"}}`)
+	st, b, _ = raw(t, admin, "POST", "/volumes/"+vol+"/action", `{"os-initialize_connection": {"connector": {"host": "h1"}}}`)
+	if data := b["connection_info"].(map[string]any)["data"].(map[string]any); st != 200 || data["qos_specs"] != nil {
+		t.Fatalf("back-end qos specs in the connection %d %v", st, b)
+	}
+	if _, ok := b["connection_info"].(map[string]any)["data"].(map[string]any)["qos_specs"]; !ok {
+		t.Fatalf("no qos_specs key %v", b)
+	}
+	raw(t, admin, "PUT", "/qos-specs/"+id, `{"qos_specs": {"consumer": "front-end"}}`)
+	if st, _, _ := raw(t, admin, "DELETE", "/volumes/"+vol, ""); st != 202 {
+		t.Fatalf("delete volume %d", st)
+	}
 	if st, _, _ := raw(t, admin, "DELETE", "/qos-specs/"+id+"?force=False", ""); st != 400 {
 		t.Fatalf("delete associated %d", st)
 	}

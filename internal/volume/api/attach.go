@@ -219,6 +219,9 @@ func (a *API) connect(ctx context.Context, v *store.Volume, connector map[string
 	}
 	c.Data["access_mode"] = mode
 	c.Data["volume_id"] = v.ID
+	// The hypervisor applies front-end QoS (null: none), as Cinder's
+	// connection_info says.
+	c.Data["qos_specs"] = a.frontEndQoS(ctx, v)
 	return map[string]any{"driver_volume_type": c.DriverVolumeType, "data": c.Data}, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/tenku-cloud/tenku/internal/platform/fault"
@@ -344,4 +345,53 @@ func (a *API) disassociateAllQoS(ctx context.Context, r *rest.Request) (any, err
 		return nil, err
 	}
 	return nil, a.db.DisassociateQoS(ctx, q.ID, "")
+}
+
+// qosTuneKeys are the front-end limits that may be given per GiB of the
+// volume (<key>_per_gb, floored by <key>_per_gb_min, capped by <key>_max).
+var qosTuneKeys = []string{"read_iops_sec", "read_bytes_sec", "write_iops_sec", "write_bytes_sec", "total_iops_sec", "total_bytes_sec"}
+
+// frontEndQoS is the qos_specs of a volume's connection_info: its type's
+// QoS specs when the hypervisor is to apply them (consumer front-end or
+// both), with the per-GiB limits worked out for the volume's size; nil
+// otherwise.
+func (a *API) frontEndQoS(ctx context.Context, v *store.Volume) map[string]any {
+	t, err := a.db.GetTypeAny(ctx, v.TypeID)
+	if err != nil || t.QoSSpecsID == "" {
+		return nil
+	}
+	q, err := a.db.GetQoS(ctx, t.QoSSpecsID)
+	if err != nil || q.Consumer == "back-end" {
+		return nil
+	}
+	out := map[string]any{}
+	for k, val := range q.Specs {
+		out[k] = val
+	}
+	num := func(k string) (int64, bool) {
+		s, ok := out[k].(string)
+		if !ok {
+			return 0, false
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		return n, err == nil
+	}
+	for _, k := range qosTuneKeys {
+		per, ok := num(k + "_per_gb")
+		if !ok {
+			continue
+		}
+		val := per * int64(v.Size)
+		if lo, ok := num(k + "_per_gb_min"); ok && lo > val {
+			val = lo
+		}
+		if hi, ok := num(k + "_max"); ok && hi < val {
+			val = hi
+		}
+		delete(out, k+"_per_gb")
+		delete(out, k+"_per_gb_min")
+		delete(out, k+"_max")
+		out[k] = val
+	}
+	return out
 }

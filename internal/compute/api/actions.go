@@ -75,8 +75,8 @@ func (a *API) actions() map[string]actionDef {
 		"os-getSerialConsole": {fn: a.actConsole("serial"), max: rest.V(2, 5)},
 		"addFloatingIp":       {fn: a.actAddFloatingIP, max: rest.V(2, 43)},
 		"removeFloatingIp":    {fn: a.actRemoveFloatingIP, max: rest.V(2, 43)},
-		"addFixedIp":          {fn: a.actUnsupportedProxy, max: rest.V(2, 43)},
-		"removeFixedIp":       {fn: a.actUnsupportedProxy, max: rest.V(2, 43)},
+		"addFixedIp":          {fn: a.actAddFixedIP, max: rest.V(2, 43)},
+		"removeFixedIp":       {fn: a.actRemoveFixedIP, max: rest.V(2, 43)},
 	}
 }
 
@@ -846,11 +846,6 @@ func (a *API) actConsole(kind string) actionFunc {
 		}
 		return nil, fault.BadRequest("Unavailable console type %s.", kind).WithType("ConsoleTypeUnavailable")
 	}
-}
-
-// actUnsupportedProxy answers the nova-network proxies removed in 2.44.
-func (a *API) actUnsupportedProxy(ctx context.Context, r *rest.Request, inst *objects.Instance, raw json.RawMessage) (any, error) {
-	return nil, fault.BadRequest("Use the Networking API to manage addresses of this server.")
 }
 
 func atoiOK(s string) (int, error) {

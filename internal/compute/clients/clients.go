@@ -63,6 +63,9 @@ type Network interface {
 	// BindPort binds a port to a host and instance, as the service user
 	// (binding:host_id is an admin attribute).
 	BindPort(ctx context.Context, id string, b PortBinding) (*Port, error)
+	// UpdatePortFixedIPs sets a port's fixed IPs (an entry with only a
+	// subnet gets a new address from it), as the service user.
+	UpdatePortFixedIPs(ctx context.Context, id string, ips []FixedIP) (*Port, error)
 	// UnbindPort clears device and binding of a port the user brought.
 	UnbindPort(ctx context.Context, id string) error
 	// DeletePort deletes a port (a missing port is not an error).

@@ -455,6 +455,11 @@ func (n *NeutronNetwork) UnbindPort(ctx context.Context, id string) error {
 	return err
 }
 
+// UpdatePortFixedIPs sets a port's fixed IPs.
+func (n *NeutronNetwork) UpdatePortFixedIPs(ctx context.Context, id string, ips []FixedIP) (*Port, error) {
+	return n.put(AsService(ctx), id, map[string]any{"fixed_ips": ips})
+}
+
 // DeletePort deletes a port.
 func (n *NeutronNetwork) DeletePort(ctx context.Context, id string) error {
 	sc, err := n.S.client(ctx, "network")

@@ -361,14 +361,7 @@ func (f *Network) CreatePort(_ context.Context, c clients.PortCreate) (*clients.
 				}
 			}
 		} else {
-			_, ipn, _ := net.ParseCIDR(s.CIDR)
-			ip := make(net.IP, 4)
-			copy(ip, ipn.IP.To4())
-			k := f.next[s.ID]
-			f.next[s.ID] = k + 1
-			ip[2] += byte(k >> 8)
-			ip[3] += byte(k)
-			addr = ip.String()
+			addr = f.allocLocked(s.ID, s.CIDR)
 		}
 		p.FixedIPs = []clients.FixedIP{{SubnetID: s.ID, IPAddress: addr}}
 	}
@@ -376,6 +369,18 @@ func (f *Network) CreatePort(_ context.Context, c clients.PortCreate) (*clients.
 	f.Created++
 	cp := *p
 	return &cp, nil
+}
+
+// allocLocked is the subnet's next address.
+func (f *Network) allocLocked(subnetID, cidr string) string {
+	_, ipn, _ := net.ParseCIDR(cidr)
+	ip := make(net.IP, 4)
+	copy(ip, ipn.IP.To4())
+	k := f.next[subnetID]
+	f.next[subnetID] = k + 1
+	ip[2] += byte(k >> 8)
+	ip[3] += byte(k)
+	return ip.String()
 }
 
 // BindPort binds a port and reports it plugged later.
@@ -425,6 +430,31 @@ func (f *Network) UnbindPort(_ context.Context, id string) error {
 		p.BindingHostID, p.DeviceID, p.DeviceOwner, p.Status = "", "", "", "DOWN"
 	}
 	return nil
+}
+
+// UpdatePortFixedIPs sets a port's fixed IPs, allocating for entries that
+// name only a subnet.
+func (f *Network) UpdatePortFixedIPs(_ context.Context, id string, ips []clients.FixedIP) (*clients.Port, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, ok := f.ports[id]
+	if !ok {
+		return nil, fault.NotFound("Port %s could not be found.", id).WithType("PortNotFound")
+	}
+	out := make([]clients.FixedIP, 0, len(ips))
+	for _, ip := range ips {
+		if ip.IPAddress == "" {
+			s, ok := f.subnets[ip.SubnetID]
+			if !ok {
+				return nil, fault.NotFound("Subnet %s could not be found.", ip.SubnetID).WithType("SubnetNotFound")
+			}
+			ip.IPAddress = f.allocLocked(s.ID, s.CIDR)
+		}
+		out = append(out, ip)
+	}
+	p.FixedIPs = out
+	cp := *p
+	return &cp, nil
 }
 
 // DeletePort deletes a port.

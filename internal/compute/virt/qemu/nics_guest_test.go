@@ -92,6 +92,13 @@ func TestInterfaceHotplugInGuest(t *testing.T) {
 	if !inNetns(t) {
 		return
 	}
+	// on q35 the boot-time NIC sits on a PCIe root port, so it unplugs too
+	for _, machine := range []string{"pc", "q35"} {
+		t.Run(machine, func(t *testing.T) { interfaceHotplug(t, machine) })
+	}
+}
+
+func interfaceHotplug(t *testing.T, machine string) {
 	img := testImage(t)
 	d := newTestDriver(t)
 	const uuid = "7a9e2c4d-1f3b-4a5c-8d6e-2b3c4d5e6f70"
@@ -102,6 +109,10 @@ func TestInterfaceHotplugInGuest(t *testing.T) {
 	hot := virt.NIC{PortID: "2c0ffee2-0000-4000-8000-000000000002", NetworkID: boot.NetworkID, MAC: "fa:16:3e:00:00:02", MTU: 1400}
 	spec := imageSpec(t, d, img, uuid, img.Disk, nicScript)
 	spec.NICs = []virt.NIC{boot}
+	spec.ImageProperties["hw_machine_type"] = machine
+	if machine == "q35" {
+		spec.ImageProperties["hw_cdrom_bus"] = "scsi" // the test image's kernel has no SATA
+	}
 	if err := d.Spawn(ctx, spec); err != nil {
 		t.Fatalf("Spawn: %v", err)
 	}

@@ -359,6 +359,7 @@ func (s *Service) authPassword(ctx context.Context, u *wire.AuthUser) (string, e
 	if u == nil {
 		return "", expecting("user", "password")
 	}
+	ctx = withDirLogin(ctx)
 	user, err := s.lookupUser(ctx, u)
 	if err != nil {
 		return "", err
@@ -371,6 +372,14 @@ func (s *Service) authPassword(ctx context.Context, u *wire.AuthUser) (string, e
 		pw = *u.Password
 	}
 	ok, err := s.checkUserPassword(ctx, user.ID, pw)
+	if errors.Is(err, errStaleDirectoryEntry) {
+		// a bind refused for a cached directory entry: the entry may have
+		// moved or been renamed, so look the user up again and bind once more
+		if user, err = s.lookupUser(ctx, u); err != nil {
+			return "", err
+		}
+		ok, err = s.checkUserPassword(ctx, user.ID, pw)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -424,7 +433,7 @@ func (s *Service) checkUserPassword(ctx context.Context, userID, pw string) (boo
 		if ld == nil {
 			return false, nil
 		}
-		return s.checkDirectoryPassword(ctx, ld, m.LocalID, pw), nil
+		return s.checkDirectoryPassword(ctx, ld, m.LocalID, pw)
 	}
 	ps, err := s.st.Passwords(ctx, userID, 1)
 	if err != nil {

@@ -35,7 +35,50 @@ type ldapDomain struct {
 
 	mu     sync.Mutex
 	users  map[string]cachedUser     // local id → user
+	byName map[string]string         // name a login gave → local id
 	groups map[string]cachedGroupIDs // local user id → public group ids
+}
+
+// dirLogin is what one password login has read from a directory: a bind
+// refused for an entry that came from the cache is retried once after a
+// fresh search (the entry may have moved, been renamed or re-created); a
+// bind refused for an entry just read is a wrong password.
+type dirLogin struct{ fetched bool }
+
+type dirLoginKey struct{}
+
+func withDirLogin(ctx context.Context) context.Context {
+	return context.WithValue(ctx, dirLoginKey{}, &dirLogin{})
+}
+
+// dirFetched notes that this login has read its user from the directory.
+func dirFetched(ctx context.Context) {
+	if l, ok := ctx.Value(dirLoginKey{}).(*dirLogin); ok {
+		l.fetched = true
+	}
+}
+
+// dirCached reports whether this login's user came from the cache alone.
+func dirCached(ctx context.Context) bool {
+	l, ok := ctx.Value(dirLoginKey{}).(*dirLogin)
+	return ok && !l.fetched
+}
+
+// errStaleDirectoryEntry: the bind of a cached directory entry was refused
+// and the entry has been dropped from the cache; the caller looks the user
+// up again.
+var errStaleDirectoryEntry = errors.New("cached directory entry refused; look the user up again")
+
+// forget drops a user's cached entry and the names that led to it.
+func (ld *ldapDomain) forget(local string) {
+	ld.mu.Lock()
+	defer ld.mu.Unlock()
+	delete(ld.users, local)
+	for n, id := range ld.byName {
+		if id == local {
+			delete(ld.byName, n)
+		}
+	}
 }
 
 type cachedUser struct {
@@ -165,7 +208,7 @@ func (s *Service) directory(ctx context.Context, domainID string) *ldapDomain {
 			s.log.ErrorContext(ctx, "bad LDAP configuration; the domain's users cannot log in", "domain_id", domainID, "err", err)
 			ld = &ldapDomain{domainID: domainID, sig: sig}
 		} else {
-			ld = &ldapDomain{domainID: domainID, sig: sig, drv: drv, users: map[string]cachedUser{}, groups: map[string]cachedGroupIDs{}}
+			ld = &ldapDomain{domainID: domainID, sig: sig, drv: drv, users: map[string]cachedUser{}, byName: map[string]string{}, groups: map[string]cachedGroupIDs{}}
 		}
 		if old != nil && old != ld && old.drv != nil {
 			old.drv.Close()
@@ -272,6 +315,7 @@ func (s *Service) dirUser(ctx context.Context, ld *ldapDomain, local string, fre
 		}
 		return nil, err
 	}
+	dirFetched(ctx)
 	ld.mu.Lock()
 	ld.users[local] = cachedUser{u: u, at: time.Now()}
 	ld.mu.Unlock()
@@ -301,7 +345,10 @@ func (s *Service) lookupUserID(ctx context.Context, id string) (*store.User, err
 	return s.toStoreUser(ctx, ld, u), nil
 }
 
-// getUserByName finds a user by name in a domain.
+// getUserByName finds a user by name in a domain. A directory user found
+// by this name before is served from the cache for [cache] expiration_time,
+// as Keystone memoizes get_user_by_name: the login's bind still asks the
+// directory, and a refused bind of a cached entry searches again.
 func (s *Service) getUserByName(ctx context.Context, name, domainID string) (*store.User, error) {
 	ld := s.directory(ctx, domainID)
 	if ld == nil {
@@ -310,12 +357,22 @@ func (s *Service) getUserByName(ctx context.Context, name, domainID string) (*st
 	if err := ld.usable(); err != nil {
 		return nil, s.dirErr(ctx, ld, err, nil)
 	}
+	ld.mu.Lock()
+	if local, ok := ld.byName[name]; ok {
+		if c, ok := ld.users[local]; ok && time.Since(c.at) < s.cache.maxAge {
+			ld.mu.Unlock()
+			return s.toStoreUser(ctx, ld, c.u), nil
+		}
+	}
+	ld.mu.Unlock()
 	u, err := ld.drv.GetUserByName(ctx, name)
 	if err != nil {
 		return nil, s.dirErr(ctx, ld, err, store.UserNotFound(name))
 	}
+	dirFetched(ctx)
 	ld.mu.Lock()
 	ld.users[u.ID] = cachedUser{u: u, at: time.Now()}
+	ld.byName[name] = u.ID
 	ld.mu.Unlock()
 	return s.toStoreUser(ctx, ld, u), nil
 }
@@ -360,36 +417,54 @@ func (s *Service) groupDirectory(ctx context.Context, g *store.Group) (*ldapDoma
 
 // checkDirectoryPassword binds as a directory user. ok false with a nil
 // error is a wrong password; a directory that cannot be asked is logged
-// and answered as a failed login.
-func (s *Service) checkDirectoryPassword(ctx context.Context, ld *ldapDomain, local, pw string) bool {
+// and answered as a failed login. The user's groups are searched for while
+// the bind is in flight (one round trip of latency, two requests), so the
+// token carries the directory's current groups; they are kept only when the
+// bind succeeds. A refused bind of an entry this login took from the cache
+// answers errStaleDirectoryEntry, once the entry is forgotten.
+func (s *Service) checkDirectoryPassword(ctx context.Context, ld *ldapDomain, local, pw string) (bool, error) {
 	if err := ld.usable(); err != nil {
 		s.log.ErrorContext(ctx, "LDAP login refused: the domain's directory is not usable", "domain_id", ld.domainID, "err", err)
-		return false
+		return false, nil
 	}
-	// the login has just looked the user up (by name, fresh; by id, as
+	// the login has just looked the user up (by name or id, fresh or as
 	// cached): bind as that entry rather than search for it again
+	if pw == "" {
+		return false, nil // an LDAP bind with no password is anonymous
+	}
 	u, err := s.dirUser(ctx, ld, local, false)
 	if err == nil {
+		type found struct {
+			gs  []*ldap.Group
+			err error
+		}
+		groups := make(chan found, 1)
+		go func() {
+			gs, err := ld.drv.GroupsOf(ctx, u)
+			groups <- found{gs, err}
+		}()
 		err = ld.drv.Bind(ctx, u, s.truncatePassword(pw))
-	}
-	switch {
-	case err == nil:
-		// refresh the user's groups now, so the token carries current roles
-		if gs, err := ld.drv.GroupsOf(ctx, u); err == nil {
-			ids := make([]string, 0, len(gs))
-			for _, g := range gs {
-				ids = append(ids, s.toStoreGroup(ctx, ld, g).ID)
+		if g := <-groups; err == nil && g.err == nil {
+			ids := make([]string, 0, len(g.gs))
+			for _, x := range g.gs {
+				ids = append(ids, s.toStoreGroup(ctx, ld, x).ID)
 			}
 			ld.mu.Lock()
 			ld.groups[local] = cachedGroupIDs{ids: ids, at: time.Now()}
 			ld.mu.Unlock()
 		}
-		return true
+	}
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, ldap.ErrInvalidCredentials) && dirCached(ctx):
+		ld.forget(local)
+		return false, errStaleDirectoryEntry
 	case errors.Is(err, ldap.ErrInvalidCredentials), errors.Is(err, ldap.ErrNotFound):
-		return false
+		return false, nil
 	}
 	s.log.ErrorContext(ctx, "LDAP login refused: the domain's directory is unavailable", "domain_id", ld.domainID, "user", local, "err", err)
-	return false
+	return false, nil
 }
 
 // directoryGroupIDs is the public ids of a directory user's groups, for
@@ -416,7 +491,11 @@ func (s *Service) directoryGroupIDs(userID string) []string {
 		return c.ids
 	}
 	refresh := func() []string {
-		gs, err := ld.drv.GroupsOfUser(ctx, m.LocalID)
+		u, err := s.dirUser(ctx, ld, m.LocalID, false)
+		if err != nil {
+			return c.ids
+		}
+		gs, err := ld.drv.GroupsOf(ctx, u)
 		if err != nil {
 			return c.ids
 		}

@@ -21,25 +21,39 @@ import (
 )
 
 // Scheduler is nova-scheduler: it keeps a snapshot of the compute nodes'
-// states, read from the database at most every RefreshInterval and updated
-// in between by its own choices (as Nova's HostState.consume_from_request),
-// and answers select_destinations with the pure scheduler's decision. The
-// claim that makes a choice real is the conductor's compare-and-swap; a
-// stale snapshot only makes a claim fail, and the conductor tries again.
+// states (its host view), read from the database at most every
+// RefreshInterval and updated in between by its own choices (as Nova's
+// HostState.consume_from_request), and answers select_destinations with the
+// pure scheduler's decision. The claim that makes a choice real is the
+// conductor's compare-and-swap; a stale snapshot only makes a claim fail,
+// and the conductor tries again.
+//
+// A refresh reads the database without the decision lock (the per-host
+// load is a scan of every live instance: 0.3 s with 100,000 of them) and
+// swaps the new view in under it, so decisions go on against the previous
+// view meanwhile; only a scheduler with no view yet, or one told a host
+// appeared (Invalidate), or one that found no valid host on a stale view,
+// waits for the read.
 type Scheduler struct {
 	cfg   conf.Config
 	store *store.Store
+	src   hostSource
 	sched *scheduler.Scheduler
 	log   *slog.Logger
 	now   func() time.Time
 
-	mu      sync.Mutex
+	mu      sync.Mutex // the decision lock: hosts, fetched, gen, recent, view
 	hosts   []scheduler.HostState
-	fetched time.Time
+	fetched time.Time // when the read behind hosts began
+	// gen counts Invalidate calls; viewGen is gen when the read behind
+	// hosts began, so a view read before a host appeared is not taken as
+	// fresh.
+	gen, viewGen uint64
 	// recent remembers where this scheduler put instances since its last
 	// refresh, so that server group policies hold for members whose claims
 	// the database does not show yet.
 	recent map[string]placement
+	view   viewRefresh
 
 	sub *bus.Subscription
 	met *metrics.Registry
@@ -56,7 +70,7 @@ func NewScheduler(cfg conf.Config, s *store.Store, log *slog.Logger) (*Scheduler
 	if err != nil {
 		return nil, err
 	}
-	return &Scheduler{cfg: cfg, store: s, sched: sched, log: log, now: time.Now, recent: map[string]placement{}}, nil
+	return &Scheduler{cfg: cfg, store: s, src: s, sched: sched, log: log, now: time.Now, recent: map[string]placement{}}, nil
 }
 
 // Start serves select_destinations on the scheduler subject (queue group:
@@ -96,10 +110,10 @@ func (s *Scheduler) handleSelect(ctx context.Context, raw json.RawMessage) (any,
 	return res, err
 }
 
-// Invalidate makes the next decision read the database.
+// Invalidate makes the next decision wait for a view read after this call.
 func (s *Scheduler) Invalidate() {
 	s.mu.Lock()
-	s.fetched = time.Time{}
+	s.gen++
 	s.mu.Unlock()
 }
 
@@ -108,18 +122,23 @@ func (s *Scheduler) Select(ctx context.Context, req rpc.SelectRequest) (*rpc.Sel
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	fresh := false
-	if s.now().Sub(s.fetched) > s.cfg.Scheduler.RefreshInterval {
-		if err := s.refresh(ctx); err != nil {
+	switch {
+	case s.fetched.IsZero() || s.viewGen != s.gen:
+		// No view yet, or one that may miss a host that just came up.
+		if err := s.awaitViewLocked(ctx); err != nil {
 			return nil, err
 		}
 		fresh = true
+	case s.now().Sub(s.fetched) > s.cfg.Scheduler.RefreshInterval:
+		// Decide on the view there is; the next one is read meanwhile.
+		s.startViewLocked(ctx)
 	}
 	for {
 		sel, err := s.selectLocked(ctx, req)
 		var nvh *scheduler.NoValidHost
 		if errors.As(err, &nvh) && !fresh {
 			// The snapshot may predate a host that just came up.
-			if err := s.refresh(ctx); err != nil {
+			if err := s.awaitViewLocked(ctx); err != nil {
 				return nil, err
 			}
 			fresh = true
@@ -205,52 +224,17 @@ func (s *Scheduler) selectLocked(ctx context.Context, req rpc.SelectRequest) ([]
 			continue
 		}
 		h := &s.hosts[idx]
-		h.VCPUsUsed += vcpus
-		h.MemoryMBUsed += mem
-		h.DiskGBUsed += disk
-		h.NumInstances++
-		h.IOOps++
-		if h.InstancesByProject == nil {
-			h.InstancesByProject = map[string]int{}
+		u := use{host: h.Host, node: h.Node, vcpus: vcpus, mem: mem, disk: disk, project: spec.ProjectID}
+		u.apply(h)
+		if s.view.running != nil {
+			// The view being read may not show this choice's claim yet.
+			s.view.pending = append(s.view.pending, u)
 		}
-		h.InstancesByProject[spec.ProjectID]++
 		if i < len(spec.InstanceIDs) {
 			s.recent[spec.InstanceIDs[i]] = placement{host: h.Host, at: now}
 		}
 	}
 	return sel, nil
-}
-
-// refresh reads the compute nodes, their services, aggregates and loads.
-func (s *Scheduler) refresh(ctx context.Context) error {
-	nodes, err := s.store.Nodes(ctx, "")
-	if err != nil {
-		return err
-	}
-	svcs, err := s.store.Services(ctx, "", "nova-compute")
-	if err != nil {
-		return err
-	}
-	aggs, err := s.store.Aggregates(ctx)
-	if err != nil {
-		return err
-	}
-	loads, err := s.store.HostLoads(ctx, scheduler.CountsAsIOOp)
-	if err != nil {
-		return err
-	}
-	hosts, err := HostStates(nodes, svcs, aggs, loads, s.now(), s.cfg.Default.ServiceDownTime)
-	if err != nil {
-		return err
-	}
-	s.hosts, s.fetched = hosts, s.now()
-	// Placements older than a refresh are in the database by now, or failed.
-	for id, p := range s.recent {
-		if s.now().Sub(p.at) > 2*s.cfg.Scheduler.RefreshInterval+30*time.Second {
-			delete(s.recent, id)
-		}
-	}
-	return nil
 }
 
 // HostStates builds the scheduler's snapshot from database records.

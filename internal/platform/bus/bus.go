@@ -71,6 +71,11 @@ type Bus struct {
 	sendWG            sync.WaitGroup
 	sendCtx           context.Context
 	sendCancel        context.CancelFunc
+
+	// id names this connection's process to the callers it answers, and
+	// replies receives the answers to its own calls (liveness.go).
+	id      string
+	replies *replyMux
 }
 
 // Options configure a connection.
@@ -143,6 +148,9 @@ func Open(ctx context.Context, opt Options) (*Bus, error) {
 		return nil, fmt.Errorf("connect to nats %s: %w", opt.URL, err)
 	}
 	b.nc = nc
+	if err := b.startLiveness(); err != nil {
+		opt.Log.Warn("bus: calls will not detect a receiver that dies", "err", err)
+	}
 	return b, nil
 }
 
@@ -228,6 +236,8 @@ func (b *Bus) Call(ctx context.Context, subject, method string, args, result any
 			f := fault.Unavailable("no service is listening on %s", subject)
 			f.Err = nats.ErrNoResponders
 			return f
+		case errors.Is(err, ErrResponderGone):
+			return &fault.Error{Status: 503, Type: "ServiceUnavailable", Message: fmt.Sprintf("%s on %s: %v before it answered", method, subject, err), Err: err}
 		case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
 			return &fault.Error{Status: 504, Type: "MessagingTimeout", Message: fmt.Sprintf("timed out waiting for a reply to %s on %s", method, subject), Err: err}
 		}
@@ -259,7 +269,7 @@ func (b *Bus) request(ctx context.Context, subject string, msg []byte) (*nats.Ms
 	giveUp := time.Now().Add(b.noRespondersRetry)
 	wait := 25 * time.Millisecond
 	for {
-		resp, err := b.nc.RequestWithContext(ctx, b.prefix+subject, msg)
+		resp, err := b.watchedRequest(ctx, b.prefix+subject, msg)
 		if !errors.Is(err, nats.ErrNoResponders) || time.Now().Add(wait).After(giveUp) {
 			return resp, err
 		}
@@ -355,6 +365,7 @@ func (b *Bus) Serve(ctx context.Context, subject string, o ServeOptions, handler
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s := &Subscription{sem: make(chan struct{}, o.Concurrency), ctx: sctx, cancel: cancel}
 	cb := func(m *nats.Msg) {
+		b.receipt(m)
 		s.wg.Add(1)
 		s.sem <- struct{}{}
 		go func() {

@@ -11,7 +11,6 @@ import (
 	"github.com/tenku-cloud/tenku/internal/compute/objects"
 	"github.com/tenku-cloud/tenku/internal/compute/rpc"
 	"github.com/tenku-cloud/tenku/internal/compute/states"
-	"github.com/tenku-cloud/tenku/internal/compute/store"
 	"github.com/tenku-cloud/tenku/internal/compute/virt"
 	"github.com/tenku-cloud/tenku/internal/platform/fault"
 )
@@ -125,17 +124,17 @@ func (a *Agent) runSimple(ctx context.Context, method string, act simpleAction, 
 		log.Info("action dropped: the instance moved on", "err", err)
 		return
 	}
-	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
+	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
 	runErr := act.run(a, ctx, inst)
 	if errors.Is(runErr, errOffloaded) {
-		a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}}))
+		a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: ev}}}))
 		log.Info("action done", "vm_state", states.ShelvedOffloaded)
 		return
 	}
 	none := states.NoTask
-	u := store.Update{TaskState: &none}
+	u := rpc.Update{TaskState: &none}
 	var f *objects.Fault
-	finish := store.EventRef{RequestID: args.RequestID, Event: ev}
+	finish := rpc.EventRef{RequestID: args.RequestID, Event: ev}
 	if runErr != nil {
 		finish.Error = runErr.Error()
 		if errors.Is(runErr, virt.ErrNotSupported) {
@@ -162,7 +161,7 @@ func (a *Agent) runSimple(ctx context.Context, method string, act simpleAction, 
 	if act.task == states.NoTask {
 		u.TaskState = nil
 	}
-	_, err = a.save(ctx, store.Save{UUID: inst.UUID, Update: u, Expect: store.Expect{Task: []states.Task{act.task}}, Finish: []store.EventRef{finish}, Fault: f})
+	_, err = a.save(ctx, rpc.Save{UUID: inst.UUID, Update: u, Expect: rpc.Expect{Task: []states.Task{act.task}}, Finish: []rpc.EventRef{finish}, Fault: f})
 	if err != nil {
 		log.Info("action result not recorded", "err", err)
 		return
@@ -287,8 +286,8 @@ func (a *Agent) offload(ctx context.Context, inst *objects.Instance) error {
 	}
 	empty := ""
 	vm, none, p := states.ShelvedOffloaded, states.NoTask, states.PowerShutdown
-	_, err := a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{VMState: &vm, TaskState: &none, PowerState: &p, Host: &empty, Node: &empty},
-		Expect: store.Expect{Task: []states.Task{states.Shelving, states.ShelvingOffloading}}})
+	_, err := a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{VMState: &vm, TaskState: &none, PowerState: &p, Host: &empty, Node: &empty},
+		Expect: rpc.Expect{Task: []states.Task{states.Shelving, states.ShelvingOffloading}}})
 	if err != nil {
 		return err
 	}
@@ -342,8 +341,8 @@ func (a *Agent) snapshot(ctx context.Context, args rpc.SnapshotArgs) {
 	if !args.Backup {
 		uploading = states.ImageSnapshot
 	}
-	inst, err := a.save(ctx, store.Save{UUID: args.InstanceUUID, Update: store.Update{TaskState: &uploading},
-		Expect: store.Expect{Task: []states.Task{expect}}, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}})
+	inst, err := a.save(ctx, rpc.Save{UUID: args.InstanceUUID, Update: rpc.Update{TaskState: &uploading},
+		Expect: rpc.Expect{Task: []states.Task{expect}}, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}})
 	if err != nil {
 		log.Info("snapshot dropped", "err", err)
 		a.note(ctx, "deleting image", inst.UUID, a.images.Delete(clients.AsService(ctx), args.ImageID), "image_id", args.ImageID)
@@ -356,11 +355,11 @@ func (a *Agent) snapshot(ctx context.Context, args rpc.SnapshotArgs) {
 		a.rotateBackups(ctx, inst, args)
 	}
 	none := states.NoTask
-	finish := store.EventRef{RequestID: args.RequestID, Event: ev}
+	finish := rpc.EventRef{RequestID: args.RequestID, Event: ev}
 	if upErr != nil {
 		finish.Error = upErr.Error()
 	}
-	a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{TaskState: &none}, Expect: store.Expect{Task: []states.Task{uploading}}, Finish: []store.EventRef{finish}})
+	a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{TaskState: &none}, Expect: rpc.Expect{Task: []states.Task{uploading}}, Finish: []rpc.EventRef{finish}})
 	if upErr != nil {
 		log.Warn("snapshot failed", "err", upErr)
 		return
@@ -416,11 +415,11 @@ func (a *Agent) rebuild(ctx context.Context, args rpc.RebuildArgs) {
 		return
 	}
 	wasStopped := inst.VMState == states.Stopped
-	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
+	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
 	fail := func(err error) {
 		vm, none := states.Error, states.NoTask
-		a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{VMState: &vm, TaskState: &none},
-			Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev, Error: err.Error()}},
+		a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{VMState: &vm, TaskState: &none},
+			Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Error: err.Error()}},
 			Fault:  &objects.Fault{Code: 500, Message: "Rebuild of instance " + inst.UUID + " failed: " + err.Error(), Host: a.host}})
 		log.Warn("rebuild failed", "vm_state", "error", "err", err)
 	}
@@ -439,8 +438,8 @@ func (a *Agent) rebuild(ctx context.Context, args rpc.RebuildArgs) {
 			}
 		}
 		host := a.host
-		if inst, err = a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{Host: &host, Node: &node, LaunchedOn: &host, NetworkInfo: &vifs},
-			Expect: store.Expect{Task: []states.Task{states.Rebuilding}}}); err != nil {
+		if inst, err = a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{Host: &host, Node: &node, LaunchedOn: &host, NetworkInfo: &vifs},
+			Expect: rpc.Expect{Task: []states.Task{states.Rebuilding}}}); err != nil {
 			log.Info("evacuation dropped", "err", err)
 			return
 		}
@@ -449,7 +448,7 @@ func (a *Agent) rebuild(ctx context.Context, args rpc.RebuildArgs) {
 		return
 	}
 	bdm := states.RebuildBlockDeviceMapping
-	if inst, err = a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{TaskState: &bdm}, Expect: store.Expect{Task: []states.Task{states.Rebuilding}}}); err != nil {
+	if inst, err = a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{TaskState: &bdm}, Expect: rpc.Expect{Task: []states.Task{states.Rebuilding}}}); err != nil {
 		return
 	}
 	inst.ImageRef = args.ImageRef
@@ -459,7 +458,7 @@ func (a *Agent) rebuild(ctx context.Context, args rpc.RebuildArgs) {
 		return
 	}
 	sp := states.RebuildSpawning
-	if inst, err = a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{TaskState: &sp}, Expect: store.Expect{Task: []states.Task{states.RebuildBlockDeviceMapping}}}); err != nil {
+	if inst, err = a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{TaskState: &sp}, Expect: rpc.Expect{Task: []states.Task{states.RebuildBlockDeviceMapping}}}); err != nil {
 		return
 	}
 	if err := a.drv.Spawn(ctx, spec); err != nil {
@@ -471,14 +470,14 @@ func (a *Agent) rebuild(ctx context.Context, args rpc.RebuildArgs) {
 		a.note(ctx, "powering off guest", inst.UUID, a.drv.PowerOff(ctx, ref(inst), 0))
 		vm, p = states.Stopped, states.PowerShutdown
 	}
-	if _, err := a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{VMState: &vm, TaskState: &none, PowerState: &p, LaunchedAt: &now},
-		Expect: store.Expect{Task: []states.Task{states.RebuildSpawning}}, Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}}); err != nil {
+	if _, err := a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{VMState: &vm, TaskState: &none, PowerState: &p, LaunchedAt: &now},
+		Expect: rpc.Expect{Task: []states.Task{states.RebuildSpawning}}, Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: ev}}}); err != nil {
 		a.destroyGuest(ctx, ref(inst), "rebuild")
 		return
 	}
 	if args.MigrationUUID != "" {
 		done := "done"
-		a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &done})), "migration_id", args.MigrationUUID)
+		a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, rpc.MigrationChange{Status: &done})), "migration_id", args.MigrationUUID)
 	}
 	log.Info("instance rebuilt", "vm_state", vm, "evacuated", args.Recreate)
 }
@@ -596,11 +595,11 @@ func (a *Agent) handleSetPassword(ctx context.Context, raw json.RawMessage) (any
 	} else if err := ps.SetAdminPassword(ctx, ref(inst), args.Password); err != nil {
 		runErr = fault.Conflict("Failed to set admin password on %s because %v", inst.UUID, err).WithType("InstancePasswordSetFailed")
 	}
-	finish := store.EventRef{RequestID: args.RequestID, Event: eventName(rpc.SetAdminPassword)}
+	finish := rpc.EventRef{RequestID: args.RequestID, Event: eventName(rpc.SetAdminPassword)}
 	if runErr != nil {
 		finish.Error = runErr.Error()
 	}
-	a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{TaskState: &none}, Expect: store.Expect{Task: []states.Task{states.UpdatingPassword}}, Finish: []store.EventRef{finish}})
+	a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{TaskState: &none}, Expect: rpc.Expect{Task: []states.Task{states.UpdatingPassword}}, Finish: []rpc.EventRef{finish}})
 	return nil, runErr
 }
 
@@ -616,16 +615,16 @@ func (a *Agent) handleAttachInterface(ctx context.Context, raw json.RawMessage) 
 		return nil, err
 	}
 	ev := eventName(rpc.AttachInterface)
-	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
+	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
 	vif, err := a.attachInterface(ctx, inst, args)
-	finish := store.EventRef{RequestID: args.RequestID, Event: ev}
+	finish := rpc.EventRef{RequestID: args.RequestID, Event: ev}
 	if err != nil {
 		finish.Error = err.Error()
-		a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []store.EventRef{finish}}))
+		a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []rpc.EventRef{finish}}))
 		return nil, err
 	}
 	vifs := append(append([]objects.VIF{}, inst.NetworkInfo...), *vif)
-	if _, err := a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{NetworkInfo: &vifs}, Finish: []store.EventRef{finish}}); err != nil {
+	if _, err := a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{NetworkInfo: &vifs}, Finish: []rpc.EventRef{finish}}); err != nil {
 		return nil, err
 	}
 	return vif, nil
@@ -713,9 +712,9 @@ func (a *Agent) handleDetachInterface(ctx context.Context, raw json.RawMessage) 
 	if rest == nil {
 		rest = []objects.VIF{}
 	}
-	_, err = a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{NetworkInfo: &rest},
-		Start:  []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}},
-		Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}})
+	_, err = a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{NetworkInfo: &rest},
+		Start:  []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}},
+		Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: ev}}})
 	return nil, err
 }
 
@@ -739,12 +738,12 @@ func (a *Agent) unshelve(ctx context.Context, args rpc.UnshelveArgs) {
 		log.Info("unshelve dropped", "err", err)
 		return
 	}
-	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
+	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
 	fail := func(err error) {
 		a.note(ctx, "freeing allocations", inst.UUID, a.cond.FreeAllocations(ctx, inst.UUID, ""))
 		vm, none, empty := states.ShelvedOffloaded, states.NoTask, ""
-		a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{VMState: &vm, TaskState: &none, Host: &empty, Node: &empty},
-			Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev, Error: err.Error()}},
+		a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{VMState: &vm, TaskState: &none, Host: &empty, Node: &empty},
+			Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Error: err.Error()}},
 			Fault:  &objects.Fault{Code: 500, Message: "Unshelve of instance " + inst.UUID + " failed: " + err.Error(), Host: a.host}})
 		log.Warn("unshelve failed", "err", err)
 	}
@@ -753,17 +752,17 @@ func (a *Agent) unshelve(ctx context.Context, args rpc.UnshelveArgs) {
 		// Never offloaded: the guest is still here, powered off.
 		if err := a.ensureRunning(ctx, inst, true); err != nil {
 			none := states.NoTask
-			a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{TaskState: &none},
-				Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev, Error: err.Error()}}})
+			a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{TaskState: &none},
+				Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Error: err.Error()}}})
 			return
 		}
 		if img := inst.SystemMetadata["shelved_image_id"]; img != "" {
 			a.note(ctx, "deleting image", inst.UUID, a.images.Delete(sctx, img), "image_id", img)
 		}
 		vm, none, p := states.Active, states.NoTask, states.PowerRunning
-		a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{VMState: &vm, TaskState: &none, PowerState: &p,
+		a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{VMState: &vm, TaskState: &none, PowerState: &p,
 			SysMetaDelete: []string{"shelved_at", "shelved_image_id", "shelved_host"}},
-			Expect: store.Expect{Task: []states.Task{states.Unshelving}}, Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}})
+			Expect: rpc.Expect{Task: []states.Task{states.Unshelving}}, Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: ev}}})
 		log.Info("instance unshelved", "vm_state", "active")
 		return
 	}
@@ -793,9 +792,9 @@ func (a *Agent) unshelve(ctx context.Context, args rpc.UnshelveArgs) {
 		a.note(ctx, "deleting image", inst.UUID, a.images.Delete(sctx, img), "image_id", img)
 	}
 	vm, none, p := states.Active, states.NoTask, states.PowerRunning
-	_, err = a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{VMState: &vm, TaskState: &none, PowerState: &p, NetworkInfo: &vifs,
+	_, err = a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{VMState: &vm, TaskState: &none, PowerState: &p, NetworkInfo: &vifs,
 		SysMetaDelete: []string{"shelved_at", "shelved_image_id", "shelved_host"}},
-		Expect: store.Expect{Task: []states.Task{states.Unshelving}}, Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}})
+		Expect: rpc.Expect{Task: []states.Task{states.Unshelving}}, Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: ev}}})
 	if err != nil {
 		a.destroyGuest(ctx, ref(inst), "unshelve")
 		return

@@ -17,7 +17,6 @@ import (
 	"github.com/tenku-cloud/tenku/internal/compute/conf"
 	"github.com/tenku-cloud/tenku/internal/compute/objects"
 	"github.com/tenku-cloud/tenku/internal/compute/rpc"
-	"github.com/tenku-cloud/tenku/internal/compute/store"
 	"github.com/tenku-cloud/tenku/internal/compute/virt"
 	"github.com/tenku-cloud/tenku/internal/platform/bus"
 	"github.com/tenku-cloud/tenku/internal/platform/logging"
@@ -256,7 +255,7 @@ func (a *Agent) goWork(ctx context.Context, what, uuid string, fn func(ctx conte
 func (a *Agent) heartbeat(ctx context.Context) error {
 	hctx, cancel := context.WithTimeout(ctx, max(3*a.cfg.Default.ReportInterval, 5*time.Second))
 	defer cancel()
-	_, err := a.cond.ReportService(hctx, rpc.ServiceReportArgs{Host: a.host, Binary: Binary, Topic: rpc.ComputeTopic, Version: ServiceVersion})
+	_, err := a.cond.ReportService(hctx, rpc.ServiceReportArgs{Host: a.host, Binary: Binary, Topic: rpc.ComputeTopic, Version: ServiceVersion, Protocol: rpc.Version})
 	if bus.IsNoResponders(err) {
 		if n := a.cond.Abandon(0); n > 0 {
 			a.log.Warn("no conductor listens: abandoned the calls in flight", "calls", n)
@@ -351,7 +350,7 @@ func (a *Agent) handlers() map[string]bus.Handler {
 }
 
 // save is a CAS save through the conductor.
-func (a *Agent) save(ctx context.Context, s store.Save) (*objects.Instance, error) {
+func (a *Agent) save(ctx context.Context, s rpc.Save) (*objects.Instance, error) {
 	return a.cond.Save(ctx, s)
 }
 

@@ -16,7 +16,6 @@ import (
 	"github.com/tenku-cloud/tenku/internal/compute/objects"
 	"github.com/tenku-cloud/tenku/internal/compute/rpc"
 	"github.com/tenku-cloud/tenku/internal/compute/states"
-	"github.com/tenku-cloud/tenku/internal/compute/store"
 	"github.com/tenku-cloud/tenku/internal/compute/virt"
 	"github.com/tenku-cloud/tenku/internal/platform/authn"
 	"github.com/tenku-cloud/tenku/internal/platform/fault"
@@ -121,9 +120,9 @@ func (a *Agent) build(ctx context.Context, args rpc.BuildArgs) {
 	// networking: ports created, bound to this host, plugged.
 	enter("networking")
 	net := states.Networking
-	inst, err := a.save(ctx, store.Save{UUID: uuid, Update: store.Update{TaskState: &net},
-		Expect: store.Expect{VM: []states.VM{states.Building}, Task: []states.Task{states.Scheduling}, Host: &a.host},
-		Start:  []store.EventRef{{RequestID: reqID, Event: EventBuild, Host: a.host}, {RequestID: reqID, Event: EventNetworking, Host: a.host}}})
+	inst, err := a.save(ctx, rpc.Save{UUID: uuid, Update: rpc.Update{TaskState: &net},
+		Expect: rpc.Expect{VM: []states.VM{states.Building}, Task: []states.Task{states.Scheduling}, Host: &a.host},
+		Start:  []rpc.EventRef{{RequestID: reqID, Event: EventBuild, Host: a.host}, {RequestID: reqID, Event: EventNetworking, Host: a.host}}})
 	if err != nil {
 		log.Info("build abandoned: the instance changed", "err", err)
 		return
@@ -143,10 +142,10 @@ func (a *Agent) build(ctx context.Context, args rpc.BuildArgs) {
 	// block_device_mapping: the image in the local cache, the disks planned.
 	enter("block_device_mapping")
 	bdm := states.BlockDeviceMapping
-	inst, err = a.save(ctx, store.Save{UUID: uuid, Update: store.Update{TaskState: &bdm, NetworkInfo: &vifs},
-		Expect: store.Expect{Task: []states.Task{states.Networking}},
-		Finish: []store.EventRef{{RequestID: reqID, Event: EventNetworking}},
-		Start:  []store.EventRef{{RequestID: reqID, Event: EventBDM, Host: a.host}}})
+	inst, err = a.save(ctx, rpc.Save{UUID: uuid, Update: rpc.Update{TaskState: &bdm, NetworkInfo: &vifs},
+		Expect: rpc.Expect{Task: []states.Task{states.Networking}},
+		Finish: []rpc.EventRef{{RequestID: reqID, Event: EventNetworking}},
+		Start:  []rpc.EventRef{{RequestID: reqID, Event: EventBDM, Host: a.host}}})
 	if err != nil {
 		a.abandon(ctx, uuid, vifs, log, err)
 		return
@@ -166,10 +165,10 @@ func (a *Agent) build(ctx context.Context, args rpc.BuildArgs) {
 	enter("spawning")
 	spawning := states.Spawning
 	root := "/dev/vda"
-	inst, err = a.save(ctx, store.Save{UUID: uuid, Update: store.Update{TaskState: &spawning, RootDeviceName: &root},
-		Expect: store.Expect{Task: []states.Task{states.BlockDeviceMapping}},
-		Finish: []store.EventRef{{RequestID: reqID, Event: EventBDM}},
-		Start:  []store.EventRef{{RequestID: reqID, Event: EventSpawning, Host: a.host}}})
+	inst, err = a.save(ctx, rpc.Save{UUID: uuid, Update: rpc.Update{TaskState: &spawning, RootDeviceName: &root},
+		Expect: rpc.Expect{Task: []states.Task{states.BlockDeviceMapping}},
+		Finish: []rpc.EventRef{{RequestID: reqID, Event: EventBDM}},
+		Start:  []rpc.EventRef{{RequestID: reqID, Event: EventSpawning, Host: a.host}}})
 	if err != nil {
 		a.abandon(ctx, uuid, vifs, log, err)
 		return
@@ -188,10 +187,10 @@ func (a *Agent) build(ctx context.Context, args rpc.BuildArgs) {
 		power = info.Power
 	}
 	active, none, now := states.Active, states.NoTask, a.now().UTC()
-	_, err = a.save(ctx, store.Save{UUID: uuid,
-		Update: store.Update{VMState: &active, TaskState: &none, PowerState: &power, LaunchedAt: &now},
-		Expect: store.Expect{Task: []states.Task{states.Spawning}},
-		Finish: []store.EventRef{{RequestID: reqID, Event: EventSpawning}, {RequestID: reqID, Event: EventBuild}}})
+	_, err = a.save(ctx, rpc.Save{UUID: uuid,
+		Update: rpc.Update{VMState: &active, TaskState: &none, PowerState: &power, LaunchedAt: &now},
+		Expect: rpc.Expect{Task: []states.Task{states.Spawning}},
+		Finish: []rpc.EventRef{{RequestID: reqID, Event: EventSpawning}, {RequestID: reqID, Event: EventBuild}}})
 	if err != nil {
 		// Deleted while spawning: the guest must not outlive its record.
 		a.destroyGuest(ctx, ref(inst), "build")
@@ -231,7 +230,7 @@ func (a *Agent) buildFailed(ctx context.Context, inst *objects.Instance, args rp
 	a.deallocateNetworks(ctx, inst.UUID, vifs)
 	a.removeDir(ctx, inst.UUID, filepath.Join(a.dir, inst.UUID))
 	msg := be.err.Error()
-	finish := []store.EventRef{{RequestID: args.RequestID, Event: be.phase, Error: msg}, {RequestID: args.RequestID, Event: EventBuild, Error: msg}}
+	finish := []rpc.EventRef{{RequestID: args.RequestID, Event: be.phase, Error: msg}, {RequestID: args.RequestID, Event: EventBuild, Error: msg}}
 	if be.reschedule && a.cfg.Scheduler.MaxAttempts > 1 {
 		if err := a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: finish}); err != nil {
 			log.Warn("record failed build", "err", err)
@@ -249,8 +248,8 @@ func (a *Agent) buildFailed(ctx context.Context, inst *objects.Instance, args rp
 	if errors.As(be.err, &f) && f.Status < 500 {
 		code = f.Status
 	}
-	_, err := a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{VMState: &vm, TaskState: &none},
-		Expect: store.Expect{VM: []states.VM{states.Building}},
+	_, err := a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{VMState: &vm, TaskState: &none},
+		Expect: rpc.Expect{VM: []states.VM{states.Building}},
 		Finish: finish, Fault: &objects.Fault{Code: code, Message: "Build of instance " + inst.UUID + " aborted: " + msg, Host: a.host}})
 	if err != nil {
 		log.Info("could not record the failed build", "err", err)
@@ -617,11 +616,11 @@ func (a *Agent) terminate(ctx context.Context, args rpc.InstanceArgs) {
 		return
 	}
 	log := a.log.With("instance_id", inst.UUID, "request_id", args.RequestID)
-	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: EventTerminate, Host: a.host}}}))
+	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: EventTerminate, Host: a.host}}}))
 	if err := a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{}); err != nil && !errors.Is(err, virt.ErrNotFound) {
 		vm, none := states.Error, states.NoTask
-		a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{VMState: &vm, TaskState: &none},
-			Finish: []store.EventRef{{RequestID: args.RequestID, Event: EventTerminate, Error: err.Error()}},
+		a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{VMState: &vm, TaskState: &none},
+			Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: EventTerminate, Error: err.Error()}},
 			Fault:  &objects.Fault{Code: 500, Message: "Delete of instance " + inst.UUID + " failed: " + err.Error(), Host: a.host}})
 		log.Error("destroy failed", "vm_state", "error", "err", err)
 		return
@@ -631,7 +630,7 @@ func (a *Agent) terminate(ctx context.Context, args rpc.InstanceArgs) {
 	a.removeDir(ctx, inst.UUID, filepath.Join(a.dir, inst.UUID))
 	a.dropResizeBackup(inst.UUID)
 	if err := a.cond.Destroyed(ctx, rpc.DestroyedArgs{UUID: inst.UUID, RequestID: args.RequestID,
-		Finish: []store.EventRef{{RequestID: args.RequestID, Event: EventTerminate}}}); err != nil {
+		Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: EventTerminate}}}); err != nil {
 		log.Error("could not mark the instance deleted", "err", err)
 		return
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/tenku-cloud/tenku/internal/compute/objects"
 	"github.com/tenku-cloud/tenku/internal/compute/rpc"
 	"github.com/tenku-cloud/tenku/internal/compute/states"
-	"github.com/tenku-cloud/tenku/internal/compute/store"
 )
 
 // eventKey names an expected external event: Nova's (name, tag) for an
@@ -119,7 +118,7 @@ func (a *Agent) refreshNetworkInfo(ctx context.Context, uuid string) {
 	if vifs == nil {
 		vifs = []objects.VIF{}
 	}
-	if _, err := a.save(ctx, store.Save{UUID: uuid, Update: store.Update{NetworkInfo: &vifs}, Expect: store.Expect{VM: nonBuilding}}); err != nil {
+	if _, err := a.save(ctx, rpc.Save{UUID: uuid, Update: rpc.Update{NetworkInfo: &vifs}, Expect: rpc.Expect{VM: nonBuilding}}); err != nil {
 		a.log.InfoContext(ctx, "network info not refreshed", "instance_id", uuid, "err", err)
 	}
 }

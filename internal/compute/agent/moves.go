@@ -14,7 +14,6 @@ import (
 	"github.com/tenku-cloud/tenku/internal/compute/objects"
 	"github.com/tenku-cloud/tenku/internal/compute/rpc"
 	"github.com/tenku-cloud/tenku/internal/compute/states"
-	"github.com/tenku-cloud/tenku/internal/compute/store"
 	"github.com/tenku-cloud/tenku/internal/compute/virt"
 	"github.com/tenku-cloud/tenku/internal/platform/fault"
 )
@@ -68,9 +67,9 @@ func (a *Agent) failResize(ctx context.Context, inst *objects.Instance, args rpc
 	if v := inst.SystemMetadata["old_vm_state"]; v != "" {
 		vm = states.VM(v)
 	}
-	if _, err := a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{TaskState: &none, VMState: &vm, ClearNewFlavor: true},
-		Expect: store.Expect{Task: []states.Task{held}}, Release: release,
-		Finish: []store.EventRef{{RequestID: args.RequestID, Event: event, Error: cause.Error()}},
+	if _, err := a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{TaskState: &none, VMState: &vm, ClearNewFlavor: true},
+		Expect: rpc.Expect{Task: []states.Task{held}}, Release: release,
+		Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: event, Error: cause.Error()}},
 		Fault:  &objects.Fault{Code: 500, Message: "Resize of instance " + inst.UUID + " failed: " + cause.Error(), Host: a.host}}); err != nil {
 		a.log.WarnContext(ctx, "resize failed, but its task moved on; leaving it to its holder", "instance_id", inst.UUID, "event", event, "cause", cause, "err", err)
 		return false
@@ -79,7 +78,7 @@ func (a *Agent) failResize(ctx context.Context, inst *objects.Instance, args rpc
 		a.note(ctx, "freeing allocations", inst.UUID, a.cond.FreeAllocations(ctx, inst.UUID, ""))
 		a.note(ctx, "moving allocations", inst.UUID, a.cond.MoveAllocations(ctx, args.MigrationUUID, inst.UUID))
 		st := "error"
-		a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})), "migration_id", args.MigrationUUID)
+		a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, rpc.MigrationChange{Status: &st})), "migration_id", args.MigrationUUID)
 	}
 	a.log.WarnContext(ctx, "resize failed", "instance_id", inst.UUID, "event", event, "err", cause)
 	return true
@@ -190,8 +189,8 @@ func (a *Agent) handlePrepResize(ctx context.Context, raw json.RawMessage) (any,
 		if err != nil || inst.TaskState != states.ResizePrep {
 			return
 		}
-		a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}},
-			Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}}))
+		a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}},
+			Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: ev}}}))
 		m, err := a.cond.Migration(ctx, args.MigrationUUID)
 		if err != nil {
 			a.failResize(ctx, inst, args, ev, err, states.ResizePrep)
@@ -218,13 +217,13 @@ func (a *Agent) handleResizeInstance(ctx context.Context, raw json.RawMessage) (
 		if err != nil {
 			return
 		}
-		inst, err = a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{TaskState: &migrating, SysMeta: map[string]string{"old_vm_state": string(inst.VMState)}},
-			Expect: store.Expect{Task: []states.Task{states.ResizePrep}}, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}})
+		inst, err = a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{TaskState: &migrating, SysMeta: map[string]string{"old_vm_state": string(inst.VMState)}},
+			Expect: rpc.Expect{Task: []states.Task{states.ResizePrep}}, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}})
 		if err != nil {
 			return
 		}
 		st := "migrating"
-		a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})), "migration_id", args.MigrationUUID)
+		a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, rpc.MigrationChange{Status: &st})), "migration_id", args.MigrationUUID)
 		if err := a.drv.PowerOff(ctx, ref(inst), a.cfg.Compute.ShutdownTimeout); err != nil && !errors.Is(err, virt.ErrNotFound) {
 			a.failResize(ctx, inst, args, ev, err, states.ResizeMigrating)
 			return
@@ -243,12 +242,12 @@ func (a *Agent) handleResizeInstance(ctx context.Context, raw json.RawMessage) (
 			}
 		}
 		migrated := states.ResizeMigrated
-		if _, err := a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{TaskState: &migrated},
-			Expect: store.Expect{Task: []states.Task{states.ResizeMigrating}}, Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}}); err != nil {
+		if _, err := a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{TaskState: &migrated},
+			Expect: rpc.Expect{Task: []states.Task{states.ResizeMigrating}}, Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: ev}}}); err != nil {
 			return
 		}
 		st = "post-migrating"
-		a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})), "migration_id", args.MigrationUUID)
+		a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, rpc.MigrationChange{Status: &st})), "migration_id", args.MigrationUUID)
 		if err := a.callAgent(ctx, args.DestHost, rpc.FinishResize, args); err != nil {
 			if a.failResize(ctx, inst, args, ev, fmt.Errorf("destination host %s: %w", args.DestHost, err), states.ResizeMigrated) &&
 				inst.SystemMetadata["old_vm_state"] != string(states.Stopped) {
@@ -277,8 +276,8 @@ func (a *Agent) finishResize(ctx context.Context, args rpc.ResizeArgs) {
 	defer unlock()
 	ev := eventName(rpc.FinishResize)
 	finish := states.ResizeFinish
-	inst, err := a.save(ctx, store.Save{UUID: args.InstanceUUID, Update: store.Update{TaskState: &finish},
-		Expect: store.Expect{Task: []states.Task{states.ResizeMigrated}}, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}})
+	inst, err := a.save(ctx, rpc.Save{UUID: args.InstanceUUID, Update: rpc.Update{TaskState: &finish},
+		Expect: rpc.Expect{Task: []states.Task{states.ResizeMigrated}}, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}})
 	if err != nil {
 		return
 	}
@@ -322,10 +321,10 @@ func (a *Agent) finishResize(ctx context.Context, args rpc.ResizeArgs) {
 	// The migration is finished before the instance shows VERIFY_RESIZE, so
 	// that a confirm the client sends at once finds it.
 	st := "finished"
-	a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})), "migration_id", args.MigrationUUID)
-	_, err = a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{VMState: &vm, TaskState: &none, PowerState: &power,
+	a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, rpc.MigrationChange{Status: &st})), "migration_id", args.MigrationUUID)
+	_, err = a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{VMState: &vm, TaskState: &none, PowerState: &power,
 		Flavor: &newFlavor, OldFlavor: &oldFlavor, ClearNewFlavor: true, Host: &host, Node: &node, NetworkInfo: &vifs},
-		Expect: store.Expect{Task: []states.Task{states.ResizeFinish}}, Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}})
+		Expect: rpc.Expect{Task: []states.Task{states.ResizeFinish}}, Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: ev}}})
 	if err != nil {
 		if !casLost(err) {
 			// The save may have been made; the stranded task sweep settles
@@ -334,7 +333,7 @@ func (a *Agent) finishResize(ctx context.Context, args rpc.ResizeArgs) {
 			return
 		}
 		st = "error"
-		a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})), "migration_id", args.MigrationUUID)
+		a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, rpc.MigrationChange{Status: &st})), "migration_id", args.MigrationUUID)
 		a.destroyGuest(ctx, ref(inst), "finishResize")
 		return
 	}
@@ -363,7 +362,7 @@ func (a *Agent) confirmResize(ctx context.Context, args rpc.ResizeArgs) {
 	if err != nil {
 		return
 	}
-	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
+	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
 	if m.SourceCompute != m.DestCompute {
 		if err := a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{}); err != nil && !errors.Is(err, virt.ErrNotFound) {
 			a.log.WarnContext(ctx, "destroying the source guest of a confirmed resize", "instance_id", inst.UUID, "err", err)
@@ -383,12 +382,12 @@ func (a *Agent) confirmResize(ctx context.Context, args rpc.ResizeArgs) {
 		vm = states.Stopped
 	}
 	none := states.NoTask
-	if _, err := a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{VMState: &vm, TaskState: &none, ClearOldFlavor: true, SysMetaDelete: []string{"old_vm_state"}},
-		Expect: store.Expect{VM: []states.VM{states.Resized}}, Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}, Release: release}); err != nil {
+	if _, err := a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{VMState: &vm, TaskState: &none, ClearOldFlavor: true, SysMetaDelete: []string{"old_vm_state"}},
+		Expect: rpc.Expect{VM: []states.VM{states.Resized}}, Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: ev}}, Release: release}); err != nil {
 		return
 	}
 	st := "confirmed"
-	a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, m.UUID, store.MigrationUpdate{Status: &st})), "migration_id", m.UUID)
+	a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, m.UUID, rpc.MigrationChange{Status: &st})), "migration_id", m.UUID)
 	a.log.InfoContext(ctx, "resize confirmed", "instance_id", inst.UUID, "vm_state", vm)
 }
 
@@ -410,8 +409,8 @@ func (a *Agent) handleRevertResize(ctx context.Context, raw json.RawMessage) (an
 			unlock()
 			return
 		}
-		a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}},
-			Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}}))
+		a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}},
+			Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: ev}}}))
 		if m.SourceCompute != m.DestCompute {
 			a.destroyGuest(ctx, ref(inst), "handleRevertResize")
 		}
@@ -419,7 +418,7 @@ func (a *Agent) handleRevertResize(ctx context.Context, raw json.RawMessage) (an
 		unlock()
 		if err := a.callAgent(ctx, m.SourceCompute, rpc.FinishRevertResize, args); err != nil {
 			vm, none := states.Error, states.NoTask
-			a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{VMState: &vm, TaskState: &none},
+			a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{VMState: &vm, TaskState: &none},
 				Fault: &objects.Fault{Code: 500, Message: "Revert of instance " + inst.UUID + " failed: " + err.Error(), Host: a.host}})
 		}
 	})
@@ -448,7 +447,7 @@ func (a *Agent) finishRevert(ctx context.Context, args rpc.ResizeArgs) {
 	if err != nil {
 		return
 	}
-	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
+	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
 	a.note(ctx, "moving allocations", inst.UUID, a.cond.MoveAllocations(ctx, m.UUID, inst.UUID))
 	newFlavor := inst.Flavor
 	old := inst.Flavor
@@ -481,20 +480,20 @@ func (a *Agent) finishRevert(ctx context.Context, args rpc.ResizeArgs) {
 	}
 	none, host, node := states.NoTask, a.host, m.SourceNode
 	f := (*objects.Fault)(nil)
-	fin := store.EventRef{RequestID: args.RequestID, Event: ev}
+	fin := rpc.EventRef{RequestID: args.RequestID, Event: ev}
 	if err != nil {
 		vm, power = states.Error, states.PowerNoState
 		f = &objects.Fault{Code: 500, Message: "Revert of instance " + inst.UUID + " failed: " + err.Error(), Host: a.host}
 		fin.Error = err.Error()
 	}
-	if _, serr := a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{VMState: &vm, TaskState: &none, PowerState: &power, Flavor: &old,
+	if _, serr := a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{VMState: &vm, TaskState: &none, PowerState: &power, Flavor: &old,
 		ClearOldFlavor: true, ClearNewFlavor: true, Host: &host, Node: &node, NetworkInfo: &vifs, SysMetaDelete: []string{"old_vm_state"}},
-		Expect: store.Expect{Task: []states.Task{states.ResizeReverting}}, Finish: []store.EventRef{fin}, Fault: f,
+		Expect: rpc.Expect{Task: []states.Task{states.ResizeReverting}}, Finish: []rpc.EventRef{fin}, Fault: f,
 		Release: map[string]int{"cores": newFlavor.VCPUs - old.VCPUs, "ram": newFlavor.MemoryMB - old.MemoryMB}}); serr != nil {
 		return
 	}
 	st := "reverted"
-	a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, m.UUID, store.MigrationUpdate{Status: &st})), "migration_id", m.UUID)
+	a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, m.UUID, rpc.MigrationChange{Status: &st})), "migration_id", m.UUID)
 	a.log.InfoContext(ctx, "resize reverted", "instance_id", inst.UUID, "vm_state", vm)
 }
 
@@ -520,11 +519,11 @@ func (a *Agent) handlePreLiveMigration(ctx context.Context, raw json.RawMessage)
 	if err == nil {
 		err = lm.PreLiveMigration(ctx, spec)
 	}
-	fin := store.EventRef{RequestID: args.RequestID, Event: ev}
+	fin := rpc.EventRef{RequestID: args.RequestID, Event: ev}
 	if err != nil {
 		fin.Error = err.Error()
 	}
-	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}, Finish: []store.EventRef{fin}}))
+	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}, Finish: []rpc.EventRef{fin}}))
 	return nil, err
 }
 
@@ -546,19 +545,19 @@ func (a *Agent) liveMigrate(ctx context.Context, args rpc.LiveMigrationArgs) {
 	if err != nil || inst.TaskState != states.Migrating || inst.Host != a.host {
 		return
 	}
-	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
+	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
 	fail := func(err error) {
 		a.note(ctx, "freeing allocations", inst.UUID, a.cond.FreeAllocations(ctx, inst.UUID, ""))
 		a.note(ctx, "moving allocations", inst.UUID, a.cond.MoveAllocations(ctx, args.MigrationUUID, inst.UUID))
 		st := "error"
-		a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})), "migration_id", args.MigrationUUID)
+		a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, rpc.MigrationChange{Status: &st})), "migration_id", args.MigrationUUID)
 		none := states.NoTask
-		a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{TaskState: &none}, Expect: store.Expect{Task: []states.Task{states.Migrating}},
-			Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev, Error: err.Error()}}})
+		a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{TaskState: &none}, Expect: rpc.Expect{Task: []states.Task{states.Migrating}},
+			Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Error: err.Error()}}})
 		a.log.WarnContext(ctx, "live migration failed", "instance_id", inst.UUID, "dest", args.DestHost, "err", err)
 	}
 	st := "running"
-	a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})), "migration_id", args.MigrationUUID)
+	a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, rpc.MigrationChange{Status: &st})), "migration_id", args.MigrationUUID)
 	lm, ok := a.drv.(virt.LiveMigrator)
 	if !ok {
 		fail(virt.ErrNotSupported)
@@ -581,8 +580,8 @@ func (a *Agent) liveMigrate(ctx context.Context, args rpc.LiveMigrationArgs) {
 	}
 	a.note(ctx, "freeing allocations", inst.UUID, a.cond.FreeAllocations(ctx, args.MigrationUUID, ""))
 	st = "completed"
-	a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, store.MigrationUpdate{Status: &st})), "migration_id", args.MigrationUUID)
-	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}}))
+	a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, rpc.MigrationChange{Status: &st})), "migration_id", args.MigrationUUID)
+	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: ev}}}))
 	a.removeInstanceDir(inst.UUID)
 	a.log.InfoContext(ctx, "live migration completed", "instance_id", inst.UUID, "dest", args.DestHost)
 }
@@ -619,8 +618,8 @@ func (a *Agent) handlePostLiveMigrationDest(ctx context.Context, raw json.RawMes
 	if info, err := a.drv.Info(ctx, ref(inst)); err == nil {
 		power = info.Power
 	}
-	_, err = a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{TaskState: &none, Host: &host, Node: &node, NetworkInfo: &vifs, PowerState: &power},
-		Expect: store.Expect{Task: []states.Task{states.Migrating}},
-		Start:  []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}, Finish: []store.EventRef{{RequestID: args.RequestID, Event: ev}}})
+	_, err = a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{TaskState: &none, Host: &host, Node: &node, NetworkInfo: &vifs, PowerState: &power},
+		Expect: rpc.Expect{Task: []states.Task{states.Migrating}},
+		Start:  []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}, Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: ev}}})
 	return nil, err
 }

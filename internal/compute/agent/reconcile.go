@@ -10,7 +10,6 @@ import (
 	"github.com/tenku-cloud/tenku/internal/compute/objects"
 	"github.com/tenku-cloud/tenku/internal/compute/rpc"
 	"github.com/tenku-cloud/tenku/internal/compute/states"
-	"github.com/tenku-cloud/tenku/internal/compute/store"
 	"github.com/tenku-cloud/tenku/internal/compute/virt"
 	"github.com/tenku-cloud/tenku/internal/platform/logging"
 )
@@ -65,9 +64,9 @@ func (a *Agent) reconcileOne(ctx context.Context, inst *objects.Instance, have m
 		power = info.Power
 	}
 	none := states.NoTask
-	expect := store.Expect{Task: []states.Task{inst.TaskState}, Host: &a.host}
-	set := func(u store.Update, why string, f *objects.Fault) {
-		if _, err := a.save(ctx, store.Save{UUID: inst.UUID, Update: u, Expect: expect, Fault: f}); err != nil {
+	expect := rpc.Expect{Task: []states.Task{inst.TaskState}, Host: &a.host}
+	set := func(u rpc.Update, why string, f *objects.Fault) {
+		if _, err := a.save(ctx, rpc.Save{UUID: inst.UUID, Update: u, Expect: expect, Fault: f}); err != nil {
 			log.Warn("reconcile failed", "err", err)
 			return
 		}
@@ -84,7 +83,7 @@ func (a *Agent) reconcileOne(ctx context.Context, inst *objects.Instance, have m
 		}
 		a.deallocateNetworks(ctx, inst.UUID, inst.NetworkInfo)
 		vm := states.Error
-		set(store.Update{VMState: &vm, TaskState: &none, PowerState: &power}, "build interrupted: error",
+		set(rpc.Update{VMState: &vm, TaskState: &none, PowerState: &power}, "build interrupted: error",
 			&objects.Fault{Code: 500, Message: "Instance " + inst.UUID + " was being built when " + cause + ".", Host: a.host})
 		return
 	case inst.TaskState == states.Rebooting || inst.TaskState == states.RebootPending || inst.TaskState == states.RebootStarted ||
@@ -94,28 +93,28 @@ func (a *Agent) reconcileOne(ctx context.Context, inst *objects.Instance, have m
 			log.Warn("finishing reboot failed", "err", err)
 		}
 		vm, p := states.Active, states.PowerRunning
-		set(store.Update{VMState: &vm, TaskState: &none, PowerState: &p}, "reboot finished", nil)
+		set(rpc.Update{VMState: &vm, TaskState: &none, PowerState: &p}, "reboot finished", nil)
 		return
 	case inst.TaskState == states.PoweringOff:
 		if present {
 			a.note(ctx, "powering off guest", inst.UUID, a.drv.PowerOff(ctx, ref(inst), 0))
 		}
 		vm, p := states.Stopped, states.PowerShutdown
-		set(store.Update{VMState: &vm, TaskState: &none, PowerState: &p}, "stop finished", nil)
+		set(rpc.Update{VMState: &vm, TaskState: &none, PowerState: &p}, "stop finished", nil)
 		return
 	case inst.TaskState == states.PoweringOn:
 		if err := a.ensureRunning(ctx, inst, present); err != nil {
 			vm := states.Stopped
-			set(store.Update{VMState: &vm, TaskState: &none, PowerState: &power}, "start failed: stopped", nil)
+			set(rpc.Update{VMState: &vm, TaskState: &none, PowerState: &power}, "start failed: stopped", nil)
 			return
 		}
 		vm, p := states.Active, states.PowerRunning
-		set(store.Update{VMState: &vm, TaskState: &none, PowerState: &p}, "start finished", nil)
+		set(rpc.Update{VMState: &vm, TaskState: &none, PowerState: &p}, "start finished", nil)
 		return
 	case inst.TaskState == states.Rebuilding || inst.TaskState == states.RebuildSpawning || inst.TaskState == states.RebuildBlockDeviceMapping ||
 		inst.TaskState == states.Unshelving || inst.TaskState == states.Rescuing && !present:
 		vm := states.Error
-		set(store.Update{VMState: &vm, TaskState: &none, PowerState: &power}, "interrupted: error",
+		set(rpc.Update{VMState: &vm, TaskState: &none, PowerState: &power}, "interrupted: error",
 			&objects.Fault{Code: 500, Message: "Instance " + inst.UUID + " was being " + string(inst.TaskState) + " when " + cause + ".", Host: a.host})
 		return
 	case inst.TaskState == states.ResizeMigrating || inst.TaskState == states.ResizeMigrated || inst.TaskState == states.ResizeFinish:
@@ -124,7 +123,7 @@ func (a *Agent) reconcileOne(ctx context.Context, inst *objects.Instance, have m
 	case inst.TaskState != states.NoTask:
 		// Pausing, suspending, snapshots, migrations: the vm_state
 		// stays, the task is dropped and the power state is what it is.
-		set(store.Update{TaskState: &none, PowerState: &power}, "task cleared", nil)
+		set(rpc.Update{TaskState: &none, PowerState: &power}, "task cleared", nil)
 		return
 	}
 	if inst.PowerState != power {
@@ -176,7 +175,7 @@ func (a *Agent) undoTakenResize(ctx context.Context, inst *objects.Instance, cau
 		return
 	}
 	p := states.PowerRunning
-	a.save(ctx, store.Save{UUID: inst.UUID, Update: store.Update{PowerState: &p}, Expect: store.Expect{Task: []states.Task{states.NoTask}}})
+	a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{PowerState: &p}, Expect: rpc.Expect{Task: []states.Task{states.NoTask}}})
 }
 
 // sweepStranded settles the instances of this host whose task no operation
@@ -275,7 +274,7 @@ func (a *Agent) undoStrandedLive(ctx context.Context, inst *objects.Instance, ha
 		a.note(ctx, "moving allocations", inst.UUID, a.cond.MoveAllocations(ctx, m.UUID, inst.UUID))
 	}
 	st := "error"
-	a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, m.UUID, store.MigrationUpdate{Status: &st})), "migration_id", m.UUID)
+	a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, m.UUID, rpc.MigrationChange{Status: &st})), "migration_id", m.UUID)
 	return true
 }
 
@@ -337,12 +336,12 @@ func (a *Agent) syncOne(ctx context.Context, uuid string) {
 // applyPower records a power state; an active instance whose guest stopped
 // on its own is stopped, as Nova calls its stop API then.
 func (a *Agent) applyPower(ctx context.Context, inst *objects.Instance, power states.Power) {
-	u := store.Update{PowerState: &power}
+	u := rpc.Update{PowerState: &power}
 	if inst.VMState == states.Active && (power == states.PowerShutdown || power == states.PowerCrashed || power == states.PowerNoState) {
 		vm := states.Stopped
 		u.VMState = &vm
 	}
-	if _, err := a.save(ctx, store.Save{UUID: inst.UUID, Update: u, Expect: store.Expect{Task: []states.Task{states.NoTask}, VM: []states.VM{inst.VMState}}}); err == nil {
+	if _, err := a.save(ctx, rpc.Save{UUID: inst.UUID, Update: u, Expect: rpc.Expect{Task: []states.Task{states.NoTask}, VM: []states.VM{inst.VMState}}}); err == nil {
 		a.log.InfoContext(ctx, "power state synced", "instance_id", inst.UUID, "power_state", power.String())
 	}
 }

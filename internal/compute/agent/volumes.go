@@ -11,7 +11,6 @@ import (
 	"github.com/tenku-cloud/tenku/internal/compute/objects"
 	"github.com/tenku-cloud/tenku/internal/compute/rpc"
 	"github.com/tenku-cloud/tenku/internal/compute/states"
-	"github.com/tenku-cloud/tenku/internal/compute/store"
 	"github.com/tenku-cloud/tenku/internal/compute/virt"
 	"github.com/tenku-cloud/tenku/internal/platform/fault"
 )
@@ -55,13 +54,13 @@ func (a *Agent) handleAttachVolume(ctx context.Context, raw json.RawMessage) (an
 		return nil, err
 	}
 	ev := eventName(rpc.AttachVolume)
-	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
+	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
 	out, err := a.attachVolume(ctx, inst, args)
-	finish := store.EventRef{RequestID: args.RequestID, Event: ev}
+	finish := rpc.EventRef{RequestID: args.RequestID, Event: ev}
 	if err != nil {
 		finish.Error = err.Error()
 	}
-	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []store.EventRef{finish}}))
+	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []rpc.EventRef{finish}}))
 	if err != nil {
 		a.log.WarnContext(ctx, "volume attach failed", "instance_id", inst.UUID, "volume_id", args.VolumeID, "err", err)
 		return nil, err
@@ -126,13 +125,13 @@ func (a *Agent) handleDetachVolume(ctx context.Context, raw json.RawMessage) (an
 		return nil, err
 	}
 	ev := eventName(rpc.DetachVolume)
-	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
+	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
 	err = a.detachVolume(ctx, inst, args, true)
-	finish := store.EventRef{RequestID: args.RequestID, Event: ev}
+	finish := rpc.EventRef{RequestID: args.RequestID, Event: ev}
 	if err != nil {
 		finish.Error = err.Error()
 	}
-	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []store.EventRef{finish}}))
+	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []rpc.EventRef{finish}}))
 	if err != nil {
 		a.log.WarnContext(ctx, "volume detach failed", "instance_id", inst.UUID, "volume_id", args.VolumeID, "err", err)
 		return nil, err

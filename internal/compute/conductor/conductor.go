@@ -427,11 +427,11 @@ func (c *Conductor) instanceGet(ctx context.Context, raw json.RawMessage) (any, 
 }
 
 func (c *Conductor) instanceSave(ctx context.Context, raw json.RawMessage) (any, error) {
-	s, err := bus.Decode[store.Save](raw)
+	s, err := bus.Decode[rpc.Save](raw)
 	if err != nil {
 		return nil, err
 	}
-	inst, err := c.store.Save(ctx, s)
+	inst, err := c.store.Save(ctx, storeSave(s))
 	if u, ok := store.IsUnexpected(err); ok {
 		f := u.Fault()
 		f.Detail = string(u.Found.VM) + "/" + string(u.Found.Task)
@@ -445,7 +445,7 @@ func (c *Conductor) instanceRecord(ctx context.Context, raw json.RawMessage) (an
 	if err != nil {
 		return nil, err
 	}
-	return nil, c.store.Record(ctx, a.UUID, a.Start, a.Finish, a.Fault)
+	return nil, c.store.Record(ctx, a.UUID, storeEvents(a.Start), storeEvents(a.Finish), a.Fault)
 }
 
 func (c *Conductor) instanceDestroyed(ctx context.Context, raw json.RawMessage) (any, error) {
@@ -453,7 +453,7 @@ func (c *Conductor) instanceDestroyed(ctx context.Context, raw json.RawMessage) 
 	if err != nil {
 		return nil, err
 	}
-	_, err = c.store.DeleteInstance(ctx, a.UUID, a.Finish, a.RequestID)
+	_, err = c.store.DeleteInstance(ctx, a.UUID, storeEvents(a.Finish), a.RequestID)
 	if err == nil {
 		c.log.InfoContext(ctx, "instance deleted", "instance_id", a.UUID, "vm_state", "deleted")
 	}
@@ -471,6 +471,9 @@ func (c *Conductor) instancesOnHost(ctx context.Context, raw json.RawMessage) (a
 func (c *Conductor) serviceReport(ctx context.Context, raw json.RawMessage) (any, error) {
 	a, err := bus.Decode[rpc.ServiceReportArgs](raw)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkProtocol(a); err != nil {
 		return nil, err
 	}
 	sv, err := c.store.Heartbeat(ctx, a.Host, a.Binary, a.Topic, a.Version, c.cfg.Default.EnableNewServices)
@@ -506,7 +509,7 @@ func (c *Conductor) migrationUpdate(ctx context.Context, raw json.RawMessage) (a
 	if err != nil {
 		return nil, err
 	}
-	return c.store.UpdateMigration(ctx, a.UUID, a.Update)
+	return c.store.UpdateMigration(ctx, a.UUID, store.MigrationUpdate(a.Update))
 }
 
 func (c *Conductor) migrationsOnHost(ctx context.Context, raw json.RawMessage) (any, error) {

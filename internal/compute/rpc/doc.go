@@ -13,6 +13,10 @@
 // conductor (steps 13–17 of the seed's boot sequence), so an agent on another
 // host needs only the bus.
 //
-// rpc imports platform/bus, compute/objects, compute/store (for the save
-// types) and compute/scheduler (for the scheduling types).
+// The messages are this package's own types (instance.go has the instance
+// and migration changes), not the store's, and Version names the protocol:
+// a conductor refuses the heartbeat of an agent that speaks another.
+//
+// rpc imports platform/bus, compute/objects, compute/states and
+// compute/scheduler (for the scheduling types); never compute/store.
 package rpc

@@ -6,7 +6,6 @@ import (
 
 	"github.com/tenku-cloud/tenku/internal/compute/objects"
 	"github.com/tenku-cloud/tenku/internal/compute/scheduler"
-	"github.com/tenku-cloud/tenku/internal/compute/store"
 	"github.com/tenku-cloud/tenku/internal/platform/bus"
 )
 
@@ -267,17 +266,17 @@ type GetArgs struct {
 
 // RecordArgs records events and a fault without changing the instance.
 type RecordArgs struct {
-	UUID   string           `json:"uuid"`
-	Start  []store.EventRef `json:"start,omitempty"`
-	Finish []store.EventRef `json:"finish,omitempty"`
-	Fault  *objects.Fault   `json:"fault,omitempty"`
+	UUID   string         `json:"uuid"`
+	Start  []EventRef     `json:"start,omitempty"`
+	Finish []EventRef     `json:"finish,omitempty"`
+	Fault  *objects.Fault `json:"fault,omitempty"`
 }
 
 // DestroyedArgs reports an instance gone from its host.
 type DestroyedArgs struct {
-	UUID      string           `json:"uuid"`
-	Finish    []store.EventRef `json:"finish,omitempty"`
-	RequestID string           `json:"request_id"`
+	UUID      string     `json:"uuid"`
+	Finish    []EventRef `json:"finish,omitempty"`
+	RequestID string     `json:"request_id"`
 }
 
 // HostArgs names a host.
@@ -291,12 +290,14 @@ type ServiceReportArgs struct {
 	Binary  string `json:"binary"`
 	Topic   string `json:"topic"`
 	Version int    `json:"version"`
+	// Protocol is the Version of this package the agent speaks (0 means 1).
+	Protocol int `json:"protocol,omitempty"`
 }
 
 // MigrationUpdateArgs updates a migration.
 type MigrationUpdateArgs struct {
-	UUID   string                `json:"uuid"`
-	Update store.MigrationUpdate `json:"update"`
+	UUID   string          `json:"uuid"`
+	Update MigrationChange `json:"update"`
 }
 
 // MoveAllocationsArgs moves allocations between consumers.
@@ -369,7 +370,7 @@ func (c *Conductor) Get(ctx context.Context, uuid string, readDeleted bool) (*ob
 }
 
 // Save applies a CAS save.
-func (c *Conductor) Save(ctx context.Context, s store.Save) (*objects.Instance, error) {
+func (c *Conductor) Save(ctx context.Context, s Save) (*objects.Instance, error) {
 	var out objects.Instance
 	if err := c.call(ctx, InstanceSave, s, &out); err != nil {
 		return nil, err
@@ -427,7 +428,7 @@ func (c *Conductor) Migration(ctx context.Context, uuid string) (*objects.Migrat
 }
 
 // UpdateMigration updates a migration.
-func (c *Conductor) UpdateMigration(ctx context.Context, uuid string, u store.MigrationUpdate) (*objects.Migration, error) {
+func (c *Conductor) UpdateMigration(ctx context.Context, uuid string, u MigrationChange) (*objects.Migration, error) {
 	var out objects.Migration
 	if err := c.call(ctx, MigrationUpdate, MigrationUpdateArgs{UUID: uuid, Update: u}, &out); err != nil {
 		return nil, err

@@ -9,7 +9,6 @@ import (
 	"github.com/tenku-cloud/tenku/internal/compute/clients"
 	"github.com/tenku-cloud/tenku/internal/compute/objects"
 	"github.com/tenku-cloud/tenku/internal/compute/rpc"
-	"github.com/tenku-cloud/tenku/internal/compute/store"
 	"github.com/tenku-cloud/tenku/internal/compute/virt"
 )
 
@@ -35,13 +34,13 @@ func (a *Agent) handleSwapVolume(ctx context.Context, raw json.RawMessage) (any,
 		return nil, err
 	}
 	ev := eventName(rpc.SwapVolume)
-	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []store.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
+	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
 	err = a.swapVolume(ctx, inst, args)
-	finish := store.EventRef{RequestID: args.RequestID, Event: ev}
+	finish := rpc.EventRef{RequestID: args.RequestID, Event: ev}
 	if err != nil {
 		finish.Error = err.Error()
 	}
-	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []store.EventRef{finish}}))
+	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []rpc.EventRef{finish}}))
 	if err != nil {
 		a.log.WarnContext(ctx, "volume swap failed", "instance_id", inst.UUID, "old_volume_id", args.OldVolumeID, "new_volume_id", args.NewVolumeID, "err", err)
 		return nil, err

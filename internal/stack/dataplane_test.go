@@ -256,7 +256,9 @@ func TestRealGuestOnTheLinuxDataPlane(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer sess.Close()
-		b, err := sess.CombinedOutput(cmd)
+		// As tempest runs guest commands: cirros's shell is bash, whose PATH
+		// lacks the sbin directories busybox's ip lives in.
+		b, err := sess.CombinedOutput("PATH=$PATH:/sbin:/usr/sbin; " + cmd)
 		if err != nil {
 			t.Fatalf("%s: %v: %s", cmd, err, b)
 		}

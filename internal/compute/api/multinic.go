@@ -7,6 +7,7 @@ import (
 
 	"github.com/tenku-cloud/tenku/internal/compute/clients"
 	"github.com/tenku-cloud/tenku/internal/compute/objects"
+	"github.com/tenku-cloud/tenku/internal/compute/states"
 	"github.com/tenku-cloud/tenku/internal/platform/fault"
 	"github.com/tenku-cloud/tenku/internal/platform/rest"
 )
@@ -17,6 +18,18 @@ import (
 // off the port that has it. The instance's host then refreshes its network
 // info cache (network-changed), so the server's addresses show it.
 
+// multinicPorts checks the caller may change the server's fixed IPs (the
+// policy, and the guard table's lock check) and returns the server's ports.
+func (a *API) multinicPorts(ctx context.Context, r *rest.Request, inst *objects.Instance, act states.Action) ([]clients.Port, error) {
+	if err := a.enforceFor(ctx, r, "os_compute_api:os-multinic", inst); err != nil {
+		return nil, err
+	}
+	if err := states.Check(act, inst.Subject(), isAdmin(r)); err != nil {
+		return nil, err
+	}
+	return a.d.Network.Ports(clients.AsService(ctx), inst.UUID)
+}
+
 func (a *API) actAddFixedIP(ctx context.Context, r *rest.Request, inst *objects.Instance, raw json.RawMessage) (any, error) {
 	var b struct {
 		NetworkID *string `json:"networkId"`
@@ -24,14 +37,8 @@ func (a *API) actAddFixedIP(ctx context.Context, r *rest.Request, inst *objects.
 	if json.Unmarshal(raw, &b) != nil || b.NetworkID == nil {
 		return nil, fault.BadRequest("Invalid input for field/attribute addFixedIp. Value: %s. 'networkId' is a required property", raw)
 	}
-	if err := a.enforceFor(ctx, r, "os_compute_api:os-multinic", inst); err != nil {
-		return nil, err
-	}
-	if inst.Locked() && !isAdmin(r) {
-		return nil, fault.Conflict("Instance %s is locked", inst.UUID).WithType("InstanceIsLocked")
-	}
 	sctx := clients.AsService(ctx)
-	ports, err := a.d.Network.Ports(sctx, inst.UUID)
+	ports, err := a.multinicPorts(ctx, r, inst, states.ActAddFixedIP)
 	if err != nil {
 		return nil, err
 	}
@@ -64,14 +71,8 @@ func (a *API) actRemoveFixedIP(ctx context.Context, r *rest.Request, inst *objec
 	if json.Unmarshal(raw, &b) != nil || b.Address == nil {
 		return nil, fault.BadRequest("Invalid input for field/attribute removeFixedIp. Value: %s. 'address' is a required property", raw)
 	}
-	if err := a.enforceFor(ctx, r, "os_compute_api:os-multinic", inst); err != nil {
-		return nil, err
-	}
-	if inst.Locked() && !isAdmin(r) {
-		return nil, fault.Conflict("Instance %s is locked", inst.UUID).WithType("InstanceIsLocked")
-	}
 	sctx := clients.AsService(ctx)
-	ports, err := a.d.Network.Ports(sctx, inst.UUID)
+	ports, err := a.multinicPorts(ctx, r, inst, states.ActRemoveFixedIP)
 	if err != nil {
 		return nil, err
 	}

@@ -55,6 +55,8 @@ const (
 	ActResetState        Action = "resetState"
 	ActResetNetwork      Action = "resetNetwork"
 	ActInjectNetworkInfo Action = "injectNetworkInfo"
+	ActAddFixedIP        Action = "addFixedIp"
+	ActRemoveFixedIP     Action = "removeFixedIp"
 )
 
 // Guard says when an action is allowed and what it starts.
@@ -122,6 +124,8 @@ var Guards = map[Action]Guard{
 	ActResetState:        {},
 	ActResetNetwork:      {Lock: true, NeedsHost: true},
 	ActInjectNetworkInfo: {Lock: true, NeedsHost: true},
+	ActAddFixedIP:        {Lock: true},
+	ActRemoveFixedIP:     {Lock: true},
 }
 
 // Subject is what a guard checks about an instance.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -68,15 +67,7 @@ func (d *DB) CreateQoS(ctx context.Context, q *QoS) error {
 }
 
 func putQoSKeys(ctx context.Context, tx *store.Tx, id string, specs map[string]string) error {
-	if _, err := tx.Exec(ctx, "DELETE FROM qos_specs_keys WHERE qos_specs_id = ?", id); err != nil {
-		return err
-	}
-	for _, k := range slices.Sorted(maps.Keys(specs)) {
-		if _, err := tx.Exec(ctx, "INSERT INTO qos_specs_keys (qos_specs_id, spec_key, spec_value) VALUES (?, ?, ?)", id, k, specs[k]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return putKeys(ctx, tx, "qos_specs_keys", "qos_specs_id", id, specs)
 }
 
 func loadQoSKeys(ctx context.Context, q store.Querier, qs []*QoS) error {

@@ -71,11 +71,18 @@ func (d *DB) CreateType(ctx context.Context, t *Type) error {
 }
 
 func putSpecs(ctx context.Context, tx *store.Tx, id string, specs map[string]string) error {
-	if _, err := tx.Exec(ctx, "DELETE FROM volume_type_extra_specs WHERE volume_type_id = ?", id); err != nil {
+	return putKeys(ctx, tx, "volume_type_extra_specs", "volume_type_id", id, specs)
+}
+
+// putKeys replaces the (spec_key, spec_value) rows of table that belong to
+// id through the owner column: a type's extra specs, a QoS specs' keys.
+// table and owner are the store's own names, never input.
+func putKeys(ctx context.Context, tx *store.Tx, table, owner, id string, specs map[string]string) error {
+	if _, err := tx.Exec(ctx, "DELETE FROM "+table+" WHERE "+owner+" = ?", id); err != nil {
 		return err
 	}
 	for _, k := range slices.Sorted(maps.Keys(specs)) {
-		if _, err := tx.Exec(ctx, "INSERT INTO volume_type_extra_specs (volume_type_id, spec_key, spec_value) VALUES (?, ?, ?)", id, k, specs[k]); err != nil {
+		if _, err := tx.Exec(ctx, "INSERT INTO "+table+" ("+owner+", spec_key, spec_value) VALUES (?, ?, ?)", id, k, specs[k]); err != nil {
 			return err
 		}
 	}

@@ -625,7 +625,8 @@ type launchData struct {
 	SecurityGroups []network.SecurityGroup
 	Zones          []string
 	ServerGroups   []compute.ServerGroup
-	Volumes        bool // Cinder is in the catalog: boot from a new volume
+	Volumes        bool     // Cinder is in the catalog: boot from a volume
+	BootVolumes    []volume // the project's available bootable volumes
 }
 
 // launchForm gathers the wizard's choices in one fan-out.
@@ -653,7 +654,11 @@ func (d *Dashboard) launchForm(p *page) error {
 			ServerGroups []compute.ServerGroup `json:"server_groups"`
 		}
 	)
-	errs := fanout(p.ctx,
+	data.Volumes = p.Has("volume")
+	var vols struct {
+		Volumes []volume `json:"volumes"`
+	}
+	calls := []func(context.Context) error{
 		func(ctx context.Context) (err error) { data.Images, err = images(ctx, p.cl); return },
 		func(ctx context.Context) error { return p.cl.get(ctx, "compute", "/flavors/detail", &flavors) },
 		func(ctx context.Context) error { return p.cl.get(ctx, "network", "/v2.0/networks", &nets) },
@@ -663,8 +668,13 @@ func (d *Dashboard) launchForm(p *page) error {
 		},
 		func(ctx context.Context) error { return p.cl.get(ctx, "compute", "/os-availability-zone", &zones) },
 		func(ctx context.Context) error { return p.cl.get(ctx, "compute", "/os-server-groups", &groups) },
-	)
-	for _, e := range errs {
+	}
+	if data.Volumes {
+		calls = append(calls, func(ctx context.Context) error {
+			return p.cl.get(ctx, "volume", "/volumes/detail?status=available", &vols)
+		})
+	}
+	for _, e := range fanout(p.ctx, calls...) {
 		if statusOf(e) == http.StatusUnauthorized {
 			return e
 		}
@@ -695,7 +705,11 @@ func (d *Dashboard) launchForm(p *page) error {
 		}
 	}
 	data.ServerGroups = groups.ServerGroups
-	data.Volumes = p.Has("volume")
+	for _, v := range vols.Volumes {
+		if v.Status == "available" && strings.EqualFold(v.Bootable, "true") {
+			data.BootVolumes = append(data.BootVolumes, v)
+		}
+	}
 	p.Data = data
 	return nil
 }

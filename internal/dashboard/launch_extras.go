@@ -8,10 +8,12 @@ import (
 
 // launchExtras adds the wizard's further options to a server's create
 // body, as Horizon's launch dialog sends them: the description, the
-// availability zone, the server group (a scheduler hint) and, for "Create
-// New Volume", a root volume made from the image (block_device_mapping_v2,
-// deleted with the instance when asked). The hints go beside "server" in
-// the request body.
+// availability zone, the server group (a scheduler hint) and the boot
+// source: the image itself, a root volume Nova makes of the image ("Create
+// New Volume") or an existing bootable volume (source "Volume", Horizon's
+// "Select Boot Source"), both as block_device_mapping_v2 and deleted with
+// the instance when asked; a server booted from a volume sends no imageRef.
+// The hints go beside "server" in the request body.
 func launchExtras(f url.Values, srv map[string]any) (hints map[string]any, err error) {
 	if v := strings.TrimSpace(f.Get("description")); v != "" {
 		srv["description"] = v
@@ -21,6 +23,22 @@ func launchExtras(f url.Values, srv map[string]any) (hints map[string]any, err e
 	}
 	if g := f.Get("server_group"); g != "" {
 		hints = map[string]any{"group": g}
+	}
+	switch f.Get("source_type") {
+	case "", "image":
+	case "volume":
+		v := f.Get("volume")
+		if v == "" {
+			return nil, badRequest("Choose a volume to boot from.")
+		}
+		delete(srv, "imageRef")
+		srv["block_device_mapping_v2"] = []map[string]any{{
+			"boot_index": 0, "uuid": v, "source_type": "volume", "destination_type": "volume",
+			"delete_on_termination": f.Get("delete_on_termination") != "",
+		}}
+		return hints, nil
+	default:
+		return nil, badRequest("The boot source must be an image or a volume.")
 	}
 	if f.Get("new_volume") == "" {
 		return hints, nil

@@ -6,6 +6,18 @@
     var by = e.submitter, msg = (by && by.getAttribute("data-confirm")) || e.target.getAttribute("data-confirm");
     if (msg && !window.confirm(msg)) { e.preventDefault(); }
   });
+  // The launch wizard shows the chosen boot source's fields only; a
+  // disabled fieldset is neither validated nor sent.
+  document.querySelectorAll("input[name=source_type]").forEach(function (radio) {
+    function pick() {
+      radio.form.querySelectorAll("fieldset[data-source]").forEach(function (fs) {
+        var on = fs.getAttribute("data-source") === radio.form.querySelector("input[name=source_type]:checked").value;
+        fs.disabled = !on; fs.hidden = !on;
+      });
+    }
+    radio.addEventListener("change", pick);
+    if (radio.checked) { pick(); }
+  });
   // Refresh table rows while something is changing (no full reload).
   function poll(body) {
     var url = body.getAttribute("data-poll");

@@ -293,3 +293,13 @@ type TypeBrief struct {
 	DeletedAt   *string           `json:"deleted_at"`
 	QosSpecsID  *string           `json:"qos_specs_id"`
 }
+
+// GroupType is a group type (3.11). GroupSpecs is shown to those the
+// access_group_types_specs policy allows and absent for others.
+type GroupType struct {
+	ID          string            `json:"id"`
+	Name        string            `json:"name"`
+	Description *string           `json:"description"`
+	IsPublic    bool              `json:"is_public"`
+	GroupSpecs  map[string]string `json:"group_specs,omitempty"`
+}

@@ -111,7 +111,7 @@ func DefaultRules() []policy.Rule {
 		rule("volume_extension:volume_type_access:addProjectAccess", ruleAdminAPI, "Share a private volume type.", op("POST", typ+"/action (addProjectAccess)")),
 		rule("volume_extension:volume_type_access:removeProjectAccess", ruleAdminAPI, "Stop sharing a private volume type.", op("POST", typ+"/action (removeProjectAccess)")),
 		rule("volume_extension:volume_type_access:get_all_for_type", ruleAdminAPI, "List the projects a type is shared with.", op("GET", typ+"/os-volume-type-access")),
-	}, slices.Concat(attachRules(), migrateRules(), hostRules(), quotaClassRules(), qosRules(), encryptionRules(), mvRules())...)
+	}, slices.Concat(attachRules(), migrateRules(), hostRules(), quotaClassRules(), qosRules(), encryptionRules(), mvRules(), groupTypeRules())...)
 }
 
 // enforcer adapts the policy engine to rest.Enforcer; a refusal is

@@ -266,7 +266,9 @@ type Driver interface {
 	// DeleteDHCP stops serving DHCP for a network.
 	DeleteDHCP(ctx context.Context, networkID string) error
 	// EnsureRouter makes a router exactly as described: interfaces,
-	// gateway with SNAT, routes and floating-IP DNAT.
+	// gateway with SNAT, routes and floating-IP DNAT. A router
+	// administratively down forwards nothing (Neutron's L3 agent removes
+	// it).
 	EnsureRouter(ctx context.Context, r Router) error
 	// DeleteRouter removes a router.
 	DeleteRouter(ctx context.Context, routerID string) error

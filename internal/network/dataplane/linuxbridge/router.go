@@ -24,7 +24,9 @@ func (d *Driver) routerNS(id string) string {
 // port on each attached subnet, a qg- port on the external network holding
 // the gateway and floating IPs, the default route through the external
 // gateway, the static routes, and one nftables table doing SNAT through
-// the gateway and DNAT/SNAT for floating IPs.
+// the gateway and DNAT/SNAT for floating IPs. A router administratively
+// down has none of it: its namespace goes, as Neutron's L3 agent removes a
+// router whose admin_state_up is false, and comes back when it is up again.
 func (d *Driver) EnsureRouter(ctx context.Context, r dataplane.Router) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -34,6 +36,9 @@ func (d *Driver) EnsureRouter(ctx context.Context, r dataplane.Router) error {
 func (d *Driver) ensureRouter(ctx context.Context, r dataplane.Router) error {
 	if err := checkRouter(r); err != nil {
 		return fmt.Errorf("router %s: %w", r.ID, err)
+	}
+	if !r.AdminStateUp {
+		return d.deleteRouter(ctx, r.ID)
 	}
 	ns := d.routerNS(r.ID)
 	for _, rp := range routerPorts(r) {

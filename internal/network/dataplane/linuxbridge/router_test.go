@@ -113,3 +113,53 @@ func TestRouter(t *testing.T) {
 		t.Fatalf("left behind: %v", left)
 	}
 }
+
+// TestRouterAdminDown: a router set administratively down forwards nothing
+// (no floating IP answers, no SNAT) and leaves no namespace; set up again,
+// all of it comes back.
+func TestRouterAdminDown(t *testing.T) {
+	needRoot(t, "nft")
+	ctx := context.Background()
+	h := newHost(t, underlay(t), "192.0.2.1", nil)
+	a, pub := localNet(1500, false), localNet(1500, true)
+	for _, n := range []dataplane.Network{a, pub} {
+		must(t, h.d.EnsureNetwork(ctx, n))
+	}
+	pa, ga := routedGuest(t, h, a, "10.52.0.10/24", "10.52.0.1")
+	po, out := routedGuest(t, h, pub, "172.24.6.1/24", "")
+	gw := routerPort(pub, "172.24.6.10", 24, "172.24.6.1")
+	r := dataplane.Router{ID: dataplanetest.ID(), AdminStateUp: true, EnableSNAT: true, Gateway: &gw,
+		Interfaces:  []dataplane.RouterPort{routerPort(a, "10.52.0.1", 24, "")},
+		FloatingIPs: []dataplane.FloatingIP{{ID: dataplanetest.ID(), FloatingIP: "172.24.6.20", FixedIP: "10.52.0.10"}}}
+	must(t, h.d.EnsureRouter(ctx, r))
+	pingEventually(t, out, "172.24.6.20")
+	pingEventually(t, ga, "172.24.6.1")
+
+	r.AdminStateUp = false
+	must(t, h.d.EnsureRouter(ctx, r))
+	if err := ping(ctx, out, "172.24.6.20"); err == nil {
+		t.Fatal("the floating IP of a router administratively down answered")
+	}
+	if err := ping(ctx, ga, "172.24.6.1"); err == nil {
+		t.Fatal("a router administratively down forwarded to the outside")
+	}
+	if ok, _ := netdev.NamespaceExists(ctx, h.d.routerNS(r.ID)); ok {
+		t.Fatal("a router administratively down kept its namespace")
+	}
+	// Resync of a router down keeps it down.
+	must(t, h.d.Resync(ctx, dataplane.State{Networks: []dataplane.Network{a, pub}, Routers: []dataplane.Router{r},
+		Ports: []dataplane.Port{pa, po}}))
+	if ok, _ := netdev.NamespaceExists(ctx, h.d.routerNS(r.ID)); ok {
+		t.Fatal("resync made the namespace of a router administratively down")
+	}
+
+	r.AdminStateUp = true
+	must(t, h.d.EnsureRouter(ctx, r))
+	pingEventually(t, out, "172.24.6.20")
+	pingEventually(t, ga, "172.24.6.1")
+	must(t, h.d.DeleteRouter(ctx, r.ID))
+	must(t, h.d.Resync(ctx, dataplane.State{}))
+	if left := h.leftovers(t); len(left) != 0 {
+		t.Fatalf("left behind: %v", left)
+	}
+}

@@ -425,6 +425,7 @@ func (p *Plugin) AddRouterToL3Agent(ctx context.Context, agentID, routerID strin
 	}
 	var oldHosts []string
 	err = p.tx(ctx, func(q nstore.Q) error {
+		oldHosts = nil
 		if _, err := q.Router(ctx, routerID); err != nil {
 			return notFoundAs(err, RouterNotFound(routerID))
 		}
@@ -438,6 +439,12 @@ func (p *Plugin) AddRouterToL3Agent(ctx context.Context, agentID, routerID strin
 			}
 			oldHosts = append(oldHosts, c.Host)
 			if _, err := q.UnbindRouterL3(ctx, routerID, c.ID); err != nil {
+				return err
+			}
+		}
+		if len(oldHosts) > 0 {
+			// Moved: DOWN until the new host has made it and says so.
+			if err := routerFloatingIPsDown(ctx, q, routerID); err != nil {
 				return err
 			}
 		}
@@ -462,14 +469,36 @@ func (p *Plugin) RemoveRouterFromL3Agent(ctx context.Context, agentID, routerID 
 	if err != nil {
 		return err
 	}
-	removed, err := p.st.UnbindRouterL3(ctx, routerID, agentID)
+	err = p.tx(ctx, func(q nstore.Q) error {
+		removed, err := q.UnbindRouterL3(ctx, routerID, agentID)
+		if err != nil {
+			return err
+		}
+		if !removed {
+			return notFound("RouterNotHostedByL3Agent", "The router %s is not hosted by L3 agent %s.", routerID, agentID)
+		}
+		// No host makes the router now: its floating IPs are DOWN, as
+		// Neutron's L3 agent reports them when it removes a router.
+		return routerFloatingIPsDown(ctx, q, routerID)
+	})
 	if err != nil {
 		return err
 	}
-	if !removed {
-		return notFound("RouterNotHostedByL3Agent", "The router %s is not hosted by L3 agent %s.", routerID, agentID)
-	}
 	p.cast(ctx, rpc.HostSubject(a.Host), rpc.MethodRouterDelete, rpc.RouterDelete{RouterID: routerID})
+	return nil
+}
+
+// routerFloatingIPsDown sets the router's floating IPs DOWN (in q).
+func routerFloatingIPsDown(ctx context.Context, q nstore.Q, routerID string) error {
+	fips, err := q.FloatingIPsWhere(ctx, "router_id", routerID)
+	if err != nil {
+		return err
+	}
+	for _, f := range fips {
+		if _, err := q.SetFloatingIPStatus(ctx, f.ID, netapi.StatusDown); err != nil && !nstore.IsNotFound(err) {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/tenku-cloud/tenku/internal/identity/password"
 )
@@ -26,4 +28,13 @@ func mustUser(t testing.TB, c *testCloud, name string) string {
 		t.Fatal(err)
 	}
 	return u.ID
+}
+
+// processCPU is the user plus system CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

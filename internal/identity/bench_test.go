@@ -163,3 +163,56 @@ func BenchmarkPasswordTokenIssue(b *testing.B) {
 	b.ReportMetric(bps, "bcrypt/s")
 	b.ReportMetric(tps/bps, "ratio")
 }
+
+// BenchmarkTokenMethodIssue measures POST /v3/auth/tokens with the token
+// method (no password check), project-scoped with the catalog, over HTTP at
+// concurrency 8: tenku's own issue path, the ceiling of any login (the
+// figure tools/bench ldap prints as token-method token issue). It reports
+// tokens/s and the CPU this process spent per token, client included.
+//
+//	go test -run '^$' -bench TokenMethodIssue -benchtime 5s ./internal/identity/
+func BenchmarkTokenMethodIssue(b *testing.B) {
+	c := newBenchCloud(b)
+	admin := c.login("admin", adminPW, `,"scope":{"project":{"name":"admin","domain":{"id":"default"}}}`)
+	body := `{"auth":{"identity":{"methods":["token"],"token":{"id":"` + admin + `"}},"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}`
+	const conc = 8
+	tr := &http.Transport{MaxIdleConns: conc, MaxIdleConnsPerHost: conc}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	issue := func() {
+		req, _ := http.NewRequest("POST", c.srv.URL+"/v3/auth/tokens", stringsReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 201 {
+			b.Errorf("status %d", resp.StatusCode)
+		}
+	}
+	for i := 0; i < 2*conc; i++ {
+		issue()
+	}
+	cpu0 := processCPU()
+	b.ResetTimer()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(b.N) {
+				issue()
+			}
+		}()
+	}
+	wg.Wait()
+	el := time.Since(t0)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/el.Seconds(), "tokens/s")
+	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/token")
+}

@@ -21,6 +21,7 @@ const ldapConcurrency = 8
 // run, and the validation of a directory user's token against a SQL user's.
 func ldapSuite(e *env) error {
 	ctx := context.Background()
+	report("machine load average (1 min) at start", loadAverage(), "", "< 1 for honest rates")
 	srv, err := ldaptest.Launch(filepath.Join(e.dir, "slapd"), "")
 	if err != nil {
 		return err
@@ -70,10 +71,13 @@ func ldapSuite(e *env) error {
 		defer func() { conns <- c }()
 		return c.Bind(aliceDN, "alice-pw")
 	}
+	cpu := newCPUMeter().add("slapd", srv.Pid()).add("tenku", e.cmd.Process.Pid)
 	load(ldapConcurrency, time.Second, bind)
+	cpu.begin()
 	lat, errs, el := load(ldapConcurrency, 10*time.Second, bind)
 	binds := float64(len(lat)) / el.Seconds()
 	report(fmt.Sprintf("slapd simple bind, concurrency %d", ldapConcurrency), binds, "bind/s", "- (the peer)")
+	bindCPU := cpu.report("bind", len(lat), el)
 	if errs > 0 {
 		report("slapd bind errors", float64(errs), "", "0")
 	}
@@ -83,17 +87,25 @@ func ldapSuite(e *env) error {
 	rescope := fmt.Sprintf(`{"auth":{"identity":{"methods":["token"],"token":{"id":%q}},"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}`, admin)
 	reissue := func() error { return e.api(ctx, "", "POST", e.auth+"/auth/tokens", json.RawMessage(rescope), nil) }
 	load(ldapConcurrency, time.Second, reissue)
+	cpu.begin()
 	lat, errs, el = load(ldapConcurrency, 10*time.Second, reissue)
 	report(fmt.Sprintf("token-method token issue, concurrency %d", ldapConcurrency), float64(len(lat))/el.Seconds(), "tok/s", "- (no password check)")
+	tokCPU := cpu.report("token", len(lat), el)
 	if errs > 0 {
 		report("token-method token errors", float64(errs), "", "0")
 	}
 
 	login := func() error { _, err := e.login(ctx, "alice", corp, "alice-pw", scope); return err }
 	load(ldapConcurrency, time.Second, login)
+	cpu.begin()
 	lat, errs, el = load(ldapConcurrency, 10*time.Second, login)
 	logins := float64(len(lat)) / el.Seconds()
 	report(fmt.Sprintf("LDAP password token, concurrency %d", ldapConcurrency), logins, "tok/s", fmt.Sprintf(">= 80%% of %.0f bind/s", binds))
+	loginCPU := cpu.report("login", len(lat), el)
+	if sb := bindCPU["slapd"]; sb > 0 {
+		report("  tenku CPU per token-method issue / slapd CPU per bind", float64(tokCPU["tenku"])/float64(sb), "x", "-")
+		report("  tenku CPU per LDAP login / slapd CPU per bind", float64(loginCPU["tenku"])/float64(sb), "x", "-")
+	}
 	report("  ... as a share of slapd's bind rate", 100*logins/binds, "%", ">= 80%")
 	report("LDAP password token p50", ms(pct(lat, 0.50)), "ms", "-")
 	if errs > 0 {

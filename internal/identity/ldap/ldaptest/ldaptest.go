@@ -280,6 +280,17 @@ func (s *Server) start() error {
 	return fmt.Errorf("slapd did not listen on %s:\n%s", s.Addr, s.log.String())
 }
 
+// Pid is the running slapd's process id (0 when it is stopped), for the
+// benchmarks' CPU accounting.
+func (s *Server) Pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
 // Stop kills slapd (the directory stays, for Restart).
 func (s *Server) Stop() {
 	s.mu.Lock()

@@ -12,6 +12,7 @@ import (
 	"github.com/tenku-cloud/tenku/internal/compute/rpc"
 	"github.com/tenku-cloud/tenku/internal/compute/states"
 	"github.com/tenku-cloud/tenku/internal/compute/virt"
+	"github.com/tenku-cloud/tenku/internal/platform/bus"
 	"github.com/tenku-cloud/tenku/internal/platform/fault"
 )
 
@@ -102,41 +103,32 @@ var simpleActions = map[string]simpleAction{
 }
 
 // simple returns the handler of a simple action.
-func (a *Agent) simple(method string) func(ctx context.Context, raw json.RawMessage) (any, error) {
+func (a *Agent) simple(method string) bus.Handler {
 	act := simpleActions[method]
-	return func(ctx context.Context, raw json.RawMessage) (any, error) {
-		args, err := decode[rpc.InstanceArgs](raw)
-		if err != nil {
-			return nil, err
-		}
-		a.goWork(ctx, method, args.InstanceUUID, func(ctx context.Context) { a.runSimple(ctx, method, act, args) })
-		return nil, nil
-	}
+	return async(a, method, func(ctx context.Context, args rpc.InstanceArgs) { a.runSimple(ctx, method, act, args) })
 }
 
 func (a *Agent) runSimple(ctx context.Context, method string, act simpleAction, args rpc.InstanceArgs) {
-	unlock := a.locks.lock(args.InstanceUUID)
-	defer unlock()
-	ev := eventName(method)
 	log := a.log.With("instance_id", args.InstanceUUID, "request_id", args.RequestID, "action", method)
-	inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
-	if err != nil || inst.Host != a.host || inst.TaskState != act.task {
+	o, err := a.begin(ctx, eventName(method), args, func(i *objects.Instance) bool { return i.Host == a.host && i.TaskState == act.task })
+	if err != nil {
 		log.Info("action dropped: the instance moved on", "err", err)
 		return
 	}
-	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
+	defer o.done()
+	inst := o.inst
+	o.start(ctx)
 	runErr := act.run(a, ctx, inst)
 	if errors.Is(runErr, errOffloaded) {
-		a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: ev}}}))
+		o.finish(ctx, nil)
 		log.Info("action done", "vm_state", states.ShelvedOffloaded)
 		return
 	}
 	none := states.NoTask
 	u := rpc.Update{TaskState: &none}
 	var f *objects.Fault
-	finish := rpc.EventRef{RequestID: args.RequestID, Event: ev}
+	finish := o.finishRef(runErr)
 	if runErr != nil {
-		finish.Error = runErr.Error()
 		if errors.Is(runErr, virt.ErrNotSupported) {
 			finish.Error = "NotImplementedError: " + method + " is not supported by the " + a.drv.Capabilities().HypervisorType + " driver"
 		}
@@ -173,11 +165,7 @@ func (a *Agent) runSimple(ctx context.Context, method string, act simpleAction, 
 	log.Info("action done", "vm_state", act.vm, "power_state", act.pwr.String())
 }
 
-func (a *Agent) handleReboot(ctx context.Context, raw json.RawMessage) (any, error) {
-	args, err := decode[rpc.RebootArgs](raw)
-	if err != nil {
-		return nil, err
-	}
+func (a *Agent) reboot(ctx context.Context, args rpc.RebootArgs) {
 	task := states.Rebooting
 	if args.Hard {
 		task = states.RebootingHard
@@ -190,15 +178,10 @@ func (a *Agent) handleReboot(ctx context.Context, raw json.RawMessage) (any, err
 			}
 			return err
 		}}
-	a.goWork(ctx, rpc.RebootInstance, args.InstanceUUID, func(ctx context.Context) { a.runSimple(ctx, rpc.RebootInstance, act, args.InstanceArgs) })
-	return nil, nil
+	a.runSimple(ctx, rpc.RebootInstance, act, args.InstanceArgs)
 }
 
-func (a *Agent) handleRescue(ctx context.Context, raw json.RawMessage) (any, error) {
-	args, err := decode[rpc.RescueArgs](raw)
-	if err != nil {
-		return nil, err
-	}
+func (a *Agent) rescue(ctx context.Context, args rpc.RescueArgs) {
 	act := simpleAction{task: states.Rescuing, vm: states.Rescued, pwr: states.PowerRunning,
 		run: func(a *Agent, ctx context.Context, i *objects.Instance) error {
 			r, ok := a.drv.(virt.Rescuer)
@@ -217,8 +200,7 @@ func (a *Agent) handleRescue(ctx context.Context, raw json.RawMessage) (any, err
 			spec.Rescue = true
 			return r.Rescue(ctx, spec)
 		}}
-	a.goWork(ctx, rpc.RescueInstance, args.InstanceUUID, func(ctx context.Context) { a.runSimple(ctx, rpc.RescueInstance, act, args.InstanceArgs) })
-	return nil, nil
+	a.runSimple(ctx, rpc.RescueInstance, act, args.InstanceArgs)
 }
 
 // rescueImage makes a rescue spec boot another image: its data, and the
@@ -316,36 +298,19 @@ func (a *Agent) upload(ctx context.Context, inst *objects.Instance, imageID stri
 	return a.images.Upload(sctx, imageID, data, -1)
 }
 
-func (a *Agent) handleSnapshot(ctx context.Context, raw json.RawMessage) (any, error) {
-	args, err := decode[rpc.SnapshotArgs](raw)
-	if err != nil {
-		return nil, err
-	}
-	a.goWork(ctx, rpc.SnapshotInstance, args.InstanceUUID, func(ctx context.Context) { a.snapshot(ctx, args) })
-	return nil, nil
-}
-
 func (a *Agent) snapshot(ctx context.Context, args rpc.SnapshotArgs) {
-	unlock := a.locks.lock(args.InstanceUUID)
-	defer unlock()
-	ev := eventName(rpc.SnapshotInstance)
+	ev, expect, uploading := eventName(rpc.SnapshotInstance), states.ImageSnapshotPending, states.ImageSnapshot
 	if args.Backup {
-		ev = "compute_backup_instance"
+		ev, expect, uploading = "compute_backup_instance", states.ImageBackup, states.ImageUploading
 	}
-	expect := states.ImageSnapshotPending
-	if args.Backup {
-		expect = states.ImageBackup
-	}
+	o := a.lockOp(ev, args.InstanceArgs)
+	defer o.done()
 	log := a.log.With("instance_id", args.InstanceUUID, "request_id", args.RequestID, "image_id", args.ImageID)
-	uploading := states.ImageUploading
-	if !args.Backup {
-		uploading = states.ImageSnapshot
-	}
 	inst, err := a.save(ctx, rpc.Save{UUID: args.InstanceUUID, Update: rpc.Update{TaskState: &uploading},
-		Expect: rpc.Expect{Task: []states.Task{expect}}, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}})
+		Expect: rpc.Expect{Task: []states.Task{expect}}, Start: []rpc.EventRef{o.startRef()}})
 	if err != nil {
 		log.Info("snapshot dropped", "err", err)
-		a.note(ctx, "deleting image", inst.UUID, a.images.Delete(clients.AsService(ctx), args.ImageID), "image_id", args.ImageID)
+		a.note(ctx, "deleting image", args.InstanceUUID, a.images.Delete(clients.AsService(ctx), args.ImageID), "image_id", args.ImageID)
 		return
 	}
 	upErr := a.upload(ctx, inst, args.ImageID)
@@ -355,11 +320,7 @@ func (a *Agent) snapshot(ctx context.Context, args rpc.SnapshotArgs) {
 		a.rotateBackups(ctx, inst, args)
 	}
 	none := states.NoTask
-	finish := rpc.EventRef{RequestID: args.RequestID, Event: ev}
-	if upErr != nil {
-		finish.Error = upErr.Error()
-	}
-	a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{TaskState: &none}, Expect: rpc.Expect{Task: []states.Task{uploading}}, Finish: []rpc.EventRef{finish}})
+	a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{TaskState: &none}, Expect: rpc.Expect{Task: []states.Task{uploading}}, Finish: []rpc.EventRef{o.finishRef(upErr)}})
 	if upErr != nil {
 		log.Warn("snapshot failed", "err", upErr)
 		return
@@ -393,34 +354,22 @@ func (a *Agent) rotateBackups(ctx context.Context, inst *objects.Instance, args 
 	}
 }
 
-func (a *Agent) handleRebuild(ctx context.Context, raw json.RawMessage) (any, error) {
-	args, err := decode[rpc.RebuildArgs](raw)
-	if err != nil {
-		return nil, err
-	}
-	a.goWork(ctx, rpc.RebuildInstance, args.InstanceUUID, func(ctx context.Context) { a.rebuild(ctx, args) })
-	return nil, nil
-}
-
 // rebuild re-creates an instance's guest from a (new) image; with Recreate it
 // is an evacuation onto this host.
 func (a *Agent) rebuild(ctx context.Context, args rpc.RebuildArgs) {
-	unlock := a.locks.lock(args.InstanceUUID)
-	defer unlock()
-	ev := eventName(rpc.RebuildInstance)
 	log := a.log.With("instance_id", args.InstanceUUID, "request_id", args.RequestID)
-	inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
-	if err != nil || inst.TaskState != states.Rebuilding {
+	o, err := a.begin(ctx, eventName(rpc.RebuildInstance), args.InstanceArgs, func(i *objects.Instance) bool { return i.TaskState == states.Rebuilding })
+	if err != nil {
 		log.Info("rebuild dropped", "err", err)
 		return
 	}
+	defer o.done()
+	inst := o.inst
 	wasStopped := inst.VMState == states.Stopped
-	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
+	o.start(ctx)
 	fail := func(err error) {
 		vm, none := states.Error, states.NoTask
-		a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{VMState: &vm, TaskState: &none},
-			Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Error: err.Error()}},
-			Fault:  &objects.Fault{Code: 500, Message: "Rebuild of instance " + inst.UUID + " failed: " + err.Error(), Host: a.host}})
+		o.fail(ctx, "Rebuild", rpc.Update{VMState: &vm, TaskState: &none}, err)
 		log.Warn("rebuild failed", "vm_state", "error", "err", err)
 	}
 	vifs := inst.NetworkInfo
@@ -471,7 +420,7 @@ func (a *Agent) rebuild(ctx context.Context, args rpc.RebuildArgs) {
 		vm, p = states.Stopped, states.PowerShutdown
 	}
 	if _, err := a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{VMState: &vm, TaskState: &none, PowerState: &p, LaunchedAt: &now},
-		Expect: rpc.Expect{Task: []states.Task{states.RebuildSpawning}}, Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: ev}}}); err != nil {
+		Expect: rpc.Expect{Task: []states.Task{states.RebuildSpawning}}, Finish: []rpc.EventRef{o.finishRef(nil)}}); err != nil {
 		a.destroyGuest(ctx, ref(inst), "rebuild")
 		return
 	}
@@ -581,12 +530,12 @@ func (a *Agent) handleSetPassword(ctx context.Context, raw json.RawMessage) (any
 	if err != nil {
 		return nil, err
 	}
-	unlock := a.locks.lock(args.InstanceUUID)
-	defer unlock()
-	inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
+	o, err := a.begin(ctx, eventName(rpc.SetAdminPassword), args.InstanceArgs, nil)
 	if err != nil {
 		return nil, err
 	}
+	defer o.done()
+	inst := o.inst
 	none := states.NoTask
 	ps, ok := a.drv.(virt.PasswordSetter)
 	var runErr error
@@ -595,11 +544,7 @@ func (a *Agent) handleSetPassword(ctx context.Context, raw json.RawMessage) (any
 	} else if err := ps.SetAdminPassword(ctx, ref(inst), args.Password); err != nil {
 		runErr = fault.Conflict("Failed to set admin password on %s because %v", inst.UUID, err).WithType("InstancePasswordSetFailed")
 	}
-	finish := rpc.EventRef{RequestID: args.RequestID, Event: eventName(rpc.SetAdminPassword)}
-	if runErr != nil {
-		finish.Error = runErr.Error()
-	}
-	a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{TaskState: &none}, Expect: rpc.Expect{Task: []states.Task{states.UpdatingPassword}}, Finish: []rpc.EventRef{finish}})
+	a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{TaskState: &none}, Expect: rpc.Expect{Task: []states.Task{states.UpdatingPassword}}, Finish: []rpc.EventRef{o.finishRef(runErr)}})
 	return nil, runErr
 }
 
@@ -608,23 +553,20 @@ func (a *Agent) handleAttachInterface(ctx context.Context, raw json.RawMessage) 
 	if err != nil {
 		return nil, err
 	}
-	unlock := a.locks.lock(args.InstanceUUID)
-	defer unlock()
-	inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
+	o, err := a.begin(ctx, eventName(rpc.AttachInterface), args.InstanceArgs, nil)
 	if err != nil {
 		return nil, err
 	}
-	ev := eventName(rpc.AttachInterface)
-	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
+	defer o.done()
+	inst := o.inst
+	o.start(ctx)
 	vif, err := a.attachInterface(ctx, inst, args)
-	finish := rpc.EventRef{RequestID: args.RequestID, Event: ev}
 	if err != nil {
-		finish.Error = err.Error()
-		a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []rpc.EventRef{finish}}))
+		o.finish(ctx, err)
 		return nil, err
 	}
 	vifs := append(append([]objects.VIF{}, inst.NetworkInfo...), *vif)
-	if _, err := a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{NetworkInfo: &vifs}, Finish: []rpc.EventRef{finish}}); err != nil {
+	if _, err := a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{NetworkInfo: &vifs}, Finish: []rpc.EventRef{o.finishRef(nil)}}); err != nil {
 		return nil, err
 	}
 	return vif, nil
@@ -681,12 +623,12 @@ func (a *Agent) handleDetachInterface(ctx context.Context, raw json.RawMessage) 
 	if err != nil {
 		return nil, err
 	}
-	unlock := a.locks.lock(args.InstanceUUID)
-	defer unlock()
-	inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
+	o, err := a.begin(ctx, eventName(rpc.DetachInterface), args.InstanceArgs, nil)
 	if err != nil {
 		return nil, err
 	}
+	defer o.done()
+	inst := o.inst
 	var vif *objects.VIF
 	var rest []objects.VIF
 	for i := range inst.NetworkInfo {
@@ -699,7 +641,6 @@ func (a *Agent) handleDetachInterface(ctx context.Context, raw json.RawMessage) 
 	if vif == nil {
 		return nil, fault.NotFound("Port %s is not attached", args.PortID).WithType("PortNotFound")
 	}
-	ev := eventName(rpc.DetachInterface)
 	if ia, ok := a.drv.(virt.InterfaceAttacher); ok {
 		ia.DetachInterface(ctx, ref(inst), virt.NIC{PortID: vif.ID, MAC: vif.Address, Tap: vif.Devname})
 	}
@@ -713,38 +654,27 @@ func (a *Agent) handleDetachInterface(ctx context.Context, raw json.RawMessage) 
 		rest = []objects.VIF{}
 	}
 	_, err = a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{NetworkInfo: &rest},
-		Start:  []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}},
-		Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: ev}}})
+		Start: []rpc.EventRef{o.startRef()}, Finish: []rpc.EventRef{o.finishRef(nil)}})
 	return nil, err
-}
-
-func (a *Agent) handleUnshelve(ctx context.Context, raw json.RawMessage) (any, error) {
-	args, err := decode[rpc.UnshelveArgs](raw)
-	if err != nil {
-		return nil, err
-	}
-	a.goWork(ctx, rpc.UnshelveOnHost, args.InstanceUUID, func(ctx context.Context) { a.unshelve(ctx, args) })
-	return nil, nil
 }
 
 // unshelve spawns a shelved-offloaded instance here from its shelve image.
 func (a *Agent) unshelve(ctx context.Context, args rpc.UnshelveArgs) {
-	unlock := a.locks.lock(args.InstanceUUID)
-	defer unlock()
-	ev := eventName(rpc.UnshelveOnHost)
 	log := a.log.With("instance_id", args.InstanceUUID, "request_id", args.RequestID)
-	inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
-	if err != nil || inst.TaskState != states.Unshelving || inst.Host != a.host {
+	o, err := a.begin(ctx, eventName(rpc.UnshelveOnHost), args.InstanceArgs, func(i *objects.Instance) bool {
+		return i.TaskState == states.Unshelving && i.Host == a.host
+	})
+	if err != nil {
 		log.Info("unshelve dropped", "err", err)
 		return
 	}
-	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
+	defer o.done()
+	inst := o.inst
+	o.start(ctx)
 	fail := func(err error) {
 		a.note(ctx, "freeing allocations", inst.UUID, a.cond.FreeAllocations(ctx, inst.UUID, ""))
 		vm, none, empty := states.ShelvedOffloaded, states.NoTask, ""
-		a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{VMState: &vm, TaskState: &none, Host: &empty, Node: &empty},
-			Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Error: err.Error()}},
-			Fault:  &objects.Fault{Code: 500, Message: "Unshelve of instance " + inst.UUID + " failed: " + err.Error(), Host: a.host}})
+		o.fail(ctx, "Unshelve", rpc.Update{VMState: &vm, TaskState: &none, Host: &empty, Node: &empty}, err)
 		log.Warn("unshelve failed", "err", err)
 	}
 	sctx := clients.AsService(ctx)
@@ -752,8 +682,7 @@ func (a *Agent) unshelve(ctx context.Context, args rpc.UnshelveArgs) {
 		// Never offloaded: the guest is still here, powered off.
 		if err := a.ensureRunning(ctx, inst, true); err != nil {
 			none := states.NoTask
-			a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{TaskState: &none},
-				Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Error: err.Error()}}})
+			a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{TaskState: &none}, Finish: []rpc.EventRef{o.finishRef(err)}})
 			return
 		}
 		if img := inst.SystemMetadata["shelved_image_id"]; img != "" {
@@ -762,7 +691,7 @@ func (a *Agent) unshelve(ctx context.Context, args rpc.UnshelveArgs) {
 		vm, none, p := states.Active, states.NoTask, states.PowerRunning
 		a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{VMState: &vm, TaskState: &none, PowerState: &p,
 			SysMetaDelete: []string{"shelved_at", "shelved_image_id", "shelved_host"}},
-			Expect: rpc.Expect{Task: []states.Task{states.Unshelving}}, Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: ev}}})
+			Expect: rpc.Expect{Task: []states.Task{states.Unshelving}}, Finish: []rpc.EventRef{o.finishRef(nil)}})
 		log.Info("instance unshelved", "vm_state", "active")
 		return
 	}
@@ -794,7 +723,7 @@ func (a *Agent) unshelve(ctx context.Context, args rpc.UnshelveArgs) {
 	vm, none, p := states.Active, states.NoTask, states.PowerRunning
 	_, err = a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{VMState: &vm, TaskState: &none, PowerState: &p, NetworkInfo: &vifs,
 		SysMetaDelete: []string{"shelved_at", "shelved_image_id", "shelved_host"}},
-		Expect: rpc.Expect{Task: []states.Task{states.Unshelving}}, Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: ev}}})
+		Expect: rpc.Expect{Task: []states.Task{states.Unshelving}}, Finish: []rpc.EventRef{o.finishRef(nil)}})
 	if err != nil {
 		a.destroyGuest(ctx, ref(inst), "unshelve")
 		return

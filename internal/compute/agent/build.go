@@ -38,15 +38,6 @@ func withAuthFrom(dst, src context.Context) context.Context {
 	return dst
 }
 
-func (a *Agent) handleBuild(ctx context.Context, raw json.RawMessage) (any, error) {
-	args, err := decode[rpc.BuildArgs](raw)
-	if err != nil {
-		return nil, err
-	}
-	a.goWork(ctx, "build", args.InstanceUUID, func(ctx context.Context) { a.build(ctx, args) })
-	return nil, nil
-}
-
 // buildError is a failed build phase: whether to reschedule, and the cause.
 type buildError struct {
 	phase      string

@@ -136,6 +136,14 @@ type InstanceArgs struct {
 	RequestID    string `json:"request_id"`
 }
 
+// Target is the instance and request a message acts on.
+func (a InstanceArgs) Target() InstanceArgs { return a }
+
+// Target is the instance and request a build acts on.
+func (a BuildArgs) Target() InstanceArgs {
+	return InstanceArgs{InstanceUUID: a.InstanceUUID, RequestID: a.RequestID}
+}
+
 // RebootArgs asks for a reboot.
 type RebootArgs struct {
 	InstanceArgs

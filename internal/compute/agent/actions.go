@@ -369,7 +369,7 @@ func (a *Agent) rebuild(ctx context.Context, args rpc.RebuildArgs) {
 	o.start(ctx)
 	fail := func(err error) {
 		vm, none := states.Error, states.NoTask
-		o.fail(ctx, "Rebuild", rpc.Update{VMState: &vm, TaskState: &none}, err)
+		o.fail(ctx, "Rebuild", rpc.Save{Update: rpc.Update{VMState: &vm, TaskState: &none}}, err)
 		log.Warn("rebuild failed", "vm_state", "error", "err", err)
 	}
 	vifs := inst.NetworkInfo
@@ -674,7 +674,7 @@ func (a *Agent) unshelve(ctx context.Context, args rpc.UnshelveArgs) {
 	fail := func(err error) {
 		a.note(ctx, "freeing allocations", inst.UUID, a.cond.FreeAllocations(ctx, inst.UUID, ""))
 		vm, none, empty := states.ShelvedOffloaded, states.NoTask, ""
-		o.fail(ctx, "Unshelve", rpc.Update{VMState: &vm, TaskState: &none, Host: &empty, Node: &empty}, err)
+		o.fail(ctx, "Unshelve", rpc.Save{Update: rpc.Update{VMState: &vm, TaskState: &none, Host: &empty, Node: &empty}}, err)
 		log.Warn("unshelve failed", "err", err)
 	}
 	sctx := clients.AsService(ctx)

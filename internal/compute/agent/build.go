@@ -600,19 +600,17 @@ func (a *Agent) handleTerminate(ctx context.Context, raw json.RawMessage) (any, 
 // terminate destroys an instance and its ports, then has the conductor mark
 // it deleted (which frees its quota and claims).
 func (a *Agent) terminate(ctx context.Context, args rpc.InstanceArgs) {
-	unlock := a.locks.lock(args.InstanceUUID)
-	defer unlock()
-	inst, err := a.cond.Get(ctx, args.InstanceUUID, true)
-	if err != nil || inst.Deleted {
+	o := a.lockOp(EventTerminate, args)
+	defer o.done()
+	if o.load(ctx, true, func(i *objects.Instance) bool { return !i.Deleted }) != nil {
 		return
 	}
+	inst := o.inst
 	log := a.log.With("instance_id", inst.UUID, "request_id", args.RequestID)
-	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: EventTerminate, Host: a.host}}}))
+	o.start(ctx)
 	if err := a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{}); err != nil && !errors.Is(err, virt.ErrNotFound) {
 		vm, none := states.Error, states.NoTask
-		a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{VMState: &vm, TaskState: &none},
-			Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: EventTerminate, Error: err.Error()}},
-			Fault:  &objects.Fault{Code: 500, Message: "Delete of instance " + inst.UUID + " failed: " + err.Error(), Host: a.host}})
+		o.fail(ctx, "Delete", rpc.Save{Update: rpc.Update{VMState: &vm, TaskState: &none}}, err)
 		log.Error("destroy failed", "vm_state", "error", "err", err)
 		return
 	}
@@ -621,7 +619,7 @@ func (a *Agent) terminate(ctx context.Context, args rpc.InstanceArgs) {
 	a.removeDir(ctx, inst.UUID, filepath.Join(a.dir, inst.UUID))
 	a.dropResizeBackup(inst.UUID)
 	if err := a.cond.Destroyed(ctx, rpc.DestroyedArgs{UUID: inst.UUID, RequestID: args.RequestID,
-		Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: EventTerminate}}}); err != nil {
+		Finish: []rpc.EventRef{o.finishRef(nil)}}); err != nil {
 		log.Error("could not mark the instance deleted", "err", err)
 		return
 	}

@@ -57,7 +57,7 @@ func (a *Agent) bindPorts(ctx context.Context, inst *objects.Instance) []objects
 // host) or was taken from it (a delete, the stranded task sweep), and the
 // winner settles it, so that nothing is given back twice or under a resize
 // that goes on.
-func (a *Agent) failResize(ctx context.Context, inst *objects.Instance, args rpc.ResizeArgs, event string, cause error, held states.Task) bool {
+func (a *Agent) failResize(ctx context.Context, o *op, inst *objects.Instance, args rpc.ResizeArgs, cause error, held states.Task) bool {
 	var release map[string]int
 	if inst.NewFlavor != nil {
 		release = map[string]int{"cores": inst.NewFlavor.VCPUs - inst.Flavor.VCPUs, "ram": inst.NewFlavor.MemoryMB - inst.Flavor.MemoryMB}
@@ -67,11 +67,9 @@ func (a *Agent) failResize(ctx context.Context, inst *objects.Instance, args rpc
 	if v := inst.SystemMetadata["old_vm_state"]; v != "" {
 		vm = states.VM(v)
 	}
-	if _, err := a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{TaskState: &none, VMState: &vm, ClearNewFlavor: true},
-		Expect: rpc.Expect{Task: []states.Task{held}}, Release: release,
-		Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: event, Error: cause.Error()}},
-		Fault:  &objects.Fault{Code: 500, Message: "Resize of instance " + inst.UUID + " failed: " + cause.Error(), Host: a.host}}); err != nil {
-		a.log.WarnContext(ctx, "resize failed, but its task moved on; leaving it to its holder", "instance_id", inst.UUID, "event", event, "cause", cause, "err", err)
+	if _, err := o.fail(ctx, "Resize", rpc.Save{Update: rpc.Update{TaskState: &none, VMState: &vm, ClearNewFlavor: true},
+		Expect: rpc.Expect{Task: []states.Task{held}}, Release: release}, cause); err != nil {
+		a.log.WarnContext(ctx, "resize failed, but its task moved on; leaving it to its holder", "instance_id", inst.UUID, "event", o.event, "cause", cause, "err", err)
 		return false
 	}
 	if args.MigrationUUID != "" {
@@ -80,7 +78,7 @@ func (a *Agent) failResize(ctx context.Context, inst *objects.Instance, args rpc
 		st := "error"
 		a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, rpc.MigrationChange{Status: &st})), "migration_id", args.MigrationUUID)
 	}
-	a.log.WarnContext(ctx, "resize failed", "instance_id", inst.UUID, "event", event, "err", cause)
+	a.log.WarnContext(ctx, "resize failed", "instance_id", inst.UUID, "event", o.event, "err", cause)
 	return true
 }
 
@@ -178,106 +176,84 @@ func copyFile(src, dst string) error {
 	return os.Rename(tmp, dst)
 }
 
-func (a *Agent) handlePrepResize(ctx context.Context, raw json.RawMessage) (any, error) {
-	args, err := decode[rpc.ResizeArgs](raw)
-	if err != nil {
-		return nil, err
+// prepResize, on the destination, hands the resize to the source host. It
+// takes no instance lock: on a resize to the same host the source step it
+// calls takes it.
+func (a *Agent) prepResize(ctx context.Context, args rpc.ResizeArgs) {
+	o := a.newOp(eventName(rpc.PrepResize), args.InstanceArgs)
+	inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
+	if err != nil || inst.TaskState != states.ResizePrep {
+		return
 	}
-	a.goWork(ctx, rpc.PrepResize, args.InstanceUUID, func(ctx context.Context) {
-		ev := eventName(rpc.PrepResize)
-		inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
-		if err != nil || inst.TaskState != states.ResizePrep {
-			return
-		}
-		a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}},
-			Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: ev}}}))
-		m, err := a.cond.Migration(ctx, args.MigrationUUID)
-		if err != nil {
-			a.failResize(ctx, inst, args, ev, err, states.ResizePrep)
-			return
-		}
-		if err := a.callAgent(ctx, m.SourceCompute, rpc.ResizeInstance, args); err != nil {
-			a.failResize(ctx, inst, args, ev, fmt.Errorf("source host %s: %w", m.SourceCompute, err), states.ResizePrep)
-		}
-	})
-	return nil, nil
+	o.record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []rpc.EventRef{o.startRef()}, Finish: []rpc.EventRef{o.finishRef(nil)}})
+	m, err := a.cond.Migration(ctx, args.MigrationUUID)
+	if err != nil {
+		a.failResize(ctx, o, inst, args, err, states.ResizePrep)
+		return
+	}
+	if err := a.callAgent(ctx, m.SourceCompute, rpc.ResizeInstance, args); err != nil {
+		a.failResize(ctx, o, inst, args, fmt.Errorf("source host %s: %w", m.SourceCompute, err), states.ResizePrep)
+	}
 }
 
-func (a *Agent) handleResizeInstance(ctx context.Context, raw json.RawMessage) (any, error) {
-	args, err := decode[rpc.ResizeArgs](raw)
+// resizeInstance, on the source, stops the guest and hands it to the
+// destination's finishResize.
+func (a *Agent) resizeInstance(ctx context.Context, args rpc.ResizeArgs) {
+	o, err := a.begin(ctx, eventName(rpc.ResizeInstance), args.InstanceArgs, nil)
 	if err != nil {
-		return nil, err
+		return
 	}
-	a.goWork(ctx, rpc.ResizeInstance, args.InstanceUUID, func(ctx context.Context) {
-		unlock := a.locks.lock(args.InstanceUUID)
-		defer unlock()
-		ev := eventName(rpc.ResizeInstance)
-		migrating := states.ResizeMigrating
-		inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
-		if err != nil {
-			return
-		}
-		inst, err = a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{TaskState: &migrating, SysMeta: map[string]string{"old_vm_state": string(inst.VMState)}},
-			Expect: rpc.Expect{Task: []states.Task{states.ResizePrep}}, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}})
-		if err != nil {
-			return
-		}
-		st := "migrating"
-		a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, rpc.MigrationChange{Status: &st})), "migration_id", args.MigrationUUID)
-		if err := a.drv.PowerOff(ctx, ref(inst), a.cfg.Compute.ShutdownTimeout); err != nil && !errors.Is(err, virt.ErrNotFound) {
-			a.failResize(ctx, inst, args, ev, err, states.ResizeMigrating)
-			return
-		}
-		if args.DestHost == a.host {
-			// The destination grows these very disks: a revert needs
-			// them as they are now.
-			if err := a.keepDisksForRevert(inst.UUID); err != nil {
-				failed := a.failResize(ctx, inst, args, ev, fmt.Errorf("keeping the disks for a revert: %w", err), states.ResizeMigrating)
-				if failed && inst.SystemMetadata["old_vm_state"] != string(states.Stopped) {
-					if err := a.ensureRunning(ctx, inst, true); err != nil {
-						a.log.WarnContext(ctx, "restarting after a failed resize", "instance_id", inst.UUID, "err", err)
-					}
-				}
-				return
-			}
-		}
-		migrated := states.ResizeMigrated
-		if _, err := a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{TaskState: &migrated},
-			Expect: rpc.Expect{Task: []states.Task{states.ResizeMigrating}}, Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: ev}}}); err != nil {
-			return
-		}
-		st = "post-migrating"
-		a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, rpc.MigrationChange{Status: &st})), "migration_id", args.MigrationUUID)
-		if err := a.callAgent(ctx, args.DestHost, rpc.FinishResize, args); err != nil {
-			if a.failResize(ctx, inst, args, ev, fmt.Errorf("destination host %s: %w", args.DestHost, err), states.ResizeMigrated) &&
-				inst.SystemMetadata["old_vm_state"] != string(states.Stopped) {
-				// The guest this step stopped runs again where it was.
+	defer o.done()
+	migrating := states.ResizeMigrating
+	inst, err := a.save(ctx, rpc.Save{UUID: o.inst.UUID, Update: rpc.Update{TaskState: &migrating, SysMeta: map[string]string{"old_vm_state": string(o.inst.VMState)}},
+		Expect: rpc.Expect{Task: []states.Task{states.ResizePrep}}, Start: []rpc.EventRef{o.startRef()}})
+	if err != nil {
+		return
+	}
+	st := "migrating"
+	a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, rpc.MigrationChange{Status: &st})), "migration_id", args.MigrationUUID)
+	if err := a.drv.PowerOff(ctx, ref(inst), a.cfg.Compute.ShutdownTimeout); err != nil && !errors.Is(err, virt.ErrNotFound) {
+		a.failResize(ctx, o, inst, args, err, states.ResizeMigrating)
+		return
+	}
+	if args.DestHost == a.host {
+		// The destination grows these very disks: a revert needs
+		// them as they are now.
+		if err := a.keepDisksForRevert(inst.UUID); err != nil {
+			failed := a.failResize(ctx, o, inst, args, fmt.Errorf("keeping the disks for a revert: %w", err), states.ResizeMigrating)
+			if failed && inst.SystemMetadata["old_vm_state"] != string(states.Stopped) {
 				if err := a.ensureRunning(ctx, inst, true); err != nil {
 					a.log.WarnContext(ctx, "restarting after a failed resize", "instance_id", inst.UUID, "err", err)
 				}
 			}
+			return
 		}
-	})
-	return nil, nil
-}
-
-func (a *Agent) handleFinishResize(ctx context.Context, raw json.RawMessage) (any, error) {
-	args, err := decode[rpc.ResizeArgs](raw)
-	if err != nil {
-		return nil, err
 	}
-	a.goWork(ctx, rpc.FinishResize, args.InstanceUUID, func(ctx context.Context) { a.finishResize(ctx, args) })
-	return nil, nil
+	migrated := states.ResizeMigrated
+	if _, err := a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{TaskState: &migrated},
+		Expect: rpc.Expect{Task: []states.Task{states.ResizeMigrating}}, Finish: []rpc.EventRef{o.finishRef(nil)}}); err != nil {
+		return
+	}
+	st = "post-migrating"
+	a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, rpc.MigrationChange{Status: &st})), "migration_id", args.MigrationUUID)
+	if err := a.callAgent(ctx, args.DestHost, rpc.FinishResize, args); err != nil {
+		if a.failResize(ctx, o, inst, args, fmt.Errorf("destination host %s: %w", args.DestHost, err), states.ResizeMigrated) &&
+			inst.SystemMetadata["old_vm_state"] != string(states.Stopped) {
+			// The guest this step stopped runs again where it was.
+			if err := a.ensureRunning(ctx, inst, true); err != nil {
+				a.log.WarnContext(ctx, "restarting after a failed resize", "instance_id", inst.UUID, "err", err)
+			}
+		}
+	}
 }
 
 // finishResize brings the instance up here with its new flavor.
 func (a *Agent) finishResize(ctx context.Context, args rpc.ResizeArgs) {
-	unlock := a.locks.lock(args.InstanceUUID)
-	defer unlock()
-	ev := eventName(rpc.FinishResize)
+	o := a.lockOp(eventName(rpc.FinishResize), args.InstanceArgs)
+	defer o.done()
 	finish := states.ResizeFinish
 	inst, err := a.save(ctx, rpc.Save{UUID: args.InstanceUUID, Update: rpc.Update{TaskState: &finish},
-		Expect: rpc.Expect{Task: []states.Task{states.ResizeMigrated}}, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}})
+		Expect: rpc.Expect{Task: []states.Task{states.ResizeMigrated}}, Start: []rpc.EventRef{o.startRef()}})
 	if err != nil {
 		return
 	}
@@ -295,7 +271,7 @@ func (a *Agent) finishResize(ctx context.Context, args rpc.ResizeArgs) {
 		// The guest is made again with the new flavor on the same disks
 		// (the driver grows the root disk to the new size).
 		if err := a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{KeepDisks: true}); err != nil && !errors.Is(err, virt.ErrNotFound) {
-			a.failResize(ctx, inst, args, ev, err, states.ResizeFinish)
+			a.failResize(ctx, o, inst, args, err, states.ResizeFinish)
 			return
 		}
 	}
@@ -306,7 +282,7 @@ func (a *Agent) finishResize(ctx context.Context, args rpc.ResizeArgs) {
 	}
 	if err != nil {
 		inst.Flavor = oldFlavor
-		a.failResize(ctx, inst, args, ev, err, states.ResizeFinish)
+		a.failResize(ctx, o, inst, args, err, states.ResizeFinish)
 		return
 	}
 	power := states.PowerRunning
@@ -324,7 +300,7 @@ func (a *Agent) finishResize(ctx context.Context, args rpc.ResizeArgs) {
 	a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, rpc.MigrationChange{Status: &st})), "migration_id", args.MigrationUUID)
 	_, err = a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{VMState: &vm, TaskState: &none, PowerState: &power,
 		Flavor: &newFlavor, OldFlavor: &oldFlavor, ClearNewFlavor: true, Host: &host, Node: &node, NetworkInfo: &vifs},
-		Expect: rpc.Expect{Task: []states.Task{states.ResizeFinish}}, Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: ev}}})
+		Expect: rpc.Expect{Task: []states.Task{states.ResizeFinish}}, Finish: []rpc.EventRef{o.finishRef(nil)}})
 	if err != nil {
 		if !casLost(err) {
 			// The save may have been made; the stranded task sweep settles
@@ -340,29 +316,19 @@ func (a *Agent) finishResize(ctx context.Context, args rpc.ResizeArgs) {
 	a.log.InfoContext(ctx, "resize finished", "instance_id", inst.UUID, "vm_state", "resized", "flavor", newFlavor.Name)
 }
 
-func (a *Agent) handleConfirmResize(ctx context.Context, raw json.RawMessage) (any, error) {
-	args, err := decode[rpc.ResizeArgs](raw)
-	if err != nil {
-		return nil, err
-	}
-	a.goWork(ctx, rpc.ConfirmResize, args.InstanceUUID, func(ctx context.Context) { a.confirmResize(ctx, args) })
-	return nil, nil
-}
-
 // confirmResize removes the source side of a finished resize.
 func (a *Agent) confirmResize(ctx context.Context, args rpc.ResizeArgs) {
-	unlock := a.locks.lock(args.InstanceUUID)
-	defer unlock()
-	ev := eventName(rpc.ConfirmResize)
-	inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
-	if err != nil || inst.VMState != states.Resized {
+	o, err := a.begin(ctx, eventName(rpc.ConfirmResize), args.InstanceArgs, func(i *objects.Instance) bool { return i.VMState == states.Resized })
+	if err != nil {
 		return
 	}
+	defer o.done()
+	inst := o.inst
 	m, err := a.cond.Migration(ctx, args.MigrationUUID)
 	if err != nil {
 		return
 	}
-	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
+	o.start(ctx)
 	if m.SourceCompute != m.DestCompute {
 		if err := a.drv.Destroy(ctx, ref(inst), virt.DestroyOptions{}); err != nil && !errors.Is(err, virt.ErrNotFound) {
 			a.log.WarnContext(ctx, "destroying the source guest of a confirmed resize", "instance_id", inst.UUID, "err", err)
@@ -383,7 +349,7 @@ func (a *Agent) confirmResize(ctx context.Context, args rpc.ResizeArgs) {
 	}
 	none := states.NoTask
 	if _, err := a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{VMState: &vm, TaskState: &none, ClearOldFlavor: true, SysMetaDelete: []string{"old_vm_state"}},
-		Expect: rpc.Expect{VM: []states.VM{states.Resized}}, Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: ev}}, Release: release}); err != nil {
+		Expect: rpc.Expect{VM: []states.VM{states.Resized}}, Finish: []rpc.EventRef{o.finishRef(nil)}, Release: release}); err != nil {
 		return
 	}
 	st := "confirmed"
@@ -391,63 +357,46 @@ func (a *Agent) confirmResize(ctx context.Context, args rpc.ResizeArgs) {
 	a.log.InfoContext(ctx, "resize confirmed", "instance_id", inst.UUID, "vm_state", vm)
 }
 
-func (a *Agent) handleRevertResize(ctx context.Context, raw json.RawMessage) (any, error) {
-	args, err := decode[rpc.ResizeArgs](raw)
+// revertResize, on the destination, removes the resized guest and hands the
+// instance back to the source's finishRevert, after releasing the lock (on
+// a resize to the same host that step takes it).
+func (a *Agent) revertResize(ctx context.Context, args rpc.ResizeArgs) {
+	o, err := a.begin(ctx, eventName(rpc.RevertResize), args.InstanceArgs, func(i *objects.Instance) bool { return i.TaskState == states.ResizeReverting })
 	if err != nil {
-		return nil, err
-	}
-	a.goWork(ctx, rpc.RevertResize, args.InstanceUUID, func(ctx context.Context) {
-		unlock := a.locks.lock(args.InstanceUUID)
-		ev := eventName(rpc.RevertResize)
-		inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
-		if err != nil || inst.TaskState != states.ResizeReverting {
-			unlock()
-			return
-		}
-		m, err := a.cond.Migration(ctx, args.MigrationUUID)
-		if err != nil {
-			unlock()
-			return
-		}
-		a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}},
-			Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: ev}}}))
-		if m.SourceCompute != m.DestCompute {
-			a.destroyGuest(ctx, ref(inst), "handleRevertResize")
-		}
-		a.note(ctx, "freeing allocations", inst.UUID, a.cond.FreeAllocations(ctx, inst.UUID, ""))
-		unlock()
-		if err := a.callAgent(ctx, m.SourceCompute, rpc.FinishRevertResize, args); err != nil {
-			vm, none := states.Error, states.NoTask
-			a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{VMState: &vm, TaskState: &none},
-				Fault: &objects.Fault{Code: 500, Message: "Revert of instance " + inst.UUID + " failed: " + err.Error(), Host: a.host}})
-		}
-	})
-	return nil, nil
-}
-
-func (a *Agent) handleFinishRevertResize(ctx context.Context, raw json.RawMessage) (any, error) {
-	args, err := decode[rpc.ResizeArgs](raw)
-	if err != nil {
-		return nil, err
-	}
-	a.goWork(ctx, rpc.FinishRevertResize, args.InstanceUUID, func(ctx context.Context) { a.finishRevert(ctx, args) })
-	return nil, nil
-}
-
-// finishRevert brings the instance back up here with its old flavor.
-func (a *Agent) finishRevert(ctx context.Context, args rpc.ResizeArgs) {
-	unlock := a.locks.lock(args.InstanceUUID)
-	defer unlock()
-	ev := eventName(rpc.FinishRevertResize)
-	inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
-	if err != nil || inst.TaskState != states.ResizeReverting {
 		return
 	}
+	defer o.done()
+	inst := o.inst
 	m, err := a.cond.Migration(ctx, args.MigrationUUID)
 	if err != nil {
 		return
 	}
-	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
+	o.record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []rpc.EventRef{o.startRef()}, Finish: []rpc.EventRef{o.finishRef(nil)}})
+	if m.SourceCompute != m.DestCompute {
+		a.destroyGuest(ctx, ref(inst), "handleRevertResize")
+	}
+	a.note(ctx, "freeing allocations", inst.UUID, a.cond.FreeAllocations(ctx, inst.UUID, ""))
+	o.done()
+	if err := a.callAgent(ctx, m.SourceCompute, rpc.FinishRevertResize, args); err != nil {
+		vm, none := states.Error, states.NoTask
+		a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{VMState: &vm, TaskState: &none},
+			Fault: &objects.Fault{Code: 500, Message: "Revert of instance " + inst.UUID + " failed: " + err.Error(), Host: a.host}})
+	}
+}
+
+// finishRevert brings the instance back up here with its old flavor.
+func (a *Agent) finishRevert(ctx context.Context, args rpc.ResizeArgs) {
+	o, err := a.begin(ctx, eventName(rpc.FinishRevertResize), args.InstanceArgs, func(i *objects.Instance) bool { return i.TaskState == states.ResizeReverting })
+	if err != nil {
+		return
+	}
+	defer o.done()
+	inst := o.inst
+	m, err := a.cond.Migration(ctx, args.MigrationUUID)
+	if err != nil {
+		return
+	}
+	o.start(ctx)
 	a.note(ctx, "moving allocations", inst.UUID, a.cond.MoveAllocations(ctx, m.UUID, inst.UUID))
 	newFlavor := inst.Flavor
 	old := inst.Flavor
@@ -480,11 +429,10 @@ func (a *Agent) finishRevert(ctx context.Context, args rpc.ResizeArgs) {
 	}
 	none, host, node := states.NoTask, a.host, m.SourceNode
 	f := (*objects.Fault)(nil)
-	fin := rpc.EventRef{RequestID: args.RequestID, Event: ev}
+	fin := o.finishRef(err)
 	if err != nil {
 		vm, power = states.Error, states.PowerNoState
 		f = &objects.Fault{Code: 500, Message: "Revert of instance " + inst.UUID + " failed: " + err.Error(), Host: a.host}
-		fin.Error = err.Error()
 	}
 	if _, serr := a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{VMState: &vm, TaskState: &none, PowerState: &power, Flavor: &old,
 		ClearOldFlavor: true, ClearNewFlavor: true, Host: &host, Node: &node, NetworkInfo: &vifs, SysMetaDelete: []string{"old_vm_state"}},
@@ -510,7 +458,7 @@ func (a *Agent) handlePreLiveMigration(ctx context.Context, raw json.RawMessage)
 	if err != nil {
 		return nil, err
 	}
-	ev := eventName(rpc.PreLiveMigration)
+	o := a.newOp(eventName(rpc.PreLiveMigration), args.InstanceArgs)
 	lm, ok := a.drv.(virt.LiveMigrator)
 	if !ok {
 		return nil, fault.BadRequest("Live migration is not supported by the %s driver of %s", a.drv.Capabilities().HypervisorType, a.host).WithType("MigrationPreCheckError")
@@ -519,33 +467,21 @@ func (a *Agent) handlePreLiveMigration(ctx context.Context, raw json.RawMessage)
 	if err == nil {
 		err = lm.PreLiveMigration(ctx, spec)
 	}
-	fin := rpc.EventRef{RequestID: args.RequestID, Event: ev}
-	if err != nil {
-		fin.Error = err.Error()
-	}
-	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}, Finish: []rpc.EventRef{fin}}))
+	o.record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []rpc.EventRef{o.startRef()}, Finish: []rpc.EventRef{o.finishRef(err)}})
 	return nil, err
-}
-
-func (a *Agent) handleLiveMigration(ctx context.Context, raw json.RawMessage) (any, error) {
-	args, err := decode[rpc.LiveMigrationArgs](raw)
-	if err != nil {
-		return nil, err
-	}
-	a.goWork(ctx, rpc.LiveMigration, args.InstanceUUID, func(ctx context.Context) { a.liveMigrate(ctx, args) })
-	return nil, nil
 }
 
 // liveMigrate moves a running guest to the destination.
 func (a *Agent) liveMigrate(ctx context.Context, args rpc.LiveMigrationArgs) {
-	unlock := a.locks.lock(args.InstanceUUID)
-	defer unlock()
-	ev := eventName(rpc.LiveMigration)
-	inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
-	if err != nil || inst.TaskState != states.Migrating || inst.Host != a.host {
+	o, err := a.begin(ctx, eventName(rpc.LiveMigration), args.InstanceArgs, func(i *objects.Instance) bool {
+		return i.TaskState == states.Migrating && i.Host == a.host
+	})
+	if err != nil {
 		return
 	}
-	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
+	defer o.done()
+	inst := o.inst
+	o.start(ctx)
 	fail := func(err error) {
 		a.note(ctx, "freeing allocations", inst.UUID, a.cond.FreeAllocations(ctx, inst.UUID, ""))
 		a.note(ctx, "moving allocations", inst.UUID, a.cond.MoveAllocations(ctx, args.MigrationUUID, inst.UUID))
@@ -553,7 +489,7 @@ func (a *Agent) liveMigrate(ctx context.Context, args rpc.LiveMigrationArgs) {
 		a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, rpc.MigrationChange{Status: &st})), "migration_id", args.MigrationUUID)
 		none := states.NoTask
 		a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{TaskState: &none}, Expect: rpc.Expect{Task: []states.Task{states.Migrating}},
-			Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Error: err.Error()}}})
+			Finish: []rpc.EventRef{o.finishRef(err)}})
 		a.log.WarnContext(ctx, "live migration failed", "instance_id", inst.UUID, "dest", args.DestHost, "err", err)
 	}
 	st := "running"
@@ -581,7 +517,7 @@ func (a *Agent) liveMigrate(ctx context.Context, args rpc.LiveMigrationArgs) {
 	a.note(ctx, "freeing allocations", inst.UUID, a.cond.FreeAllocations(ctx, args.MigrationUUID, ""))
 	st = "completed"
 	a.note(ctx, "updating migration", inst.UUID, errOf(a.cond.UpdateMigration(ctx, args.MigrationUUID, rpc.MigrationChange{Status: &st})), "migration_id", args.MigrationUUID)
-	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: ev}}}))
+	o.finish(ctx, nil)
 	a.removeInstanceDir(inst.UUID)
 	a.log.InfoContext(ctx, "live migration completed", "instance_id", inst.UUID, "dest", args.DestHost)
 }
@@ -591,13 +527,12 @@ func (a *Agent) handlePostLiveMigrationDest(ctx context.Context, raw json.RawMes
 	if err != nil {
 		return nil, err
 	}
-	unlock := a.locks.lock(args.InstanceUUID)
-	defer unlock()
-	inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
+	o, err := a.begin(ctx, eventName(rpc.PostLiveMigrationDest), args.InstanceArgs, nil)
 	if err != nil {
 		return nil, err
 	}
-	ev := eventName(rpc.PostLiveMigrationDest)
+	defer o.done()
+	inst := o.inst
 	vifs := a.bindPorts(ctx, inst)
 	spec, err := a.specFor(ctx, inst, vifs, "")
 	if err != nil {
@@ -620,6 +555,6 @@ func (a *Agent) handlePostLiveMigrationDest(ctx context.Context, raw json.RawMes
 	}
 	_, err = a.save(ctx, rpc.Save{UUID: inst.UUID, Update: rpc.Update{TaskState: &none, Host: &host, Node: &node, NetworkInfo: &vifs, PowerState: &power},
 		Expect: rpc.Expect{Task: []states.Task{states.Migrating}},
-		Start:  []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}, Finish: []rpc.EventRef{{RequestID: args.RequestID, Event: ev}}})
+		Start:  []rpc.EventRef{o.startRef()}, Finish: []rpc.EventRef{o.finishRef(nil)}})
 	return nil, err
 }

@@ -49,9 +49,17 @@ type op struct {
 	done func()
 }
 
+// newOp is an operation recording event that takes no instance lock (its
+// caller holds it, or a step it calls takes it).
+func (a *Agent) newOp(event string, args rpc.InstanceArgs) *op {
+	return &op{a: a, args: args, event: event, done: func() {}}
+}
+
 // lockOp takes the instance lock for an operation recording event.
 func (a *Agent) lockOp(event string, args rpc.InstanceArgs) *op {
-	return &op{a: a, args: args, event: event, done: sync.OnceFunc(a.locks.lock(args.InstanceUUID))}
+	o := a.newOp(event, args)
+	o.done = sync.OnceFunc(a.locks.lock(args.InstanceUUID))
+	return o
 }
 
 // load re-reads the instance (a deleted one too with deleted). When it
@@ -119,11 +127,12 @@ func (o *op) step(ctx context.Context, fn func() error) error {
 	return err
 }
 
-// fail saves u (the state a failed operation leaves, ERROR as a rule) with
+// fail saves s (the state a failed operation leaves, ERROR as a rule) with
 // the failed finish of the action event and a fault "<what> of instance
 // <uuid> failed: <err>", as Nova's compute manager records it.
-func (o *op) fail(ctx context.Context, what string, u rpc.Update, err error) {
-	uuid := o.args.InstanceUUID
-	o.a.save(ctx, rpc.Save{UUID: uuid, Update: u, Finish: []rpc.EventRef{o.finishRef(err)},
-		Fault: &objects.Fault{Code: 500, Message: what + " of instance " + uuid + " failed: " + err.Error(), Host: o.a.host}})
+func (o *op) fail(ctx context.Context, what string, s rpc.Save, err error) (*objects.Instance, error) {
+	s.UUID = o.args.InstanceUUID
+	s.Finish = []rpc.EventRef{o.finishRef(err)}
+	s.Fault = &objects.Fault{Code: 500, Message: what + " of instance " + s.UUID + " failed: " + err.Error(), Host: o.a.host}
+	return o.a.save(ctx, s)
 }

@@ -162,7 +162,7 @@ func (a *Agent) undoTakenResize(ctx context.Context, inst *objects.Instance, cau
 			}
 		}
 	}
-	if !a.failResize(ctx, inst, args, eventName(rpc.ResizeInstance), errors.New("the resize was interrupted: "+cause), inst.TaskState) {
+	if !a.failResize(ctx, a.newOp(eventName(rpc.ResizeInstance), args.InstanceArgs), inst, args, errors.New("the resize was interrupted: "+cause), inst.TaskState) {
 		return
 	}
 	a.dropResizeBackup(inst.UUID)

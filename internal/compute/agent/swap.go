@@ -26,22 +26,14 @@ func (a *Agent) handleSwapVolume(ctx context.Context, raw json.RawMessage) (any,
 	if err != nil {
 		return nil, err
 	}
-	unlock := a.locks.lock(args.InstanceUUID)
-	defer unlock()
-	inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
+	o, err := a.begin(ctx, eventName(rpc.SwapVolume), args.InstanceArgs, nil)
 	if err != nil {
 		a.rollSwap(ctx, args)
 		return nil, err
 	}
-	ev := eventName(rpc.SwapVolume)
-	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
-	err = a.swapVolume(ctx, inst, args)
-	finish := rpc.EventRef{RequestID: args.RequestID, Event: ev}
-	if err != nil {
-		finish.Error = err.Error()
-	}
-	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []rpc.EventRef{finish}}))
-	if err != nil {
+	defer o.done()
+	inst := o.inst
+	if err := o.step(ctx, func() error { return a.swapVolume(ctx, inst, args) }); err != nil {
 		a.log.WarnContext(ctx, "volume swap failed", "instance_id", inst.UUID, "old_volume_id", args.OldVolumeID, "new_volume_id", args.NewVolumeID, "err", err)
 		return nil, err
 	}

@@ -47,21 +47,14 @@ func (a *Agent) handleAttachVolume(ctx context.Context, raw json.RawMessage) (an
 	if err != nil {
 		return nil, err
 	}
-	unlock := a.locks.lock(args.InstanceUUID)
-	defer unlock()
-	inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
+	o, err := a.begin(ctx, eventName(rpc.AttachVolume), args.InstanceArgs, nil)
 	if err != nil {
 		return nil, err
 	}
-	ev := eventName(rpc.AttachVolume)
-	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
-	out, err := a.attachVolume(ctx, inst, args)
-	finish := rpc.EventRef{RequestID: args.RequestID, Event: ev}
-	if err != nil {
-		finish.Error = err.Error()
-	}
-	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []rpc.EventRef{finish}}))
-	if err != nil {
+	defer o.done()
+	inst := o.inst
+	var out *rpc.VolumeAttached
+	if err := o.step(ctx, func() (err error) { out, err = a.attachVolume(ctx, inst, args); return err }); err != nil {
 		a.log.WarnContext(ctx, "volume attach failed", "instance_id", inst.UUID, "volume_id", args.VolumeID, "err", err)
 		return nil, err
 	}
@@ -118,21 +111,13 @@ func (a *Agent) handleDetachVolume(ctx context.Context, raw json.RawMessage) (an
 	if err != nil {
 		return nil, err
 	}
-	unlock := a.locks.lock(args.InstanceUUID)
-	defer unlock()
-	inst, err := a.cond.Get(ctx, args.InstanceUUID, false)
+	o, err := a.begin(ctx, eventName(rpc.DetachVolume), args.InstanceArgs, nil)
 	if err != nil {
 		return nil, err
 	}
-	ev := eventName(rpc.DetachVolume)
-	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Start: []rpc.EventRef{{RequestID: args.RequestID, Event: ev, Host: a.host}}}))
-	err = a.detachVolume(ctx, inst, args, true)
-	finish := rpc.EventRef{RequestID: args.RequestID, Event: ev}
-	if err != nil {
-		finish.Error = err.Error()
-	}
-	a.note(ctx, "recording action event", inst.UUID, a.cond.Record(ctx, rpc.RecordArgs{UUID: inst.UUID, Finish: []rpc.EventRef{finish}}))
-	if err != nil {
+	defer o.done()
+	inst := o.inst
+	if err := o.step(ctx, func() error { return a.detachVolume(ctx, inst, args, true) }); err != nil {
 		a.log.WarnContext(ctx, "volume detach failed", "instance_id", inst.UUID, "volume_id", args.VolumeID, "err", err)
 		return nil, err
 	}

@@ -131,3 +131,49 @@ func TestGroupTypes(t *testing.T) {
 		t.Fatalf("reuse a deleted type's name: %d", st)
 	}
 }
+
+// TestVolumeSummary: /volumes/summary (3.12; 404 before) counts the
+// caller's volumes and their sizes, honours the list's filters, and an
+// administrator's all_tenants.
+func TestVolumeSummary(t *testing.T) {
+	c := startCloud(t, "8G")
+	admin := c.Client(t, "admin", "admin", "volumev3")
+	demo := c.Client(t, "demo", "demo", "volumev3")
+	mv := []string{"OpenStack-API-Version", "volume 3.12"}
+	for _, size := range []string{"1", "2"} {
+		st, b, _ := raw(t, demo, "POST", "/volumes", `{"volume": {"size": `+size+`, "name": "s`+size+`"}}`)
+		if st != 202 {
+			t.Fatalf("create %d %v", st, b)
+		}
+		waitStatus(t, demo, b["volume"].(map[string]any)["id"].(string), "available")
+	}
+	sum := func(c2 any, q string) map[string]any {
+		cl := demo
+		if c2 != nil {
+			cl = admin
+		}
+		st, b, _ := raw(t, cl, "GET", "/volumes/summary"+q, "", mv...)
+		if st != 200 {
+			t.Fatalf("summary %s: %d %v", q, st, b)
+		}
+		return b["volume-summary"].(map[string]any)
+	}
+	if s := sum(nil, ""); s["total_count"] != 2.0 || s["total_size"] != 3.0 || s["metadata"] != nil {
+		t.Fatalf("summary %v", s)
+	}
+	if s := sum(nil, "?name=s2"); s["total_count"] != 1.0 || s["total_size"] != 2.0 {
+		t.Fatalf("summary by name %v", s)
+	}
+	if s := sum(true, ""); s["total_count"] != 0.0 || s["total_size"] != 0.0 {
+		t.Fatalf("the admin project's summary %v", s)
+	}
+	if s := sum(true, "?all_tenants=1"); s["total_count"] != 2.0 || s["total_size"] != 3.0 {
+		t.Fatalf("all projects' summary %v", s)
+	}
+	if st, _, _ := raw(t, demo, "GET", "/volumes/summary", "", "OpenStack-API-Version", "volume 3.11"); st != 404 {
+		t.Fatalf("summary at 3.11: %d", st)
+	}
+	if st, _, _ := raw(t, demo, "GET", "/volumes/summary?bootable=maybe", "", mv...); st != 400 {
+		t.Fatalf("summary with a bad filter: %d", st)
+	}
+}

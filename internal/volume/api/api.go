@@ -29,11 +29,11 @@ import (
 // clustered), 3.8 (manageable_volumes and manageable_snapshots lists:
 // tenku's drivers manage nothing existing, so they offer none), 3.9
 // (backup update), 3.10 (the group_id volume filter: no volume is in a
-// group) and 3.11 (group types and group specs). 3.13 needs generic
-// groups, 3.14 group snapshots.
+// group), 3.11 (group types and group specs) and 3.12 (volume summary).
+// 3.13 needs generic groups, 3.14 group snapshots.
 var (
 	MinVersion = rest.V(3, 0)
-	MaxVersion = rest.V(3, 11)
+	MaxVersion = rest.V(3, 12)
 )
 
 // Options are what the API needs.
@@ -149,7 +149,7 @@ func New(opt Options) (*API, error) {
 		SchemaError: func(field, reason string) *fault.Error {
 			return fault.BadRequest("Invalid input for field/attribute %s. %s", field, reason)
 		},
-	}, a.versionRoutes(), a.volumeRoutes(), a.typeRoutes(), a.actionRoutes(), a.snapshotRoutes(), a.miscRoutes(), a.attachmentRoutes(), a.backupRoutes(), a.transferRoutes(), a.messageRoutes(), a.hostRoutes(), a.quotaRoutes(), a.qosRoutes(), a.encryptionRoutes(), a.mvRoutes(), a.groupTypeRoutes(), a.extensionRoutes())
+	}, a.versionRoutes(), a.volumeRoutes(), a.typeRoutes(), a.actionRoutes(), a.snapshotRoutes(), a.miscRoutes(), a.attachmentRoutes(), a.backupRoutes(), a.transferRoutes(), a.messageRoutes(), a.hostRoutes(), a.quotaRoutes(), a.qosRoutes(), a.encryptionRoutes(), a.mvRoutes(), a.groupTypeRoutes(), a.summaryRoutes(), a.extensionRoutes())
 	if err != nil {
 		return nil, err
 	}

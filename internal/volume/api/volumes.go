@@ -279,48 +279,51 @@ func (a *API) listScope(ctx context.Context, r *rest.Request) (project string, n
 	return project, name, md, nil
 }
 
+// volumeFilter reads the filters of the volume list and summary.
+func (a *API) volumeFilter(ctx context.Context, r *rest.Request) (f store.Filter, err error) {
+	q := r.HTTP.URL.Query()
+	if f.ProjectID, f.Name, f.Metadata, err = a.listScope(ctx, r); err != nil {
+		return f, err
+	}
+	admin := a.isAdmin(ctx, r.Auth)
+	f.Status = q.Get("status")
+	f.AvailabilityZone = q.Get("availability_zone")
+	if b := q.Get("bootable"); b != "" {
+		v, ok := truthy(b)
+		switch {
+		case !r.Version.AtLeast(rest.V(3, 2)):
+			// Before 3.2 only false/False select non-bootable volumes;
+			// any other value selects bootable ones.
+			v = b != "false" && b != "False"
+		case !ok:
+			return f, fault.BadRequest("Invalid input received: bootable=%s", b).WithType("InvalidInput")
+		}
+		f.Bootable = &v
+	}
+	if admin {
+		f.Host = q.Get("host")
+	}
+	if gm := q.Get("glance_metadata"); gm != "" && r.Version.AtLeast(rest.V(3, 4)) {
+		if f.ImageMetadata, err = parseMetadataFilter(gm); err != nil {
+			return f, err
+		}
+	}
+	if f.Sort, err = parseSort(q, store.SortColumns); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
 func (a *API) listVolumes(detail bool) rest.Handler {
 	return func(ctx context.Context, r *rest.Request) (any, error) {
 		q := r.HTTP.URL.Query()
-		f := store.Filter{}
-		var err error
-		if f.ProjectID, f.Name, f.Metadata, err = a.listScope(ctx, r); err != nil {
-			return nil, err
-		}
-		admin := a.isAdmin(ctx, r.Auth)
-		f.Status = q.Get("status")
-		f.AvailabilityZone = q.Get("availability_zone")
-		if b := q.Get("bootable"); b != "" {
-			v, ok := truthy(b)
-			switch {
-			case !r.Version.AtLeast(rest.V(3, 2)):
-				// Before 3.2 only false/False select non-bootable volumes;
-				// any other value selects bootable ones.
-				v = b != "false" && b != "False"
-			case !ok:
-				return nil, fault.BadRequest("Invalid input received: bootable=%s", b).WithType("InvalidInput")
-			}
-			f.Bootable = &v
-		}
-		if admin {
-			f.Host = q.Get("host")
-		}
-		if gm := q.Get("glance_metadata"); gm != "" && r.Version.AtLeast(rest.V(3, 4)) {
-			if f.ImageMetadata, err = parseMetadataFilter(gm); err != nil {
-				return nil, err
-			}
-		}
-		if f.Sort, err = parseSort(q, store.SortColumns); err != nil {
-			return nil, err
-		}
-		vols, err := a.db.ListVolumes(ctx, f)
+		f, err := a.volumeFilter(ctx, r)
 		if err != nil {
 			return nil, err
 		}
-		if _, ok := q["group_id"]; ok && r.Version.AtLeast(rest.V(3, 10)) {
-			// group_id (3.10) selects a generic group's volumes: tenku
-			// has no groups, so no volume is in one.
-			vols = nil
+		vols, err := a.listFiltered(ctx, r, f)
+		if err != nil {
+			return nil, err
 		}
 		total := len(vols)
 		vols, more, err := paginate(a, r, vols, func(v *store.Volume) string { return v.ID })

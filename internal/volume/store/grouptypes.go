@@ -91,25 +91,11 @@ func (d *DB) GetGroupTypeAny(ctx context.Context, id string) (*GroupType, error)
 }
 
 func (d *DB) loadGroupSpecs(ctx context.Context, ts []*GroupType) error {
-	byID := map[string]*GroupType{}
+	into := map[string]map[string]string{}
 	for _, t := range ts {
-		byID[t.ID] = t
+		into[t.ID] = t.GroupSpecs
 	}
-	rows, err := d.s.Query(ctx, "SELECT group_type_id, spec_key, spec_value FROM group_type_specs")
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, k, v string
-		if err := rows.Scan(&id, &k, &v); err != nil {
-			return err
-		}
-		if t := byID[id]; t != nil {
-			t.GroupSpecs[k] = v
-		}
-	}
-	return rows.Err()
+	return loadKeys(ctx, d.s, "group_type_specs", "group_type_id", into)
 }
 
 // ListGroupTypes returns the live group types, by creation.

@@ -71,29 +71,11 @@ func putQoSKeys(ctx context.Context, tx *store.Tx, id string, specs map[string]s
 }
 
 func loadQoSKeys(ctx context.Context, q store.Querier, qs []*QoS) error {
-	byID := map[string]*QoS{}
+	into := map[string]map[string]string{}
 	for _, s := range qs {
-		byID[s.ID] = s
+		into[s.ID] = s.Specs
 	}
-	query, args := "SELECT qos_specs_id, spec_key, spec_value FROM qos_specs_keys", []any{}
-	if len(qs) == 1 {
-		query, args = query+" WHERE qos_specs_id = ?", []any{qs[0].ID}
-	}
-	rows, err := q.Query(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, k, v string
-		if err := rows.Scan(&id, &k, &v); err != nil {
-			return err
-		}
-		if s := byID[id]; s != nil {
-			s.Specs[k] = v
-		}
-	}
-	return rows.Err()
+	return loadKeys(ctx, q, "qos_specs_keys", "qos_specs_id", into)
 }
 
 func getQoS(ctx context.Context, q store.Querier, id string) (*QoS, error) {

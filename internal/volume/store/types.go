@@ -125,11 +125,24 @@ func (d *DB) getType(ctx context.Context, cond string, arg any) (*Type, error) {
 }
 
 func (d *DB) loadSpecs(ctx context.Context, ts []*Type) error {
-	byID := map[string]*Type{}
+	into := map[string]map[string]string{}
 	for _, t := range ts {
-		byID[t.ID] = t
+		into[t.ID] = t.ExtraSpecs
 	}
-	rows, err := d.s.Query(ctx, "SELECT volume_type_id, spec_key, spec_value FROM volume_type_extra_specs")
+	return loadKeys(ctx, d.s, "volume_type_extra_specs", "volume_type_id", into)
+}
+
+// loadKeys fills into[id] with the (spec_key, spec_value) rows of table
+// whose owner column is id, the reading side of putKeys; one id is read
+// alone, several by one scan of the table.
+func loadKeys(ctx context.Context, q store.Querier, table, owner string, into map[string]map[string]string) error {
+	query, args := "SELECT "+owner+", spec_key, spec_value FROM "+table, []any{}
+	if len(into) == 1 {
+		for id := range into {
+			query, args = query+" WHERE "+owner+" = ?", []any{id}
+		}
+	}
+	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
 		return err
 	}
@@ -139,8 +152,8 @@ func (d *DB) loadSpecs(ctx context.Context, ts []*Type) error {
 		if err := rows.Scan(&id, &k, &v); err != nil {
 			return err
 		}
-		if t := byID[id]; t != nil {
-			t.ExtraSpecs[k] = v
+		if m := into[id]; m != nil {
+			m[k] = v
 		}
 	}
 	return rows.Err()
